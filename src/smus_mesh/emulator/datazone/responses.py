@@ -1,0 +1,138 @@
+"""DataZone HTTP layer: moto's model-driven parsing and serialisation around the backend.
+
+Every botocore operation whose snake_case name is a `DataZoneBackend` method is
+served: the request is parsed from the model (`automated_parameter_parsing`),
+the backend returns an output dict, list operations are paginated from the
+botocore paginator model, and moto serialises the dict through the output shape
+(status code, timestamp formats). In strict mode the serialised bytes are parsed
+back by botocore and validated against the model (`validation.py`); a response
+that breaks the model fails the request with a 500 that names the problem.
+
+Any other operation fails closed at once: HTTP 501 `NotImplemented`, which
+botocore does not retry, naming the operation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import cache
+from typing import Any
+
+import botocore.session
+from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import camelcase_to_underscores
+
+from smus_mesh.emulator.accounts import caller_arn, principal_of
+from smus_mesh.emulator.datazone.common import Caller
+from smus_mesh.emulator.datazone.models import DataZoneBackend, datazone_backends
+from smus_mesh.emulator.runtime import RUNTIME
+
+LOG = logging.getLogger(__name__)
+
+_SESSION = botocore.session.get_session()
+
+
+@cache
+def _service_model() -> Any:
+    return _SESSION.get_service_model("datazone")
+
+
+@cache
+def _paginators() -> dict[str, Any]:
+    config: dict[str, Any] = _SESSION.get_paginator_model("datazone")._paginator_config
+    return config
+
+
+@cache
+def implemented_operations() -> frozenset[str]:
+    """botocore DataZone operations that the backend implements."""
+    return frozenset(
+        op
+        for op in _service_model().operation_names
+        if callable(getattr(DataZoneBackend, camelcase_to_underscores(op), None))
+    )
+
+
+def _not_implemented(operation: str) -> tuple[int, dict[str, str], str]:
+    message = (
+        f"not implemented in emulator: DataZone {operation}. "
+        "See docs/emulator-coverage.md for the operations smus-mesh emulates."
+    )
+    body = json.dumps({"message": message})
+    return 501, {"x-amzn-ErrorType": "NotImplemented", "Content-Type": "application/json"}, body
+
+
+class DataZoneResponse(BaseResponse):
+    def __init__(self) -> None:
+        super().__init__(service_name="datazone")
+        self.automated_parameter_parsing = True
+
+    @property
+    def backend(self) -> DataZoneBackend:
+        backend: DataZoneBackend = datazone_backends[self.current_account][self.region]
+        return backend
+
+    @property
+    def caller(self) -> Caller:
+        arn = caller_arn(self.current_account, self.get_access_key())
+        return Caller(account=self.current_account, arn=principal_of(arn))
+
+    def call_action(self) -> Any:
+        operation = self._get_action()
+        if not operation or operation not in implemented_operations():
+            return _not_implemented(operation or f"{self.method} {self.path}")
+        method = getattr(self.backend, camelcase_to_underscores(operation))
+        params = dict(self.params) if isinstance(self.params, dict) else {}
+        try:
+            result = method(self.caller, params)
+        except Exception as exc:
+            from moto.core.exceptions import ServiceException
+
+            if isinstance(exc, ServiceException):
+                return self.serialized(ActionResult(exc))
+            raise
+        result = self._paginate(operation, params, result)
+        status, headers, body = self.serialized(ActionResult(result))
+        return self._checked(operation, status, headers, body)
+
+    @staticmethod
+    def _paginate(operation: str, params: dict[str, Any], result: dict[str, Any]) -> Any:
+        config = _paginators().get(operation)
+        if not config or not isinstance(result, dict):
+            return result
+        key = config["result_key"]
+        if not isinstance(key, str) or not isinstance(result.get(key), list):
+            return result
+        items = result[key]
+        limit = int(params.get(config.get("limit_key", "maxResults")) or 50)
+        try:
+            start = int(params.get(config["input_token"]) or 0)
+        except ValueError:
+            start = 0
+        page = items[start : start + limit]
+        result = dict(result)
+        result[key] = page
+        if start + limit < len(items):
+            result[config["output_token"]] = str(start + limit)
+        else:
+            result.pop(config["output_token"], None)
+        return result
+
+    def _checked(self, operation: str, status: int, headers: dict[str, Any], body: Any) -> Any:
+        from smus_mesh.emulator.validation import validate_response
+
+        raw = body.encode() if isinstance(body, str) else (body or b"")
+        errors = validate_response("datazone", operation, status, dict(headers), raw)
+        if not errors:
+            return status, headers, body
+        if RUNTIME.strict:
+            message = "emulator response violates the botocore model: " + "; ".join(errors[:10])
+            LOG.error(message)
+            return (
+                500,
+                {"x-amzn-ErrorType": "InternalServerException"},
+                json.dumps({"message": message}),
+            )
+        LOG.warning("DataZone %s response does not match the model: %s", operation, errors)
+        return status, headers, body

@@ -1,0 +1,134 @@
+"""The one place where the emulator plugs into moto's server internals.
+
+moto's `DomainDispatcherApplication` picks a backend from the SigV4 credential
+scope of each request and asks its `create_app(service)` for a Flask app. We
+pass our own `create_app`, which:
+
+* serves services listed in `CUSTOM_RESPONSES` (DataZone, which moto does not
+  have, and the moto services whose gaps the workflow hits: RAM, Athena, Lake
+  Formation, CodeCommit, STS) through one catch-all route on our response class;
+* serves every other service with moto's own `create_backend_app`.
+
+DataZone's real host is `datazone.<region>.api.aws`, which moto's URL index does
+not know; in server mode the dispatcher builds `datazone.<region>.amazonaws.com`
+from the credential scope, so one extra URL pattern on *this dispatcher instance*
+is enough. No module of moto is patched and `sys.modules` is not touched (the
+`mock_aws` decorator route that needs that, see getmoto/moto#7126, is not used:
+tests run a real server on loopback).
+
+These are moto internals, not public API: moto is pinned exactly and
+`tests/emulator/test_registration.py` fails loudly if they drift.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from flask import Flask
+from moto import backend_index
+from moto.core.request import Request
+from moto.core.routing import get_service_router
+from moto.core.utils import convert_to_flask_response
+from moto.moto_server.werkzeug_app import (
+    BackendRequest,
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from werkzeug.exceptions import NotFound
+
+#: service name -> response class served on a catch-all route. Filled by
+#: `smus_mesh.emulator.services.register_all()` at server start.
+CUSTOM_RESPONSES: dict[str, type[Any]] = {}
+
+#: Backend URL patterns that moto's index lacks.
+EXTRA_URL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("datazone", re.compile(r"https?://datazone\.(.+)\.(amazonaws\.com|api\.aws)")),
+]
+
+#: SigV4 signing names that differ from the botocore service name.
+SIGNING_NAME_TO_SERVICE = {"tagging": "resourcegroupstaggingapi"}
+
+HTTP_METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"]
+
+
+def _catch_all_app(service: str, response_cls: type[Any]) -> Flask:
+    app = Flask(f"smus_mesh.emulator.{service}")
+    app.request_class = BackendRequest
+    view = convert_to_flask_response(response_cls.dispatch)
+    app.add_url_rule("/", endpoint=f"{service}-root", view_func=view, methods=HTTP_METHODS)
+    app.add_url_rule(
+        "/<path:path>",
+        endpoint=f"{service}-any",
+        view_func=lambda path: view(),
+        methods=HTTP_METHODS,
+    )
+    return app
+
+
+def create_app(service: str) -> Flask:
+    """moto's app factory hook: our response classes first, moto's for the rest."""
+    response_cls = CUSTOM_RESPONSES.get(service)
+    if response_cls is not None:
+        return _catch_all_app(service, response_cls)
+    app: Flask = create_backend_app(service)  # type: ignore[arg-type]
+    return app
+
+
+def make_dispatcher() -> Callable[..., Any]:
+    """A moto dispatcher that knows DataZone and serves our overrides."""
+    dispatcher = DomainDispatcherApplication(create_app)
+    # A new list: the default attribute *is* moto's global index, never mutate it.
+    dispatcher.backend_url_patterns = EXTRA_URL_PATTERNS + list(backend_index.backend_url_patterns)
+    return dispatcher
+
+
+def service_from_environ(environ: dict[str, Any]) -> tuple[str, str]:
+    """(botocore service name, region) from the SigV4 credential scope."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        scope = auth.split(",")[0].split()[1]
+        _, _, region, signing_name, _ = scope.split("/")
+    except (IndexError, ValueError):
+        return "unknown", "us-east-1"
+    return SIGNING_NAME_TO_SERVICE.get(signing_name, signing_name), region
+
+
+@cache
+def _router(service: str) -> Any:
+    return get_service_router(service)
+
+
+def operation_from_environ(service: str, environ: dict[str, Any]) -> str:
+    """The botocore operation name a request is for, or "Unknown".
+
+    Uses moto's router built from the botocore model, so it works the same for
+    query, json, rest-json and rest-xml services. The caller must have buffered
+    the body in `wsgi.input` (it is read here and rewound).
+    """
+    if service == "unknown":
+        return "Unknown"
+    stream = environ["wsgi.input"]
+    position = stream.tell()
+    try:
+        operation, _ = _router(service).match(Request(environ))
+        return str(operation.name)
+    except (NotFound, NotImplementedError, KeyError, ValueError):
+        return "Unknown"
+    except Exception:  # a router bug must not break the request itself
+        return "Unknown"
+    finally:
+        stream.seek(position)
+
+
+#: Operation-name prefixes that never change state. Everything else counts as
+#: mutating in the calls log (a deliberately strict reading, so that a
+#: "no mutating call" claim is not an artefact of classification).
+READ_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head", "Lookup")
+READ_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity", "Unknown"})
+
+
+def is_mutating(operation: str) -> bool:
+    return not (operation.startswith(READ_PREFIXES) or operation in READ_OPERATIONS)

@@ -1,0 +1,114 @@
+"""Process-wide emulator state that is not an AWS backend.
+
+moto keeps every backend in module-level `BackendDict`s, so there can be only one
+emulated cloud per process; the calls log, fault injection settings, latency
+profile and async scheduler live here beside them, in one `Runtime`.
+
+Every AWS request runs under `Runtime.lock`: moto's backends are not thread safe
+and the tool makes parallel calls. Injected latency sleeps outside the lock.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from smus_mesh.emulator.progress import LatencyProfile, Scheduler
+
+
+@dataclass
+class CallRecord:
+    """One AWS call as the emulator received it (the `/_emulator/calls` item)."""
+
+    seq: int
+    service: str
+    operation: str
+    account: str
+    region: str
+    mutating: bool
+    status: int
+    duration_ms: float
+    error_code: str | None = None
+    injected: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FaultConfig:
+    """Seeded throttling / 5xx injection (`POST /_emulator/faults`)."""
+
+    throttle_rate: float = 0.0
+    error_rate: float = 0.0
+    seed: int = 0
+    operations: list[str] = field(default_factory=list)
+
+    def applies_to(self, operation: str) -> bool:
+        return not self.operations or operation in self.operations
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Runtime:
+    """Calls log, faults, latency profile and scheduler of the one emulated cloud."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.profile = LatencyProfile()
+        self.scheduler = Scheduler(self.profile)
+        self.calls: list[CallRecord] = []
+        self._calls_lock = threading.Lock()
+        self.faults = FaultConfig()
+        self._rng = random.Random(0)
+        #: Fail a DataZone response that breaks the botocore model (tests), rather
+        #: than only logging it (demo, `emulator serve`).
+        self.strict = False
+
+    # calls log -------------------------------------------------------------
+    def record(self, **fields: Any) -> None:
+        with self._calls_lock:
+            self.calls.append(CallRecord(seq=len(self.calls) + 1, **fields))
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self.calls.clear()
+
+    # faults -----------------------------------------------------------------
+    def set_faults(self, config: FaultConfig) -> None:
+        self.faults = config
+        self._rng = random.Random(config.seed)
+
+    def draw_fault(self, operation: str) -> str | None:
+        """Return "throttle", "error" or None for this call, from the seeded RNG."""
+        faults = self.faults
+        if not (faults.throttle_rate or faults.error_rate) or not faults.applies_to(operation):
+            return None
+        with self._calls_lock:
+            draw = self._rng.random()
+        if draw < faults.throttle_rate:
+            return "throttle"
+        if draw < faults.throttle_rate + faults.error_rate:
+            return "error"
+        return None
+
+    # latency ----------------------------------------------------------------
+    def set_latency(self, name: str, time_scale: float) -> None:
+        if name not in ("none", "realistic"):
+            raise ValueError(f"unknown latency profile {name!r}; expected 'none' or 'realistic'")
+        if time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
+        self.profile.name = name  # type: ignore[assignment]
+        self.profile.time_scale = time_scale
+
+    def reset(self) -> None:
+        """Forget calls, faults and pending transitions (backends are reset by moto)."""
+        self.reset_calls()
+        self.set_faults(FaultConfig())
+        self.scheduler.reset()
+
+
+RUNTIME = Runtime()

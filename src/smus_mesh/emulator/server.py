@@ -1,0 +1,267 @@
+"""One moto server on loopback, with DataZone, the moto fixes and the admin API on one port.
+
+`EmulatorServer` is both the foreground server of `smus-mesh emulator serve`
+and the context manager that tests and `smus-mesh demo` start in a thread on a
+free port::
+
+    with EmulatorServer() as emulator:
+        os.environ["AWS_ENDPOINT_URL"] = emulator.url
+        ...
+
+Every AWS request passes through `EmulatorApp`, which names it (service,
+operation, account), injects configured faults and latency, advances pending
+asynchronous transitions, dispatches it to moto under the request lock, and
+records it in the calls log.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from smus_mesh.emulator.runtime import RUNTIME
+
+StartResponse = Callable[..., Any]
+
+_ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]{16,128})/")
+_ERROR_CODE_JSON = re.compile(rb'"__type"\s*:\s*"(?:[^"#]*#)?([A-Za-z.]+)')
+_ERROR_CODE_XML = re.compile(rb"<Code>([A-Za-z.]+)</Code>")
+
+
+class EmulatorError(Exception):
+    """The emulator cannot start (wrong environment, port taken, ...)."""
+
+
+def _error_code(headers: list[tuple[str, str]], body: bytes) -> str | None:
+    for name, value in headers:
+        if name.lower() == "x-amzn-errortype":
+            return value.split(":")[0]
+    match = _ERROR_CODE_JSON.search(body[:4096]) or _ERROR_CODE_XML.search(body[:4096])
+    return match.group(1).decode() if match else None
+
+
+class EmulatorApp:
+    """WSGI app: admin endpoints, calls log, faults and latency around moto's dispatcher."""
+
+    def __init__(self) -> None:
+        from smus_mesh.emulator.registration import make_dispatcher
+
+        self.dispatcher = make_dispatcher()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        from smus_mesh.emulator import admin, services
+        from smus_mesh.emulator.registration import (
+            is_mutating,
+            operation_from_environ,
+            service_from_environ,
+        )
+
+        if environ.get("PATH_INFO", "").startswith("/_emulator/"):
+            return admin.handle(environ, start_response, reset_cloud, services.known_accounts)
+
+        started = time.perf_counter()
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+        service, region = service_from_environ(environ)
+        operation = operation_from_environ(service, environ)
+
+        delay = RUNTIME.profile.call_latency()
+        if delay:
+            time.sleep(delay)
+        fault = RUNTIME.draw_fault(operation)
+
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = int(status.split()[0])
+            captured["headers"] = headers
+            return (
+                start_response(status, headers, exc_info)
+                if exc_info
+                else start_response(status, headers)
+            )
+
+        with RUNTIME.lock:
+            account = self._account(environ)
+            if fault:
+                from smus_mesh.emulator.faults import fault_response
+
+                status, headers, payload = fault_response(service, fault, operation)
+                capture(f"{status} Injected", list(headers.items()))
+                body = [payload]
+            else:
+                RUNTIME.scheduler.tick()
+                body = list(self.dispatcher(environ, capture))
+        status_code = captured.get("status", 500)
+        joined = b"".join(body) if status_code >= 400 else b""
+        RUNTIME.record(
+            service=service,
+            operation=operation,
+            account=account,
+            region=region,
+            mutating=is_mutating(operation),
+            status=status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            error_code=_error_code(captured.get("headers", []), joined) if joined else None,
+            injected=fault,
+        )
+        return body
+
+    @staticmethod
+    def _account(environ: dict[str, Any]) -> str:
+        from moto.iam.models import get_account_id_from
+
+        match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return str(get_account_id_from(match.group(1) if match else "AKIAEXAMPLE"))
+
+
+def reset_cloud() -> None:
+    """Wipe every moto backend and the runtime, then seed the accounts again."""
+    from moto.core.base_backend import BackendDict
+
+    from smus_mesh.emulator import services
+
+    BackendDict.reset()
+    RUNTIME.reset()
+    services.seed()
+
+
+def _check_environment(host: str, allow_remote: bool) -> None:
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        raise EmulatorError(
+            "MOTO_ACCOUNT_ID is set: moto would put every request in that one account and "
+            "merge the producer and consumer accounts. Unset it and start again."
+        )
+    if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
+        raise EmulatorError(
+            f"refusing to bind {host}: the emulator has no authentication and binds loopback "
+            "only unless --host is given explicitly"
+        )
+
+
+class EmulatorServer:
+    """The emulated two-account cloud on one loopback port.
+
+    `port=0` picks a free port. `start()` serves in a daemon thread; `serve_forever()`
+    in the calling thread (stopped by Ctrl-C or `stop()` from another thread).
+    """
+
+    _active: EmulatorServer | None = None
+    _active_lock = threading.Lock()
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: str = "none",
+        time_scale: float = 1.0,
+        allow_remote: bool = False,
+        strict: bool | None = None,
+    ) -> None:
+        _check_environment(host, allow_remote)
+        self.strict = (
+            os.environ.get("SMUS_MESH_EMULATOR_STRICT", "") == "1" if strict is None else strict
+        )
+        self.host = host
+        self.requested_port = port
+        self.latency = latency
+        self.time_scale = time_scale
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise EmulatorError("the emulator is not started")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _bind(self) -> None:
+        from werkzeug.serving import make_server
+
+        from smus_mesh.emulator import services
+
+        with EmulatorServer._active_lock:
+            if EmulatorServer._active is not None:
+                raise EmulatorError(
+                    "an emulator is already running in this process (moto's backends are "
+                    "process-global); stop it first"
+                )
+            services.register_all()
+            reset_cloud()
+            RUNTIME.set_latency(self.latency, self.time_scale)
+            RUNTIME.strict = self.strict
+            try:
+                self._server = make_server(
+                    self.host,
+                    self.requested_port,
+                    EmulatorApp(),
+                    threaded=True,
+                    request_handler=_QuietHandler,
+                )
+            except OSError as exc:
+                raise EmulatorError(
+                    f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror}"
+                ) from exc
+            EmulatorServer._active = self
+
+    def start(self) -> EmulatorServer:
+        self._bind()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="smus-mesh-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._bind()
+        try:
+            self._server.serve_forever()
+        finally:
+            self._release()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._release()
+
+    def _release(self) -> None:
+        if self._server is not None:
+            self._server.server_close()
+        self._server = None
+        with EmulatorServer._active_lock:
+            if EmulatorServer._active is self:
+                EmulatorServer._active = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _quiet_handler_class() -> type[Any]:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):
+        """moto's handler (keeps underscored S3 headers) without one log line per request."""
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return QuietHandler
+
+
+_QuietHandler = _quiet_handler_class()

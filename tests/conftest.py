@@ -1,0 +1,75 @@
+"""Shared fixtures: one in-thread emulator per test process, no network.
+
+* `emulator_server` (session): the emulator on a free loopback port, strict
+  (a DataZone response that breaks the botocore model fails the request).
+* `cloud`: resets the emulated cloud, points the AWS environment at it and hands
+  out sessions/clients per account (assumed `OrganizationAccountAccessRole`).
+* Sockets to anything but loopback raise, so no test can reach AWS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from smus_mesh.emulator.server import EmulatorServer
+from tests.support import REGION, Cloud
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise OSError(f"tests may not open network connections (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_network() -> Iterator[None]:
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No user AWS config, profile or endpoint may leak into a test."""
+    patch = pytest.MonkeyPatch()
+    empty = tmp_path_factory.mktemp("aws") / "empty"
+    empty.write_text("")
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "MOTO_ACCOUNT_ID"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_CONFIG_FILE", str(empty))
+    patch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    patch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "emulator-secret")
+    patch.setenv("AWS_DEFAULT_REGION", REGION)
+    patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(strict=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cloud(emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Cloud:
+    """A freshly reset emulated cloud, with AWS_ENDPOINT_URL pointing at it."""
+    handle = Cloud(emulator_server.url)
+    handle.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_server.url)
+    return handle

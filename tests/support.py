@@ -1,0 +1,61 @@
+"""Test helpers shared by every suite: the emulated accounts and a handle on the cloud."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+import boto3
+
+DOMAIN_ACCOUNT = "111111111111"
+CONSUMER_ACCOUNT = "222222222222"
+BASE_ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+class Cloud:
+    """Test handle on the emulated cloud: sessions per account and the admin API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._sessions: dict[str, boto3.Session] = {}
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/_emulator/{path}", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        self.admin("POST", "reset")
+        self._sessions.clear()
+
+    def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = self.admin("GET", "calls")["calls"]
+        return calls
+
+    def inventory(self) -> dict[str, Any]:
+        return dict(self.admin("GET", "inventory")["accounts"])
+
+    def session(self, account: str = DOMAIN_ACCOUNT) -> boto3.Session:
+        """A session in `account`: base credentials, or OrganizationAccountAccessRole."""
+        if account not in self._sessions:
+            base = boto3.Session(region_name=REGION)
+            if account == BASE_ACCOUNT:
+                self._sessions[account] = base
+            else:
+                creds = base.client("sts", endpoint_url=self.url).assume_role(
+                    RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                    RoleSessionName="tests",
+                )["Credentials"]
+                self._sessions[account] = boto3.Session(
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"],
+                    region_name=REGION,
+                )
+        return self._sessions[account]
+
+    def client(self, service: str, account: str = DOMAIN_ACCOUNT) -> Any:
+        return self.session(account).client(service, endpoint_url=self.url)  # type: ignore[call-overload]
