@@ -47,7 +47,7 @@ from smus_mesh.emulator.datazone.exceptions import (
     ConflictException,
     ValidationException,
 )
-from smus_mesh.emulator.datazone.governance import GovernanceMixin
+from smus_mesh.emulator.datazone.governance import GovernanceMixin, install_managed_blueprints
 from smus_mesh.emulator.datazone.projects import ProjectsMixin
 from smus_mesh.emulator.datazone.subscriptions import SubscriptionsMixin
 from smus_mesh.emulator.runtime import RUNTIME
@@ -223,7 +223,12 @@ class DomainsMixin:
                 return domain
         raise AccessDeniedException(
             f"User: {caller.arn} is not authorized to access domain {identifier}"
-            + ("" if associated else " (the operation must be called from the domain account)")
+            + (
+                f" (the domain is not shared with account {caller.account} through AWS RAM, "
+                "or the share invitation has not been accepted)"
+                if associated
+                else " (the operation must be called from the domain account)"
+            )
         )
 
     # domains ----------------------------------------------------------------------
@@ -294,17 +299,23 @@ class DomainsMixin:
                 f"Domain {domain.id} has {len(live_projects)} project(s); delete them first or "
                 "use cascadeDelete"
             )
-        domain.delete_progress = {"status": "IN_PROGRESS"}
+        domain.delete_progress = {"successfullyDeletedProjectCount": 0}
 
         def deleted() -> None:
             self._on_domain_deleted(domain, cascade)
-            self.domains.pop(domain.id, None)
+            # The hook may leave the domain DELETION_FAILED (a stack it could not delete).
+            if domain.status == "DELETED":
+                self.domains.pop(domain.id, None)
 
         start_transition(domain, [("DELETING", "domain.delete")], "DELETED", deleted)
+        self._on_domain_deleting(domain, cascade)
         return {"status": domain.status}
 
+    def _on_domain_deleting(self, domain: Domain, cascade: bool) -> None:
+        """Hook: deletion started (DataZoneBackend starts the cascade)."""
+
     def _on_domain_deleted(self, domain: Domain, cascade: bool) -> None:
-        """Hook: the project mixin deprovisions environments (cascade or not: with
+        """Hook: the DELETING stage is over (DataZoneBackend finishes the cascade; with
         skipDeletionCheck, orphans stay in their accounts, as AWS warns)."""
 
     # user profiles ------------------------------------------------------------------
@@ -380,6 +391,10 @@ class DataZoneBackend(
     @property
     def scheduler(self) -> Any:
         return RUNTIME.scheduler
+
+    # DomainsMixin's hooks, resolved here because DomainsMixin comes first in the MRO.
+    def _on_domain_created(self, domain: Domain) -> None:
+        install_managed_blueprints(domain)
 
 
 datazone_backends = BackendDict(DataZoneBackend, "datazone")
