@@ -13,14 +13,20 @@ from smus_mesh.emulator.registration import CUSTOM_RESPONSES
 
 
 def _response_classes() -> dict[str, type[Any]]:
+    from smus_mesh.emulator.cfn_ext import CloudFormationStackResponse
+    from smus_mesh.emulator.codecommit_ext import RepositoryListingResponse
     from smus_mesh.emulator.datazone.responses import DataZoneResponse
     from smus_mesh.emulator.iam_ext import ManagedPolicyIamResponse
+    from smus_mesh.emulator.ram_ext import RamResponse
 
     classes: dict[str, type[Any]] = {
         "sts": accounts.StrictTokenResponse,
         "iam": ManagedPolicyIamResponse,
         "datazone": DataZoneResponse,
     }
+    classes["ram"] = RamResponse
+    classes["cloudformation"] = CloudFormationStackResponse
+    classes["codecommit"] = RepositoryListingResponse
     return classes
 
 

@@ -1,0 +1,625 @@
+"""CloudFormation that creates what DataZone environments hold and fails the way AWS does.
+
+A DataZone environment is a CloudFormation stack in its account (research/
+workflow.md §2.1): a Glue database, an Athena workgroup, a CodeCommit
+repository, IAM roles, S3 buckets. moto 5.2.5 (research/emulation.md §2):
+
+* ignores `AWS::Glue::Database`, `AWS::Athena::WorkGroup` and
+  `AWS::CodeCommit::Repository` with a log line: the stack says
+  CREATE_COMPLETE, nothing exists and the outputs that reference them vanish;
+* says DELETE_COMPLETE for a stack whose S3 bucket is not empty, and leaves the
+  bucket behind, where AWS ends DELETE_FAILED and keeps the stack: the orphan
+  that `smus-mesh down` must find and clean;
+* lets a resource failure escape as a 500 from CreateStack, where AWS fails and
+  rolls the stack back; and accepts resource types it does not know.
+
+The three resource types are `CloudFormationModel` subclasses below: moto finds
+models through `CloudFormationModel.__subclasses__()` behind `lru_cache`d
+lookups, so the caches are cleared once the classes exist (emulation.md §3.4).
+Creation and deletion go through `create_stack()` / `delete_stack_now()`,
+shared by the HTTP override (`CloudFormationStackResponse`) and the in-process
+API that DataZone provisioning calls: `deploy_stack`, `delete_stack`,
+`stack_status`. Stacks made in-process are ordinary stacks of their account,
+visible and deletable through the CloudFormation API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.athena.models import athena_backends
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
+from moto.cloudformation.models import (
+    CloudFormationBackend,
+    Event,
+    Stack,
+    cloudformation_backends,
+)
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.codecommit.models import codecommit_backends
+from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult, EmptyResult
+from moto.glue.models import glue_backends
+from moto.s3.models import s3_backends
+
+from smus_mesh.emulator.runtime import RUNTIME
+
+
+class StackDeploymentError(Exception):
+    """A stack could not be created: invalid template (no stack exists) or a failed
+    resource (the stack stays, rolled back, in `status`)."""
+
+    def __init__(self, message: str, stack_id: str | None = None, status: str | None = None):
+        super().__init__(message)
+        self.stack_id = stack_id
+        self.status = status
+
+
+class ResourceFailure(Exception):
+    """A resource handler refused the operation (message as CloudFormation reports it)."""
+
+
+def _handler_message(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f'Resource handler returned message: "{message}"'
+
+
+# --- resource types moto lacks ---------------------------------------------------------
+
+
+class GlueDatabase(CloudFormationModel):
+    """`AWS::Glue::Database`: Ref is the database name; no attributes."""
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""  # the name is DatabaseInput.Name, not a top-level property
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Glue::Database"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> GlueDatabase:
+        properties = cloudformation_json["Properties"]
+        catalog_id = str(properties.get("CatalogId") or account_id)
+        if catalog_id != account_id:
+            raise ResourceFailure(
+                f"Cannot create database in catalog {catalog_id} from account {account_id}"
+            )
+        database_input = dict(properties.get("DatabaseInput") or {})
+        name = str(
+            database_input.get("Name") or properties.get("DatabaseName") or resource_name.lower()
+        )
+        database_input["Name"] = name
+        glue_backends[account_id][region_name].create_database(name, database_input)
+        return cls(account_id, region_name, name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: GlueDatabase,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> GlueDatabase:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        # Gone already (deleted out of band) counts as deleted, as in CloudFormation.
+        glue_backends[account_id][region_name].databases.pop(self.name, None)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class AthenaWorkGroup(CloudFormationModel):
+    """`AWS::Athena::WorkGroup`: Ref is the name; GetAtt CreationTime and the engine."""
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Athena::WorkGroup"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in (
+            "CreationTime",
+            "WorkGroupConfiguration.EngineVersion.EffectiveEngineVersion",
+        )
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        group = athena_backends[self.account_id][self.region_name].work_groups[self.name]
+        if attribute_name == "CreationTime":
+            return str(getattr(group, "creation_time", ""))
+        return group.configuration["EngineVersion"]["EffectiveEngineVersion"]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> AthenaWorkGroup:
+        properties = cloudformation_json["Properties"]
+        created = athena_backends[account_id][region_name].create_work_group(
+            name=resource_name,
+            configuration=dict(properties.get("WorkGroupConfiguration") or {}),
+            description=properties.get("Description") or "",
+            tags=list(properties.get("Tags") or []),
+        )
+        if created is None:
+            raise ResourceFailure(f"WorkGroup {resource_name} is already created")
+        return cls(account_id, region_name, resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: AthenaWorkGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> AthenaWorkGroup:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        athena_backends[account_id][region_name].delete_work_group(self.name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class CodeCommitRepository(CloudFormationModel):
+    """`AWS::CodeCommit::Repository`: Ref is the repository id; GetAtt Arn, Name,
+    CloneUrlHttp, CloneUrlSsh."""
+
+    _ATTRIBUTES = {
+        "Arn": "Arn",
+        "Name": "repositoryName",
+        "CloneUrlHttp": "cloneUrlHttp",
+        "CloneUrlSsh": "cloneUrlSsh",
+    }
+
+    def __init__(self, account_id: str, region_name: str, name: str, metadata: dict[str, str]):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+        self.metadata = metadata
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "RepositoryName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CodeCommit::Repository"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls._ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.metadata[self._ATTRIBUTES[attribute_name]]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.metadata["repositoryId"]
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CodeCommitRepository:
+        properties = cloudformation_json["Properties"]
+        metadata = codecommit_backends[account_id][region_name].create_repository(
+            resource_name, properties.get("RepositoryDescription") or ""
+        )
+        return cls(account_id, region_name, resource_name, metadata)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CodeCommitRepository,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CodeCommitRepository:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        codecommit_backends[account_id][region_name].delete_repository(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        codecommit_backends[account_id][region_name].delete_repository(self.name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+# moto memoises its model registry; it must see the subclasses defined above.
+parsing.get_model_list.cache_clear()
+parsing.get_model_map.cache_clear()
+parsing.get_name_type_map.cache_clear()
+
+
+# --- stack life cycle ---------------------------------------------------------------------
+
+
+def _check_template(body: str) -> None:
+    """Refuse, as CloudFormation's validation does, templates with unknown resource types.
+
+    Types moto does not model are refused the same way: the emulator fails
+    closed instead of reporting CREATE_COMPLETE for resources it never made.
+    """
+    try:
+        template = Stack.parse_template(body)
+    except Exception as exc:
+        raise ValidationError(message=f"Template format error: {exc}") from exc
+    if not isinstance(template, dict):
+        raise ValidationError(message="Template format error: the template is not a mapping")
+    resources = template.get("Resources") or {}
+    known = parsing.get_model_map()
+    unknown = sorted(
+        {
+            str(body.get("Type"))
+            for body in resources.values()
+            if isinstance(body, dict)
+            and body.get("Type") not in known
+            and body.get("Type") not in parsing.NULL_MODELS
+            and not str(body.get("Type")).startswith("Custom::")
+        }
+    )
+    if unknown:
+        raise ValidationError(
+            message=(
+                f"Template format error: Unrecognized resource types: [{', '.join(unknown)}] "
+                "(unknown to AWS or not emulated)"
+            )
+        )
+
+
+def _event(stack: Stack, logical_id: str, status: str, reason: str | None) -> None:
+    body = stack.resource_map._resource_json_map.get(logical_id) or {}
+    resource = stack.resource_map._parsed_resources.get(logical_id)
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=getattr(resource, "physical_resource_id", None) or "",
+            resource_type=str(body.get("Type", "")),
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _set_status(stack: Stack, status: str, reason: str | None = None) -> None:
+    stack.status = status
+    # Serialised as StackStatusReason by DescribeStacks; moto's Stack does not declare it.
+    setattr(stack, "status_reason", reason)  # noqa: B010
+    stack._add_stack_event(status, resource_status_reason=reason)
+
+
+def _failed_logical_id(exc: BaseException) -> str | None:
+    """The resource whose creation raised `exc`: the innermost moto frame that was
+    creating a resource (resources are created lazily, one inside another via Ref)."""
+    failed = None
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code is parsing.parse_and_create_resource.__code__:
+            failed = trace.tb_frame.f_locals.get("logical_id")
+        trace = trace.tb_next
+    return str(failed) if failed is not None else None
+
+
+def _is_nonempty_bucket(stack: Stack, resource: Any) -> bool:
+    if getattr(resource, "cf_resource_type", None) != "AWS::S3::Bucket":
+        return False
+    bucket = s3_backends[stack.account_id]["aws"].buckets.get(resource.physical_resource_id)
+    return bucket is not None and bool(bucket.keys)
+
+
+def _delete_resources(stack: Stack, retain: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Delete the stack's resources; return {logical id: reason} of those that failed.
+
+    As CloudFormation does, a resource that cannot be deleted (a bucket that is not
+    empty, a role with foreign policies, ...) stays, with the stack; the others go.
+    Passes repeat while they make progress, for dependencies between resources.
+    """
+    resource_map = stack.resource_map
+    templates: dict[str, Any] = resource_map._resource_json_map
+    parsed: dict[str, Any] = resource_map._parsed_resources
+    pending = {
+        logical_id
+        for logical_id, body in templates.items()
+        if body.get("DeletionPolicy") != "Retain" and logical_id not in retain
+    }
+    failures: dict[str, str] = {}
+    progressed = True
+    while pending and progressed:
+        progressed = False
+        for logical_id in sorted(pending):
+            resource = parsed.get(logical_id)
+            try:
+                if resource is not None:
+                    if _is_nonempty_bucket(stack, resource):
+                        raise ResourceFailure(
+                            "The bucket you tried to delete is not empty "
+                            "(Service: S3, Status Code: 409, Error Code: BucketNotEmpty)"
+                        )
+                    resource_map._delete_resource(resource, templates[logical_id])
+            except Exception as exc:
+                failures[logical_id] = _handler_message(exc)
+                continue
+            parsed.pop(logical_id, None)
+            pending.discard(logical_id)
+            failures.pop(logical_id, None)
+            progressed = True
+    for logical_id, reason in sorted(failures.items()):
+        _event(stack, logical_id, "DELETE_FAILED", reason)
+    # Only what failed stays part of the stack: moto would otherwise re-create the
+    # deleted resources when the stack's resources are next listed.
+    resource_map._resource_json_map = {k: v for k, v in templates.items() if k in failures}
+    return failures
+
+
+def _find_stack(backend: CloudFormationBackend, name_or_id: str) -> Stack | None:
+    if name_or_id in backend.stacks:
+        return backend.stacks[name_or_id]
+    return next((s for s in backend.stacks.values() if s.name == name_or_id), None)
+
+
+def delete_stack_now(
+    backend: CloudFormationBackend, name_or_id: str, retain: frozenset[str] = frozenset()
+) -> tuple[str, str | None]:
+    """Delete a stack as CloudFormation does; (final status, status reason).
+
+    A stack that does not exist (or is already deleted) is a no-op, as in AWS.
+    """
+    stack = _find_stack(backend, name_or_id)
+    if stack is None:
+        return "DELETE_COMPLETE", None
+    _set_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
+    failures = _delete_resources(stack, retain)
+    if failures:
+        reason = f"The following resource(s) failed to delete: [{', '.join(sorted(failures))}]. "
+        _set_status(stack, "DELETE_FAILED", reason)
+        return stack.status, reason
+    for export in stack.exports:
+        backend.exports.pop(export.name, None)
+    backend.stacks.pop(stack.stack_id, None)
+    backend.deleted_stacks[stack.stack_id] = stack
+    _set_status(stack, "DELETE_COMPLETE")
+    return stack.status, None
+
+
+def create_stack(
+    backend: CloudFormationBackend,
+    name: str,
+    template_body: str,
+    parameters: dict[str, Any],
+    tags: dict[str, str],
+    on_failure: str = "ROLLBACK",
+    **options: Any,
+) -> Stack:
+    """Create a stack; a resource failure ends it CREATE_FAILED and, per `on_failure`
+    (ROLLBACK | DELETE | DO_NOTHING), rolled back, deleted or left as is.
+
+    Raises the CloudFormation ValidationError / AlreadyExistsException that AWS
+    returns synchronously, before any stack exists.
+    """
+    if any(s.name == name for s in backend.stacks.values()):
+        raise AlreadyExistsException(f"Stack [{name}] already exists")
+    _check_template(template_body)
+    before = set(backend.stacks)
+    try:
+        return backend.create_stack(
+            name=name, template=template_body, parameters=parameters, tags=tags, **options
+        )
+    except Exception as exc:
+        stack = next((s for i, s in backend.stacks.items() if i not in before), None)
+        if stack is None:
+            raise  # refused before the stack existed: invalid template or parameters
+        failed = _failed_logical_id(exc) or "unknown"
+        _event(stack, failed, "CREATE_FAILED", _handler_message(exc))
+        reason = f"The following resource(s) failed to create: [{failed}]. "
+        if on_failure == "DO_NOTHING":
+            _set_status(stack, "CREATE_FAILED", reason)
+            return stack
+        _set_status(stack, "ROLLBACK_IN_PROGRESS", reason + "Rollback requested by user.")
+        leftovers = _delete_resources(stack)
+        if leftovers:
+            _set_status(
+                stack,
+                "ROLLBACK_FAILED",
+                f"The following resource(s) failed to delete: [{', '.join(sorted(leftovers))}]. ",
+            )
+        else:
+            _set_status(stack, "ROLLBACK_COMPLETE", reason)
+            if on_failure == "DELETE":
+                delete_stack_now(backend, stack.stack_id)
+        return stack
+
+
+class CloudFormationStackResponse(CloudFormationResponse):
+    """moto's CloudFormation with failing creations and DELETE_FAILED deletions."""
+
+    def create_stack(self) -> ActionResult:
+        body = self._get_param("TemplateBody")
+        template_url = self._get_param("TemplateURL")
+        if template_url:
+            body = self._get_stack_from_s3_url(template_url)
+        if not body:
+            raise ValidationError(message="Either TemplateBody or TemplateURL must be specified.")
+        on_failure = self._get_param("OnFailure") or (
+            "DO_NOTHING" if self._get_bool_param("DisableRollback", False) else "ROLLBACK"
+        )
+        stack = create_stack(
+            self.cloudformation_backend,
+            name=self._get_param("StackName"),
+            template_body=body,
+            parameters=self._get_params_from_list(self._get_param("Parameters", [])),
+            tags={t["Key"]: t["Value"] for t in self._get_param("Tags", [])},
+            on_failure=on_failure,
+            notification_arns=self._get_param("NotificationARNs", []),
+            role_arn=self._get_param("RoleARN"),
+            enable_termination_protection=self._get_param("EnableTerminationProtection"),
+            timeout_in_mins=self._get_param("TimeoutInMinutes"),
+            stack_policy_body=self._get_param("StackPolicyBody"),
+        )
+        return ActionResult({"StackId": stack.stack_id})
+
+    def delete_stack(self) -> ActionResult:
+        retain = frozenset(self._get_param("RetainResources", []) or [])
+        delete_stack_now(self.cloudformation_backend, self._get_param("StackName"), retain)
+        return EmptyResult()
+
+
+# --- in-process API (DataZone provisioning) ----------------------------------------------
+
+
+def deploy_stack(
+    account_id: str, region: str, name: str, template: dict[str, Any], tags: dict[str, str]
+) -> str:
+    """Create stack `name` from `template` in `account_id` and return its stack id.
+
+    The stack is an ordinary stack of that account (DescribeStacks, ListStacks,
+    DeleteStack all see it). On a failed resource it is rolled back and left in
+    ROLLBACK_COMPLETE (or ROLLBACK_FAILED), as CloudFormation leaves it.
+
+    Raises:
+        StackDeploymentError: the template is invalid (no stack was created) or a
+            resource failed (`stack_id` and `status` say where the stack stands).
+
+    Examples:
+        >>> deploy_stack("222222222222", "us-east-1", "DataZone-Env-abc", template, tags={})
+        'arn:aws:cloudformation:us-east-1:222222222222:stack/DataZone-Env-abc/...'
+    """
+    with RUNTIME.lock:
+        backend = cloudformation_backends[account_id][region]
+        try:
+            stack = create_stack(backend, name, json.dumps(template), {}, dict(tags))
+        except (ValidationError, AlreadyExistsException) as exc:
+            raise StackDeploymentError(f"stack {name} in {account_id}: {exc.message}") from exc
+        if stack.status != "CREATE_COMPLETE":
+            raise StackDeploymentError(
+                f"stack {name} in {account_id} is {stack.status}: "
+                f"{_creation_failure(stack) or getattr(stack, 'status_reason', None)}",
+                stack_id=stack.stack_id,
+                status=stack.status,
+            )
+        return str(stack.stack_id)
+
+
+def _creation_failure(stack: Stack) -> str | None:
+    for event in reversed(stack.events):
+        if event.resource_status == "CREATE_FAILED" and event.logical_resource_id != stack.name:
+            return f"{event.logical_resource_id}: {event.resource_status_reason}"
+    return None
+
+
+def delete_stack(account_id: str, region: str, name_or_id: str) -> tuple[str, str | None]:
+    """Delete a stack; return its final status (DELETE_COMPLETE or DELETE_FAILED) and
+    the status reason (which resources could not be deleted, and why in its events).
+
+    Examples:
+        >>> delete_stack("222222222222", "us-east-1", "DataZone-Env-abc")
+        ('DELETE_FAILED', 'The following resource(s) failed to delete: [Bucket]. ')
+    """
+    with RUNTIME.lock:
+        return delete_stack_now(cloudformation_backends[account_id][region], name_or_id)
+
+
+def stack_status(account_id: str, region: str, name_or_id: str) -> str | None:
+    """The stack's status, or None when there is no such stack.
+
+    As in DescribeStacks, a deleted stack is found by its id only.
+
+    Examples:
+        >>> stack_status("222222222222", "us-east-1", "DataZone-Env-abc")
+        'CREATE_COMPLETE'
+    """
+    with RUNTIME.lock:
+        backend = cloudformation_backends[account_id][region]
+        stack = _find_stack(backend, name_or_id) or backend.deleted_stacks.get(name_or_id)
+        return str(stack.status) if stack is not None else None
