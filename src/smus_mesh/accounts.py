@@ -1,0 +1,105 @@
+"""One boto3 session per configured account: a named profile, an assumed role, or the default chain.
+
+Assumed-role sessions refresh their credentials themselves (botocore's
+`AssumeRoleCredentialFetcher` behind `DeferredRefreshableCredentials`), so a
+long `up` (domain creation and environment deployment take many minutes)
+never runs on expired keys. Credentials stay inside botocore: nothing here
+logs, stores or prints them.
+
+The endpoint is never chosen here: botocore honours `AWS_ENDPOINT_URL` (and
+`AWS_ENDPOINT_URL_<SERVICE>`), which is how the emulator is selected.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import boto3
+import botocore.session
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+
+from smus_mesh.config import AccountConfig, Config
+from smus_mesh.errors import AccountError
+
+ROLE_SESSION_NAME = "smus-mesh"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A configured account: its alias in the config file and its id."""
+
+    alias: str
+    account_id: str
+
+
+class SessionFactory:
+    """Builds and caches one `boto3.Session` per account alias (thread safe)."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._sessions: dict[str, boto3.Session] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def region(self) -> str:
+        return self._config.region
+
+    def accounts(self) -> list[Account]:
+        return [
+            Account(alias, self._config.accounts[alias].account_id)
+            for alias in self._config.used_accounts()
+        ]
+
+    def session(self, alias: str) -> boto3.Session:
+        with self._lock:
+            if alias not in self._sessions:
+                self._sessions[alias] = self._build(alias, self._config.accounts[alias])
+            return self._sessions[alias]
+
+    def _build(self, alias: str, account: AccountConfig) -> boto3.Session:
+        region = self._config.region
+        try:
+            if account.profile:
+                return boto3.Session(profile_name=account.profile, region_name=region)
+            if not account.role_arn:
+                return boto3.Session(region_name=region)
+            source = boto3.Session(profile_name=account.source_profile, region_name=region)
+        except ProfileNotFound as exc:
+            raise AccountError(f"accounts.{alias}: {exc}") from None
+        extra: dict[str, str] = {"RoleSessionName": ROLE_SESSION_NAME}
+        if account.external_id:
+            extra["ExternalId"] = account.external_id
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=source._session.create_client,
+            source_credentials=source.get_credentials(),
+            role_arn=account.role_arn,
+            extra_args=extra,
+        )
+        core = botocore.session.Session()
+        core._credentials = DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role"
+        )
+        core.set_config_variable("region", region)
+        return boto3.Session(botocore_session=core)
+
+    def verify(self, alias: str) -> str:
+        """Check that the credentials reach the configured account; return the caller ARN."""
+        expected = self._config.accounts[alias].account_id
+        try:
+            identity = self.session(alias).client("sts").get_caller_identity()
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise AccountError(
+                f"accounts.{alias}: cannot get credentials for account {expected}: "
+                f"{error.get('Code')}: {error.get('Message')}"
+            ) from None
+        except BotoCoreError as exc:
+            raise AccountError(f"accounts.{alias}: cannot get credentials: {exc}") from None
+        if identity["Account"] != expected:
+            raise AccountError(
+                f"accounts.{alias}: the credentials reach account {identity['Account']}, "
+                f"not {expected} (check profile / role_arn)"
+            )
+        return str(identity["Arn"])

@@ -1,0 +1,105 @@
+"""The one place that creates boto3 clients: retries, timeouts, user agent, call accounting.
+
+Resources never call `boto3.client`; they ask `Clients.get(alias, service)`.
+Clients are cached per (account, service) and are thread safe once built.
+
+Throttling and transient errors are retried by botocore's adaptive mode (which
+also rate-limits the client when AWS throttles). Every call is counted by
+kind — "mutating", "poll" (made from inside a wait) or "read" — so that `up`
+can report what it did and the benchmark can check that waits back off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.config import Config as BotoConfig
+
+from smus_mesh import __version__
+from smus_mesh.accounts import SessionFactory
+
+READ_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head", "Lookup")
+READ_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
+
+_purpose = threading.local()
+
+
+def is_mutating(operation: str) -> bool:
+    """Same classification as the emulator's calls log: anything that is not a read."""
+    return not (operation.startswith(READ_PREFIXES) or operation in READ_OPERATIONS)
+
+
+@contextmanager
+def polling() -> Iterator[None]:
+    """Calls made inside this block (a wait's status reads) count as polls."""
+    previous = getattr(_purpose, "value", None)
+    _purpose.value = "poll"
+    try:
+        yield
+    finally:
+        _purpose.value = previous
+
+
+class CallStats:
+    """Thread-safe counts of the AWS calls this process made, by kind and operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_kind: Counter[str] = Counter()
+        self.by_operation: Counter[str] = Counter()
+
+    def record(self, service: str, operation: str) -> None:
+        kind = "mutating" if is_mutating(operation) else getattr(_purpose, "value", None) or "read"
+        with self._lock:
+            self.by_kind[kind] += 1
+            self.by_operation[f"{service}:{operation}:{kind}"] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "total": sum(self.by_kind.values()),
+                "by_kind": {k: self.by_kind.get(k, 0) for k in ("mutating", "poll", "read")},
+                "by_operation": dict(sorted(self.by_operation.items())),
+            }
+
+
+class Clients:
+    """boto3 clients per account alias, built from the session factory."""
+
+    def __init__(self, sessions: SessionFactory, max_attempts: int = 10, pool: int = 32) -> None:
+        self.sessions = sessions
+        self.stats = CallStats()
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._config = BotoConfig(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            connect_timeout=10,
+            read_timeout=70,
+            max_pool_connections=pool,
+            user_agent_extra=f"smus-mesh/{__version__}",
+        )
+
+    @property
+    def region(self) -> str:
+        return self.sessions.region
+
+    def get(self, alias: str, service: str) -> Any:
+        """A client for `service` in account `alias` (created once, then shared)."""
+        key = (alias, service)
+        with self._lock:
+            client = self._cache.get(key)
+            if client is None:
+                session = self.sessions.session(alias)
+                client = session.client(
+                    service, region_name=self.region, config=self._config
+                )
+                client.meta.events.register("before-call", self._count)
+                self._cache[key] = client
+            return client
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.stats.record(model.service_model.service_name, model.name)

@@ -1,0 +1,304 @@
+"""Apply and destroy: visitors over the same plan, scheduled on the dependency graph.
+
+A step starts as soon as the steps it waits for have succeeded: for `up` its
+dependencies, for `down` its dependents (so a role outlives every environment
+that DataZone deletes with it). Independent steps run in parallel on a thread
+pool; ordering comes only from the graph. A failed step stops only the steps
+that depend on it; everything independent still runs, and the run ends with
+every failure listed. Each step is recorded in the state file when it starts
+and when it ends, so an interrupted run resumes where it stopped.
+
+Before creating, a step observes again: if the object appeared meanwhile (a
+previous run was killed after AWS accepted the create call), it waits for it or
+keeps it instead of creating a duplicate.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smus_mesh.engine.graph import Graph
+from smus_mesh.engine.plan import Action, Plan, Step, observe_safely
+from smus_mesh.engine.state import State
+from smus_mesh.errors import SmusMeshError, StepError
+from smus_mesh.resources.base import Observed, Resource, Status
+from smus_mesh.resources.context import Context
+
+
+@dataclass
+class StepResult:
+    key: str
+    action: str
+    ok: bool
+    seconds: float
+    message: str = ""
+    error: BaseException | None = field(default=None, repr=False, compare=False)
+    bug: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "action": self.action,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "message": self.message,
+        }
+
+
+@dataclass
+class RunReport:
+    operation: str
+    results: list[StepResult]
+    wall_s: float
+    calls: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[StepResult]:
+        return [r for r in self.results if not r.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            if result.ok:
+                counts[result.action] = counts.get(result.action, 0) + 1
+        return {
+            "operation": self.operation,
+            "ok": self.ok,
+            "wall_s": round(self.wall_s, 3),
+            "summary": counts,
+            "failures": [r.to_dict() for r in self.failures],
+            "steps": [r.to_dict() for r in self.results],
+            "calls": self.calls,
+        }
+
+
+def describe_client_error(key: str, exc: ClientError) -> StepError:
+    error = exc.response.get("Error", {})
+    meta = exc.response.get("ResponseMetadata", {})
+    return StepError(
+        key,
+        str(error.get("Message") or exc),
+        operation=getattr(exc, "operation_name", None),
+        code=error.get("Code"),
+        request_id=meta.get("RequestId"),
+    )
+
+
+class Executor:
+    """Runs a plan's steps on the graph, records them, and reports."""
+
+    def __init__(self, graph: Graph, ctx: Context, state: State) -> None:
+        self.graph = graph
+        self.ctx = ctx
+        self.state = state
+        self.console = ctx.console
+        self._plan_observed: dict[str, Observed] = {}
+
+    # scheduling --------------------------------------------------------------------
+    def _run(self, plan: Plan, prerequisites: Callable[[str], list[str]]) -> RunReport:
+        started = time.monotonic()
+        steps = {s.key: s for s in plan.steps}
+        results: dict[str, StepResult] = {}
+        pending = set(steps)
+        running: dict[Future[StepResult], str] = {}
+
+        def blocked_by(key: str) -> str | None:
+            for dep in prerequisites(key):
+                if dep in results and not results[dep].ok:
+                    return dep
+            return None
+
+        with ThreadPoolExecutor(
+            max_workers=self.ctx.settings.max_workers, thread_name_prefix="smus-step"
+        ) as pool:
+            while pending or running:
+                progressed = True
+                while progressed:
+                    progressed = False
+                    for key in sorted(pending):
+                        failed_dep = blocked_by(key)
+                        if failed_dep is not None:
+                            pending.discard(key)
+                            results[key] = StepResult(
+                                key,
+                                steps[key].action.value,
+                                False,
+                                0.0,
+                                f"not run: {failed_dep} failed",
+                            )
+                            self.console.step(key, "skipped", f"{failed_dep} failed")
+                            progressed = True
+                        elif all(d in results for d in prerequisites(key)):
+                            pending.discard(key)
+                            running[pool.submit(self._visit, steps[key])] = key
+                            progressed = True
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    key = running.pop(future)
+                    results[key] = future.result()
+        ordered = [results[s.key] for s in plan.steps if s.key in results]
+        return RunReport(
+            plan.operation, ordered, time.monotonic() - started, self.ctx.clients.stats.snapshot()
+        )
+
+    def apply(self, plan: Plan) -> RunReport:
+        """Run an `up` plan: each step after its dependencies."""
+        self._plan_observed = plan.observed
+        return self._run(plan, lambda key: list(self.graph.get(key).depends_on))
+
+    def destroy(self, plan: Plan) -> RunReport:
+        """Run a `down` plan: each step after the steps that depend on it."""
+        self._plan_observed = plan.observed
+        return self._run(plan, self.graph.dependents)
+
+    # visiting ------------------------------------------------------------------------
+    def _visit(self, step: Step) -> StepResult:
+        resource = self.graph.get(step.key)
+        started = time.monotonic()
+        visitor = getattr(self, f"visit_{step.action.value}")
+        try:
+            message = visitor(resource, step) or ""
+        except ClientError as exc:
+            error = describe_client_error(step.key, exc)
+            return self._failed(step, started, error)
+        except SmusMeshError as exc:
+            return self._failed(step, started, exc)
+        except Exception as exc:  # a bug: keep the traceback for --debug
+            result = self._failed(step, started, exc)
+            result.bug = True
+            result.message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            return result
+        seconds = time.monotonic() - started
+        if step.action not in (Action.KEEP, Action.SKIP):
+            self.console.step(step.key, "done", f"{step.action.value} in {seconds:.1f}s {message}")
+        return StepResult(step.key, step.action.value, True, seconds, message)
+
+    def _failed(self, step: Step, started: float, exc: BaseException) -> StepResult:
+        message = str(exc)
+        self.console.step(step.key, "failed", message)
+        if step.key in self.state.records:
+            self.state.finished(step.key, success=False, message=message)
+        return StepResult(
+            step.key, step.action.value, False, time.monotonic() - started, message, exc
+        )
+
+    def _record(self, resource: Resource, observed: Observed, owned: bool | None) -> None:
+        record = self.state.record(
+            resource.key, resource.kind, resource.account, self.ctx.account_id(resource.account)
+        )
+        if owned is None:
+            owned = record.owned if record.owned is not None else observed.owned
+        self.state.update(
+            resource.key,
+            identity={**record.identity, **observed.identity},
+            outputs=observed.outputs,
+            status=observed.status.value,
+            owned=owned,
+        )
+        self.ctx.set_outputs(resource.key, {**observed.identity, **observed.outputs})
+
+    def _begin(self, resource: Resource, action: str) -> None:
+        self.state.record(
+            resource.key, resource.kind, resource.account, self.ctx.account_id(resource.account)
+        )
+        self.state.started(resource.key)
+        self.console.step(resource.key, "started", action)
+
+    # up -------------------------------------------------------------------------------
+    def visit_keep(self, resource: Resource, step: Step) -> str:
+        observed = self._observed(step)
+        if observed.status != Status.ABSENT:
+            self._record(resource, observed, None)
+        return ""
+
+    def visit_create(self, resource: Resource, step: Step) -> str:
+        # Observe again: the object may have been created by a run that died after
+        # AWS accepted the call but before the state file said so.
+        observed = observe_safely(resource, self.ctx)
+        if observed.status == Status.COMPLETE:
+            self._record(resource, observed, None)
+            return "(already existed)"
+        if observed.status == Status.IN_PROGRESS:
+            return self.visit_wait(resource, step)
+        if observed.status == Status.FAILED:
+            raise StepError(resource.key, f"failed: {observed.detail}")
+        self._begin(resource, "create")
+        identity = resource.create(self.ctx)
+        self.state.update(
+            resource.key,
+            identity={**self.state.records[resource.key].identity, **identity},
+            owned=True,
+            status=Status.IN_PROGRESS.value,
+        )
+        if identity:
+            self.ctx.set_outputs(resource.key, identity)
+        observed = resource.wait_created(self.ctx)
+        self._record(resource, observed, True)
+        self.state.finished(resource.key, success=True)
+        return ""
+
+    def visit_wait(self, resource: Resource, step: Step) -> str:
+        self._begin(resource, "wait")
+        observed = resource.wait_created(self.ctx)
+        self._record(resource, observed, None)
+        self.state.finished(resource.key, success=True)
+        return ""
+
+    def visit_update(self, resource: Resource, step: Step) -> str:
+        self._begin(resource, "update")
+        resource.update(self.ctx, self._observed(step))
+        observed = resource.wait_created(self.ctx)
+        self._record(resource, observed, None)
+        self.state.finished(resource.key, success=True)
+        return "; ".join(step.drift)
+
+    def visit_recreate(self, resource: Resource, step: Step) -> str:
+        self._begin(resource, "recreate")
+        resource.delete(self.ctx, self._observed(step))
+        resource.wait_deleted(self.ctx)
+        identity = resource.create(self.ctx)
+        self.state.update(resource.key, identity=identity, owned=True)
+        self.ctx.set_outputs(resource.key, identity)
+        observed = resource.wait_created(self.ctx)
+        self._record(resource, observed, True)
+        self.state.finished(resource.key, success=True)
+        return ""
+
+    def visit_blocked(self, resource: Resource, step: Step) -> str:
+        raise StepError(
+            resource.key,
+            f"{step.reason}. smus-mesh does not replace this automatically; fix the cause, "
+            "or run `smus-mesh down` and `up` again",
+        )
+
+    # down ----------------------------------------------------------------------------
+    def visit_skip(self, resource: Resource, step: Step) -> str:
+        if resource.key in self.state.records and step.before.startswith(Status.ABSENT.value):
+            self.state.forget(resource.key)
+        return ""
+
+    def visit_delete(self, resource: Resource, step: Step) -> str:
+        self._begin(resource, "delete")
+        # Observe again: outputs of what was deleted before may have changed identity.
+        observed = observe_safely(resource, self.ctx)
+        if observed.status != Status.ABSENT:
+            resource.delete(self.ctx, observed)
+            resource.wait_deleted(self.ctx)
+        self.state.forget(resource.key)
+        return ""
+
+    def _observed(self, step: Step) -> Observed:
+        return self._plan_observed.get(step.key, Observed.absent())

@@ -1,0 +1,188 @@
+"""The plan is data: observe every resource, then choose an action per resource from a table.
+
+`observe_all` reads what exists, in dependency order (independent resources in
+parallel), so that a resource can use its dependencies' ids. `plan_up` and
+`plan_down` turn the observations into an immutable, ordered list of `Step`s;
+`plan` prints them, `up`/`down` execute them (apply.py), and `--output json`
+writes the same object.
+
+Decision table for `up`:
+
+    ABSENT       -> create
+    IN_PROGRESS  -> wait
+    COMPLETE     -> keep, or update when ours, drifted and updatable (else drift is reported)
+    FAILED       -> recreate when the resource allows it, else block with the reason
+
+and for `down` (only what this set-up owns is ever deleted):
+
+    ABSENT                   -> skip
+    exists, owned            -> delete
+    exists, not ours         -> keep  ("existed before smus-mesh; left as it was")
+    removed with its parent  -> skip
+"""
+
+from __future__ import annotations
+
+import enum
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from smus_mesh.engine.graph import Graph
+from smus_mesh.resources.base import Observed, Resource, Status
+from smus_mesh.resources.context import Context, MissingOutput
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    WAIT = "wait"
+    KEEP = "keep"
+    UPDATE = "update"
+    RECREATE = "recreate"
+    BLOCKED = "blocked"
+    DELETE = "delete"
+    SKIP = "skip"
+
+
+MUTATING_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.RECREATE, Action.DELETE})
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    kind: str
+    account: str
+    action: Action
+    reason: str
+    before: str
+    depends_on: tuple[str, ...] = ()
+    drift: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "account": self.account,
+            "action": self.action.value,
+            "reason": self.reason,
+            "before": self.before,
+            "depends_on": list(self.depends_on),
+            "drift": list(self.drift),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    operation: str
+    steps: tuple[Step, ...]
+    observed: dict[str, Observed] = field(default_factory=dict, compare=False, repr=False)
+
+    def changes(self) -> list[Step]:
+        return [s for s in self.steps if s.action not in (Action.KEEP, Action.SKIP)]
+
+    def step(self, key: str) -> Step:
+        return next(s for s in self.steps if s.key == key)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.action.value] = counts.get(step.action.value, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "summary": self.counts(),
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def observe_safely(resource: Resource, ctx: Context) -> Observed:
+    """Observe; a resource whose dependency does not exist yet is absent too."""
+    try:
+        return resource.observe(ctx)
+    except MissingOutput as missing:
+        return Observed.absent(f"after {missing.key}")
+
+
+def _observe_one(resource: Resource, ctx: Context) -> Observed:
+    observed = observe_safely(resource, ctx)
+    if observed.status != Status.ABSENT:
+        ctx.set_outputs(resource.key, {**observed.identity, **observed.outputs})
+    ctx.console.step(resource.key, "observed", f"{observed.status.value} {observed.detail}")
+    return observed
+
+
+def observe_all(graph: Graph, ctx: Context) -> dict[str, Observed]:
+    """Observe every resource, each after its dependencies (read-only calls only)."""
+    results: dict[str, Observed] = {}
+    with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
+        for batch in graph.batches():
+            for resource, observed in zip(
+                batch, pool.map(lambda r: _observe_one(r, ctx), batch), strict=True
+            ):
+                results[resource.key] = observed
+    return results
+
+
+def owned(resource: Resource, observed: Observed, ctx: Context) -> bool | None:
+    """Ownership: the state file's memory wins, then what AWS says (tags, parents)."""
+    remembered = ctx.ownership.get(resource.key)
+    return remembered if remembered is not None else observed.owned
+
+
+def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
+    steps = []
+    for resource in graph.ordered():
+        seen = observed[resource.key]
+        before = f"{seen.status.value}: {seen.detail}" if seen.detail else seen.status.value
+        if seen.status == Status.ABSENT:
+            action, reason = Action.CREATE, "does not exist"
+        elif seen.status == Status.IN_PROGRESS:
+            action, reason = Action.WAIT, "in progress"
+        elif seen.status == Status.COMPLETE:
+            mine = owned(resource, seen, ctx) is not False
+            action = Action.KEEP
+            reason = "exists" if mine else "exists (not ours)"
+            if seen.drift and mine and resource.updatable:
+                action, reason = Action.UPDATE, "differs from the config: " + "; ".join(seen.drift)
+            elif seen.drift:
+                reason += "; differs from the config (not changed): " + "; ".join(seen.drift)
+        elif resource.recreate_on_failure():
+            action, reason = Action.RECREATE, f"failed: {seen.detail}"
+        else:
+            action, reason = Action.BLOCKED, f"failed: {seen.detail}"
+        steps.append(
+            Step(
+                resource.key,
+                resource.kind,
+                resource.account,
+                action,
+                reason,
+                before,
+                resource.depends_on,
+                seen.drift,
+            )
+        )
+    return Plan("up", tuple(steps), observed)
+
+
+def plan_down(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
+    steps = []
+    for resource in graph.reversed():
+        seen = observed[resource.key]
+        before = f"{seen.status.value}: {seen.detail}" if seen.detail else seen.status.value
+        mine = owned(resource, seen, ctx)
+        if seen.status == Status.ABSENT:
+            action, reason = Action.SKIP, "does not exist"
+        elif mine is False:
+            action, reason = Action.KEEP, "existed before smus-mesh; left as it was"
+        elif not resource.deletable:
+            action, reason = Action.SKIP, "removed with its parent"
+        else:
+            action, reason = Action.DELETE, "created by this set-up"
+        dependents = tuple(graph.dependents(resource.key))
+        steps.append(
+            Step(resource.key, resource.kind, resource.account, action, reason, before, dependents)
+        )
+    return Plan("down", tuple(steps), observed)

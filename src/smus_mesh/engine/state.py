@@ -1,0 +1,250 @@
+"""The state file: identity, not truth.
+
+What exists is always observed again from AWS; the state file only remembers
+*which* objects are ours (ids and ARNs AWS generated, whether we created them or
+found them) and a progress record per step (started, stopped, retries, success,
+failure, message), so that a rerun resumes and `down` finds everything even
+after a crash. It never holds credentials.
+
+Writes are atomic (temp file + fsync + rename) after every step. A lock file
+next to it (`flock`, released by the OS if the process dies) stops two runs from
+interleaving on one state. `schema_version` and ordered migrations let the
+format change without breaking old files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from smus_mesh.errors import StateError, StateLockedError
+
+SCHEMA_VERSION = 1
+
+#: from_version -> function upgrading a document to from_version + 1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+#: Keys that must never be written (defence in depth: no resource output carries them).
+_SECRET_KEYS = frozenset(
+    {
+        "secretAccessKey",
+        "SecretAccessKey",
+        "sessionToken",
+        "SessionToken",
+        "accessKeyId",
+        "AccessKeyId",
+        "password",
+        "credentials",
+        "Credentials",
+        "connectionCredentials",
+    }
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Progress:
+    """The last run of one step (kopf's progress-record fields)."""
+
+    started: str | None = None
+    stopped: str | None = None
+    retries: int = 0
+    success: bool = False
+    failure: bool = False
+    message: str = ""
+
+
+@dataclass
+class ResourceRecord:
+    kind: str
+    account: str
+    account_id: str
+    identity: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    owned: bool | None = None
+    status: str = "ABSENT"
+    progress: Progress = field(default_factory=Progress)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceRecord:
+        progress = Progress(**data.get("progress", {}))
+        return cls(
+            kind=data["kind"],
+            account=data["account"],
+            account_id=data["account_id"],
+            identity=dict(data.get("identity", {})),
+            outputs=dict(data.get("outputs", {})),
+            owned=data.get("owned"),
+            status=data.get("status", "ABSENT"),
+            progress=progress,
+        )
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if k not in _SECRET_KEYS}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def migrate(document: dict[str, Any]) -> dict[str, Any]:
+    """Upgrade a state document to SCHEMA_VERSION."""
+    version = int(document.get("schema_version", 0))
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"the state file has schema_version {version}, newer than this smus-mesh "
+            f"understands ({SCHEMA_VERSION}); upgrade smus-mesh"
+        )
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise StateError(f"no migration from state schema_version {version}")
+        document = MIGRATIONS[version](document)
+        version += 1
+        document["schema_version"] = version
+    return document
+
+
+class State:
+    """The state of one set-up, persisted after every change."""
+
+    def __init__(self, path: Path, setup: str, records: dict[str, ResourceRecord]) -> None:
+        self.path = path
+        self.setup = setup
+        self.records = records
+        self._lock = threading.Lock()
+
+    # loading / saving -----------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path, setup: str) -> State:
+        if not path.exists():
+            return cls(path, setup, {})
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StateError(f"cannot read the state file {path}: {exc}") from None
+        document = migrate(document)
+        if document.get("setup") not in (None, setup):
+            raise StateError(
+                f"{path} belongs to set-up {document.get('setup')!r}, not {setup!r}; "
+                "use --state to point at the right file"
+            )
+        records = {
+            key: ResourceRecord.from_dict(data)
+            for key, data in document.get("resources", {}).items()
+        }
+        return cls(path, setup, records)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "setup": self.setup,
+            "updated_at": _now(),
+            "resources": {
+                key: _scrub(asdict(record)) for key, record in sorted(self.records.items())
+            },
+        }
+
+    def save(self) -> None:
+        with self._lock:
+            document = self.to_document()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(document, handle, indent=1, sort_keys=False, default=str)
+                    handle.write("\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+
+    # records -----------------------------------------------------------------------------
+    def record(self, key: str, kind: str, account: str, account_id: str) -> ResourceRecord:
+        with self._lock:
+            if key not in self.records:
+                self.records[key] = ResourceRecord(kind, account, account_id)
+            return self.records[key]
+
+    def identities(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return {k: {**r.identity, **r.outputs} for k, r in self.records.items()}
+
+    def update(self, key: str, **changes: Any) -> None:
+        with self._lock:
+            record = self.records[key]
+            for name, value in changes.items():
+                if name == "progress":
+                    for field_name, field_value in value.items():
+                        setattr(record.progress, field_name, field_value)
+                else:
+                    setattr(record, name, value)
+        self.save()
+
+    def started(self, key: str) -> None:
+        with self._lock:
+            record = self.records[key]
+            if record.progress.started and not record.progress.success:
+                record.progress.retries += 1
+            record.progress.started = _now()
+            record.progress.stopped = None
+            record.progress.success = record.progress.failure = False
+            record.progress.message = ""
+        self.save()
+
+    def finished(self, key: str, success: bool, message: str = "") -> None:
+        with self._lock:
+            progress = self.records[key].progress
+            progress.stopped = _now()
+            progress.success = success
+            progress.failure = not success
+            progress.message = message
+        self.save()
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self.records.pop(key, None)
+        self.save()
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold `<state>.lock` for the duration; refuse if another run holds it."""
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the block)
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StateLockedError(
+                f"the state {path} is in use by {holder}; wait for that run to finish "
+                "(the lock is released automatically if it died)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {_now()}")
+        handle.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()

@@ -1,0 +1,135 @@
+"""What every resource is: a small registered class with a stable key, dependencies,
+observe/create/delete, and the IAM actions it needs.
+
+A resource never decides *whether* to act: it reports what it observes
+(`Observed`, collapsed to ABSENT / IN_PROGRESS / COMPLETE / FAILED) and the
+engine's decision table picks the action. Observing makes only read calls.
+
+Keys are deterministic (kind + names from the config), never AWS-generated
+ids: ids go into `Observed.identity`, which the state file remembers so that a
+later run (or `down` after a crash) finds the same object again.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from smus_mesh.resources.context import Context
+
+
+class Status(enum.Enum):
+    """A service status collapsed to what the engine decides on."""
+
+    ABSENT = "ABSENT"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What exists for a resource right now.
+
+    Args:
+        status: the collapsed status.
+        identity: ids/ARNs that locate it (kept in the state file).
+        outputs: values its dependents read (ids, names, ARNs; never secrets).
+        detail: the service's own status and reason, for people.
+        owned: True when this set-up created it (state or tags say so), False when
+            it existed before and must never be deleted, None when unknown.
+        drift: differences between what exists and what the config wants.
+    """
+
+    status: Status
+    identity: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+    owned: bool | None = None
+    drift: tuple[str, ...] = ()
+
+    @classmethod
+    def absent(cls, detail: str = "does not exist") -> Observed:
+        return cls(Status.ABSENT, detail=detail)
+
+
+class Resource(ABC):
+    """One thing smus-mesh makes (or adopts) in one account.
+
+    Subclasses set the class attributes and implement `observe`, `create` and
+    `delete`. Their docstring carries a YAML example of the config that makes
+    them (tests check it is there).
+    """
+
+    #: Registry name, e.g. "datazone:domain".
+    kind: ClassVar[str]
+    #: IAM actions the operator's credentials need for this resource (up and down).
+    iam_actions: ClassVar[tuple[str, ...]]
+    #: The duration kind of its asynchronous creation in the emulator's latency
+    #: profile (used by the benchmark's critical-path bound), if creation is async.
+    async_create: ClassVar[str | None] = None
+    async_delete: ClassVar[str | None] = None
+    #: Whether `down` deletes it when this set-up owns it. Some resources are
+    #: removed by their parent's deletion (e.g. environments with their project).
+    deletable: ClassVar[bool] = True
+    #: Whether `update` can converge drift in place (else drift is only reported).
+    updatable: ClassVar[bool] = False
+
+    def __init__(self, name: str, account: str, depends_on: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.account = account
+        self.depends_on = depends_on
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<{self.key} in {self.account}>"
+
+    @abstractmethod
+    def observe(self, ctx: Context) -> Observed:
+        """Read what exists (read-only calls). Dependencies' outputs are in `ctx`."""
+
+    @abstractmethod
+    def create(self, ctx: Context) -> dict[str, Any]:
+        """Start creating it; return identity known so far (e.g. the new id)."""
+
+    def wait_created(self, ctx: Context) -> Observed:
+        """Wait until COMPLETE (polls `observe` with backoff); FAILED raises."""
+        return ctx.wait(self, lambda: self.observe(ctx), until=Status.COMPLETE)
+
+    def update(self, ctx: Context, observed: Observed) -> None:
+        """Converge `observed.drift` in place (only called when `updatable`)."""
+        raise NotImplementedError(f"{self.kind} cannot be updated in place")
+
+    @abstractmethod
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        """Start deleting it (it exists and this set-up owns it)."""
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        """Wait until ABSENT."""
+        return ctx.wait(self, lambda: self.observe(ctx), until=Status.ABSENT)
+
+    def recreate_on_failure(self) -> bool:
+        """Decision table: FAILED -> delete and create again (True) or stop (False)."""
+        return False
+
+
+#: kind -> resource class, filled by `register`.
+REGISTRY: dict[str, type[Resource]] = {}
+
+
+def register(cls: type[Resource]) -> type[Resource]:
+    """Class decorator: add a resource kind to the registry (names are unique)."""
+    if cls.kind in REGISTRY and REGISTRY[cls.kind] is not cls:
+        raise TypeError(f"resource kind {cls.kind} registered twice")
+    REGISTRY[cls.kind] = cls
+    return cls
+
+
+Factory = Callable[..., Resource]

@@ -1,0 +1,415 @@
+"""The catalog half of the producer side (workflow.md phases I and J): the Glue data
+source of a project, its run and the assets it imports, and each asset's listing.
+
+A data source run is only started when an asset is missing: a second `up`
+finds every asset through `Search` and makes no call that changes anything.
+A run that skips a table for lack of Lake Formation access (SKIPPED_NO_ACCESS)
+fails the step with DataZone's message instead of leaving a silent gap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smus_mesh.config import TableConfig
+from smus_mesh.errors import FailedStatus
+from smus_mesh.resources.base import Observed, Resource, Status, register
+from smus_mesh.resources.context import Context
+from smus_mesh.resources.datazone import failure_text, not_found, paginate
+
+_DZ = "datazone:"
+
+DATA_SOURCE_STATUS = {
+    "CREATING": Status.IN_PROGRESS,
+    "UPDATING": Status.IN_PROGRESS,
+    "RUNNING": Status.COMPLETE,
+    "READY": Status.COMPLETE,
+    "FAILED_CREATION": Status.FAILED,
+    "FAILED_UPDATE": Status.COMPLETE,
+    "DELETING": Status.FAILED,
+    "FAILED_DELETION": Status.FAILED,
+}
+RUN_DONE = ("SUCCESS", "PARTIALLY_SUCCEEDED", "FAILED")
+IMPORTED = ("SUCCEEDED_CREATED", "SUCCEEDED_UPDATED", "SKIPPED_ALREADY_IMPORTED", "UNCHANGED")
+
+
+@register
+class DataSource(Resource):
+    """A Glue data source of a producer project over one database, filtered to the
+    tables the project imports, bound to the project's lakehouse connection (V2).
+
+    Example::
+
+        projects:
+          - {name: producer, account: producer, imports: [inventory, orders]}
+    """
+
+    kind = "datazone:data-source"
+    iam_actions = (
+        _DZ + "CreateDataSource",
+        _DZ + "GetDataSource",
+        _DZ + "ListDataSources",
+        _DZ + "DeleteDataSource",
+    )
+    async_create = "data_source.create"
+    async_delete = "data_source.delete"
+
+    def __init__(
+        self,
+        project: str,
+        database: str,
+        tables: list[TableConfig],
+        domain_account: str,
+        domain_key: str,
+        project_key: str,
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(f"{project}/{database}", domain_account, depends_on)
+        self.project = project
+        self.database = database
+        self.tables = tables
+        self.domain_key = domain_key
+        self.project_key = project_key
+
+    def recreate_on_failure(self) -> bool:
+        return True
+
+    def _configuration(self) -> dict[str, Any]:
+        return {
+            "glueRunConfiguration": {
+                "relationalFilterConfigurations": [
+                    {
+                        "databaseName": self.database,
+                        "filterExpressions": [
+                            {"type": "INCLUDE", "expression": t.table} for t in self.tables
+                        ],
+                    }
+                ]
+            }
+        }
+
+    def _identity(self, ctx: Context, source_id: str) -> dict[str, Any]:
+        return {
+            "id": source_id,
+            "domain_id": ctx.output(self.domain_key, "id"),
+            "project_id": ctx.output(self.project_key, "id"),
+        }
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        project_id = ctx.output(self.project_key, "id")
+        name = ctx.names.data_source(self.project, self.database)
+        datazone = ctx.client(self.account, "datazone")
+        for item in paginate(
+            datazone,
+            "list_data_sources",
+            "items",
+            domainIdentifier=domain_id,
+            projectIdentifier=project_id,
+            name=name,
+        ):
+            if item["name"] != name:
+                continue
+            source = datazone.get_data_source(
+                domainIdentifier=domain_id, identifier=item["dataSourceId"]
+            )
+            status = DATA_SOURCE_STATUS.get(source["status"], Status.IN_PROGRESS)
+            detail = source["status"]
+            if source.get("errorMessage"):
+                detail += f": {source['errorMessage'].get('errorDetail', '')}"
+            return Observed(status, self._identity(ctx, source["id"]), detail=detail, owned=True)
+        return Observed.absent(f"no data source {name}")
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        source = ctx.client(self.account, "datazone").create_data_source(
+            domainIdentifier=ctx.output(self.domain_key, "id"),
+            projectIdentifier=ctx.output(self.project_key, "id"),
+            name=ctx.names.data_source(self.project, self.database),
+            description=f"smus-mesh {ctx.names.setup}: {self.database}",
+            type="GLUE",
+            connectionIdentifier=ctx.output(self.project_key, "lakehouse_connection"),
+            configuration=self._configuration(),
+            enableSetting="ENABLED",
+            publishOnImport=False,
+        )
+        return self._identity(ctx, source["id"])
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").delete_data_source(
+                domainIdentifier=observed.identity["domain_id"],
+                identifier=observed.identity["id"],
+                retainPermissionsOnRevokeFailure=False,
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        identity = ctx.outputs(self.key)
+        datazone = ctx.client(self.account, "datazone")
+
+        def status() -> Observed:
+            try:
+                source = datazone.get_data_source(
+                    domainIdentifier=identity["domain_id"], identifier=identity["id"]
+                )
+            except ClientError as exc:
+                if not_found(exc):
+                    return Observed.absent("deleted")
+                raise
+            if source["status"] == "FAILED_DELETION":
+                return Observed(Status.FAILED, detail="FAILED_DELETION")
+            return Observed(Status.IN_PROGRESS, detail=source["status"])
+
+        return ctx.wait(self, status, until=Status.ABSENT)
+
+
+def find_asset(
+    ctx: Context, account: str, domain_id: str, project_id: str, table: TableConfig, catalog_id: str
+) -> dict[str, Any] | None:
+    """The project's asset for a Glue table, found through the catalog search."""
+    arn_suffix = f":table/{table.database}/{table.table}"
+    datazone = ctx.client(account, "datazone")
+    for item in paginate(
+        datazone,
+        "search",
+        "items",
+        domainIdentifier=domain_id,
+        searchScope="ASSET",
+        owningProjectIdentifier=project_id,
+        searchText=table.table,
+    ):
+        asset = item.get("assetItem")
+        if not asset:
+            continue
+        external = asset.get("externalIdentifier", "")
+        if external.endswith(arn_suffix) and f":{catalog_id}:" in external:
+            return dict(asset)
+        if not external and asset.get("name") == table.table:
+            return dict(asset)
+    return None
+
+
+@register
+class DataSourceImport(Resource):
+    """A run of the data source, done when every table it covers is an asset of the project.
+
+    Example (made with each data source)::
+
+        projects:
+          - {name: producer, account: producer, imports: [inventory]}
+    """
+
+    kind = "datazone:import"
+    iam_actions = (
+        _DZ + "StartDataSourceRun",
+        _DZ + "GetDataSourceRun",
+        _DZ + "ListDataSourceRuns",
+        _DZ + "ListDataSourceRunActivities",
+        _DZ + "Search",
+        _DZ + "DeleteAsset",
+    )
+    async_create = "data_source_run.run"
+
+    def __init__(
+        self,
+        source: DataSource,
+        table_keys: dict[str, str],
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(source.name, source.account, depends_on)
+        self.source = source
+        self.table_keys = table_keys
+
+    def _assets(self, ctx: Context) -> tuple[dict[str, str], list[str]]:
+        domain_id = ctx.output(self.source.domain_key, "id")
+        project_id = ctx.output(self.source.project_key, "id")
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for table in self.source.tables:
+            catalog_id = ctx.output(self.table_keys[table.name], "catalog_id")
+            asset = find_asset(ctx, self.account, domain_id, project_id, table, catalog_id)
+            if asset is None:
+                missing.append(table.name)
+            else:
+                found[table.name] = str(asset["identifier"])
+        return found, missing
+
+    def _latest_run(self, ctx: Context) -> dict[str, Any] | None:
+        runs = (
+            ctx.client(self.account, "datazone")
+            .list_data_source_runs(
+                domainIdentifier=ctx.output(self.source.domain_key, "id"),
+                dataSourceIdentifier=ctx.output(self.source.key, "id"),
+                maxResults=1,
+            )
+            .get("items", [])
+        )
+        return dict(runs[0]) if runs else None
+
+    def observe(self, ctx: Context) -> Observed:
+        found, missing = self._assets(ctx)
+        identity = {"domain_id": ctx.output(self.source.domain_key, "id")}
+        outputs = {f"asset:{name}": asset_id for name, asset_id in found.items()}
+        if not missing:
+            return Observed(
+                Status.COMPLETE, identity, outputs, detail="all tables imported", owned=True
+            )
+        run = self._latest_run(ctx)
+        if run is not None and run["status"] in ("REQUESTED", "RUNNING"):
+            return Observed(
+                Status.IN_PROGRESS,
+                {**identity, "run_id": run["id"]},
+                outputs,
+                detail=f"run {run['status']}",
+            )
+        return Observed(
+            Status.ABSENT, identity, outputs, detail="not imported: " + ", ".join(missing)
+        )
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        run = ctx.client(self.account, "datazone").start_data_source_run(
+            domainIdentifier=ctx.output(self.source.domain_key, "id"),
+            dataSourceIdentifier=ctx.output(self.source.key, "id"),
+        )
+        return {"run_id": run["id"], "domain_id": ctx.output(self.source.domain_key, "id")}
+
+    def wait_created(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.source.domain_key, "id")
+        datazone = ctx.client(self.account, "datazone")
+        run_id = ctx.outputs(self.key).get("run_id")
+        if run_id:
+
+            def run_status() -> Observed:
+                run = datazone.get_data_source_run(domainIdentifier=domain_id, identifier=run_id)
+                if run["status"] in RUN_DONE:
+                    return Observed(Status.COMPLETE, detail=run["status"])
+                return Observed(Status.IN_PROGRESS, detail=f"run {run['status']}")
+
+            ctx.wait(self, run_status, until=Status.COMPLETE)
+            problems = [
+                f"{a.get('technicalName') or a.get('dataAssetId')}: {a['dataAssetStatus']}"
+                + (f" ({failure_text([a['errorMessage']])})" if a.get("errorMessage") else "")
+                for a in paginate(
+                    datazone,
+                    "list_data_source_run_activities",
+                    "items",
+                    domainIdentifier=domain_id,
+                    identifier=run_id,
+                )
+                if a.get("dataAssetStatus") not in IMPORTED
+            ]
+            if problems:
+                raise FailedStatus(
+                    self.key, "the data source run did not import: " + "; ".join(problems)
+                )
+        # The search index follows the run; poll it until every asset shows.
+        return ctx.wait(self, lambda: self._searched(ctx), until=Status.COMPLETE)
+
+    def _searched(self, ctx: Context) -> Observed:
+        found, missing = self._assets(ctx)
+        outputs = {f"asset:{name}": asset_id for name, asset_id in found.items()}
+        if missing:
+            return Observed(Status.IN_PROGRESS, detail="waiting for assets: " + ", ".join(missing))
+        return Observed(Status.COMPLETE, {}, outputs, detail="all tables imported", owned=True)
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        """Delete the imported assets (their listings are gone by now)."""
+        datazone = ctx.client(self.account, "datazone")
+        domain_id = ctx.output(self.source.domain_key, "id")
+        for name, value in observed.outputs.items():
+            if not name.startswith("asset:"):
+                continue
+            try:
+                datazone.delete_asset(domainIdentifier=domain_id, identifier=value)
+            except ClientError as exc:
+                if not not_found(exc):
+                    raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        def remaining() -> Observed:
+            found, _ = self._assets(ctx)
+            if found:
+                return Observed(Status.IN_PROGRESS, detail="assets: " + ", ".join(found))
+            return Observed.absent("no assets")
+
+        return ctx.wait(self, remaining, until=Status.ABSENT)
+
+
+LISTING_STATUS = {
+    "CREATING": Status.IN_PROGRESS,
+    "ACTIVE": Status.COMPLETE,
+    "INACTIVE": Status.ABSENT,
+}
+
+
+@register
+class Listing(Resource):
+    """An imported asset published to the catalog, done when the listing is ACTIVE.
+
+    Example (every imported table is published)::
+
+        projects:
+          - {name: producer, account: producer, imports: [inventory]}
+    """
+
+    kind = "datazone:listing"
+    iam_actions = (
+        _DZ + "GetAsset",
+        _DZ + "CreateListingChangeSet",
+        _DZ + "GetListing",
+    )
+    async_create = "listing.publish"
+
+    def __init__(self, table: str, domain_account: str, domain_key: str, import_key: str) -> None:
+        super().__init__(table, domain_account, (import_key,))
+        self.table = table
+        self.domain_key = domain_key
+        self.import_key = import_key
+
+    def _asset_id(self, ctx: Context) -> str:
+        return str(ctx.output(self.import_key, f"asset:{self.table}"))
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        asset_id = self._asset_id(ctx)
+        datazone = ctx.client(self.account, "datazone")
+        try:
+            asset = datazone.get_asset(domainIdentifier=domain_id, identifier=asset_id)
+        except ClientError as exc:
+            if not_found(exc):
+                return Observed.absent("asset gone")
+            raise
+        listing = asset.get("listing") or {}
+        identity = {"asset_id": asset_id, "domain_id": domain_id}
+        if not listing.get("listingId"):
+            return Observed(Status.ABSENT, identity, detail="not published")
+        identity["listing_id"] = listing["listingId"]
+        status = LISTING_STATUS.get(listing.get("listingStatus", ""), Status.IN_PROGRESS)
+        return Observed(status, identity, detail=listing.get("listingStatus", ""), owned=True)
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain_id = ctx.output(self.domain_key, "id")
+        asset_id = self._asset_id(ctx)
+        change = ctx.client(self.account, "datazone").create_listing_change_set(
+            domainIdentifier=domain_id,
+            entityIdentifier=asset_id,
+            entityType="ASSET",
+            action="PUBLISH",
+        )
+        return {"asset_id": asset_id, "domain_id": domain_id, "listing_id": change["listingId"]}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").create_listing_change_set(
+                domainIdentifier=observed.identity["domain_id"],
+                entityIdentifier=observed.identity["asset_id"],
+                entityType="ASSET",
+                action="UNPUBLISH",
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise

@@ -1,0 +1,156 @@
+"""What a resource sees while it runs: clients, config, names, its dependencies' outputs,
+and the one way to wait (backoff to a deadline, progress reported, polls counted).
+
+The engine builds one `Context` per run and fills `outputs` as resources are
+observed or created; resources read their dependencies' values from it, so a
+reference implies a dependency (the graph builder declares both together).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from smus_mesh.clients import Clients, polling
+from smus_mesh.errors import FailedStatus, StepError, WaitTimeout
+from smus_mesh.resources.base import Observed, Status
+
+if TYPE_CHECKING:
+    from smus_mesh.config import Config
+    from smus_mesh.console import Console
+    from smus_mesh.resources.base import Resource
+    from smus_mesh.resources.naming import Names
+    from smus_mesh.settings import Settings
+
+
+class MissingOutput(StepError):
+    """A dependency's output is not known: it does not exist yet. Observing a resource
+    that needs it means the resource cannot exist either."""
+
+
+class Context:
+    """Shared by every resource of one run (thread safe)."""
+
+    def __init__(
+        self,
+        config: Config,
+        clients: Clients,
+        settings: Settings,
+        names: Names,
+        console: Console,
+        remembered: dict[str, dict[str, Any]] | None = None,
+        ownership: dict[str, bool | None] | None = None,
+    ) -> None:
+        self.config = config
+        self.clients = clients
+        self.settings = settings
+        self.names = names
+        self.console = console
+        #: identity remembered by the state file, per resource key.
+        self.remembered = remembered or {}
+        #: whether this set-up created each resource, as the state file remembers it.
+        self.ownership = ownership or {}
+        self._outputs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.sleep: Callable[[float], None] = time.sleep
+
+    # clients -------------------------------------------------------------------
+    def client(self, alias: str, service: str) -> Any:
+        return self.clients.get(alias, service)
+
+    def account_id(self, alias: str) -> str:
+        return self.config.accounts[alias].account_id
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    # outputs ---------------------------------------------------------------------
+    def set_outputs(self, key: str, outputs: dict[str, Any]) -> None:
+        with self._lock:
+            self._outputs[key] = dict(outputs)
+
+    def output(self, key: str, name: str) -> Any:
+        """A dependency's output; a missing one is a bug in the graph (the engine
+        runs a resource only after its dependencies are COMPLETE)."""
+        with self._lock:
+            values = self._outputs.get(key)
+        if values is None or name not in values:
+            raise MissingOutput(key, f"output {name!r} is not known yet (dependency not complete)")
+        return values[name]
+
+    def has_output(self, key: str, name: str) -> bool:
+        with self._lock:
+            return name in self._outputs.get(key, {})
+
+    def outputs(self, key: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._outputs.get(key, {}))
+
+    def remembered_identity(self, key: str) -> dict[str, Any]:
+        return dict(self.remembered.get(key, {}))
+
+    # waiting -----------------------------------------------------------------------
+    def wait(
+        self,
+        resource: Resource,
+        observe: Callable[[], Observed],
+        until: Status,
+        timeout: float | None = None,
+    ) -> Observed:
+        """Poll `observe` with exponential backoff until `until`; FAILED raises with the
+        service's reason; the deadline raises WaitTimeout. Reads count as polls."""
+        settings = self.settings
+        deadline = time.monotonic() + (timeout or settings.timeout)
+        delay = settings.poll_initial
+        started = time.monotonic()
+        while True:
+            with polling():
+                observed = observe()
+            if observed.status == until:
+                return observed
+            if observed.status == Status.FAILED:
+                raise FailedStatus(resource.key, observed.detail or "failed")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeout(
+                    resource.key,
+                    f"still {observed.detail or observed.status.value} after "
+                    f"{timeout or settings.timeout:.0f}s",
+                )
+            self.console.step(
+                resource.key, "waiting", f"{observed.detail} ({time.monotonic() - started:.0f}s)"
+            )
+            self.sleep(min(delay, remaining))
+            delay = min(max(delay * settings.poll_factor, 0.001), settings.poll_max)
+
+    def retry_while(
+        self,
+        key: str,
+        call: Callable[[], Any],
+        codes: tuple[str, ...],
+        message_contains: str = "",
+        timeout: float = 120.0,
+    ) -> Any:
+        """Retry `call` while AWS answers one of `codes` (eventual consistency right
+        after IAM or RAM changes, research/workflow.md §4.7), with backoff."""
+        deadline = time.monotonic() + timeout
+        delay = max(self.settings.poll_initial, 0.001)
+        while True:
+            try:
+                return call()
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                if error.get("Code") not in codes or message_contains not in error.get(
+                    "Message", ""
+                ):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise
+                self.console.step(key, "waiting", f"{error.get('Code')}: retrying")
+                self.sleep(delay)
+                delay = min(delay * self.settings.poll_factor, self.settings.poll_max)

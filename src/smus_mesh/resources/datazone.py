@@ -1,0 +1,959 @@
+"""The DataZone V2 domain and what a project needs before it can deploy
+(workflow.md phases C to G): the domain, its RAM share to each consumer account and
+the acceptance there, blueprint configurations and their policy grants in every
+account, project profiles pinned to an account with their grant, and projects.
+
+DataZone has no waiters (workflow.md §0.5): every asynchronous status is polled
+through `Context.wait`. Objects are found by name when the state file does not
+know their id, so a lost state file never leads to duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smus_mesh.errors import UserError
+from smus_mesh.resources.base import Observed, Resource, Status, register
+from smus_mesh.resources.context import Context
+
+V2_DOMAIN_PERMISSION = (
+    "arn:aws:ram::aws:permission/AWSRAMPermissionsAmazonDatazoneDomainExtendedServiceAccess"
+)
+TOOLING = "Tooling"
+DATALAKE = "DataLake"
+#: The project profile's environment configuration names (workflow.md Phase F).
+TOOLING_CONFIGURATION = "Tooling"
+LAKEHOUSE_CONFIGURATION = "Lakehouse Database"
+LAKEHOUSE_CONNECTION = "project.default_lakehouse"
+ATHENA_CONNECTION = "project.athena"
+
+#: IAM actions of the DataZone calls; each resource lists its own.
+_DZ = "datazone:"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated DataZone list call."""
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        yield from page.get(key, [])
+
+
+def not_found(exc: ClientError) -> bool:
+    return _code(exc) == "ResourceNotFoundException"
+
+
+def failure_text(reasons: Any) -> str:
+    """DataZone failure reasons (lists of {code, message}, or maps of them) as one line."""
+    if isinstance(reasons, dict):
+        return "; ".join(f"{name}: {failure_text(items)}" for name, items in reasons.items())
+    if isinstance(reasons, list):
+        return "; ".join(
+            f"{r.get('code', '')} {r.get('message', '')}".strip() if isinstance(r, dict) else str(r)
+            for r in reasons
+        )
+    return str(reasons or "")
+
+
+# --- domain -------------------------------------------------------------------------------
+
+
+@register
+class Domain(Resource):
+    """The SageMaker Unified Studio (DataZone V2) domain.
+
+    Example::
+
+        domain:
+          name: sales-mesh
+          account: producer
+          auth: iam                 # or iam_identity_center + identity_center_instance_arn
+    """
+
+    kind = "datazone:domain"
+    iam_actions = (
+        _DZ + "CreateDomain",
+        _DZ + "GetDomain",
+        _DZ + "ListDomains",
+        _DZ + "DeleteDomain",
+        _DZ + "TagResource",
+        "iam:PassRole",
+        "iam:GetRole",
+    )
+    async_create = "domain.create"
+    async_delete = "domain.delete"
+
+    STATUS = {
+        "CREATING": Status.IN_PROGRESS,
+        "AVAILABLE": Status.COMPLETE,
+        "CREATION_FAILED": Status.FAILED,
+        "DELETING": Status.FAILED,
+        "DELETION_FAILED": Status.FAILED,
+        "DELETED": Status.ABSENT,
+    }
+
+    def __init__(self, account: str, execution_role_key: str, service_role_key: str) -> None:
+        super().__init__("domain", account, (execution_role_key, service_role_key))
+        self.execution_role_key = execution_role_key
+        self.service_role_key = service_role_key
+
+    def _find(self, ctx: Context) -> dict[str, Any] | None:
+        datazone = ctx.client(self.account, "datazone")
+        known = ctx.remembered_identity(self.key).get("id")
+        if known:
+            try:
+                return dict(datazone.get_domain(identifier=known))
+            except ClientError as exc:
+                if not not_found(exc):
+                    raise
+        name = ctx.config.domain.name
+        for summary in paginate(datazone, "list_domains", "items"):
+            if summary["name"] == name and summary["status"] != "DELETED":
+                return dict(datazone.get_domain(identifier=summary["id"]))
+        return None
+
+    def observe(self, ctx: Context) -> Observed:
+        domain = self._find(ctx)
+        if domain is None:
+            return Observed.absent(f"no domain named {ctx.config.domain.name}")
+        status = self.STATUS.get(domain["status"], Status.IN_PROGRESS)
+        detail = domain["status"]
+        if domain.get("failureReasons"):
+            detail += ": " + failure_text(domain["failureReasons"])
+        if domain["status"] == "DELETING":
+            detail = "DELETING (a domain of this name is being deleted; run again when it is gone)"
+        identity = {
+            "id": domain["id"],
+            "arn": domain["arn"],
+            "root_domain_unit_id": domain.get("rootDomainUnitId", ""),
+            "portal_url": domain.get("portalUrl", ""),
+        }
+        owned = ctx.names.is_ours(domain.get("tags"))
+        return Observed(status, identity, detail=detail, owned=owned)
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain = ctx.config.domain
+        sso: dict[str, Any] = {"type": "DISABLED"}
+        if domain.auth == "iam_identity_center":
+            sso = {
+                "type": "IAM_IDC",
+                "userAssignment": domain.user_assignment,
+                "idcInstanceArn": domain.identity_center_instance_arn,
+            }
+        kwargs: dict[str, Any] = {
+            "name": domain.name,
+            "domainVersion": "V2",
+            "domainExecutionRole": ctx.output(self.execution_role_key, "arn"),
+            "serviceRole": ctx.output(self.service_role_key, "arn"),
+            "singleSignOn": sso,
+            "tags": ctx.names.tags(),
+        }
+        if domain.description:
+            kwargs["description"] = domain.description
+        datazone = ctx.client(self.account, "datazone")
+        # Right after the roles are created IAM may not let DataZone assume them yet
+        # (workflow.md §4.7): retry that validation error for a while.
+        created = ctx.retry_while(
+            self.key,
+            lambda: datazone.create_domain(**kwargs),
+            codes=("ValidationException", "AccessDeniedException"),
+            message_contains="role",
+        )
+        return {"id": created["id"], "arn": created["arn"]}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").delete_domain(
+                identifier=observed.identity["id"], cascadeDelete=True
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        datazone = ctx.client(self.account, "datazone")
+        domain_id = ctx.output(self.key, "id")
+
+        def status() -> Observed:
+            try:
+                domain = datazone.get_domain(identifier=domain_id)
+            except ClientError as exc:
+                if not_found(exc):
+                    return Observed.absent("deleted")
+                raise
+            if domain["status"] == "DELETED":
+                return Observed.absent("deleted")
+            if domain["status"] == "DELETION_FAILED":
+                return Observed(
+                    Status.FAILED,
+                    detail="DELETION_FAILED: " + failure_text(domain.get("failureReasons")),
+                )
+            progress = domain.get("deleteProgress") or {}
+            return Observed(Status.IN_PROGRESS, detail=f"{domain['status']} {progress}".strip())
+
+        return ctx.wait(self, status, until=Status.ABSENT)
+
+
+# --- account association (workflow.md Phase D) ---------------------------------------------
+
+
+@register
+class DomainShare(Resource):
+    """The RAM share of the domain with one consumer account (V2 domain permission).
+
+    Example (one share per account other than the domain's)::
+
+        accounts:
+          consumer: {account_id: "222222222222", role_arn: "arn:aws:iam::222222222222:role/Admin"}
+    """
+
+    kind = "ram:domain-share"
+    iam_actions = (
+        "ram:CreateResourceShare",
+        "ram:GetResourceShares",
+        "ram:DeleteResourceShare",
+        "ram:TagResource",
+        _DZ + "GetDomain",
+    )
+
+    def __init__(self, domain_account: str, consumer: str, domain_key: str) -> None:
+        super().__init__(consumer, domain_account, (domain_key,))
+        self.consumer = consumer
+        self.domain_key = domain_key
+
+    def share_name(self, ctx: Context) -> str:
+        domain_id = ctx.output(self.domain_key, "id")
+        return f"DataZone-{ctx.config.domain.name}-{domain_id}-{ctx.account_id(self.consumer)}"
+
+    def observe(self, ctx: Context) -> Observed:
+        name = self.share_name(ctx)
+        ram = ctx.client(self.account, "ram")
+        shares = [
+            s
+            for page in ram.get_paginator("get_resource_shares").paginate(
+                resourceOwner="SELF", name=name
+            )
+            for s in page.get("resourceShares", [])
+            if s.get("status") not in ("DELETED", "DELETING")
+        ]
+        if not shares:
+            return Observed.absent(f"no share {name}")
+        share = shares[0]
+        owned = ctx.names.is_ours(
+            [{"Key": t.get("key", ""), "Value": t.get("value", "")} for t in share.get("tags", [])]
+        )
+        status = Status.COMPLETE if share["status"] == "ACTIVE" else Status.IN_PROGRESS
+        if share["status"] == "FAILED":
+            status = Status.FAILED
+        return Observed(
+            status,
+            {"arn": share["resourceShareArn"], "name": name},
+            detail=share["status"],
+            owned=owned,
+        )
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        name = self.share_name(ctx)
+        share = ctx.client(self.account, "ram").create_resource_share(
+            name=name,
+            resourceArns=[ctx.output(self.domain_key, "arn")],
+            principals=[ctx.account_id(self.consumer)],
+            permissionArns=[V2_DOMAIN_PERMISSION],
+            # The accounts need not be in one AWS Organization.
+            allowExternalPrincipals=True,
+            tags=[{"key": k, "value": v} for k, v in ctx.names.tags().items()],
+        )["resourceShare"]
+        return {"arn": share["resourceShareArn"], "name": name}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "ram").delete_resource_share(
+                resourceShareArn=observed.identity["arn"]
+            )
+        except ClientError as exc:
+            if _code(exc) not in ("UnknownResourceException",):
+                raise
+
+
+@register
+class ShareAcceptance(Resource):
+    """The consumer account accepts the domain share; done when RAM says ASSOCIATED.
+
+    Example (automatic for every consumer account)::
+
+        projects:
+          - {name: consumer, account: consumer}
+    """
+
+    kind = "ram:share-acceptance"
+    iam_actions = (
+        "ram:GetResourceShareInvitations",
+        "ram:AcceptResourceShareInvitation",
+        "ram:GetResourceShareAssociations",
+    )
+    async_create = "ram.associate"
+    deletable = False  # deleting the share dissociates the account
+
+    def __init__(self, consumer: str, domain_account: str, share_key: str) -> None:
+        super().__init__(consumer, consumer, (share_key,))
+        self.domain_account = domain_account
+        self.share_key = share_key
+
+    def _association(self, ctx: Context) -> str | None:
+        share_arn = ctx.output(self.share_key, "arn")
+        associations = ctx.client(self.domain_account, "ram").get_resource_share_associations(
+            associationType="PRINCIPAL",
+            resourceShareArns=[share_arn],
+            principal=ctx.account_id(self.account),
+        )["resourceShareAssociations"]
+        return associations[0]["status"] if associations else None
+
+    def _invitation(self, ctx: Context) -> dict[str, Any] | None:
+        share_arn = ctx.output(self.share_key, "arn")
+        invitations = ctx.client(self.account, "ram").get_resource_share_invitations(
+            resourceShareArns=[share_arn]
+        )["resourceShareInvitations"]
+        return invitations[0] if invitations else None
+
+    def observe(self, ctx: Context) -> Observed:
+        association = self._association(ctx)
+        if association == "ASSOCIATED":
+            return Observed(Status.COMPLETE, detail="ASSOCIATED", owned=True)
+        if association == "FAILED":
+            return Observed(Status.FAILED, detail="association FAILED")
+        invitation = self._invitation(ctx)
+        if invitation is None:
+            # Inside an AWS Organization with RAM sharing enabled there is no invitation
+            # and the association completes by itself (workflow.md D2).
+            return Observed(Status.IN_PROGRESS, detail=f"association {association}")
+        if invitation["status"] == "PENDING":
+            return Observed(
+                Status.ABSENT,
+                {"invitation_arn": invitation["resourceShareInvitationArn"]},
+                detail="invitation PENDING",
+            )
+        if invitation["status"] in ("REJECTED", "EXPIRED"):
+            return Observed(Status.FAILED, detail=f"invitation {invitation['status']}")
+        return Observed(Status.IN_PROGRESS, detail=f"invitation {invitation['status']}")
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        invitation = self._invitation(ctx)
+        if invitation is not None and invitation["status"] == "PENDING":
+            ctx.client(self.account, "ram").accept_resource_share_invitation(
+                resourceShareInvitationArn=invitation["resourceShareInvitationArn"]
+            )
+        return {}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        return None
+
+
+# --- network for the Tooling blueprint -------------------------------------------------------
+
+
+@register
+class Network(Resource):
+    """The VPC and subnets the Tooling blueprint uses in an account: the configured ones, or
+    the default VPC. Never created or deleted by smus-mesh.
+
+    Example::
+
+        accounts:
+          consumer:
+            account_id: "222222222222"
+            vpc_id: vpc-0abc1234
+            subnet_ids: [subnet-0aa11, subnet-0bb22]
+    """
+
+    kind = "ec2:network"
+    iam_actions = ("ec2:DescribeVpcs", "ec2:DescribeSubnets")
+    deletable = False
+
+    def __init__(self, account: str) -> None:
+        super().__init__(account, account)
+
+    def observe(self, ctx: Context) -> Observed:
+        settings = ctx.config.accounts[self.account]
+        ec2 = ctx.client(self.account, "ec2")
+        if settings.vpc_id:
+            vpc_id = settings.vpc_id
+            subnets = list(settings.subnet_ids)
+            if not subnets:
+                subnets = [
+                    s["SubnetId"]
+                    for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+                        "Subnets"
+                    ]
+                ]
+        else:
+            vpcs = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"]
+            if not vpcs:
+                return Observed.absent("no default VPC")
+            vpc_id = vpcs[0]["VpcId"]
+            subnets = [
+                s["SubnetId"]
+                for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])[
+                    "Subnets"
+                ]
+            ]
+        if not subnets:
+            return Observed.absent(f"VPC {vpc_id} has no subnets")
+        return Observed(
+            Status.COMPLETE,
+            {"vpc_id": vpc_id, "subnet_ids": sorted(subnets)},
+            detail=vpc_id,
+            owned=False,
+        )
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        raise UserError(
+            f"accounts.{self.account}: no usable VPC for the Tooling blueprint; set vpc_id "
+            "and subnet_ids (the account has no default VPC with subnets)"
+        )
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        return None
+
+
+# --- blueprints (workflow.md Phase E) ---------------------------------------------------------
+
+
+def blueprint_id(ctx: Context, account: str, domain_id: str, name: str) -> str | None:
+    datazone = ctx.client(account, "datazone")
+    for blueprint in paginate(
+        datazone,
+        "list_environment_blueprints",
+        "items",
+        domainIdentifier=domain_id,
+        managed=True,
+        name=name,
+    ):
+        if blueprint["name"] == name:
+            return str(blueprint["id"])
+    return None
+
+
+@register
+class BlueprintConfiguration(Resource):
+    """A managed blueprint (Tooling or DataLake) enabled in one account, with that account's
+    provisioning and manage-access roles and its S3 location.
+
+    Example (made for every account that holds a project)::
+
+        projects:
+          - {name: consumer, account: consumer}
+    """
+
+    kind = "datazone:blueprint-configuration"
+    iam_actions = (
+        _DZ + "ListEnvironmentBlueprints",
+        _DZ + "GetEnvironmentBlueprintConfiguration",
+        _DZ + "PutEnvironmentBlueprintConfiguration",
+        _DZ + "DeleteEnvironmentBlueprintConfiguration",
+        "iam:PassRole",
+    )
+    updatable = True
+
+    def __init__(
+        self,
+        account: str,
+        blueprint: str,
+        domain_key: str,
+        provisioning_role_key: str,
+        manage_access_role_key: str,
+        bucket_key: str,
+        network_key: str,
+        excluded_locations: list[str],
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(f"{account}/{blueprint}", account, depends_on)
+        self.blueprint = blueprint
+        self.domain_key = domain_key
+        self.provisioning_role_key = provisioning_role_key
+        self.manage_access_role_key = manage_access_role_key
+        self.bucket_key = bucket_key
+        self.network_key = network_key
+        self.excluded_locations = excluded_locations
+
+    def _desired(self, ctx: Context) -> dict[str, Any]:
+        bucket = ctx.output(self.bucket_key, "bucket")
+        regional: dict[str, str] = {"S3Location": f"s3://{bucket}"}
+        if self.blueprint == TOOLING:
+            regional["VpcId"] = ctx.output(self.network_key, "vpc_id")
+            regional["Subnets"] = ",".join(ctx.output(self.network_key, "subnet_ids"))
+        desired: dict[str, Any] = {
+            "enabledRegions": [ctx.region],
+            "provisioningRoleArn": ctx.output(self.provisioning_role_key, "arn"),
+            "manageAccessRoleArn": ctx.output(self.manage_access_role_key, "arn"),
+            "regionalParameters": {ctx.region: regional},
+        }
+        if self.blueprint == DATALAKE and self.excluded_locations:
+            # Keep the tables' locations out of the blueprint's hybrid-mode auto
+            # registration; smus-mesh registers them in Lake Formation mode (§4.4).
+            desired["provisioningConfigurations"] = [
+                {
+                    "lakeFormationConfiguration": {
+                        "locationRegistrationExcludeS3Locations": self.excluded_locations[:20]
+                    }
+                }
+            ]
+        return desired
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        found = blueprint_id(ctx, self.account, domain_id, self.blueprint)
+        if found is None:
+            return Observed.absent(f"blueprint {self.blueprint} not visible yet")
+        identity = {"blueprint_id": found, "domain_id": domain_id}
+        try:
+            current = ctx.client(self.account, "datazone").get_environment_blueprint_configuration(
+                domainIdentifier=domain_id, environmentBlueprintIdentifier=found
+            )
+        except ClientError as exc:
+            if not_found(exc):
+                return Observed(Status.ABSENT, identity, detail="not enabled")
+            raise
+        desired = self._desired(ctx)
+        drift = tuple(
+            name
+            for name in ("enabledRegions", "provisioningRoleArn", "manageAccessRoleArn")
+            if current.get(name) != desired[name]
+        )
+        regional = current.get("regionalParameters", {}).get(ctx.region, {})
+        if regional != desired["regionalParameters"][ctx.region]:
+            drift += ("regionalParameters",)
+        return Observed(Status.COMPLETE, identity, detail="enabled", owned=True, drift=drift)
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain_id = ctx.output(self.domain_key, "id")
+        found = blueprint_id(ctx, self.account, domain_id, self.blueprint)
+        if found is None:
+            raise UserError(f"{self.key}: the domain has no managed blueprint {self.blueprint}")
+        ctx.retry_while(
+            self.key,
+            lambda: ctx.client(self.account, "datazone").put_environment_blueprint_configuration(
+                domainIdentifier=domain_id,
+                environmentBlueprintIdentifier=found,
+                **self._desired(ctx),
+            ),
+            # Just after the RAM association, the consumer account may be refused briefly.
+            codes=("AccessDeniedException", "ConflictException"),
+        )
+        return {"blueprint_id": found, "domain_id": domain_id}
+
+    def update(self, ctx: Context, observed: Observed) -> None:
+        self.create(ctx)
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").delete_environment_blueprint_configuration(
+                domainIdentifier=observed.identity["domain_id"],
+                environmentBlueprintIdentifier=observed.identity["blueprint_id"],
+            )
+        except ClientError as exc:
+            if not (not_found(exc) or _code(exc) == "AccessDeniedException"):
+                raise
+
+
+def _same_principal(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    import json
+
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+@register
+class PolicyGrant(Resource):
+    """A DataZone policy grant: CREATE_ENVIRONMENT_FROM_BLUEPRINT on an account's blueprint
+    configuration, or CREATE_PROJECT_FROM_PROJECT_PROFILE on the root domain unit.
+
+    Example (made for each blueprint configuration and project profile)::
+
+        projects:
+          - {name: producer, account: producer}
+    """
+
+    kind = "datazone:policy-grant"
+    iam_actions = (_DZ + "AddPolicyGrant", _DZ + "ListPolicyGrants", _DZ + "RemovePolicyGrant")
+
+    def __init__(
+        self,
+        name: str,
+        account: str,
+        domain_key: str,
+        entity_type: str,
+        policy_type: str,
+        entity: Any,
+        principal: Any,
+        detail: Any,
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(name, account, depends_on)
+        self.domain_key = domain_key
+        self.entity_type = entity_type
+        self.policy_type = policy_type
+        self.entity = entity  # Callable[[Context], str]
+        self.principal = principal  # Callable[[Context], dict]
+        self.detail = detail  # Callable[[Context], dict]
+
+    def _selector(self, ctx: Context) -> dict[str, Any]:
+        return {
+            "domainIdentifier": ctx.output(self.domain_key, "id"),
+            "entityType": self.entity_type,
+            "entityIdentifier": self.entity(ctx),
+            "policyType": self.policy_type,
+        }
+
+    def observe(self, ctx: Context) -> Observed:
+        selector = self._selector(ctx)
+        principal = self.principal(ctx)
+        datazone = ctx.client(self.account, "datazone")
+        for grant in paginate(datazone, "list_policy_grants", "grantList", **selector):
+            if _same_principal(grant.get("principal", {}), principal):
+                return Observed(
+                    Status.COMPLETE,
+                    {**selector, "grant_id": grant.get("grantId", "")},
+                    detail="granted",
+                    owned=True,
+                )
+        return Observed.absent("not granted")
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        selector = self._selector(ctx)
+        result = ctx.client(self.account, "datazone").add_policy_grant(
+            **selector, principal=self.principal(ctx), detail=self.detail(ctx)
+        )
+        return {**selector, "grant_id": result.get("grantId", "")}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        selector = {
+            k: observed.identity[k]
+            for k in ("domainIdentifier", "entityType", "entityIdentifier", "policyType")
+        }
+        try:
+            ctx.client(self.account, "datazone").remove_policy_grant(
+                **selector, principal=self.principal(ctx)
+            )
+        except ClientError as exc:
+            if not (not_found(exc) or _code(exc) == "AccessDeniedException"):
+                raise
+
+
+# --- project profiles (workflow.md Phase F) -------------------------------------------------
+
+
+@register
+class ProjectProfile(Resource):
+    """A project profile whose Tooling and Lakehouse Database environments are deployed
+    into one account (so a project lands where its profile points).
+
+    Example (one per account that holds a project)::
+
+        projects:
+          - {name: consumer, account: consumer}
+    """
+
+    kind = "datazone:project-profile"
+    iam_actions = (
+        _DZ + "CreateProjectProfile",
+        _DZ + "ListProjectProfiles",
+        _DZ + "GetProjectProfile",
+        _DZ + "DeleteProjectProfile",
+    )
+
+    def __init__(
+        self,
+        target: str,
+        domain_account: str,
+        domain_key: str,
+        tooling_key: str,
+        datalake_key: str,
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(target, domain_account, depends_on)
+        self.target = target
+        self.domain_key = domain_key
+        self.tooling_key = tooling_key
+        self.datalake_key = datalake_key
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        name = ctx.names.project_profile(self.target)
+        datazone = ctx.client(self.account, "datazone")
+        for profile in paginate(
+            datazone, "list_project_profiles", "items", domainIdentifier=domain_id, name=name
+        ):
+            if profile["name"] == name:
+                return Observed(
+                    Status.COMPLETE
+                    if profile.get("status", "ENABLED") == "ENABLED"
+                    else Status.FAILED,
+                    {"id": profile["id"], "name": name, "domain_id": domain_id},
+                    detail=profile.get("status", ""),
+                    owned=True,
+                )
+        return Observed.absent(f"no profile {name}")
+
+    def _environment(
+        self, ctx: Context, name: str, key: str, order: int, overrides: list[Any]
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "environmentBlueprintId": ctx.output(key, "blueprint_id"),
+            "deploymentMode": "ON_CREATE",
+            "deploymentOrder": order,
+            "awsAccount": {"awsAccountId": ctx.account_id(self.target)},
+            "awsRegion": {"regionName": ctx.region},
+            "configurationParameters": {"parameterOverrides": overrides},
+        }
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain_id = ctx.output(self.domain_key, "id")
+        name = ctx.names.project_profile(self.target)
+        profile = ctx.client(self.account, "datazone").create_project_profile(
+            domainIdentifier=domain_id,
+            name=name,
+            description=f"smus-mesh {ctx.names.setup}: projects in account {self.target}",
+            status="ENABLED",
+            domainUnitIdentifier=ctx.output(self.domain_key, "root_domain_unit_id"),
+            environmentConfigurations=[
+                self._environment(
+                    ctx,
+                    TOOLING_CONFIGURATION,
+                    self.tooling_key,
+                    0,
+                    # No SageMaker AI domain in the Tooling environment (workflow.md Phase F).
+                    [{"name": "enableSpaces", "value": "false", "isEditable": False}],
+                ),
+                self._environment(
+                    ctx,
+                    LAKEHOUSE_CONFIGURATION,
+                    self.datalake_key,
+                    1,
+                    [{"name": "glueDbName", "value": "glue_db", "isEditable": True}],
+                ),
+            ],
+        )
+        return {"id": profile["id"], "name": name, "domain_id": domain_id}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").delete_project_profile(
+                domainIdentifier=observed.identity["domain_id"], identifier=observed.identity["id"]
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise
+
+
+# --- projects (workflow.md Phase G) -------------------------------------------------------------
+
+
+PROJECT_DEPLOYMENT = {
+    "PENDING_DEPLOYMENT": Status.IN_PROGRESS,
+    "IN_PROGRESS": Status.IN_PROGRESS,
+    "SUCCESSFUL": Status.COMPLETE,
+    "FAILED_VALIDATION": Status.FAILED,
+    "FAILED_DEPLOYMENT": Status.FAILED,
+}
+
+
+@register
+class Project(Resource):
+    """A project and its environments, deployed and awaited; its outputs are the ids and
+    names other steps need (environments, project role, lakehouse and Athena connections).
+
+    Example::
+
+        projects:
+          - name: producer
+            account: producer
+            description: Owns the retail inventory.
+            imports: [inventory]
+    """
+
+    kind = "datazone:project"
+    iam_actions = (
+        _DZ + "CreateProject",
+        _DZ + "GetProject",
+        _DZ + "ListProjects",
+        _DZ + "DeleteProject",
+        _DZ + "ListEnvironments",
+        _DZ + "GetEnvironment",
+        _DZ + "ListConnections",
+    )
+    async_create = "environment.create"
+    async_delete = "project.delete"
+
+    def __init__(
+        self,
+        project: str,
+        domain_account: str,
+        domain_key: str,
+        profile_key: str,
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(project, domain_account, depends_on)
+        self.project = project
+        self.domain_key = domain_key
+        self.profile_key = profile_key
+
+    def recreate_on_failure(self) -> bool:
+        # A failed deployment (wrong role, missing bucket) is fixed in the config or the
+        # account; the project itself holds nothing yet, so it is replaced.
+        return True
+
+    def _find(self, ctx: Context, domain_id: str) -> dict[str, Any] | None:
+        datazone = ctx.client(self.account, "datazone")
+        known = ctx.remembered_identity(self.key).get("id")
+        if known:
+            try:
+                return dict(datazone.get_project(domainIdentifier=domain_id, identifier=known))
+            except ClientError as exc:
+                if not not_found(exc):
+                    raise
+        for item in paginate(
+            datazone, "list_projects", "items", domainIdentifier=domain_id, name=self.project
+        ):
+            if item["name"] == self.project:
+                try:
+                    return dict(
+                        datazone.get_project(domainIdentifier=domain_id, identifier=item["id"])
+                    )
+                except ClientError as exc:
+                    if not_found(exc):
+                        return None
+                    raise
+        return None
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        project = self._find(ctx, domain_id)
+        if project is None:
+            return Observed.absent(f"no project {self.project}")
+        identity = {"id": project["id"], "domain_id": domain_id, "name": self.project}
+        status = project.get("projectStatus", "ACTIVE")
+        if status in ("DELETING", "DELETE_FAILED"):
+            return Observed(
+                Status.FAILED,
+                identity,
+                detail=f"{status} {failure_text(project.get('failureReasons'))}".strip(),
+                owned=True,
+            )
+        details = project.get("environmentDeploymentDetails") or {}
+        deployment = details.get("overallDeploymentStatus", "SUCCESSFUL")
+        collapsed = PROJECT_DEPLOYMENT.get(deployment, Status.IN_PROGRESS)
+        detail = deployment
+        if collapsed == Status.FAILED:
+            detail += ": " + failure_text(details.get("environmentFailureReasons"))
+            return Observed(Status.FAILED, identity, detail=detail, owned=True)
+        if collapsed != Status.COMPLETE:
+            return Observed(collapsed, identity, detail=detail, owned=True)
+        outputs = self._environment_outputs(ctx, domain_id, project["id"])
+        if outputs is None:
+            return Observed(
+                Status.IN_PROGRESS, identity, detail="environments not active yet", owned=True
+            )
+        return Observed(Status.COMPLETE, identity, outputs, detail=deployment, owned=True)
+
+    def _environment_outputs(
+        self, ctx: Context, domain_id: str, project_id: str
+    ) -> dict[str, Any] | None:
+        datazone = ctx.client(self.account, "datazone")
+        outputs: dict[str, Any] = {}
+        for env in paginate(
+            datazone,
+            "list_environments",
+            "items",
+            domainIdentifier=domain_id,
+            projectIdentifier=project_id,
+        ):
+            if env.get("status") != "ACTIVE":
+                return None
+            detail = datazone.get_environment(domainIdentifier=domain_id, identifier=env["id"])
+            configuration = detail.get("environmentConfigurationName") or env.get("name")
+            resources = {r["name"]: r["value"] for r in detail.get("provisionedResources", [])}
+            if configuration == TOOLING_CONFIGURATION:
+                outputs["tooling_env"] = env["id"]
+                outputs["role_arn"] = resources.get("userRoleArn", "")
+                outputs["account_id"] = detail.get("awsAccountId", "")
+            elif configuration == LAKEHOUSE_CONFIGURATION:
+                outputs["lakehouse_env"] = env["id"]
+        if "tooling_env" not in outputs:
+            return None
+        for connection in paginate(
+            datazone,
+            "list_connections",
+            "items",
+            domainIdentifier=domain_id,
+            projectIdentifier=project_id,
+            environmentIdentifier=outputs["tooling_env"],
+        ):
+            if connection["name"] == LAKEHOUSE_CONNECTION:
+                outputs["lakehouse_connection"] = connection["connectionId"]
+            if connection["name"] == ATHENA_CONNECTION:
+                outputs["athena_connection"] = connection["connectionId"]
+        return outputs
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain_id = ctx.output(self.domain_key, "id")
+        config = ctx.config.project(self.project)
+        kwargs: dict[str, Any] = {
+            "domainIdentifier": domain_id,
+            "name": self.project,
+            "projectProfileId": ctx.output(self.profile_key, "id"),
+            "userParameters": [
+                {
+                    "environmentConfigurationName": LAKEHOUSE_CONFIGURATION,
+                    "environmentParameters": [
+                        {"name": "glueDbName", "value": ctx.names.project_database(self.project)}
+                    ],
+                }
+            ],
+        }
+        if config.description:
+            kwargs["description"] = config.description
+        project = ctx.retry_while(
+            self.key,
+            lambda: ctx.client(self.account, "datazone").create_project(**kwargs),
+            # The profile grant may take a few seconds to apply (workflow.md §4.7).
+            codes=("AccessDeniedException",),
+        )
+        return {"id": project["id"], "domain_id": domain_id, "name": self.project}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").delete_project(
+                domainIdentifier=observed.identity["domain_id"],
+                identifier=observed.identity["id"],
+                skipDeletionCheck=True,
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        identity = ctx.outputs(self.key)
+        datazone = ctx.client(self.account, "datazone")
+
+        def status() -> Observed:
+            try:
+                project = datazone.get_project(
+                    domainIdentifier=identity["domain_id"], identifier=identity["id"]
+                )
+            except ClientError as exc:
+                if not_found(exc):
+                    return Observed.absent("deleted")
+                raise
+            if project.get("projectStatus") == "DELETE_FAILED":
+                return Observed(
+                    Status.FAILED,
+                    detail="DELETE_FAILED: " + failure_text(project.get("failureReasons")),
+                )
+            return Observed(Status.IN_PROGRESS, detail=str(project.get("projectStatus")))
+
+        return ctx.wait(self, status, until=Status.ABSENT)

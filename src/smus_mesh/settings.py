@@ -1,0 +1,38 @@
+"""Timing and concurrency knobs, in one object, overridable by the config and by environment.
+
+Every wait polls with exponential backoff up to a deadline; nothing sleeps a
+fixed time. Tests set the poll interval near zero through the environment
+(`SMUS_MESH_POLL_INITIAL=0.01`) instead of patching code.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "SMUS_MESH_"
+
+
+class Settings(BaseModel):
+    """How the tool waits and how much it does at once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    poll_initial: float = Field(2.0, ge=0, description="First poll interval of a wait, seconds.")
+    poll_max: float = Field(30.0, gt=0, description="Longest poll interval, seconds.")
+    poll_factor: float = Field(1.5, ge=1, description="Backoff factor between polls.")
+    timeout: float = Field(3600.0, gt=0, description="Deadline of one wait, seconds.")
+    max_workers: int = Field(16, ge=1, le=64, description="Steps run at once.")
+    max_attempts: int = Field(10, ge=1, le=30, description="botocore attempts per call.")
+
+    @classmethod
+    def load(cls, overrides: dict[str, Any] | None = None) -> Settings:
+        """Defaults, then the config file's `settings:`, then `SMUS_MESH_<NAME>` variables."""
+        values: dict[str, Any] = dict(overrides or {})
+        for name in cls.model_fields:
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = raw
+        return cls.model_validate(values)
