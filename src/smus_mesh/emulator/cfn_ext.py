@@ -25,6 +25,7 @@ visible and deletable through the CloudFormation API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -392,6 +393,24 @@ def _failed_logical_id(exc: BaseException) -> str | None:
     return str(failed) if failed is not None else None
 
 
+def _freeze_outputs(stack: Stack, keep: bool) -> None:
+    """Fix the stack's outputs before its resources go: moto evaluates them lazily and
+    would fail on a reference to a deleted resource. `keep=False` drops them (a stack
+    that failed to create has no outputs)."""
+    output_map = stack.output_map
+    if keep:
+        for key in list(output_map.outputs):
+            # An output whose resource was never created has no value: it is dropped.
+            with contextlib.suppress(Exception):
+                output_map[key]
+    evaluated = output_map._parsed_outputs
+    output_map._output_json_map = {
+        key: value
+        for key, value in (output_map._output_json_map or {}).items()
+        if keep and key in evaluated
+    }
+
+
 def _is_nonempty_bucket(stack: Stack, resource: Any) -> bool:
     if getattr(resource, "cf_resource_type", None) != "AWS::S3::Bucket":
         return False
@@ -460,6 +479,7 @@ def delete_stack_now(
     if stack is None:
         return "DELETE_COMPLETE", None
     _set_status(stack, "DELETE_IN_PROGRESS", "User Initiated")
+    _freeze_outputs(stack, keep=True)
     failures = _delete_resources(stack, retain)
     if failures:
         reason = f"The following resource(s) failed to delete: [{', '.join(sorted(failures))}]. "
@@ -502,6 +522,15 @@ def create_stack(
             raise  # refused before the stack existed: invalid template or parameters
         failed = _failed_logical_id(exc) or "unknown"
         _event(stack, failed, "CREATE_FAILED", _handler_message(exc))
+        # What was not created is not part of the stack (moto would retry creating it
+        # whenever the stack's resources or outputs are read).
+        _freeze_outputs(stack, keep=False)
+        resource_map = stack.resource_map
+        resource_map._resource_json_map = {
+            logical_id: body
+            for logical_id, body in resource_map._resource_json_map.items()
+            if logical_id in resource_map._parsed_resources
+        }
         reason = f"The following resource(s) failed to create: [{failed}]. "
         if on_failure == "DO_NOTHING":
             _set_status(stack, "CREATE_FAILED", reason)
