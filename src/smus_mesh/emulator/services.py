@@ -17,6 +17,7 @@ def _response_classes() -> dict[str, type[Any]]:
     from smus_mesh.emulator.codecommit_ext import RepositoryListingResponse
     from smus_mesh.emulator.datazone.responses import DataZoneResponse
     from smus_mesh.emulator.iam_ext import ManagedPolicyIamResponse
+    from smus_mesh.emulator.lakeformation_ext import LakeFormationExtResponse
     from smus_mesh.emulator.ram_ext import RamResponse
 
     classes: dict[str, type[Any]] = {
@@ -27,6 +28,7 @@ def _response_classes() -> dict[str, type[Any]]:
     classes["ram"] = RamResponse
     classes["cloudformation"] = CloudFormationStackResponse
     classes["codecommit"] = RepositoryListingResponse
+    classes["lakeformation"] = LakeFormationExtResponse
     return classes
 
 
