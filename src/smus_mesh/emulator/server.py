@@ -222,9 +222,12 @@ class EmulatorServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
+    def serve_forever(self, ready: Callable[[EmulatorServer], None] | None = None) -> None:
+        """Bind, call `ready(self)` (e.g. to print the URL), then serve until stopped."""
         self._bind()
         try:
+            if ready is not None:
+                ready(self)
             self._server.serve_forever()
         finally:
             self._release()

@@ -55,6 +55,7 @@ class Context:
         #: whether this set-up created each resource, as the state file remembers it.
         self.ownership = ownership or {}
         self._outputs: dict[str, dict[str, Any]] = {}
+        self._memo: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -68,6 +69,15 @@ class Context:
     @property
     def region(self) -> str:
         return self.config.region
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Compute a run-wide constant once (e.g. the caller's principal per account)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            return self._memo.setdefault(key, value)
 
     # outputs ---------------------------------------------------------------------
     def set_outputs(self, key: str, outputs: dict[str, Any]) -> None:

@@ -560,7 +560,7 @@ class BlueprintConfiguration(Resource):
                 raise
 
 
-def _same_principal(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     import json
 
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
@@ -611,9 +611,12 @@ class PolicyGrant(Resource):
     def observe(self, ctx: Context) -> Observed:
         selector = self._selector(ctx)
         principal = self.principal(ctx)
+        detail = self.detail(ctx)
         datazone = ctx.client(self.account, "datazone")
         for grant in paginate(datazone, "list_policy_grants", "grantList", **selector):
-            if _same_principal(grant.get("principal", {}), principal):
+            if _same(grant.get("principal", {}), principal) and _same(
+                grant.get("detail", {}), detail
+            ):
                 return Observed(
                     Status.COMPLETE,
                     {**selector, "grant_id": grant.get("grantId", "")},

@@ -36,11 +36,19 @@ def principal_hash(arn: str) -> str:
 
 def caller_principal(ctx: Context, account: str) -> str:
     """The IAM principal smus-mesh runs as in `account` (role ARN for assumed roles)."""
-    arn = str(ctx.client(account, "sts").get_caller_identity()["Arn"])
-    if ":assumed-role/" in arn:
+
+    def lookup() -> str:
+        arn = str(ctx.client(account, "sts").get_caller_identity()["Arn"])
+        if ":assumed-role/" not in arn:
+            return arn
         account_id, rest = arn.split(":")[4], arn.split(":assumed-role/")[1]
-        return f"arn:aws:iam::{account_id}:role/{rest.split('/')[0]}"
-    return arn
+        name = rest.split("/")[0]
+        try:  # the session ARN drops the role's path; IAM has the real ARN
+            return str(ctx.client(account, "iam").get_role(RoleName=name)["Role"]["Arn"])
+        except ClientError:
+            return f"arn:aws:iam::{account_id}:role/{name}"
+
+    return str(ctx.memo(f"caller:{account}", lookup))
 
 
 @register

@@ -1,0 +1,321 @@
+"""`smus-mesh`: thin commands over the library (engine.workspace, query, audit, emulator).
+
+Each command parses its options, builds a Workspace and calls one library
+function. Prompts, colours, tables and exit codes live only here:
+0 success, 1 failure (AWS said no, a check failed, leftovers found), 2 a user
+error (bad config or options, unreachable account), 130 interrupted. No
+traceback is shown unless `--debug`, except for bugs, which say so.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from smus_mesh import __version__
+from smus_mesh.errors import SmusMeshError
+
+app = typer.Typer(
+    name="smus-mesh",
+    help="Set up, check and tear down a two-account SageMaker Unified Studio collaboration "
+    "from one YAML file, against AWS or the bundled local emulator.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+emulator_app = typer.Typer(help="The local two-account AWS emulator.", no_args_is_help=True)
+app.add_typer(emulator_app, name="emulator")
+
+
+class Output(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@dataclass
+class Options:
+    config: Path
+    state: Path | None
+    output: Output
+    verbose: int
+    debug: bool
+
+    @property
+    def json(self) -> bool:
+        return self.output == Output.json
+
+
+def _options(ctx: typer.Context) -> Options:
+    options: Options = ctx.obj
+    return options
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path,
+        typer.Option("-c", "--config", help="The set-up's YAML file.", envvar="SMUS_MESH_CONFIG"),
+    ] = Path("smus-mesh.yaml"),
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="State file (default .smus-mesh/<name>.state.json)."),
+    ] = None,
+    output: Annotated[Output, typer.Option("--output", "-o", help="text or json.")] = Output.text,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail.")] = 0,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    ctx.obj = Options(config, state, output, verbose, debug)
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+
+def _console(options: Options, quiet: bool = False) -> Any:
+    from smus_mesh.console import console_for
+
+    return console_for(options.output.value, options.verbose, quiet)
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def _handled(options: Options) -> Iterator[None]:
+    """Map errors to messages and exit codes (see the module docstring)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        _err("interrupted; the state file is saved: run the same command again to resume")
+        raise typer.Exit(130) from None
+    except SmusMeshError as exc:
+        if options.debug:
+            raise
+        if options.json:
+            typer.echo(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
+        _err(f"error: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    except Exception as exc:
+        if options.debug:
+            raise
+        _err(
+            f"smus-mesh hit a bug: {type(exc).__name__}: {exc}\n"
+            f"{traceback.format_exc()}Please report it with the output above."
+        )
+        raise typer.Exit(1) from None
+
+
+def _workspace(options: Options, console: Any = None) -> Any:
+    from smus_mesh.engine.workspace import Workspace
+
+    return Workspace.open(options.config, options.state, console or _console(options))
+
+
+def _emit(options: Options, payload: Any, render: Callable[[], None]) -> None:
+    if options.json:
+        typer.echo(json.dumps(payload, indent=1, default=str))
+    else:
+        render()
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[str(c) for c in row])
+    Console().print(table)
+
+
+ACTION_STYLE = {
+    "create": "green",
+    "update": "yellow",
+    "recreate": "bold yellow",
+    "delete": "red",
+    "wait": "cyan",
+    "blocked": "bold red",
+}
+
+
+def _render_plan(plan: Any, verbose: int) -> None:
+    rows = []
+    for step in plan.steps:
+        if step.action.value in ("keep", "skip") and not verbose:
+            continue
+        style = ACTION_STYLE.get(step.action.value, "dim")
+        rows.append(
+            [f"[{style}]{step.action.value}[/{style}]", step.key, step.account, step.reason]
+        )
+    summary = ", ".join(f"{n} to {a}" for a, n in sorted(plan.counts().items()))
+    if rows:
+        _table(f"{plan.operation} plan: {summary}", ["action", "step", "account", "why"], rows)
+    else:
+        typer.echo(f"{plan.operation}: nothing to do ({summary})")
+
+
+def _render_report(report: Any) -> None:
+    calls = report.calls.get("by_kind", {})
+    typer.echo(
+        f"{report.operation} {'finished' if report.ok else 'FAILED'} in {report.wall_s:.1f}s; "
+        f"AWS calls: {calls.get('mutating', 0)} mutating, {calls.get('poll', 0)} polling, "
+        f"{calls.get('read', 0)} reads"
+    )
+    for failure in report.failures:
+        _err(f"  failed: {failure.key}: {failure.message}")
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+@app.command()
+def schema(ctx: typer.Context) -> None:
+    """Print the JSON Schema of the config file."""
+    from smus_mesh.config import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    operation: Annotated[str, typer.Argument(help="up or down.")] = "up",
+    expect_no_changes: Annotated[
+        bool, typer.Option("--expect-no-changes", help="Exit 1 if anything would change.")
+    ] = False,
+) -> None:
+    """Show what `up` (or `down`) would do, from what exists now. Makes no change."""
+    options = _options(ctx)
+    with _handled(options):
+        if operation not in ("up", "down"):
+            raise typer.BadParameter("operation must be up or down")
+        result = _workspace(options).plan(operation)
+        _emit(options, result.to_dict(), lambda: _render_plan(result, options.verbose))
+        if expect_no_changes and result.changes():
+            raise typer.Exit(1)
+
+
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Converge the accounts to the config: every step, resumable and idempotent."""
+    options = _options(ctx)
+    with _handled(options):
+        report = _workspace(options).up()
+        _emit(options, report.to_dict(), lambda: _render_report(report))
+        _raise_for_failures(options, report)
+
+
+def _raise_for_failures(options: Options, report: Any) -> None:
+    if report.ok:
+        return
+    bugs = [r for r in report.failures if r.bug]
+    if bugs and options.debug and bugs[0].error is not None:
+        raise bugs[0].error
+    for bug in bugs:
+        _err(f"smus-mesh hit a bug in {bug.key}:\n{bug.message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """The state of every step, observed live."""
+    options = _options(ctx)
+    with _handled(options):
+        rows = _workspace(options).status()
+        _emit(
+            options,
+            rows,
+            lambda: _table(
+                "status",
+                ["step", "account", "status", "detail", "ours"],
+                [[r["key"], r["account"], r["status"], r["detail"], r["owned"]] for r in rows],
+            ),
+        )
+
+
+@app.command()
+def down(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete everything `up` made in every account, then verify with `audit`."""
+    options = _options(ctx)
+    with _handled(options):
+        workspace = _workspace(options)
+        plan = workspace.plan("down")
+        if not options.json:
+            _render_plan(plan, options.verbose)
+        if plan.changes() and not yes:
+            if not sys.stdin.isatty():
+                _err("error: down deletes resources; confirm with --yes when not interactive")
+                raise typer.Exit(2)
+            typer.confirm("Delete these resources?", abort=True)
+        report = workspace.down()
+        _emit(options, report.to_dict(), lambda: _render_report(report))
+        _raise_for_failures(options, report)
+
+
+@emulator_app.command("serve")
+def emulator_serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 4566,
+    latency: Annotated[str, typer.Option(help="none or realistic.")] = "none",
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", help="Multiply realistic durations by this.")
+    ] = 1.0,
+) -> None:
+    """Run the local two-account cloud in the foreground (Ctrl-C stops it)."""
+    from smus_mesh.emulator.server import EmulatorError, EmulatorServer
+
+    if latency not in ("none", "realistic"):
+        _err("error: --latency must be none or realistic")
+        raise typer.Exit(2)
+    if time_scale <= 0:
+        _err("error: --time-scale must be > 0")
+        raise typer.Exit(2)
+
+    def ready(server: EmulatorServer) -> None:
+        typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
+        typer.echo(
+            "# accounts: 111111111111 (domain, producer) and 222222222222 (consumer), reached "
+            "by assuming OrganizationAccountAccessRole; admin API at "
+            f"{server.url}/_emulator/health. Ctrl-C to stop."
+        )
+
+    try:
+        EmulatorServer(
+            host, port, latency, time_scale, allow_remote=host not in ("127.0.0.1", "localhost")
+        ).serve_forever(ready)
+    except EmulatorError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

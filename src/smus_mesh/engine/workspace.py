@@ -1,0 +1,143 @@
+"""The library entry point: one set-up (config + state file) and the operations on it.
+
+Every CLI command builds a `Workspace` and calls one method; nothing here
+prints, prompts or exits (that is the CLI's job).
+
+    workspace = Workspace.open("two-accounts.yaml", console=NoopConsole())
+    plan = workspace.plan()           # observe only
+    report = workspace.up()           # converge; resumable, idempotent
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from smus_mesh.accounts import SessionFactory
+from smus_mesh.clients import Clients
+from smus_mesh.config import Config, load_config
+from smus_mesh.console import Console, NoopConsole
+from smus_mesh.engine.apply import Executor, RunReport
+from smus_mesh.engine.graph import Graph
+from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
+from smus_mesh.engine.state import State, locked
+from smus_mesh.resources.context import Context
+from smus_mesh.resources.naming import Names
+from smus_mesh.resources.setup import build_resources
+
+DEFAULT_STATE_DIR = ".smus-mesh"
+
+
+def default_state_path(config: Config) -> Path:
+    return Path(DEFAULT_STATE_DIR) / f"{config.name}.state.json"
+
+
+class Workspace:
+    """A set-up: its config, its state file, its accounts and its dependency graph."""
+
+    def __init__(
+        self,
+        config: Config,
+        state_path: Path | None = None,
+        console: Console | None = None,
+        sessions: SessionFactory | None = None,
+    ) -> None:
+        self.config = config
+        self.state_path = state_path or default_state_path(config)
+        self.console: Console = console or NoopConsole()
+        self.settings = config.resolved_settings()
+        self.sessions = sessions or SessionFactory(config)
+        self.clients = Clients(self.sessions, max_attempts=self.settings.max_attempts)
+        self.names = Names(config)
+        self.graph = Graph(build_resources(config))
+
+    @classmethod
+    def open(
+        cls, config_path: str | Path, state_path: Path | None = None, console: Console | None = None
+    ) -> Workspace:
+        return cls(load_config(config_path), state_path, console)
+
+    # -------------------------------------------------------------------------------
+    def verify_accounts(self) -> dict[str, str]:
+        """Reach every account (in parallel); the caller ARN per alias. Fails fast and
+        clearly on wrong credentials, before any change."""
+        aliases = self.config.used_accounts()
+        with ThreadPoolExecutor(max_workers=len(aliases)) as pool:
+            arns = list(pool.map(self.sessions.verify, aliases))
+        return dict(zip(aliases, arns, strict=True))
+
+    def context(self, state: State) -> Context:
+        return Context(
+            self.config,
+            self.clients,
+            self.settings,
+            self.names,
+            self.console,
+            remembered=state.identities(),
+            ownership={k: r.owned for k, r in state.records.items()},
+        )
+
+    def load_state(self) -> State:
+        return State.load(self.state_path, self.config.name)
+
+    def observe(self, state: State) -> tuple[Context, dict[str, Any]]:
+        ctx = self.context(state)
+        return ctx, observe_all(self.graph, ctx)
+
+    # operations ------------------------------------------------------------------------
+    def plan(self, operation: str = "up") -> Plan:
+        """What `up` (or `down`) would do, from what exists now. Read-only."""
+        self.verify_accounts()
+        state = self.load_state()
+        ctx, observed = self.observe(state)
+        return (
+            plan_up(self.graph, ctx, observed)
+            if operation == "up"
+            else plan_down(self.graph, ctx, observed)
+        )
+
+    def up(self) -> RunReport:
+        """Converge the accounts to the config."""
+        self.verify_accounts()
+        with locked(self.state_path):
+            state = self.load_state()
+            ctx, observed = self.observe(state)
+            plan = plan_up(self.graph, ctx, observed)
+            return Executor(self.graph, ctx, state).apply(plan)
+
+    def down_plan(self) -> tuple[Plan, State, Context]:
+        state = self.load_state()
+        ctx, observed = self.observe(state)
+        return plan_down(self.graph, ctx, observed), state, ctx
+
+    def down(self) -> RunReport:
+        """Delete everything this set-up owns, in reverse dependency order."""
+        self.verify_accounts()
+        with locked(self.state_path):
+            plan, state, ctx = self.down_plan()
+            report = Executor(self.graph, ctx, state).destroy(plan)
+            if report.ok and not state.records and self.state_path.exists():
+                self.state_path.unlink()
+            return report
+
+    def status(self) -> list[dict[str, Any]]:
+        """Every resource as observed now, with what the state file remembers."""
+        self.verify_accounts()
+        state = self.load_state()
+        _, observed = self.observe(state)
+        rows = []
+        for resource in self.graph.ordered():
+            seen = observed[resource.key]
+            record = state.records.get(resource.key)
+            rows.append(
+                {
+                    "key": resource.key,
+                    "account": resource.account,
+                    "status": seen.status.value,
+                    "detail": seen.detail,
+                    "owned": record.owned if record and record.owned is not None else seen.owned,
+                    "identity": seen.identity,
+                }
+            )
+        return rows

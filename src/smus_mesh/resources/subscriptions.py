@@ -1,0 +1,505 @@
+"""The consumer side (workflow.md phases K, L, M): the subscription request, the
+producer's decision under its approval policy, and the grant DataZone fulfils.
+
+* A request is made only when the consumer project holds no pending request and no
+  approved subscription for the listing, so re-running `up` never asks twice.
+* The decision follows the producer project's `approval` policy: `auto` accepts,
+  `rules` accepts or rejects by consumer project, table and requester, `manual`
+  leaves it to `smus-mesh approve` / `reject` (then `up` stops at the request).
+* The grant step waits until every grant reads COMPLETED with every asset GRANTED,
+  and fails with DataZone's failure cause otherwise.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smus_mesh.config import ApprovalConfig
+from smus_mesh.errors import FailedStatus, StepError
+from smus_mesh.resources.base import Observed, Resource, Status, register
+from smus_mesh.resources.context import Context
+from smus_mesh.resources.datazone import not_found, paginate
+
+_DZ = "datazone:"
+
+GRANT_IN_PROGRESS = ("PENDING", "IN_PROGRESS")
+GRANT_FAILED = ("GRANT_FAILED", "REVOKE_FAILED", "GRANT_AND_REVOKE_FAILED", "INACCESSIBLE")
+
+
+def find_listing(
+    ctx: Context, account: str, domain_id: str, producer_id: str, asset_id: str, text: str
+) -> str | None:
+    """The listing of an asset as a consumer finds it: through the catalog search."""
+    datazone = ctx.client(account, "datazone")
+    for item in paginate(
+        datazone,
+        "search_listings",
+        "items",
+        domainIdentifier=domain_id,
+        searchText=text,
+        filters={"filter": {"attribute": "owningProjectId", "value": producer_id}},
+    ):
+        listing = item.get("assetListing")
+        if listing and listing.get("entityId") == asset_id:
+            return str(listing["listingId"])
+    return None
+
+
+def subscriptions_of(
+    ctx: Context,
+    account: str,
+    domain_id: str,
+    listing_id: str,
+    consumer_id: str,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    kwargs: dict[str, Any] = {
+        "domainIdentifier": domain_id,
+        "subscribedListingId": listing_id,
+        "owningProjectId": consumer_id,
+    }
+    if status:
+        kwargs["status"] = status
+    return list(paginate(ctx.client(account, "datazone"), "list_subscriptions", "items", **kwargs))
+
+
+def requests_of(
+    ctx: Context,
+    account: str,
+    domain_id: str,
+    listing_id: str,
+    consumer_id: str,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    kwargs: dict[str, Any] = {
+        "domainIdentifier": domain_id,
+        "subscribedListingId": listing_id,
+        "owningProjectId": consumer_id,
+    }
+    if status:
+        kwargs["status"] = status
+    items = list(
+        paginate(ctx.client(account, "datazone"), "list_subscription_requests", "items", **kwargs)
+    )
+    return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
+
+
+def grants_of(
+    ctx: Context, account: str, domain_id: str, subscription_id: str
+) -> list[dict[str, Any]]:
+    return list(
+        paginate(
+            ctx.client(account, "datazone"),
+            "list_subscription_grants",
+            "items",
+            domainIdentifier=domain_id,
+            subscriptionId=subscription_id,
+        )
+    )
+
+
+def grant_state(grants: list[dict[str, Any]]) -> Observed:
+    """Collapse a subscription's grants: COMPLETED + every asset GRANTED, or why not."""
+    if not grants:
+        return Observed(Status.IN_PROGRESS, detail="waiting for DataZone to create the grant")
+    failures = []
+    waiting = []
+    for grant in grants:
+        assets = grant.get("assets", [])
+        for asset in assets:
+            if asset.get("status") in ("GRANT_FAILED", "REVOKE_FAILED"):
+                cause = (asset.get("failureCause") or {}).get("message", "no reason given")
+                failures.append(f"asset {asset.get('assetId')}: {asset['status']}: {cause}")
+        if grant.get("status") in GRANT_FAILED and not failures:
+            failures.append(f"grant {grant['id']}: {grant['status']}")
+        if grant.get("status") in GRANT_IN_PROGRESS or any(
+            a.get("status") != "GRANTED" for a in assets
+        ):
+            waiting.append(
+                f"{grant.get('status')}/" + ",".join(a.get("status", "?") for a in assets)
+            )
+    if failures:
+        return Observed(Status.FAILED, detail="; ".join(failures))
+    if waiting:
+        return Observed(Status.IN_PROGRESS, detail="grant " + "; ".join(waiting))
+    return Observed(
+        Status.COMPLETE,
+        detail="GRANTED",
+        outputs={
+            "grants": [
+                {
+                    "id": g["id"],
+                    "environment_id": g.get("environmentId", ""),
+                    "target_id": g.get("subscriptionTargetId", ""),
+                    "targets": [a.get("targetName", "") for a in g.get("assets", [])],
+                }
+                for g in grants
+            ]
+        },
+    )
+
+
+class _SubscriptionBase(Resource):
+    def __init__(
+        self,
+        consumer: str,
+        table: str,
+        domain_account: str,
+        domain_key: str,
+        consumer_key: str,
+        producer_key: str,
+        listing_key: str,
+        depends_on: tuple[str, ...],
+    ) -> None:
+        super().__init__(f"{consumer}/{table}", domain_account, depends_on)
+        self.consumer = consumer
+        self.table = table
+        self.domain_key = domain_key
+        self.consumer_key = consumer_key
+        self.producer_key = producer_key
+        self.listing_key = listing_key
+
+    def ids(self, ctx: Context) -> tuple[str, str, str]:
+        return (
+            ctx.output(self.domain_key, "id"),
+            ctx.output(self.listing_key, "listing_id"),
+            ctx.output(self.consumer_key, "id"),
+        )
+
+
+@register
+class SubscriptionRequest(_SubscriptionBase):
+    """The consumer project's request for a published table (one per project and table).
+
+    Example::
+
+        subscriptions:
+          - {project: consumer, tables: [inventory], reason: "stock dashboards"}
+    """
+
+    kind = "datazone:subscription-request"
+    iam_actions = (
+        _DZ + "SearchListings",
+        _DZ + "CreateSubscriptionRequest",
+        _DZ + "ListSubscriptionRequests",
+        _DZ + "ListSubscriptions",
+        _DZ + "RevokeSubscription",
+        _DZ + "GetSubscription",
+        _DZ + "ListSubscriptionGrants",
+        _DZ + "DeleteSubscriptionGrant",
+        _DZ + "DeleteSubscriptionRequest",
+    )
+
+    def __init__(self, *args: Any, reason: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reason = reason
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id, listing_id, consumer_id = self.ids(ctx)
+        identity: dict[str, Any] = {"domain_id": domain_id, "listing_id": listing_id}
+        approved = subscriptions_of(
+            ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED"
+        )
+        if approved:
+            identity["subscription_id"] = approved[0]["id"]
+            identity["request_id"] = approved[0].get("subscriptionRequestId", "")
+            return Observed(Status.COMPLETE, identity, detail="subscribed", owned=True)
+        requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
+        pending = [r for r in requests if r["status"] == "PENDING"]
+        if pending:
+            identity["request_id"] = pending[-1]["id"]
+            return Observed(Status.COMPLETE, identity, detail="request PENDING", owned=True)
+        latest = requests[-1] if requests else None
+        if latest is not None and latest["status"] == "REJECTED":
+            identity["request_id"] = latest["id"]
+            comment = latest.get("decisionComment") or "no comment"
+            return Observed(Status.COMPLETE, identity, detail=f"REJECTED ({comment})", owned=True)
+        if latest is not None and latest["status"] == "ACCEPTED":
+            # Accepted, but no APPROVED subscription: not created yet, or revoked or
+            # cancelled since. The config still wants it, so a revoked one is asked again.
+            live = subscriptions_of(ctx, self.account, domain_id, listing_id, consumer_id)
+            if live and all(s["status"] in ("REVOKED", "CANCELLED") for s in live):
+                return Observed(Status.ABSENT, identity, detail="subscription revoked or cancelled")
+            identity["request_id"] = latest["id"]
+            return Observed(Status.COMPLETE, identity, detail="request ACCEPTED", owned=True)
+        return Observed(Status.ABSENT, identity, detail="not requested")
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain_id, _, consumer_id = self.ids(ctx)
+        producer_id = ctx.output(self.producer_key, "id")
+        asset_id = ctx.output(self.listing_key, "asset_id")
+        table = ctx.config.table(self.table)
+        listing_id = None
+
+        def found() -> Observed:
+            nonlocal listing_id
+            listing_id = find_listing(
+                ctx, self.account, domain_id, producer_id, asset_id, table.table
+            )
+            if listing_id:
+                return Observed(Status.COMPLETE)
+            return Observed(Status.IN_PROGRESS, detail="listing not in the catalog search yet")
+
+        # The search index is eventually consistent (workflow.md J4): poll it.
+        ctx.wait(self, found, until=Status.COMPLETE, timeout=min(ctx.settings.timeout, 600))
+        request = ctx.client(self.account, "datazone").create_subscription_request(
+            domainIdentifier=domain_id,
+            subscribedPrincipals=[{"project": {"identifier": consumer_id}}],
+            subscribedListings=[{"identifier": listing_id}],
+            requestReason=self.reason,
+        )
+        return {"domain_id": domain_id, "listing_id": listing_id, "request_id": request["id"]}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        """Revoke what was granted, delete the grants and any pending request."""
+        domain_id, listing_id, consumer_id = self.ids(ctx)
+        revoke_subscriptions(ctx, self, domain_id, listing_id, consumer_id)
+        datazone = ctx.client(self.account, "datazone")
+        for request in requests_of(
+            ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"
+        ):
+            try:
+                datazone.delete_subscription_request(
+                    domainIdentifier=domain_id, identifier=request["id"]
+                )
+            except ClientError as exc:
+                if not not_found(exc):
+                    raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        return Observed.absent("revoked")
+
+
+def revoke_subscriptions(
+    ctx: Context,
+    resource: Resource,
+    domain_id: str,
+    listing_id: str,
+    consumer_id: str,
+    cancel: bool = False,
+) -> int:
+    """Revoke (producer side) or cancel (consumer side) every approved subscription of the
+    consumer to the listing, wait until its grants are revoked, and delete the grants."""
+    datazone = ctx.client(resource.account, "datazone")
+    count = 0
+    for subscription in subscriptions_of(
+        ctx, resource.account, domain_id, listing_id, consumer_id, "APPROVED"
+    ):
+        count += 1
+        if cancel:
+            datazone.cancel_subscription(domainIdentifier=domain_id, identifier=subscription["id"])
+        else:
+            datazone.revoke_subscription(
+                domainIdentifier=domain_id, identifier=subscription["id"], retainPermissions=False
+            )
+
+        def revoked(subscription_id: str = subscription["id"]) -> Observed:
+            current = datazone.get_subscription(
+                domainIdentifier=domain_id, identifier=subscription_id
+            )
+            grants = grants_of(ctx, resource.account, domain_id, subscription_id)
+            pending = [
+                a.get("status")
+                for g in grants
+                for a in g.get("assets", [])
+                if a.get("status") not in ("REVOKED", "GRANT_FAILED")
+            ]
+            failed = [a for a in pending if a == "REVOKE_FAILED"]
+            if failed:
+                return Observed(Status.FAILED, detail="REVOKE_FAILED")
+            if current["status"] in ("REVOKED", "CANCELLED") and not pending:
+                return Observed(Status.COMPLETE, detail=current["status"])
+            return Observed(Status.IN_PROGRESS, detail=f"{current['status']} {pending}")
+
+        ctx.wait(resource, revoked, until=Status.COMPLETE)
+        for grant in grants_of(ctx, resource.account, domain_id, subscription["id"]):
+            try:
+                datazone.delete_subscription_grant(
+                    domainIdentifier=domain_id, identifier=grant["id"]
+                )
+            except ClientError as exc:
+                if not not_found(exc):
+                    raise
+    return count
+
+
+def decide(policy: ApprovalConfig, consumer: str, table: str, requester: str) -> tuple[str, str]:
+    """The producer's answer to one request under its policy: (accept|reject|leave, comment)."""
+    if policy.mode == "auto":
+        return "accept", policy.comment
+    if policy.mode == "manual":
+        return "leave", ""
+    for rule in policy.rules:
+        if (
+            rule.consumer_project in ("*", consumer)
+            and rule.table in ("*", table)
+            and fnmatch.fnmatchcase(requester, rule.requester)
+        ):
+            comment = rule.comment or (
+                policy.comment if rule.decision == "accept" else "Rejected by smus-mesh rules"
+            )
+            return rule.decision, comment
+    if policy.default == "leave":
+        return "leave", ""
+    return policy.default, policy.comment if policy.default == "accept" else "No rule matched"
+
+
+@register
+class SubscriptionApproval(_SubscriptionBase):
+    """The producer project's decision on the request, by its approval policy.
+
+    Example::
+
+        projects:
+          - name: producer
+            account: producer
+            imports: [inventory]
+            approval:
+              mode: rules
+              rules:
+                - {decision: accept, consumer_project: consumer, table: inventory}
+                - {decision: reject, comment: "ask the data owner first"}
+    """
+
+    kind = "datazone:approval"
+    iam_actions = (
+        _DZ + "GetSubscriptionRequestDetails",
+        _DZ + "AcceptSubscriptionRequest",
+        _DZ + "RejectSubscriptionRequest",
+        _DZ + "GetUserProfile",
+    )
+    deletable = False
+
+    def __init__(self, *args: Any, request_key: str, policy: ApprovalConfig, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_key = request_key
+        self.policy = policy
+
+    def _request(self, ctx: Context) -> dict[str, Any] | None:
+        request_id = ctx.outputs(self.request_key).get("request_id")
+        if not request_id:
+            return None
+        domain_id = ctx.output(self.domain_key, "id")
+        try:
+            return dict(
+                ctx.client(self.account, "datazone").get_subscription_request_details(
+                    domainIdentifier=domain_id, identifier=request_id
+                )
+            )
+        except ClientError as exc:
+            if not_found(exc):
+                return None
+            raise
+
+    def observe(self, ctx: Context) -> Observed:
+        if ctx.outputs(self.request_key).get("subscription_id"):
+            return Observed(Status.COMPLETE, detail="subscribed", owned=True)
+        request = self._request(ctx)
+        if request is None:
+            return Observed.absent("no request")
+        if request["status"] == "PENDING":
+            return Observed(Status.ABSENT, {"request_id": request["id"]}, detail="PENDING")
+        return Observed(
+            Status.COMPLETE,
+            {"request_id": request["id"]},
+            detail=f"{request['status']} ({request.get('decisionComment') or ''})",
+            owned=True,
+        )
+
+    def _requester(self, ctx: Context, request: dict[str, Any]) -> str:
+        """The requesting principal's ARN (DataZone records the user profile id)."""
+        created_by = str(request.get("createdBy", ""))
+        try:
+            profile = ctx.client(self.account, "datazone").get_user_profile(
+                domainIdentifier=ctx.output(self.domain_key, "id"), userIdentifier=created_by
+            )
+        except ClientError:
+            return created_by
+        return str(((profile.get("details") or {}).get("iam") or {}).get("arn") or created_by)
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        request = self._request(ctx)
+        if request is None or request["status"] != "PENDING":
+            return {}
+        decision, comment = decide(
+            self.policy, self.consumer, self.table, self._requester(ctx, request)
+        )
+        datazone = ctx.client(self.account, "datazone")
+        domain_id = ctx.output(self.domain_key, "id")
+        if decision == "accept":
+            datazone.accept_subscription_request(
+                domainIdentifier=domain_id, identifier=request["id"], decisionComment=comment
+            )
+        elif decision == "reject":
+            datazone.reject_subscription_request(
+                domainIdentifier=domain_id, identifier=request["id"], decisionComment=comment
+            )
+        return {"request_id": request["id"], "decision": decision}
+
+    def wait_created(self, ctx: Context) -> Observed:
+        if ctx.outputs(self.key).get("decision") == "leave":
+            return Observed(
+                Status.COMPLETE, detail="left for `smus-mesh approve` (no rule matched)"
+            )
+        return super().wait_created(ctx)
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        return None
+
+
+@register
+class SubscriptionGrant(_SubscriptionBase):
+    """The grant DataZone fulfils after acceptance: done when COMPLETED and GRANTED.
+
+    Example (every subscription that is approved)::
+
+        subscriptions:
+          - {project: consumer, tables: [inventory], reason: "stock dashboards"}
+    """
+
+    kind = "datazone:subscription-grant"
+    iam_actions = (_DZ + "ListSubscriptions", _DZ + "ListSubscriptionGrants")
+    async_create = "subscription_grant.grant"
+    deletable = False
+
+    def __init__(self, *args: Any, approval_key: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.approval_key = approval_key
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id, listing_id, consumer_id = self.ids(ctx)
+        approved = subscriptions_of(
+            ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED"
+        )
+        if not approved:
+            requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
+            latest = requests[-1]["status"] if requests else "none"
+            if latest == "REJECTED":
+                return Observed(Status.COMPLETE, detail="no grant: the request was rejected")
+            if latest == "PENDING":
+                return Observed(Status.COMPLETE, detail="no grant: the request awaits approval")
+            return Observed(Status.IN_PROGRESS, detail="waiting for the subscription")
+        subscription_id = approved[0]["id"]
+        state = grant_state(grants_of(ctx, self.account, domain_id, subscription_id))
+        return Observed(
+            state.status,
+            {"subscription_id": subscription_id, "domain_id": domain_id},
+            state.outputs,
+            detail=state.detail,
+            owned=True,
+        )
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        return {}
+
+    def wait_created(self, ctx: Context) -> Observed:
+        try:
+            return super().wait_created(ctx)
+        except FailedStatus as exc:
+            raise StepError(self.key, f"the subscription grant failed: {exc}") from None
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        return None
