@@ -283,3 +283,25 @@ def environment_named(cloud: Cloud, domain_id: str, project_id: str, name: str) 
     )["items"]
     assert len(items) == 1, items
     return dict(datazone.get_environment(domainIdentifier=domain_id, identifier=items[0]["id"]))
+
+
+def create_project(
+    cloud: Cloud, domain: dict[str, Any], profile: dict[str, Any], name: str = "sales", **extra: Any
+) -> dict[str, Any]:
+    """A project from `profile`, created by the domain account's admin principal."""
+    return dict(
+        cloud.client("datazone", DOMAIN_ACCOUNT).create_project(
+            domainIdentifier=domain["id"], name=name, projectProfileId=profile["id"], **extra
+        )
+    )
+
+
+def ready_project(
+    cloud: Cloud, domain: dict[str, Any], profile: dict[str, Any], name: str = "sales", **extra: Any
+) -> dict[str, Any]:
+    """A project whose environments have all deployed (SUCCESSFUL), as GetProject shows it."""
+    project = create_project(cloud, domain, profile, name, **extra)
+    settled = wait_project(cloud, domain["id"], project["id"])
+    status = settled["environmentDeploymentDetails"]["overallDeploymentStatus"]
+    assert status == "SUCCESSFUL", settled["environmentDeploymentDetails"]
+    return settled

@@ -363,9 +363,14 @@ class ProjectProfile:
 
 def _environment_configuration(domain: Domain, config: dict[str, Any]) -> dict[str, Any]:
     """Validate one profile environment configuration and give it an id, account and region."""
-    blueprint_id = config.get("environmentBlueprintId") or ""
-    if blueprint_id not in domain.blueprints:
-        raise not_found("Environment blueprint", blueprint_id)
+    blueprint = blueprint_of(domain, config.get("environmentBlueprintId") or "")
+    overrides = (config.get("configurationParameters") or {}).get("parameterOverrides") or []
+    for override in overrides:
+        if blueprint.parameter(override.get("name") or "") is None:
+            raise ValidationException(
+                f"Environment configuration {config.get('name')}: {override.get('name')} is not "
+                f"a parameter of blueprint {blueprint.name}"
+            )
     account = config.get("awsAccount") or {}
     region = config.get("awsRegion") or {}
     if "awsAccountIdPath" in account or "regionNamePath" in region or config.get("accountPools"):
@@ -552,6 +557,16 @@ class GovernanceMixin:
             configuration = BlueprintConfiguration(domain.id, caller.account, blueprint.id)
             domain.blueprint_configurations[key] = configuration
         configuration.update(params)
+        if (
+            blueprint.name == TOOLING
+            and caller.account == domain.account_id
+            and domain.single_sign_on.get("type") == "IAM_IDC"
+        ):
+            # Enabling Tooling in the domain account of an IAM Identity Center domain
+            # sets up domain management: the admin project (research/workflow.md Phase E).
+            from smus_mesh.emulator.datazone.projects import ensure_admin_project
+
+            ensure_admin_project(domain, caller)
         result: dict[str, Any] = configuration.to_dict()
         return result
 

@@ -24,6 +24,7 @@ botocore operation; anything else fails closed with `NotImplemented`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -60,7 +61,7 @@ class UserProfile:
     and can never be deleted (research/workflow.md §4.11)."""
 
     def __init__(self, domain_id: str, arn: str, user_type: str = "IAM_ROLE") -> None:
-        self.id = new_id(14)
+        self.id = str(uuid.uuid4())  # UserProfileId is a UUID in the model
         self.domain_id = domain_id
         self.arn = arn
         self.user_type = user_type
@@ -395,6 +396,12 @@ class DataZoneBackend(
     # DomainsMixin's hooks, resolved here because DomainsMixin comes first in the MRO.
     def _on_domain_created(self, domain: Domain) -> None:
         install_managed_blueprints(domain)
+
+    def _on_domain_deleting(self, domain: Domain, cascade: bool) -> None:
+        self.start_domain_deletion(domain, cascade)
+
+    def _on_domain_deleted(self, domain: Domain, cascade: bool) -> None:
+        self.finish_domain_deletion(domain, cascade)
 
 
 datazone_backends = BackendDict(DataZoneBackend, "datazone")
