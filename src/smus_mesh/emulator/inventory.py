@@ -116,6 +116,17 @@ def _grant_target_exists(region: str, catalog_id: str, resource: dict[str, Any])
     return True  # catalogs, data locations, tags: not tied to a Glue object
 
 
+def _with_catalog(resource: dict[str, Any], catalog_id: str) -> dict[str, Any]:
+    """The grant's resource with its CatalogId spelled out (it defaults to the catalog
+    the grant lives in), so equal grants always read the same."""
+    return {
+        kind: {"CatalogId": catalog_id, **spec}
+        if kind != "Catalog" and isinstance(spec, dict)
+        else spec
+        for kind, spec in resource.items()
+    }
+
+
 def _collect(inventory: Inventory) -> None:
     for account_id, iam in _walk(iam_backends):
         inventory[account_id]["iam_roles"] += [
@@ -170,7 +181,7 @@ def _collect_lakeformation(inventory: Inventory) -> None:
                 {
                     "catalog": catalog_id,
                     "principal": grant.principal.get("DataLakePrincipalIdentifier"),
-                    "resource": grant.resource,
+                    "resource": _with_catalog(grant.resource, catalog_id),
                     "permissions": sorted(grant.permissions),
                     "grantable": sorted(grant.permissions_with_grant_options),
                 }
