@@ -1,9 +1,964 @@
-"""DataZone emulation: Subscription requests, subscriptions, subscription grants (fulfilled
+"""DataZone emulation: subscription requests, subscriptions, subscription grants (fulfilled
 by fulfilment.py), subscription targets.
+
+The consumer's half of the catalog (research/workflow.md phases K, L, M and §2.2 step 1):
+
+* a member of the consuming project asks for one ACTIVE listing (a request, PENDING);
+* a member of the listing's owning project accepts (3 per second, as DataZone's quota)
+  or rejects it; accepting makes an APPROVED subscription and one grant per subscription
+  target of the consuming project (its Lakehouse Database environment's target);
+* a grant goes PENDING -> IN_PROGRESS -> COMPLETED while its asset goes GRANT_PENDING ->
+  GRANT_IN_PROGRESS -> GRANTED, and Lake Formation and Glue change in both accounts only
+  at that last moment (fulfilment.fulfil); a grant that cannot be made ends GRANT_FAILED
+  with the reason in the asset's failureCause, which is what a tool must surface;
+* revoking (owner), cancelling (subscriber) or deleting a grant walks the assets through
+  REVOKE_PENDING -> REVOKE_IN_PROGRESS -> REVOKED and undoes exactly what was granted.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from smus_mesh.emulator.datazone import fulfilment
+from smus_mesh.emulator.datazone.catalog import (
+    Asset,
+    Listing,
+    is_member,
+    listing_of,
+    member_project,
+    profile_id,
+)
+from smus_mesh.emulator.datazone.common import (
+    Caller,
+    drop_none,
+    new_id,
+    not_found,
+    now,
+    observe,
+    require,
+)
+from smus_mesh.emulator.datazone.exceptions import (
+    AccessDeniedException,
+    ConflictException,
+    ResourceNotFoundException,
+    ThrottlingException,
+    ValidationException,
+)
+from smus_mesh.emulator.datazone.fulfilment import Fulfilment, FulfilmentFailure, TableRef
+from smus_mesh.emulator.progress import Stage
+from smus_mesh.emulator.runtime import RUNTIME
+
+if TYPE_CHECKING:
+    from smus_mesh.emulator.datazone.models import Domain
+
+#: DataZone quota: AcceptSubscriptionRequest is limited to 3 requests per second
+#: (research/workflow.md §4.8); applied per domain.
+ACCEPTS_PER_SECOND = 3
+
+#: When each domain last let an AcceptSubscriptionRequest through (monotonic seconds).
+_recent_accepts: dict[str, deque[float]] = {}
+
+GLUE_TARGET_CONFIG_FORM = "GlueSubscriptionTargetConfigForm"
+
+
+def _asset_type_name(type_identifier: str) -> str:
+    return type_identifier.removeprefix("amazon.datazone.")
+
+
+def _form_output(form: dict[str, Any]) -> dict[str, Any]:
+    return drop_none(
+        {
+            "formName": form["formName"],
+            "typeName": form.get("typeIdentifier"),
+            "typeRevision": form.get("typeRevision"),
+            "content": form.get("content"),
+        }
+    )
+
+
+class SubscriptionRequest:
+    """A project's request for one listing."""
+
+    def __init__(
+        self,
+        domain: Domain,
+        project: Any,
+        listing: Listing,
+        params: dict[str, Any],
+        created_by: str,
+    ) -> None:
+        self.id = new_id(14)
+        self.domain_id = domain.id
+        self.status = "PENDING"
+        self.created_by = created_by
+        self.updated_by: str | None = None
+        self.created_at: datetime = now()
+        self.updated_at: datetime = self.created_at
+        self.request_reason: str = params["requestReason"]
+        self.project_id: str = project.id
+        self.project_name: str = project.name
+        self.listing_id = listing.id
+        self.owner_project_id = listing.owning_project_id
+        self.listing = listing.subscribed_listing(domain)
+        self.asset_scopes: list[dict[str, Any]] = list(params.get("assetScopes") or [])
+        self.metadata_forms = [_form_output(f) for f in params.get("metadataForms") or []]
+        self.reviewer_id: str | None = None
+        self.decision_comment: str | None = None
+        self.existing_subscription_id: str | None = None
+
+    def subscribed_listings(self) -> list[dict[str, Any]]:
+        listing = json.loads(json.dumps(self.listing, default=str))
+        if self.asset_scopes:
+            scope = self.asset_scopes[0]
+            listing["item"]["assetListing"]["assetScope"] = {
+                "assetId": scope["assetId"],
+                "filterIds": list(scope.get("filterIds") or []),
+                "status": self.status,
+            }
+        return [listing]
+
+    def _common(self) -> dict[str, Any]:
+        return drop_none(
+            {
+                "id": self.id,
+                "createdBy": self.created_by,
+                "updatedBy": self.updated_by,
+                "domainId": self.domain_id,
+                "status": self.status,
+                "createdAt": self.created_at,
+                "updatedAt": self.updated_at,
+                "requestReason": self.request_reason,
+                "subscribedPrincipals": [
+                    {"project": {"id": self.project_id, "name": self.project_name}}
+                ],
+                "subscribedListings": self.subscribed_listings(),
+                "reviewerId": self.reviewer_id,
+                "decisionComment": self.decision_comment,
+                "existingSubscriptionId": self.existing_subscription_id,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self._common()
+        if self.metadata_forms:
+            result["metadataForms"] = self.metadata_forms
+        return result
+
+    def to_summary_dict(self) -> dict[str, Any]:
+        result = self._common()
+        summaries = [
+            {k: f[k] for k in ("formName", "typeName", "typeRevision")}
+            for f in self.metadata_forms
+            if f.get("typeName") and f.get("typeRevision")
+        ]
+        if summaries:
+            result["metadataFormsSummary"] = summaries
+        return result
+
+
+class Subscription:
+    """An accepted request: the consuming project may use the listing while APPROVED."""
+
+    def __init__(self, request: SubscriptionRequest, created_by: str) -> None:
+        self.id = new_id(14)
+        self.domain_id = request.domain_id
+        self.status = "APPROVED"
+        self.created_by = created_by
+        self.updated_by: str | None = None
+        self.created_at: datetime = now()
+        self.updated_at: datetime = self.created_at
+        self.project_id = request.project_id
+        self.project_name = request.project_name
+        self.listing_id = request.listing_id
+        self.owner_project_id = request.owner_project_id
+        self.listing = request.subscribed_listings()[0]
+        self.request_id = request.id
+        self.retain_permissions: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return drop_none(
+            {
+                "id": self.id,
+                "createdBy": self.created_by,
+                "updatedBy": self.updated_by,
+                "domainId": self.domain_id,
+                "status": self.status,
+                "createdAt": self.created_at,
+                "updatedAt": self.updated_at,
+                "subscribedPrincipal": {
+                    "project": {"id": self.project_id, "name": self.project_name}
+                },
+                "subscribedListing": self.listing,
+                "subscriptionRequestId": self.request_id,
+                "retainPermissions": self.retain_permissions,
+            }
+        )
+
+    to_summary_dict = to_dict
+
+
+class GrantedAsset:
+    """One asset of a grant, and what granting it did (to be undone on revocation)."""
+
+    def __init__(self, asset: Asset, wanted_name: str | None) -> None:
+        self.asset_id = asset.id
+        self.asset_revision = str(asset.revision)
+        self.table: TableRef = asset.table
+        self.wanted_name = wanted_name
+        self.status = "GRANT_PENDING"
+        self.target_name: str | None = None
+        self.failure_cause: str | None = None
+        self.granted_at: datetime | None = None
+        self.failed_at: datetime | None = None
+        self.fulfilment: Fulfilment | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return drop_none(
+            {
+                "assetId": self.asset_id,
+                "assetRevision": self.asset_revision,
+                "status": self.status,
+                "targetName": self.target_name,
+                "failureCause": {"message": self.failure_cause} if self.failure_cause else None,
+                "grantedTimestamp": self.granted_at,
+                "failureTimestamp": self.failed_at,
+            }
+        )
+
+
+class SubscriptionGrant:
+    """A listing granted to one subscription target (one environment of the consumer)."""
+
+    def __init__(
+        self,
+        domain: Domain,
+        subscription_id: str | None,
+        listing: Listing,
+        asset: Asset,
+        target: Any,
+        created_by: str,
+        wanted_name: str | None = None,
+    ) -> None:
+        self.id = new_id(14)
+        self.domain_id = domain.id
+        self.created_by = created_by
+        self.updated_by: str | None = None
+        self.created_at: datetime = now()
+        self.updated_at: datetime = self.created_at
+        self.environment_id: str = target.environment_id
+        self.target_id: str = target.id
+        self.project_id: str = target.project_id
+        self.listing_id = listing.id
+        self.listing_revision = str(listing.revision)
+        self.owner_project_id = listing.owning_project_id
+        self.subscription_id = subscription_id
+        self.status = "PENDING"
+        self.assets = [GrantedAsset(asset, wanted_name)]
+        self.transition: Any = None
+        #: Set by DeleteSubscriptionGrant: the grant disappears once revoked.
+        self.delete_when_revoked = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return drop_none(
+            {
+                "id": self.id,
+                "createdBy": self.created_by,
+                "updatedBy": self.updated_by,
+                "domainId": self.domain_id,
+                "createdAt": self.created_at,
+                "updatedAt": self.updated_at,
+                "environmentId": self.environment_id,
+                "subscriptionTargetId": self.target_id,
+                "grantedEntity": {
+                    "listing": {"id": self.listing_id, "revision": self.listing_revision}
+                },
+                "status": self.status,
+                "assets": [a.to_dict() for a in self.assets],
+                "subscriptionId": self.subscription_id,
+            }
+        )
+
+    to_summary_dict = to_dict
+
+    @property
+    def revoked(self) -> bool:
+        return all(a.status == "REVOKED" for a in self.assets)
+
+
+class CustomSubscriptionTarget:
+    """A subscription target made with CreateSubscriptionTarget (DataZone makes the
+    Lakehouse Database environment's own target itself, see projects.SubscriptionTarget);
+    same attributes, so grants treat both alike."""
+
+    def __init__(
+        self, domain: Domain, environment: Any, params: dict[str, Any], created_by: str
+    ) -> None:
+        self.id = new_id(14)
+        self.domain_id = domain.id
+        self.project_id: str = environment.project_id
+        self.environment_id: str = environment.id
+        self.name: str = params["name"]
+        self.type: str = params["type"]
+        self.applicable_asset_types: list[str] = list(params["applicableAssetTypes"])
+        self.authorized_principals: list[str] = list(params["authorizedPrincipals"])
+        self.manage_access_role: str = params["manageAccessRole"]
+        self.provider: str = params.get("provider") or "Amazon DataZone"
+        self.config: list[dict[str, Any]] = list(params["subscriptionTargetConfig"])
+        self.subscription_grant_creation_mode: str = (
+            params.get("subscriptionGrantCreationMode") or "AUTOMATIC"
+        )
+        self.created_by = created_by
+        self.created_at: datetime = now()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "authorizedPrincipals": self.authorized_principals,
+            "domainId": self.domain_id,
+            "projectId": self.project_id,
+            "environmentId": self.environment_id,
+            "name": self.name,
+            "type": self.type,
+            "createdBy": self.created_by,
+            "createdAt": self.created_at,
+            "manageAccessRole": self.manage_access_role,
+            "applicableAssetTypes": self.applicable_asset_types,
+            "subscriptionTargetConfig": self.config,
+            "provider": self.provider,
+            "subscriptionGrantCreationMode": self.subscription_grant_creation_mode,
+        }
+
+
+# --- lookups -------------------------------------------------------------------------------------
+
+
+def request_of(domain: Domain, identifier: str) -> SubscriptionRequest:
+    request: SubscriptionRequest | None = domain.subscription_requests.get(identifier)
+    if request is None:
+        raise not_found("Subscription request", identifier)
+    return request
+
+
+def subscription_of(domain: Domain, identifier: str) -> Subscription:
+    subscription: Subscription | None = domain.subscriptions.get(identifier)
+    if subscription is None:
+        raise not_found("Subscription", identifier)
+    return subscription
+
+
+def grant_of(domain: Domain, identifier: str) -> SubscriptionGrant:
+    grant: SubscriptionGrant | None = domain.subscription_grants.get(identifier)
+    if grant is None:
+        raise not_found("Subscription grant", identifier)
+    return grant
+
+
+def environment_of(domain: Domain, identifier: str) -> Any:
+    environment = domain.environments.get(identifier)
+    if environment is None:
+        raise not_found("Environment", identifier)
+    return environment
+
+
+def target_database(target: Any) -> str | None:
+    """The Glue database a subscription target's config form names."""
+    for form in target.config:
+        try:
+            content = json.loads(form.get("content") or "{}")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(content, dict) and content.get("databaseName"):
+            return str(content["databaseName"])
+    return None
+
+
+def _require_either_member(domain: Domain, caller: Caller, *project_ids: str) -> None:
+    if not any(is_member(domain, p, caller) for p in project_ids):
+        raise AccessDeniedException(
+            f"User {caller.arn} is not a member of project "
+            + " or ".join(dict.fromkeys(project_ids))
+        )
+
+
+def _matches(obj: Any, filters: dict[str, str | None]) -> bool:
+    return all(value is None or getattr(obj, name) == value for name, value in filters.items())
+
+
+def _sorted(items: list[Any], params: dict[str, Any]) -> list[Any]:
+    key = "updated_at" if params.get("sortBy") == "UPDATED_AT" else "created_at"
+    return sorted(
+        items,
+        key=lambda o: getattr(o, key, None) or o.created_at,
+        reverse=params.get("sortOrder") == "DESCENDING",
+    )
+
+
+# --- the mixin -----------------------------------------------------------------------------------
+
 
 class SubscriptionsMixin:
-    """Operations of this area (see the module docstring)."""
+    """Subscription requests, subscriptions, grants and subscription targets."""
+
+    if TYPE_CHECKING:
+
+        def domain_for(
+            self, caller: Caller, identifier: str, associated: bool = False
+        ) -> Domain: ...
+
+    # requests ------------------------------------------------------------------------------
+    def create_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        principals = require(params, "subscribedPrincipals")
+        listings = require(params, "subscribedListings")
+        require(params, "requestReason")
+        if len(principals) != 1 or len(listings) != 1:
+            raise ValidationException(
+                "Exactly one subscribed principal and one subscribed listing are required"
+            )
+        project_principal = principals[0].get("project")
+        if not project_principal or not project_principal.get("identifier"):
+            # DataZone also accepts user, group and IAM principals; the emulated workflow
+            # subscribes projects only.
+            raise ValidationException(
+                "The emulator supports project principals only (subscribedPrincipals[0].project)"
+            )
+        if params.get("assetPermissions"):
+            raise ValidationException(
+                "assetPermissions apply to S3 object collection assets; Glue table listings "
+                "take none"
+            )
+        project = member_project(domain, project_principal["identifier"], caller)
+        listing = listing_of(domain, listings[0]["identifier"])
+        if listing.status != "ACTIVE":
+            raise ConflictException(
+                f"Listing {listing.id} is {listing.status}; only ACTIVE listings can be "
+                "subscribed to"
+            )
+        if listing.owning_project_id == project.id:
+            # Choice: the portal offers no subscription to a project's own assets.
+            raise ValidationException(
+                f"Project {project.id} owns listing {listing.id}; a project cannot subscribe "
+                "to its own assets"
+            )
+        self._check_asset_scopes(listing, params.get("assetScopes"))
+        for request in domain.subscription_requests.values():
+            if (
+                request.project_id == project.id
+                and request.listing_id == listing.id
+                and request.status == "PENDING"
+            ):
+                raise ConflictException(
+                    f"A PENDING subscription request ({request.id}) already exists for project "
+                    f"{project.id} and listing {listing.id}"
+                )
+        for subscription in domain.subscriptions.values():
+            if (
+                subscription.project_id == project.id
+                and subscription.listing_id == listing.id
+                and subscription.status == "APPROVED"
+            ):
+                raise ConflictException(
+                    f"Project {project.id} already has an APPROVED subscription "
+                    f"({subscription.id}) to listing {listing.id}"
+                )
+        request = SubscriptionRequest(domain, project, listing, params, profile_id(domain, caller))
+        domain.subscription_requests[request.id] = request
+        return request.to_dict()
+
+    @staticmethod
+    def _check_asset_scopes(listing: Listing, scopes: list[dict[str, Any]] | None) -> None:
+        for scope in scopes or []:
+            if scope["assetId"] != listing.asset_id:
+                raise ValidationException(
+                    f"Asset scope names asset {scope['assetId']}, which listing {listing.id} "
+                    "does not contain"
+                )
+            for filter_id in scope.get("filterIds") or []:
+                # No asset filter operation is implemented, so no filter can exist.
+                raise not_found("Asset filter", filter_id)
+
+    def get_subscription_request_details(
+        self, caller: Caller, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        request = request_of(domain, require(params, "identifier"))
+        _require_either_member(domain, caller, request.project_id, request.owner_project_id)
+        return request.to_dict()
+
+    def list_subscription_requests(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        filters = {
+            "status": params.get("status"),
+            "listing_id": params.get("subscribedListingId"),
+            "project_id": params.get("owningProjectId"),
+            "owner_project_id": params.get("approverProjectId"),
+        }
+        items = [
+            r
+            for r in domain.subscription_requests.values()
+            if _matches(r, filters)
+            and (
+                is_member(domain, r.project_id, caller)
+                or is_member(domain, r.owner_project_id, caller)
+            )
+        ]
+        return {"items": [r.to_summary_dict() for r in _sorted(items, params)]}
+
+    def _decide(
+        self, caller: Caller, params: dict[str, Any], status: str
+    ) -> tuple[Domain, SubscriptionRequest]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        request = request_of(domain, require(params, "identifier"))
+        # "You must be a member of the owning project ... to approve or reject" [SMUS-approve]
+        member_project(domain, request.owner_project_id, caller)
+        if request.status != "PENDING":
+            raise ConflictException(
+                f"Subscription request {request.id} is {request.status}; only PENDING requests "
+                f"can be {status.lower()}"
+            )
+        request.status = status
+        request.reviewer_id = profile_id(domain, caller)
+        request.updated_by = request.reviewer_id
+        request.updated_at = now()
+        request.decision_comment = params.get("decisionComment")
+        return domain, request
+
+    def accept_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        self._throttle_accepts(require(params, "domainIdentifier"))
+        domain = self.domain_for(caller, params["domainIdentifier"])
+        request = request_of(domain, require(params, "identifier"))
+        listing: Listing | None = domain.listings.get(request.listing_id)
+        if listing is None:
+            raise ResourceNotFoundException(
+                f"Listing {request.listing_id} of subscription request {request.id} no longer "
+                "exists"
+            )
+        asset: Asset | None = domain.assets.get(listing.asset_id)
+        if asset is None:
+            raise ConflictException(f"Asset {listing.asset_id} of listing {listing.id} was deleted")
+        if params.get("assetPermissions"):
+            raise ValidationException(
+                "assetPermissions apply to S3 object collection assets; Glue table listings "
+                "take none"
+            )
+        scopes = params.get("assetScopes")
+        self._check_asset_scopes(listing, scopes)
+        domain, request = self._decide(caller, params, "ACCEPTED")
+        if scopes:
+            request.asset_scopes = list(scopes)
+        subscription = Subscription(request, request.reviewer_id or profile_id(domain, caller))
+        domain.subscriptions[subscription.id] = subscription
+        for target in domain.subscription_targets.values():
+            if (
+                target.project_id == subscription.project_id
+                and _asset_type_name(asset.type_identifier)
+                in {_asset_type_name(t) for t in target.applicable_asset_types}
+                and getattr(target, "subscription_grant_creation_mode", "AUTOMATIC") != "MANUAL"
+            ):
+                self._create_grant(
+                    domain, subscription.id, listing, asset, target, subscription.created_by
+                )
+        return request.to_dict()
+
+    @staticmethod
+    def _throttle_accepts(domain_id: str) -> None:
+        moment = time.monotonic()
+        recent = _recent_accepts.setdefault(domain_id, deque())
+        while recent and moment - recent[0] >= 1.0:
+            recent.popleft()
+        if len(recent) >= ACCEPTS_PER_SECOND:
+            raise ThrottlingException(
+                f"Rate exceeded: AcceptSubscriptionRequest is limited to {ACCEPTS_PER_SECOND} "
+                "requests per second"
+            )
+        recent.append(moment)
+
+    def reject_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        _, request = self._decide(caller, params, "REJECTED")
+        return request.to_dict()
+
+    def delete_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        request = request_of(domain, require(params, "identifier"))
+        _require_either_member(domain, caller, request.project_id, request.owner_project_id)
+        domain.subscription_requests.pop(request.id, None)
+        return {}
+
+    # subscriptions -------------------------------------------------------------------------
+    def get_subscription(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        subscription = subscription_of(domain, require(params, "identifier"))
+        _require_either_member(
+            domain, caller, subscription.project_id, subscription.owner_project_id
+        )
+        return subscription.to_dict()
+
+    def list_subscriptions(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        filters = {
+            "request_id": params.get("subscriptionRequestIdentifier"),
+            "status": params.get("status"),
+            "listing_id": params.get("subscribedListingId"),
+            "project_id": params.get("owningProjectId"),
+            "owner_project_id": params.get("approverProjectId"),
+        }
+        items = [
+            s
+            for s in domain.subscriptions.values()
+            if _matches(s, filters)
+            and (
+                is_member(domain, s.project_id, caller)
+                or is_member(domain, s.owner_project_id, caller)
+            )
+        ]
+        return {"items": [s.to_summary_dict() for s in _sorted(items, params)]}
+
+    def revoke_subscription(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        subscription = subscription_of(domain, require(params, "identifier"))
+        member_project(domain, subscription.owner_project_id, caller)
+        retain = bool(params.get("retainPermissions"))
+        self._end_subscription(domain, subscription, "REVOKED", caller, revoke_access=not retain)
+        subscription.retain_permissions = retain
+        return subscription.to_dict()
+
+    def cancel_subscription(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        subscription = subscription_of(domain, require(params, "identifier"))
+        member_project(domain, subscription.project_id, caller)
+        self._end_subscription(domain, subscription, "CANCELLED", caller, revoke_access=True)
+        return subscription.to_dict()
+
+    def _end_subscription(
+        self,
+        domain: Domain,
+        subscription: Subscription,
+        status: str,
+        caller: Caller,
+        revoke_access: bool,
+    ) -> None:
+        """REVOKED / CANCELLED at once (the status enum has no in-progress value); the
+        grants show the revocation's progress. With retainPermissions, grants and access
+        stay as they are."""
+        if subscription.status != "APPROVED":
+            raise ConflictException(
+                f"Subscription {subscription.id} is {subscription.status}; only APPROVED "
+                "subscriptions can be revoked or cancelled"
+            )
+        subscription.status = status
+        subscription.updated_by = profile_id(domain, caller)
+        subscription.updated_at = now()
+        if revoke_access:
+            for grant in list(domain.subscription_grants.values()):
+                if grant.subscription_id == subscription.id and not grant.revoked:
+                    self._start_revoking(domain, grant)
+
+    # grants --------------------------------------------------------------------------------
+    def _create_grant(
+        self,
+        domain: Domain,
+        subscription_id: str | None,
+        listing: Listing,
+        asset: Asset,
+        target: Any,
+        created_by: str,
+        wanted_name: str | None = None,
+    ) -> SubscriptionGrant:
+        grant = SubscriptionGrant(
+            domain, subscription_id, listing, asset, target, created_by, wanted_name
+        )
+        domain.subscription_grants[grant.id] = grant
+        asset_status = {"PENDING": "GRANT_PENDING", "IN_PROGRESS": "GRANT_IN_PROGRESS"}
+
+        def fulfilled() -> None:
+            self._fulfil(domain, grant)
+
+        self._walk(grant, "subscription_grant.grant", asset_status, fulfilled)
+        return grant
+
+    @staticmethod
+    def _walk(
+        grant: SubscriptionGrant,
+        kind: str,
+        asset_status: dict[str, str],
+        on_complete: Callable[[], None],
+    ) -> None:
+        """PENDING -> IN_PROGRESS -> COMPLETED, the assets following `asset_status`; the
+        completion decides the assets' final status."""
+        RUNTIME.scheduler.cancel(grant.transition)
+
+        def apply(status: str) -> None:
+            grant.status = status
+            grant.updated_at = now()
+            for asset in grant.assets:
+                asset.status = asset_status.get(status, asset.status)
+
+        grant.transition = RUNTIME.scheduler.start(
+            [Stage("PENDING"), Stage("IN_PROGRESS", kind)],
+            "COMPLETED",
+            apply,
+            on_complete,
+            label=f"SubscriptionGrant:{grant.id}",
+        )
+
+    def _fulfil(self, domain: Domain, grant: SubscriptionGrant) -> None:
+        target = domain.subscription_targets.get(grant.target_id)
+        environment = domain.environments.get(grant.environment_id)
+        for asset in grant.assets:
+            try:
+                if target is None or environment is None:
+                    raise FulfilmentFailure(
+                        f"Subscription target {grant.target_id} (environment "
+                        f"{grant.environment_id}) no longer exists"
+                    )
+                database = target_database(target)
+                if database is None:
+                    raise FulfilmentFailure(
+                        f"Subscription target {target.id} names no Glue database in its "
+                        f"{GLUE_TARGET_CONFIG_FORM}"
+                    )
+                asset.fulfilment = fulfilment.fulfil(
+                    domain,
+                    asset.table,
+                    str(environment.account_id),
+                    database,
+                    list(target.authorized_principals),
+                    target.manage_access_role,
+                    asset.wanted_name,
+                )
+            except FulfilmentFailure as failure:
+                asset.status = "GRANT_FAILED"
+                asset.failure_cause = str(failure)
+                asset.failed_at = now()
+                continue
+            asset.status = "GRANTED"
+            asset.target_name = asset.fulfilment.target_name
+            asset.granted_at = now()
+            asset.failure_cause = None
+            asset.failed_at = None
+        if any(a.status == "GRANT_FAILED" for a in grant.assets):
+            grant.status = "GRANT_FAILED"
+
+    def _start_revoking(self, domain: Domain, grant: SubscriptionGrant) -> None:
+        asset_status = {"PENDING": "REVOKE_PENDING", "IN_PROGRESS": "REVOKE_IN_PROGRESS"}
+
+        def revoked() -> None:
+            self._revoke(domain, grant)
+
+        self._walk(grant, "subscription_grant.revoke", asset_status, revoked)
+
+    def _revoke(self, domain: Domain, grant: SubscriptionGrant) -> None:
+        """Undo what the grant's assets did, keeping what other live grants also rely on."""
+        RUNTIME.scheduler.cancel(grant.transition)
+        live = [
+            a.fulfilment
+            for g in domain.subscription_grants.values()
+            for a in g.assets
+            if a.fulfilment is not None
+        ]
+        for asset in grant.assets:
+            if asset.fulfilment is not None:
+                fulfilment.revoke(asset.fulfilment, live)
+                asset.fulfilment = None
+            asset.status = "REVOKED"
+        grant.status = "COMPLETED"
+        grant.updated_at = now()
+        if grant.delete_when_revoked:
+            domain.subscription_grants.pop(grant.id, None)
+
+    def create_subscription_grant(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        environment = environment_of(domain, require(params, "environmentIdentifier"))
+        member_project(domain, environment.project_id, caller)
+        entity = require(params, "grantedEntity").get("listing") or {}
+        listing = listing_of(domain, require(entity, "identifier"))
+        if entity.get("revision") not in (None, str(listing.revision)):
+            raise ResourceNotFoundException(
+                f"Listing {listing.id} revision {entity['revision']} not found (latest is "
+                f"{listing.revision})"
+            )
+        target_id = params.get("subscriptionTargetIdentifier")
+        targets = [
+            t
+            for t in domain.subscription_targets.values()
+            if t.environment_id == environment.id and target_id in (None, t.id)
+        ]
+        if not targets:
+            raise ResourceNotFoundException(
+                f"Subscription target {target_id} not found in environment {environment.id}"
+                if target_id
+                else f"Environment {environment.id} has no subscription target"
+            )
+        target = targets[0]
+        subscription = next(
+            (
+                s
+                for s in domain.subscriptions.values()
+                if s.project_id == environment.project_id
+                and s.listing_id == listing.id
+                and s.status == "APPROVED"
+            ),
+            None,
+        )
+        if subscription is None:
+            raise ValidationException(
+                f"Project {environment.project_id} has no APPROVED subscription to listing "
+                f"{listing.id}"
+            )
+        if any(
+            g.target_id == target.id and g.listing_id == listing.id and not g.revoked
+            for g in domain.subscription_grants.values()
+        ):
+            raise ConflictException(
+                f"Listing {listing.id} is already granted to subscription target {target.id}"
+            )
+        asset: Asset | None = domain.assets.get(listing.asset_id)
+        if asset is None:
+            raise ConflictException(f"Asset {listing.asset_id} of listing {listing.id} was deleted")
+        names = {n["assetId"]: n["targetName"] for n in params.get("assetTargetNames") or []}
+        grant = self._create_grant(
+            domain,
+            subscription.id,
+            listing,
+            asset,
+            target,
+            profile_id(domain, caller),
+            names.get(asset.id),
+        )
+        return grant.to_dict()
+
+    def get_subscription_grant(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        grant = grant_of(domain, require(params, "identifier"))
+        _require_either_member(domain, caller, grant.project_id, grant.owner_project_id)
+        observe(grant)
+        return grant.to_dict()
+
+    def list_subscription_grants(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        filters = {
+            "environment_id": params.get("environmentId"),
+            "target_id": params.get("subscriptionTargetId"),
+            "listing_id": params.get("subscribedListingId"),
+            "subscription_id": params.get("subscriptionId"),
+            "project_id": params.get("owningProjectId"),
+        }
+        items = [
+            g
+            for g in domain.subscription_grants.values()
+            if _matches(g, filters)
+            and (
+                is_member(domain, g.project_id, caller)
+                or is_member(domain, g.owner_project_id, caller)
+            )
+        ]
+        observe(*items)
+        return {"items": [g.to_summary_dict() for g in _sorted(items, params)]}
+
+    def delete_subscription_grant(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        """Revoke (if needed) and delete: gone at once when nothing is granted any more,
+        else once the revocation has run (poll GetSubscriptionGrant until 404)."""
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        grant = grant_of(domain, require(params, "identifier"))
+        _require_either_member(domain, caller, grant.project_id, grant.owner_project_id)
+        grant.updated_by = profile_id(domain, caller)
+        grant.delete_when_revoked = True
+        revoking = any(a.status.startswith("REVOKE_") for a in grant.assets)
+        if revoking:
+            pass  # the running revocation deletes it when done
+        elif any(a.fulfilment is not None for a in grant.assets):
+            self._start_revoking(domain, grant)
+        else:
+            self._revoke(domain, grant)  # nothing was granted: gone at once
+        return grant.to_dict()
+
+    # subscription targets ----------------------------------------------------------------------
+    def list_subscription_targets(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        environment = environment_of(domain, require(params, "environmentIdentifier"))
+        member_project(domain, environment.project_id, caller)
+        targets = [
+            t for t in domain.subscription_targets.values() if t.environment_id == environment.id
+        ]
+        return {"items": [t.to_dict() for t in _sorted(targets, params)]}
+
+    def get_subscription_target(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        environment = environment_of(domain, require(params, "environmentIdentifier"))
+        member_project(domain, environment.project_id, caller)
+        identifier = require(params, "identifier")
+        target = domain.subscription_targets.get(identifier)
+        if target is None or target.environment_id != environment.id:
+            raise not_found("Subscription target", identifier)
+        return dict(target.to_dict())
+
+    def create_subscription_target(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        environment = environment_of(domain, require(params, "environmentIdentifier"))
+        member_project(domain, environment.project_id, caller)
+        for member in (
+            "name",
+            "type",
+            "subscriptionTargetConfig",
+            "authorizedPrincipals",
+            "manageAccessRole",
+            "applicableAssetTypes",
+        ):
+            require(params, member)
+        if any(
+            t.environment_id == environment.id and t.name == params["name"]
+            for t in domain.subscription_targets.values()
+        ):
+            raise ConflictException(
+                f"Environment {environment.id} already has a subscription target named "
+                f"{params['name']}"
+            )
+        target = CustomSubscriptionTarget(domain, environment, params, profile_id(domain, caller))
+        domain.subscription_targets[target.id] = target
+        return target.to_dict()
+
+    def delete_subscription_target(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        environment = environment_of(domain, require(params, "environmentIdentifier"))
+        member_project(domain, environment.project_id, caller)
+        identifier = require(params, "identifier")
+        target = domain.subscription_targets.get(identifier)
+        if target is None or target.environment_id != environment.id:
+            raise not_found("Subscription target", identifier)
+        live = [
+            g.id
+            for g in domain.subscription_grants.values()
+            if g.target_id == target.id and not g.revoked
+        ]
+        if live:
+            raise ConflictException(
+                f"Subscription target {target.id} still has subscription grants "
+                f"({', '.join(live)}); revoke or delete them first"
+            )
+        domain.subscription_targets.pop(target.id, None)
+        return {}
+
+    # project deletion -----------------------------------------------------------------------------
+    def _subscription_cleanup_for_project(self, domain: Domain, project: Any) -> None:
+        """Revoke at once every grant that involves the project (as subscriber, as owner, or
+        through its subscription targets) and forget its requests; the project's own
+        subscriptions go with it, while subscriptions others hold to its listings stay,
+        REVOKED."""
+        for grant in list(domain.subscription_grants.values()):
+            if project.id in (grant.project_id, grant.owner_project_id):
+                grant.delete_when_revoked = True
+                self._revoke(domain, grant)
+        for subscription in list(domain.subscriptions.values()):
+            if subscription.project_id == project.id:
+                domain.subscriptions.pop(subscription.id, None)
+            elif subscription.owner_project_id == project.id and subscription.status == "APPROVED":
+                subscription.status = "REVOKED"
+                subscription.updated_at = now()
+        for request in list(domain.subscription_requests.values()):
+            if project.id in (request.project_id, request.owner_project_id):
+                domain.subscription_requests.pop(request.id, None)
