@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from smus_mesh.emulator.runtime import RUNTIME, FaultConfig
 
@@ -60,12 +61,15 @@ def _faults(body: dict[str, Any]) -> FaultConfig:
     unknown = set(body) - {"throttle_rate", "error_rate", "seed", "operations"}
     if unknown:
         raise AdminError(400, f"unknown fault settings: {sorted(unknown)}")
+    operations = body.get("operations", [])
+    if not isinstance(operations, list):
+        raise AdminError(400, "operations must be a list of operation names, e.g. ['GetDomain']")
     try:
         config = FaultConfig(
             throttle_rate=float(body.get("throttle_rate", 0.0)),
             error_rate=float(body.get("error_rate", 0.0)),
             seed=int(body.get("seed", 0)),
-            operations=[str(op) for op in body.get("operations", [])],
+            operations=[str(op) for op in operations],
         )
     except (TypeError, ValueError) as exc:
         raise AdminError(400, f"bad fault settings: {exc}") from exc
@@ -96,9 +100,15 @@ def handle(
             )
         if path == "/_emulator/calls" and method == "GET":
             calls = [c.to_dict() for c in RUNTIME.calls]
-            if "since=" in query:
-                since = int(query.split("since=")[1].split("&")[0])
-                calls = [c for c in calls if c["seq"] > since]
+            since = parse_qs(query).get("since")
+            if since:
+                try:
+                    after = int(since[0])
+                except ValueError as exc:
+                    raise AdminError(
+                        400, f"since must be a call seq number, not {since[0]!r}"
+                    ) from exc
+                calls = [c for c in calls if c["seq"] > after]
             return _reply(start_response, 200, {"calls": calls})
         if path == "/_emulator/calls/reset" and method == "POST":
             RUNTIME.reset_calls()
@@ -120,8 +130,8 @@ def handle(
                         str(body.get("profile", RUNTIME.profile.name)),
                         float(body.get("time_scale", RUNTIME.profile.time_scale)),
                     )
-                except ValueError as exc:
-                    raise AdminError(400, str(exc)) from exc
+                except (TypeError, ValueError) as exc:
+                    raise AdminError(400, f"bad latency settings: {exc}") from exc
             return _reply(start_response, 200, RUNTIME.profile.to_dict())
         if path == "/_emulator/reset" and method == "POST":
             with RUNTIME.lock:

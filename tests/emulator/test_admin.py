@@ -1,0 +1,272 @@
+"""The `/_emulator/*` admin endpoints: health, calls log, faults, latency, reset, 404s."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from smus_mesh.emulator.admin import ENDPOINTS
+from tests.emulator.datazone_support import create_role
+from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
+
+#: One retry, so that a test sees botocore retry an injected fault without waiting long.
+ONE_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 2})
+NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
+def refused(cloud: Cloud, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+    """Status and JSON payload of an admin request that the emulator refuses."""
+    request = urllib.request.Request(f"{cloud.url}/_emulator/{path}", data=body, method=method)
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        urllib.request.urlopen(request, timeout=30)
+    return excinfo.value.code, json.loads(excinfo.value.read())
+
+
+def client(cloud: Cloud, service: str, account: str, config: Config) -> Any:
+    return cloud.session(account).client(service, endpoint_url=cloud.url, config=config)  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def restore_latency(cloud: Cloud) -> Iterator[None]:
+    """Latency survives a reset; put the test profile back whatever happens."""
+    yield
+    cloud.admin("POST", "latency", {"profile": "none", "time_scale": 1.0})
+
+
+def test_health_names_the_accounts_and_the_latency_profile(cloud: Cloud) -> None:
+    health = cloud.admin("GET", "health")
+    assert health["status"] == "ok"
+    assert health["accounts"] == [BASE_ACCOUNT, DOMAIN_ACCOUNT, CONSUMER_ACCOUNT]
+    assert (health["latency"]["profile"], health["latency"]["time_scale"]) == ("none", 1.0)
+    assert health["latency"]["durations"]["domain.create"] == 0.0
+
+
+def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
+    s3 = cloud.client("s3", CONSUMER_ACCOUNT)
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    sts = cloud.client("sts", BASE_ACCOUNT)
+    assert cloud.admin("POST", "calls/reset") == {"calls": []}
+
+    s3.create_bucket(Bucket="calls-bucket")
+    with pytest.raises(ClientError):
+        glue.get_database(Name="missing")
+    sts.get_caller_identity()
+
+    calls = cloud.calls()
+    assert [c["seq"] for c in calls] == [1, 2, 3]
+    assert [
+        (c["service"], c["operation"], c["account"], c["mutating"], c["status"], c["error_code"])
+        for c in calls
+    ] == [
+        ("s3", "CreateBucket", CONSUMER_ACCOUNT, True, 200, None),
+        ("glue", "GetDatabase", DOMAIN_ACCOUNT, False, 400, "EntityNotFoundException"),
+        ("sts", "GetCallerIdentity", BASE_ACCOUNT, False, 200, None),
+    ]
+    for call in calls:
+        assert set(call) == {
+            "seq",
+            "service",
+            "operation",
+            "account",
+            "region",
+            "mutating",
+            "status",
+            "duration_ms",
+            "error_code",
+            "injected",
+        }
+        assert (call["region"], call["injected"]) == ("us-east-1", None)
+        assert call["duration_ms"] >= 0
+
+    later = cloud.admin("GET", "calls?since=1")["calls"]
+    assert [c["operation"] for c in later] == ["GetDatabase", "GetCallerIdentity"]
+    assert cloud.admin("GET", "calls?since=3")["calls"] == []
+    assert refused(cloud, "GET", "calls?since=last") == (
+        400,
+        {"error": "since must be a call seq number, not 'last'"},
+    )
+    cloud.admin("POST", "calls/reset")
+    assert cloud.calls() == []
+
+
+def test_throttling_hits_only_the_chosen_operation_and_botocore_retries_it(
+    cloud: Cloud,
+) -> None:
+    glue = client(cloud, "glue", CONSUMER_ACCOUNT, ONE_RETRY)
+    settings = {"throttle_rate": 1.0, "seed": 7, "operations": ["GetDatabases"]}
+    assert cloud.admin("POST", "faults", settings) == {**settings, "error_rate": 0.0}
+    cloud.admin("POST", "calls/reset")
+
+    with pytest.raises(ClientError) as excinfo:
+        glue.get_databases()
+    response = excinfo.value.response
+    assert response["Error"]["Code"] == "ThrottlingException"
+    assert response["Error"]["Message"] == (
+        "Rate exceeded (injected by the emulator for GetDatabases)"
+    )
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+    glue.create_database(DatabaseInput={"Name": "unaffected"})
+
+    assert [
+        (c["operation"], c["status"], c["injected"], c["error_code"]) for c in cloud.calls()
+    ] == [
+        ("GetDatabases", 400, "throttle", "ThrottlingException"),
+        ("GetDatabases", 400, "throttle", "ThrottlingException"),
+        ("CreateDatabase", 200, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "code"),
+    [("glue", "get_databases", "InternalServerException"), ("s3", "list_buckets", "InternalError")],
+)
+def test_server_errors_are_shaped_per_protocol_and_retried(
+    cloud: Cloud, service: str, operation: str, code: str
+) -> None:
+    api = client(cloud, service, CONSUMER_ACCOUNT, ONE_RETRY)
+    cloud.admin("POST", "faults", {"error_rate": 1.0})
+    with pytest.raises(ClientError) as excinfo:
+        getattr(api, operation)()
+    response = excinfo.value.response
+    assert response["Error"]["Code"] == code
+    assert "Internal failure (injected by the emulator for" in response["Error"]["Message"]
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+
+
+def test_faults_are_reproducible_from_their_seed(cloud: Cloud) -> None:
+    glue = client(cloud, "glue", CONSUMER_ACCOUNT, NO_RETRY)
+
+    def outcomes() -> list[bool]:
+        cloud.admin("POST", "faults", {"throttle_rate": 0.5, "seed": 42})
+        results = []
+        for _ in range(12):
+            try:
+                glue.get_databases()
+                results.append(True)
+            except ClientError:
+                results.append(False)
+        return results
+
+    first = outcomes()
+    assert first == outcomes()
+    assert True in first and False in first
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"throttle_rate": 1.5}',
+            "throttle_rate and error_rate must be in [0, 1] and sum to <= 1",
+        ),
+        (
+            b'{"throttle_rate": 0.6, "error_rate": 0.6}',
+            "throttle_rate and error_rate must be in [0, 1] and sum to <= 1",
+        ),
+        (b'{"rate": 1}', "unknown fault settings: ['rate']"),
+        (
+            b'{"throttle_rate": "lots"}',
+            "bad fault settings: could not convert string to float: 'lots'",
+        ),
+        (
+            b'{"operations": "GetDomain"}',
+            "operations must be a list of operation names, e.g. ['GetDomain']",
+        ),
+        (b"[1, 2]", "body must be a JSON object"),
+        (b"{nope", "body is not JSON: Expecting property name enclosed in double quotes"),
+    ],
+)
+def test_bad_fault_settings_are_refused_and_change_nothing(
+    cloud: Cloud, body: bytes, message: str
+) -> None:
+    status, payload = refused(cloud, "POST", "faults", body)
+    assert status == 400
+    assert payload["error"].startswith(message)
+    assert cloud.admin("GET", "faults") == {
+        "throttle_rate": 0.0,
+        "error_rate": 0.0,
+        "seed": 0,
+        "operations": [],
+    }
+
+
+def test_realistic_latency_keeps_objects_in_progress_for_their_scaled_duration(
+    cloud: Cloud, restore_latency: None
+) -> None:
+    profile = cloud.admin("POST", "latency", {"profile": "realistic", "time_scale": 0.01})
+    assert (profile["profile"], profile["time_scale"]) == ("realistic", 0.01)
+    duration = profile["durations"]["domain.create"]
+    assert duration == pytest.approx(0.9)
+    assert cloud.admin("GET", "health")["latency"] == profile
+
+    role = create_role(cloud, DOMAIN_ACCOUNT, "exec")
+    datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
+    datazone.list_domains()  # load the client's model before the clock starts
+    started = time.monotonic()
+    domain_id = datazone.create_domain(name="slow", domainExecutionRole=role)["id"]
+    created = time.monotonic()
+    assert datazone.get_domain(identifier=domain_id)["status"] == "CREATING"
+    second = datazone.get_domain(identifier=domain_id)["status"]
+    if time.monotonic() - started < duration:  # read, but its duration has not passed
+        assert second == "CREATING"
+    time.sleep(max(0.0, duration + 0.05 - (time.monotonic() - created)))
+    assert datazone.get_domain(identifier=domain_id)["status"] == "AVAILABLE"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"profile": "fast"}, "bad latency settings: unknown latency profile 'fast'; expected"),
+        ({"time_scale": 0}, "bad latency settings: time_scale must be > 0"),
+        ({"time_scale": None}, "bad latency settings: float() argument must be"),
+        ({"time_scale": "x"}, "bad latency settings: could not convert string to float: 'x'"),
+    ],
+)
+def test_bad_latency_settings_are_refused_and_change_nothing(
+    cloud: Cloud, body: dict[str, Any], message: str, restore_latency: None
+) -> None:
+    status, payload = refused(cloud, "POST", "latency", json.dumps(body).encode())
+    assert status == 400
+    assert payload["error"].startswith(message)
+    latency = cloud.admin("GET", "latency")
+    assert (latency["profile"], latency["time_scale"]) == ("none", 1.0)
+
+
+def test_reset_clears_everything_and_reseeds_the_member_accounts(cloud: Cloud) -> None:
+    cloud.client("s3", CONSUMER_ACCOUNT).create_bucket(Bucket="before-reset")
+    create_role(cloud, DOMAIN_ACCOUNT, "before-reset")
+    cloud.admin("POST", "faults", {"throttle_rate": 0.1, "operations": ["GetDomain"]})
+
+    assert cloud.admin("POST", "reset") == {
+        "status": "reset",
+        "accounts": [BASE_ACCOUNT, DOMAIN_ACCOUNT, CONSUMER_ACCOUNT],
+    }
+    assert cloud.calls() == []
+    assert cloud.admin("GET", "faults")["throttle_rate"] == 0.0
+    fresh = Cloud(cloud.url)  # the old assumed-role keys died with the reset
+    for account in (DOMAIN_ACCOUNT, CONSUMER_ACCOUNT):
+        role = fresh.client("iam", account).get_role(RoleName="OrganizationAccountAccessRole")
+        assert role["Role"]["Arn"] == f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    for account, classes in fresh.inventory().items():
+        assert all(items == [] for items in classes.values()), account
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "nope"), ("GET", "reset"), ("DELETE", "calls")]
+)
+def test_unknown_admin_requests_list_the_endpoints(cloud: Cloud, method: str, path: str) -> None:
+    status, payload = refused(cloud, method, path)
+    assert status == 404
+    assert payload == {
+        "error": f"no admin endpoint {method} /_emulator/{path}",
+        "endpoints": ENDPOINTS,
+    }
