@@ -270,9 +270,145 @@ def down(
                 _err("error: down deletes resources; confirm with --yes when not interactive")
                 raise typer.Exit(2)
             typer.confirm("Delete these resources?", abort=True)
-        report = workspace.down()
-        _emit(options, report.to_dict(), lambda: _render_report(report))
+        report, leftovers = workspace.down()
+        payload = {**report.to_dict(), "audit": leftovers.to_dict()}
+
+        def render() -> None:
+            _render_report(report)
+            _render_inventory(leftovers)
+
+        _emit(options, payload, render)
         _raise_for_failures(options, report)
+        if leftovers.count():
+            raise typer.Exit(1)
+
+
+def _render_inventory(inventory: Any) -> None:
+    if not inventory.count():
+        accounts = ", ".join(f"{a} ({i})" for a, i in inventory.account_ids.items())
+        typer.echo(f"audit: nothing of the set-up is left in {accounts}")
+        return
+    rows = [
+        [alias, cls, finding.id, finding.why]
+        for alias, classes in inventory.accounts.items()
+        for cls, findings in classes.items()
+        for finding in findings
+    ]
+    _table(f"audit: {inventory.count()} resource(s) exist", ["account", "class", "id", "why"], rows)
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    expect_empty: Annotated[
+        bool,
+        typer.Option(
+            "--expect-empty/--no-expect-empty",
+            help="Exit 1 when anything is found (the check after a down).",
+        ),
+    ] = True,
+) -> None:
+    """List what of the set-up, or DataZone leftovers of it, exists in each account."""
+    options = _options(ctx)
+    with _handled(options):
+        inventory = _workspace(options).audit()
+        _emit(options, inventory.to_dict(), lambda: _render_inventory(inventory))
+        if expect_empty and inventory.count():
+            raise typer.Exit(1)
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    check: Annotated[
+        list[str] | None, typer.Option("--check", help="Run only these checks (by name).")
+    ] = None,
+) -> None:
+    """Run the configured checks as each consumer project, with Athena; print the rows."""
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.collaboration import Collaboration
+
+        results = Collaboration(_workspace(options)).run_checks(check)
+        _emit(
+            options,
+            {"ok": all(r.ok for r in results), "checks": [r.to_dict() for r in results]},
+            lambda: _render_checks(results),
+        )
+        if not all(r.ok for r in results):
+            raise typer.Exit(1)
+
+
+def _render_checks(results: list[Any]) -> None:
+    for result in results:
+        mark = "[green]ok[/green]" if result.ok else "[bold red]FAILED[/bold red]"
+        if result.columns:
+            _table(f"{result.name} ({result.project}): {mark}", result.columns, result.rows)
+        else:
+            from rich.console import Console
+
+            Console().print(f"{result.name} ({result.project}): {mark}")
+        if result.message:
+            _err(f"  {result.message}")
+
+
+def _decide(
+    ctx: typer.Context, accept: bool, project: str | None, table: str | None, comment: str
+) -> None:
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.collaboration import Collaboration
+
+        decided = Collaboration(_workspace(options)).decide(accept, comment, project, table)
+
+        def render() -> None:
+            for d in decided:
+                typer.echo(f"{d['decision']}: {d['consumer']} -> {d['table']} ({d['request_id']})")
+
+        _emit(options, {"decided": decided}, render)
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option(help="Only requests of this consumer project.")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Only requests for this table.")] = None,
+    comment: Annotated[str, typer.Option(help="Decision comment.")] = "Approved with smus-mesh",
+) -> None:
+    """Accept pending subscription requests (approval: manual) and wait for the grants."""
+    _decide(ctx, True, project, table, comment)
+
+
+@app.command()
+def reject(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option(help="Only requests of this consumer project.")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Only requests for this table.")] = None,
+    comment: Annotated[str, typer.Option(help="Decision comment.")] = "Rejected with smus-mesh",
+) -> None:
+    """Reject pending subscription requests (approval: manual)."""
+    _decide(ctx, False, project, table, comment)
+
+
+@app.command()
+def unsubscribe(
+    ctx: typer.Context,
+    project: Annotated[str, typer.Option(help="The consumer project.")],
+    table: Annotated[str, typer.Option(help="The table (its name in the config).")],
+) -> None:
+    """Cancel a consumer project's subscription; its grants are revoked."""
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.collaboration import Collaboration
+
+        count = Collaboration(_workspace(options)).unsubscribe(project, table)
+        _emit(
+            options, {"cancelled": count}, lambda: typer.echo(f"cancelled {count} subscription(s)")
+        )
 
 
 @emulator_app.command("serve")

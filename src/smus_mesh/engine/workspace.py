@@ -22,9 +22,10 @@ from smus_mesh.engine.apply import Executor, RunReport
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
 from smus_mesh.engine.state import State, locked
+from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import Names
-from smus_mesh.resources.setup import build_resources
+from smus_mesh.resources.setup import SetupBuilder
 
 DEFAULT_STATE_DIR = ".smus-mesh"
 
@@ -50,7 +51,10 @@ class Workspace:
         self.sessions = sessions or SessionFactory(config)
         self.clients = Clients(self.sessions, max_attempts=self.settings.max_attempts)
         self.names = Names(config)
-        self.graph = Graph(build_resources(config))
+        builder = SetupBuilder(config)
+        self.graph = Graph(builder.build())
+        #: short aliases of the steps ("domain", "project:<name>", "request:<p>:<t>") -> keys
+        self.keys = dict(builder.keys)
 
     @classmethod
     def open(
@@ -111,15 +115,49 @@ class Workspace:
         ctx, observed = self.observe(state)
         return plan_down(self.graph, ctx, observed), state, ctx
 
-    def down(self) -> RunReport:
-        """Delete everything this set-up owns, in reverse dependency order."""
+    def down(self) -> tuple[RunReport, Inventory]:
+        """Delete everything this set-up owns, in reverse dependency order; then sweep what
+        DataZone left behind and audit. Returns the run and what is still there."""
         self.verify_accounts()
         with locked(self.state_path):
             plan, state, ctx = self.down_plan()
+            domain_ids = self._domain_ids(state, plan.observed)
             report = Executor(self.graph, ctx, state).destroy(plan)
-            if report.ok and not state.records and self.state_path.exists():
-                self.state_path.unlink()
-            return report
+            auditor = self.auditor(domain_ids)
+            leftovers = auditor.run()
+            if leftovers.count():
+                self.console.info(f"sweeping {leftovers.count()} leftover(s) DataZone left behind")
+                for error in auditor.sweep(leftovers, self.console.info):
+                    self.console.warn(error)
+                leftovers = self.auditor(domain_ids).run()
+            if report.ok and not leftovers.count():
+                state.records.clear()
+                if self.state_path.exists():
+                    self.state_path.unlink()
+            return report, leftovers
+
+    def _domain_ids(self, state: State, observed: dict[str, Any]) -> set[str]:
+        key = self.keys["domain"]
+        ids = set()
+        if key in state.records and state.records[key].identity.get("id"):
+            ids.add(str(state.records[key].identity["id"]))
+        seen = observed.get(key)
+        if seen is not None and seen.identity.get("id"):
+            ids.add(str(seen.identity["id"]))
+        return ids
+
+    def auditor(self, domain_ids: set[str] | None = None) -> Auditor:
+        return Auditor(self.config, self.clients, domain_ids, self.settings)
+
+    def audit(self) -> Inventory:
+        """What of the set-up (or DataZone leftovers of it) exists now, per account."""
+        self.verify_accounts()
+        state = self.load_state()
+        key = self.keys["domain"]
+        ids = set()
+        if key in state.records and state.records[key].identity.get("id"):
+            ids.add(str(state.records[key].identity["id"]))
+        return self.auditor(ids).run()
 
     def status(self) -> list[dict[str, Any]]:
         """Every resource as observed now, with what the state file remembers."""

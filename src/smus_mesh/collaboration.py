@@ -1,0 +1,479 @@
+"""The consumer's view and the producer's decisions, after `up`: query, approve, reject,
+unsubscribe (workflow.md phases L and M).
+
+Nothing about where the consumer reads the data is hard-coded: the database comes
+from the consumer environment's subscription target, the table name from the grant
+(`assets[].targetName`), the workgroup from the project's ATHENA connection, and the
+credentials from `GetEnvironmentCredentials` for the project's Tooling environment.
+Those credentials live only in memory for the duration of the queries: they are
+never written to the state file, a log or the output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from smus_mesh import __version__
+from smus_mesh.config import CheckConfig
+from smus_mesh.engine.plan import observe_safely
+from smus_mesh.engine.workspace import Workspace
+from smus_mesh.errors import QueryCheckFailed, SmusMeshError, StepError, UserError
+from smus_mesh.resources.base import Observed, Status
+from smus_mesh.resources.context import Context
+from smus_mesh.resources.datazone import paginate
+from smus_mesh.resources.subscriptions import (
+    grant_state,
+    grants_of,
+    requests_of,
+    revoke_subscriptions,
+    subscriptions_of,
+)
+
+
+@dataclass
+class ConsumerAccess:
+    """Where and as whom a consumer project reads its subscribed tables."""
+
+    project: str
+    account_id: str
+    environment_id: str
+    role_arn: str
+    database: str
+    workgroup: str
+    tables: dict[str, str] = field(default_factory=dict)  # config table -> name in `database`
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "account_id": self.account_id,
+            "environment_id": self.environment_id,
+            "role_arn": self.role_arn,
+            "database": self.database,
+            "workgroup": self.workgroup,
+            "tables": self.tables,
+        }
+
+
+@dataclass
+class CheckResult:
+    name: str
+    project: str
+    sql: str
+    ok: bool
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    message: str = ""
+    query_execution_id: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "project": self.project,
+            "sql": self.sql,
+            "ok": self.ok,
+            "columns": self.columns,
+            "rows": self.rows,
+            "message": self.message,
+            "query_execution_id": self.query_execution_id,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Collaboration:
+    """Operations on a set-up that `up` has built."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self.config = workspace.config
+        self._ctx: Context | None = None
+        self._observed: dict[str, Observed] = {}
+
+    # observing just what is needed ------------------------------------------------------
+    def _context(self) -> Context:
+        if self._ctx is None:
+            self._ctx = self.workspace.context(self.workspace.load_state())
+        return self._ctx
+
+    def _require(self, *keys: str) -> Context:
+        """Observe these steps and their ancestors (read-only), in dependency order."""
+        ctx = self._context()
+        graph = self.workspace.graph
+        wanted: set[str] = set()
+        for key in keys:
+            wanted |= graph.ancestors(key) | {key}
+        for resource in graph.ordered():
+            if resource.key in wanted and resource.key not in self._observed:
+                observed = observe_safely(resource, ctx)
+                self._observed[resource.key] = observed
+                if observed.status != Status.ABSENT:
+                    ctx.set_outputs(resource.key, {**observed.identity, **observed.outputs})
+        return ctx
+
+    def _key(self, alias: str) -> str:
+        return self.workspace.keys[alias]
+
+    def _complete(self, key: str, what: str) -> None:
+        observed = self._observed.get(key)
+        if observed is None or observed.status != Status.COMPLETE:
+            status = observed.detail if observed else "unknown"
+            raise UserError(f"{what} is not ready ({status}); run `smus-mesh up` first")
+
+    # consumer access --------------------------------------------------------------------
+    def access(self, project: str) -> ConsumerAccess:
+        """Find, in DataZone, where `project` reads each table it subscribes to."""
+        subscribed = [
+            t for s in self.config.subscriptions if s.project == project for t in s.tables
+        ]
+        project_key = self._key(f"project:{project}")
+        grant_keys = [self._key(f"request:{project}:{t}") for t in subscribed]
+        ctx = self._require(project_key, *grant_keys)
+        self._complete(project_key, f"project {project}")
+        outputs = ctx.outputs(project_key)
+        domain_id = ctx.output(self._key("domain"), "id")
+        account = self.config.domain.account
+        datazone = ctx.client(account, "datazone")
+        database = self._target_database(ctx, datazone, domain_id, outputs)
+        workgroup = self._workgroup(datazone, domain_id, outputs["id"])
+        tables: dict[str, str] = {}
+        for table in subscribed:
+            request = ctx.outputs(self._key(f"request:{project}:{table}"))
+            listing_id = request.get("listing_id")
+            if not listing_id:
+                continue
+            approved = subscriptions_of(
+                ctx, account, domain_id, listing_id, outputs["id"], "APPROVED"
+            )
+            if not approved:
+                continue
+            state = grant_state(grants_of(ctx, account, domain_id, approved[0]["id"]))
+            targets = [t for g in state.outputs.get("grants", []) for t in g["targets"] if t]
+            if state.status == Status.COMPLETE and targets:
+                tables[table] = targets[0]
+        return ConsumerAccess(
+            project,
+            str(outputs.get("account_id", "")),
+            str(outputs["tooling_env"]),
+            str(outputs.get("role_arn", "")),
+            database,
+            workgroup,
+            tables,
+        )
+
+    @staticmethod
+    def _target_database(
+        ctx: Context, datazone: Any, domain_id: str, outputs: dict[str, Any]
+    ) -> str:
+        for env_key in ("lakehouse_env", "tooling_env"):
+            env_id = outputs.get(env_key)
+            if not env_id:
+                continue
+            for target in paginate(
+                datazone,
+                "list_subscription_targets",
+                "items",
+                domainIdentifier=domain_id,
+                environmentIdentifier=env_id,
+            ):
+                for form in target.get("subscriptionTargetConfig", []):
+                    try:
+                        content = json.loads(form.get("content") or "{}")
+                    except json.JSONDecodeError:
+                        continue
+                    if content.get("databaseName"):
+                        return str(content["databaseName"])
+        raise StepError(
+            "query", "the consumer project has no Glue subscription target (no database to read)"
+        )
+
+    @staticmethod
+    def _workgroup(datazone: Any, domain_id: str, project_id: str) -> str:
+        for connection in paginate(
+            datazone,
+            "list_connections",
+            "items",
+            domainIdentifier=domain_id,
+            projectIdentifier=project_id,
+            type="ATHENA",
+        ):
+            detail = datazone.get_connection(
+                domainIdentifier=domain_id, identifier=connection["connectionId"]
+            )
+            workgroup = ((detail.get("props") or {}).get("athenaProperties") or {}).get(
+                "workgroupName"
+            )
+            if workgroup:
+                return str(workgroup)
+        raise StepError("query", "the consumer project has no Athena connection")
+
+    def _project_session(self, access: ConsumerAccess) -> boto3.Session:
+        """A session as the project role, from DataZone (memory only, never persisted)."""
+        ctx = self._context()
+        domain_id = ctx.output(self._key("domain"), "id")
+        credentials = ctx.client(
+            self.config.domain.account, "datazone"
+        ).get_environment_credentials(
+            domainIdentifier=domain_id, environmentIdentifier=access.environment_id
+        )
+        return boto3.Session(
+            aws_access_key_id=credentials["accessKeyId"],
+            aws_secret_access_key=credentials["secretAccessKey"],
+            aws_session_token=credentials["sessionToken"],
+            region_name=self.config.region,
+        )
+
+    # checks ---------------------------------------------------------------------------------
+    def run_checks(self, names: list[str] | None = None) -> list[CheckResult]:
+        checks = [c for c in self.config.checks if not names or (c.name or c.sql) in names]
+        if names and not checks:
+            known = [c.name or c.sql for c in self.config.checks]
+            raise UserError(f"no check named {names}; checks are {known}")
+        results = []
+        accesses: dict[str, ConsumerAccess] = {}
+        for index, check in enumerate(checks):
+            if check.project not in accesses:
+                accesses[check.project] = self.access(check.project)
+            results.append(self.run_check(check, accesses[check.project], index))
+        return results
+
+    def run_check(self, check: CheckConfig, access: ConsumerAccess, index: int = 0) -> CheckResult:
+        name = check.name or f"check {index + 1}"
+        started = time.monotonic()
+        sql = check.sql
+        for table in re.findall(r"\{(\w[\w-]*)\}", check.sql):
+            target = access.tables.get(table)
+            if target is None:
+                return CheckResult(
+                    name,
+                    check.project,
+                    sql,
+                    False,
+                    message=f"project {check.project} has no granted subscription to {table!r} "
+                    "(not subscribed, not approved yet, revoked, or the grant failed)",
+                    seconds=time.monotonic() - started,
+                )
+            sql = sql.replace("{" + table + "}", f'"{access.database}"."{target}"')
+        try:
+            columns, rows, execution_id = self.athena(access, sql)
+        except QueryCheckFailed as exc:
+            return CheckResult(
+                name,
+                check.project,
+                sql,
+                False,
+                message=str(exc),
+                seconds=time.monotonic() - started,
+            )
+        result = CheckResult(
+            name,
+            check.project,
+            sql,
+            True,
+            columns,
+            rows,
+            "",
+            execution_id,
+            time.monotonic() - started,
+        )
+        problem = compare(check, rows)
+        if problem:
+            result.ok = False
+            result.message = problem
+        return result
+
+    def athena(self, access: ConsumerAccess, sql: str) -> tuple[list[str], list[list[str]], str]:
+        """Run `sql` as the consumer project role in its workgroup; (columns, rows, id)."""
+        session = self._project_session(access)
+        athena = session.client(
+            "athena",
+            config=BotoConfig(
+                retries={"mode": "adaptive", "max_attempts": 10},
+                user_agent_extra=f"smus-mesh/{__version__}",
+            ),
+        )
+        try:
+            execution_id = athena.start_query_execution(
+                QueryString=sql,
+                WorkGroup=access.workgroup,
+                QueryExecutionContext={"Database": access.database, "Catalog": "AwsDataCatalog"},
+            )["QueryExecutionId"]
+        except ClientError as exc:
+            raise QueryCheckFailed(f"Athena refused the query: {exc}") from None
+        settings = self.workspace.settings
+        delay = settings.poll_initial
+        deadline = time.monotonic() + settings.timeout
+        while True:
+            status = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"][
+                "Status"
+            ]
+            state = status["State"]
+            if state == "SUCCEEDED":
+                break
+            if state in ("FAILED", "CANCELLED"):
+                raise QueryCheckFailed(
+                    f"query {state}: {status.get('StateChangeReason', 'no reason given')}"
+                )
+            if time.monotonic() > deadline:
+                raise QueryCheckFailed(f"query still {state} after {settings.timeout:.0f}s")
+            time.sleep(delay)
+            delay = min(max(delay * settings.poll_factor, 0.001), settings.poll_max)
+        columns: list[str] = []
+        rows: list[list[str]] = []
+        for page_number, page in enumerate(
+            athena.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id)
+        ):
+            result_rows = page["ResultSet"]["Rows"]
+            if page_number == 0:
+                columns = [c["Name"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
+                result_rows = result_rows[1:]  # Athena repeats the header as the first row
+            rows += [[d.get("VarCharValue", "") for d in row["Data"]] for row in result_rows]
+        return columns, rows, execution_id
+
+    # producer decisions -------------------------------------------------------------------
+    def pending(self) -> list[dict[str, Any]]:
+        """Pending requests for the set-up's subscriptions."""
+        found = []
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                request_key = self._key(f"request:{subscription.project}:{table}")
+                ctx = self._require(request_key)
+                outputs = ctx.outputs(request_key)
+                if not outputs.get("listing_id"):
+                    continue
+                consumer_id = ctx.output(self._key(f"project:{subscription.project}"), "id")
+                domain_id = ctx.output(self._key("domain"), "id")
+                for request in requests_of(
+                    ctx,
+                    self.config.domain.account,
+                    domain_id,
+                    outputs["listing_id"],
+                    consumer_id,
+                    "PENDING",
+                ):
+                    found.append(
+                        {
+                            "request_id": request["id"],
+                            "consumer": subscription.project,
+                            "table": table,
+                            "reason": request.get("requestReason", ""),
+                        }
+                    )
+        return found
+
+    def decide(
+        self, accept: bool, comment: str, project: str | None = None, table: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Accept (and wait for the grants) or reject the matching pending requests."""
+        matching = [
+            r
+            for r in self.pending()
+            if (project is None or r["consumer"] == project)
+            and (table is None or r["table"] == table)
+        ]
+        if not matching:
+            raise UserError("no pending subscription request matches")
+        ctx = self._context()
+        domain_id = ctx.output(self._key("domain"), "id")
+        datazone = ctx.client(self.config.domain.account, "datazone")
+        for request in matching:
+            if accept:
+                datazone.accept_subscription_request(
+                    domainIdentifier=domain_id,
+                    identifier=request["request_id"],
+                    decisionComment=comment,
+                )
+            else:
+                datazone.reject_subscription_request(
+                    domainIdentifier=domain_id,
+                    identifier=request["request_id"],
+                    decisionComment=comment,
+                )
+            request["decision"] = "accepted" if accept else "rejected"
+        if accept:
+            for request in matching:
+                self._wait_granted(ctx, domain_id, request)
+        return matching
+
+    def _wait_granted(self, ctx: Context, domain_id: str, request: dict[str, Any]) -> None:
+        key = self._key(f"request:{request['consumer']}:{request['table']}")
+        resource = self.workspace.graph.get(key)
+        account = self.config.domain.account
+
+        def granted() -> Observed:
+            subscriptions = list(
+                paginate(
+                    ctx.client(account, "datazone"),
+                    "list_subscriptions",
+                    "items",
+                    domainIdentifier=domain_id,
+                    subscriptionRequestIdentifier=request["request_id"],
+                    status="APPROVED",
+                )
+            )
+            if not subscriptions:
+                return Observed(Status.IN_PROGRESS, detail="waiting for the subscription")
+            return grant_state(grants_of(ctx, account, domain_id, subscriptions[0]["id"]))
+
+        ctx.wait(resource, granted, until=Status.COMPLETE)
+
+    def unsubscribe(self, project: str, table: str) -> int:
+        """Cancel the consumer's approved subscription; returns how many were cancelled."""
+        if not any(s.project == project and table in s.tables for s in self.config.subscriptions):
+            raise UserError(f"the config has no subscription of {project!r} to {table!r}")
+        request_key = self._key(f"request:{project}:{table}")
+        ctx = self._require(request_key)
+        outputs = ctx.outputs(request_key)
+        if not outputs.get("listing_id"):
+            raise UserError(f"{project} has no subscription to {table}")
+        try:
+            return revoke_subscriptions(
+                ctx,
+                self.workspace.graph.get(request_key),
+                ctx.output(self._key("domain"), "id"),
+                outputs["listing_id"],
+                ctx.output(self._key(f"project:{project}"), "id"),
+                cancel=True,
+            )
+        except ClientError as exc:
+            raise SmusMeshError(f"unsubscribe failed: {exc}") from None
+
+
+def _normalise(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _same_value(actual: str, expected: Any) -> bool:
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool):
+        try:
+            return float(actual) == float(expected)
+        except ValueError:
+            return False
+    return actual == _normalise(expected)
+
+
+def compare(check: CheckConfig, rows: list[list[str]]) -> str:
+    """'' when the rows are what the check expects, else what differs."""
+    if check.expect_row_count is not None and len(rows) != check.expect_row_count:
+        return f"expected {check.expect_row_count} row(s), got {len(rows)}"
+    if check.expect_rows is not None:
+        expected = check.expect_rows
+        if len(rows) != len(expected):
+            return f"expected {len(expected)} row(s), got {len(rows)}: {rows}"
+        for number, (got, want) in enumerate(zip(rows, expected, strict=True), start=1):
+            if len(got) != len(want) or not all(
+                _same_value(a, e) for a, e in zip(got, want, strict=True)
+            ):
+                return f"row {number}: expected {want}, got {got}"
+    return ""

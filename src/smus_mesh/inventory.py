@@ -1,0 +1,597 @@
+"""What exists in each configured account that belongs to the set-up, or that DataZone
+left behind for it, found with AWS APIs only (so it works on real AWS).
+
+This is `smus-mesh audit`, and the proof at the end of `down`. It is also the
+sweep `down` runs after undoing the steps: anything still found (environment
+stacks of a deleted domain, CodeCommit repositories, workgroups, resource links,
+Lake Formation grants, project roles, ...) is deleted here, in an order that
+keeps dependencies valid, then the audit runs again.
+
+What counts as the set-up's:
+
+* objects smus-mesh marks: the set-up tag on roles, buckets, RAM shares and the
+  domain, the `smus-mesh:setup` parameter on Glue databases and tables, the
+  admin hash on the Lake Formation access role;
+* objects DataZone creates for one of the set-up's domains, recognised by the
+  `AmazonDataZoneDomain` tag (stacks, workgroups, repositories, project roles) or
+  by name (the projects' Glue databases, DataZone-<domain>-* shares);
+* DataZone leftovers of a domain that no longer exists (stacks and roles tagged
+  with a domain id that GetDomain no longer knows) — the orphans that make the
+  next set-up fail.
+
+Objects that existed before smus-mesh (unmarked) are never listed or deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from smus_mesh.clients import Clients
+from smus_mesh.config import Config
+from smus_mesh.resources.lakeformation import ADMINS_TAG, principal_hash
+from smus_mesh.resources.naming import SETUP_TAG, TABLE_OWNER_PARAMETER, Names
+from smus_mesh.settings import Settings
+
+CLASSES = (
+    "iam_roles",
+    "s3_buckets",
+    "glue_databases",
+    "glue_tables",
+    "athena_workgroups",
+    "cloudformation_stacks",
+    "codecommit_repositories",
+    "lakeformation_permissions",
+    "lakeformation_resources",
+    "lakeformation_admins",
+    "ram_shares",
+    "datazone",
+)
+DZ_DOMAIN_TAG = "AmazonDataZoneDomain"
+PROJECT_ROLE_PREFIX = "datazone_usr_role_"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing that exists: its class, its identifier, and why it is the set-up's."""
+
+    cls: str
+    id: str
+    why: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.cls, "id": self.id, "why": self.why}
+
+
+@dataclass
+class Inventory:
+    """Findings per account alias and class."""
+
+    accounts: dict[str, dict[str, list[Finding]]]
+    account_ids: dict[str, str]
+
+    def count(self) -> int:
+        return sum(len(items) for classes in self.accounts.values() for items in classes.values())
+
+    def by_class(self) -> dict[str, int]:
+        counts = dict.fromkeys(CLASSES, 0)
+        for classes in self.accounts.values():
+            for cls, items in classes.items():
+                counts[cls] += len(items)
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "leftovers": self.count(),
+            "by_class": self.by_class(),
+            "accounts": {
+                alias: {
+                    "account_id": self.account_ids[alias],
+                    **{cls: [f.to_dict() for f in items] for cls, items in classes.items()},
+                }
+                for alias, classes in self.accounts.items()
+            },
+        }
+
+
+class Auditor:
+    """Lists (and, for `down`, deletes) what belongs to one set-up in its accounts."""
+
+    def __init__(
+        self,
+        config: Config,
+        clients: Clients,
+        known_domain_ids: set[str] | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.config = config
+        self.clients = clients
+        self.settings = settings or Settings()
+        self.names = Names(config)
+        self.known_domain_ids = set(known_domain_ids or ())
+        self._domain_exists: dict[str, bool] = {}
+        self._lock = threading.Lock()
+
+    # domains ----------------------------------------------------------------------------
+    def _datazone(self) -> Any:
+        return self.clients.get(self.config.domain.account, "datazone")
+
+    def our_domains(self) -> list[dict[str, Any]]:
+        """The set-up's live domains (by name and tag) in the domain account."""
+        datazone = self._datazone()
+        found = []
+        for page in datazone.get_paginator("list_domains").paginate():
+            for summary in page.get("items", []):
+                if summary.get("status") == "DELETED":
+                    continue
+                try:
+                    domain = datazone.get_domain(identifier=summary["id"])
+                except ClientError as exc:
+                    if _code(exc) == "ResourceNotFoundException":
+                        continue
+                    raise
+                if self.names.is_ours(domain.get("tags")) or (
+                    summary["id"] in self.known_domain_ids
+                ):
+                    found.append(dict(domain))
+        with self._lock:
+            self.known_domain_ids |= {d["id"] for d in found}
+        return found
+
+    def domain_is_ours_or_gone(self, domain_id: str) -> bool:
+        """DataZone leftovers: tagged with one of our domains, or with a domain that no
+        longer exists (an orphan of an earlier, incomplete teardown)."""
+        if domain_id in self.known_domain_ids:
+            return True
+        with self._lock:
+            cached = self._domain_exists.get(domain_id)
+        if cached is None:
+            try:
+                self._datazone().get_domain(identifier=domain_id)
+                cached = True
+            except ClientError as exc:
+                if _code(exc) not in ("ResourceNotFoundException", "AccessDeniedException"):
+                    raise
+                cached = False
+            with self._lock:
+                self._domain_exists[domain_id] = cached
+        return not cached
+
+    # listing ------------------------------------------------------------------------------
+    def run(self) -> Inventory:
+        self.our_domains()
+        aliases = self.config.used_accounts()
+        with ThreadPoolExecutor(max_workers=len(aliases)) as pool:
+            results = list(pool.map(self.account, aliases))
+        return Inventory(
+            dict(zip(aliases, results, strict=True)),
+            {alias: self.config.account_id(alias) for alias in aliases},
+        )
+
+    def account(self, alias: str) -> dict[str, list[Finding]]:
+        listers: dict[str, Callable[[str], Iterator[Finding]]] = {
+            "iam_roles": self._roles,
+            "s3_buckets": self._buckets,
+            "glue_databases": self._databases,
+            "glue_tables": self._tables,
+            "athena_workgroups": self._workgroups,
+            "cloudformation_stacks": self._stacks,
+            "codecommit_repositories": self._repositories,
+            "lakeformation_permissions": self._permissions,
+            "lakeformation_resources": self._registrations,
+            "lakeformation_admins": self._admins,
+            "ram_shares": self._shares,
+            "datazone": self._domains,
+        }
+        return {cls: sorted(listers[cls](alias), key=lambda f: f.id) for cls in CLASSES}
+
+    def _client(self, alias: str, service: str) -> Any:
+        return self.clients.get(alias, service)
+
+    def _our_role_names(self) -> set[str]:
+        names = self.names
+        return {
+            names.domain_execution_role(),
+            names.domain_service_role(),
+            names.provisioning_role(),
+            f"SmusMeshLakeFormationAccess-{names.setup}",
+        }
+
+    def _roles(self, alias: str) -> Iterator[Finding]:
+        iam = self._client(alias, "iam")
+        ours = self._our_role_names()
+        for page in iam.get_paginator("list_roles").paginate():
+            for role in page["Roles"]:
+                name = role["RoleName"]
+                candidate = (
+                    name in ours
+                    or name.startswith(self.names.manage_access_role_prefix())
+                    or name.startswith(PROJECT_ROLE_PREFIX)
+                )
+                if not candidate:
+                    continue
+                tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
+                if tags.get(SETUP_TAG) == self.names.setup:
+                    yield Finding("iam_roles", name, "tagged with the set-up", {"arn": role["Arn"]})
+                elif DZ_DOMAIN_TAG in tags and self.domain_is_ours_or_gone(tags[DZ_DOMAIN_TAG]):
+                    yield Finding(
+                        "iam_roles",
+                        name,
+                        f"DataZone role of domain {tags[DZ_DOMAIN_TAG]}",
+                        {"arn": role["Arn"]},
+                    )
+
+    def _bucket_names(self, alias: str) -> set[str]:
+        account_id = self.config.account_id(alias)
+        names = {self.names.blueprint_bucket(account_id)}
+        names |= {t.bucket for t in self.config.tables if t.account == alias and t.create}
+        return names
+
+    def _buckets(self, alias: str) -> Iterator[Finding]:
+        s3 = self._client(alias, "s3")
+        for bucket in sorted(self._bucket_names(alias)):
+            try:
+                s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=self.config.account_id(alias))
+                tags = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+            except ClientError as exc:
+                if _code(exc) in ("404", "NoSuchBucket", "NotFound", "403", "NoSuchTagSet"):
+                    continue
+                raise
+            if self.names.is_ours(tags):
+                yield Finding("s3_buckets", bucket, "tagged with the set-up")
+
+    def _database_names(self, alias: str) -> tuple[set[str], set[str]]:
+        """(config databases smus-mesh may have created, the projects' DataZone databases)."""
+        config_dbs = {t.database for t in self.config.tables if t.account == alias}
+        project_dbs = {
+            self.names.project_database(p.name) for p in self.config.projects if p.account == alias
+        }
+        return config_dbs, project_dbs
+
+    def _existing_databases(self, alias: str) -> dict[str, dict[str, Any]]:
+        glue = self._client(alias, "glue")
+        config_dbs, project_dbs = self._database_names(alias)
+        found = {}
+        for name in sorted(config_dbs | project_dbs):
+            try:
+                found[name] = glue.get_database(Name=name)["Database"]
+            except ClientError as exc:
+                if _code(exc) != "EntityNotFoundException":
+                    raise
+        return found
+
+    def _databases(self, alias: str) -> Iterator[Finding]:
+        _, project_dbs = self._database_names(alias)
+        for name, database in self._existing_databases(alias).items():
+            if database.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == self.names.setup:
+                yield Finding("glue_databases", name, "created by smus-mesh")
+            elif name in project_dbs:
+                yield Finding("glue_databases", name, "a project database DataZone created")
+
+    def _tables(self, alias: str) -> Iterator[Finding]:
+        glue = self._client(alias, "glue")
+        _, project_dbs = self._database_names(alias)
+        for name in self._existing_databases(alias):
+            for page in glue.get_paginator("get_tables").paginate(DatabaseName=name):
+                for table in page["TableList"]:
+                    ident = f"{name}.{table['Name']}"
+                    if table.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == self.names.setup:
+                        yield Finding("glue_tables", ident, "created by smus-mesh")
+                    elif name in project_dbs:
+                        what = "resource link" if table.get("TargetTable") else "table"
+                        yield Finding("glue_tables", ident, f"{what} in a project database")
+
+    def _tagged_by_domain(self, tags: dict[str, str]) -> str | None:
+        domain_id = tags.get(DZ_DOMAIN_TAG)
+        if domain_id and self.domain_is_ours_or_gone(domain_id):
+            return f"DataZone resource of domain {domain_id}"
+        if tags.get(SETUP_TAG) == self.names.setup:
+            return "tagged with the set-up"
+        return None
+
+    def _workgroups(self, alias: str) -> Iterator[Finding]:
+        athena = self._client(alias, "athena")
+        account_id = self.config.account_id(alias)
+        token = None
+        groups: list[dict[str, Any]] = []
+        while True:  # ListWorkGroups has no botocore paginator
+            page = athena.list_work_groups(**({"NextToken": token} if token else {}))
+            groups += page.get("WorkGroups", [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        for group in groups:
+            name = group["Name"]
+            if name == "primary":
+                continue
+            arn = f"arn:aws:athena:{self.config.region}:{account_id}:workgroup/{name}"
+            tags = {
+                t["Key"]: t["Value"]
+                for t in athena.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
+            }
+            why = self._tagged_by_domain(tags)
+            if why:
+                yield Finding("athena_workgroups", name, why)
+
+    def _stacks(self, alias: str) -> Iterator[Finding]:
+        cloudformation = self._client(alias, "cloudformation")
+        for page in cloudformation.get_paginator("describe_stacks").paginate():
+            for stack in page.get("Stacks", []):
+                if stack["StackStatus"] == "DELETE_COMPLETE":
+                    continue
+                tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+                why = self._tagged_by_domain(tags)
+                if why:
+                    yield Finding(
+                        "cloudformation_stacks",
+                        stack["StackName"],
+                        f"{why} ({stack['StackStatus']})",
+                        {"id": stack["StackId"], "status": stack["StackStatus"]},
+                    )
+
+    def _repositories(self, alias: str) -> Iterator[Finding]:
+        codecommit = self._client(alias, "codecommit")
+        for page in codecommit.get_paginator("list_repositories").paginate():
+            for repository in page.get("repositories", []):
+                name = repository["repositoryName"]
+                try:
+                    arn = codecommit.get_repository(repositoryName=name)["repositoryMetadata"][
+                        "Arn"
+                    ]
+                    tags = codecommit.list_tags_for_resource(resourceArn=arn).get("tags", {})
+                except ClientError as exc:
+                    if _code(exc) == "RepositoryDoesNotExistException":
+                        continue
+                    raise
+                why = self._tagged_by_domain(tags)
+                if why:
+                    yield Finding("codecommit_repositories", name, why)
+
+    def _principal_is_ours(self, principal: str) -> bool:
+        if ":role/" not in principal:
+            return False
+        name = principal.rsplit("/", 1)[-1]
+        return (
+            name in self._our_role_names()
+            or name.startswith(self.names.manage_access_role_prefix())
+            or (name.startswith(PROJECT_ROLE_PREFIX) and self._role_in_scope(principal))
+        )
+
+    def _role_in_scope(self, arn: str) -> bool:
+        """A project role belongs to us if it still exists and is tagged with our domain,
+        or if it no longer exists (a grant to a deleted role is a leftover in any case)."""
+        account_id = arn.split(":")[4]
+        alias = next(
+            (a for a in self.config.used_accounts() if self.config.account_id(a) == account_id),
+            None,
+        )
+        if alias is None:
+            return False
+        iam = self._client(alias, "iam")
+        name = arn.rsplit("/", 1)[-1]
+        try:
+            tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity":
+                return True
+            raise
+        domain_id = tags.get(DZ_DOMAIN_TAG)
+        return bool(domain_id) and self.domain_is_ours_or_gone(str(domain_id))
+
+    def _permissions(self, alias: str) -> Iterator[Finding]:
+        lakeformation = self._client(alias, "lakeformation")
+        config_dbs, project_dbs = self._database_names(alias)
+        our_dbs = project_dbs | {
+            name
+            for name, db in self._existing_databases(alias).items()
+            if db.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == self.names.setup
+        }
+        other_accounts = {
+            self.config.account_id(a) for a in self.config.used_accounts() if a != alias
+        }
+        token = None
+        while True:
+            page = lakeformation.list_permissions(**({"NextToken": token} if token else {}))
+            for entry in page.get("PrincipalResourcePermissions", []):
+                principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+                resource = entry.get("Resource", {})
+                database = (
+                    resource.get("Database", {}).get("Name")
+                    or resource.get("Table", {}).get("DatabaseName")
+                    or resource.get("TableWithColumns", {}).get("DatabaseName")
+                )
+                in_scope = (
+                    self._principal_is_ours(principal)
+                    or (database in our_dbs and principal != "IAM_ALLOWED_PRINCIPALS")
+                    or (principal in other_accounts and database in (config_dbs | project_dbs))
+                )
+                if in_scope:
+                    ident = f"{principal} {json.dumps(resource, sort_keys=True)}"
+                    yield Finding(
+                        "lakeformation_permissions",
+                        ident,
+                        ",".join(entry.get("Permissions", [])),
+                        {"entry": entry},
+                    )
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def _registrations(self, alias: str) -> Iterator[Finding]:
+        lakeformation = self._client(alias, "lakeformation")
+        our_role = f"SmusMeshLakeFormationAccess-{self.names.setup}"
+        token = None
+        while True:
+            page = lakeformation.list_resources(**({"NextToken": token} if token else {}))
+            for info in page.get("ResourceInfoList", []):
+                if info.get("RoleArn", "").endswith("/" + our_role):
+                    yield Finding(
+                        "lakeformation_resources", info["ResourceArn"], "registered by smus-mesh"
+                    )
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    def _admin_marks(self, alias: str) -> set[str]:
+        iam = self._client(alias, "iam")
+        try:
+            tags = iam.list_role_tags(RoleName=f"SmusMeshLakeFormationAccess-{self.names.setup}")
+        except ClientError as exc:
+            if _code(exc) == "NoSuchEntity":
+                return set()
+            raise
+        value = next((t["Value"] for t in tags["Tags"] if t["Key"] == ADMINS_TAG), "")
+        return set(value.split())
+
+    def _admins(self, alias: str) -> Iterator[Finding]:
+        settings = self._client(alias, "lakeformation").get_data_lake_settings()["DataLakeSettings"]
+        marks = self._admin_marks(alias)
+        for admin in settings.get("DataLakeAdmins", []):
+            principal = admin["DataLakePrincipalIdentifier"]
+            if principal_hash(principal) in marks:
+                yield Finding("lakeformation_admins", principal, "added by smus-mesh")
+            elif principal.rsplit("/", 1)[-1].startswith(
+                PROJECT_ROLE_PREFIX
+            ) and self._role_in_scope(principal):
+                yield Finding("lakeformation_admins", principal, "DataZone project role")
+
+    def _shares(self, alias: str) -> Iterator[Finding]:
+        ram = self._client(alias, "ram")
+        prefix = f"DataZone-{self.config.domain.name}-"
+        for page in ram.get_paginator("get_resource_shares").paginate(
+            resourceOwner="SELF", resourceShareStatus="ACTIVE"
+        ):
+            for share in page.get("resourceShares", []):
+                tags = {t.get("key"): t.get("value") for t in share.get("tags", [])}
+                if tags.get(SETUP_TAG) == self.names.setup or share["name"].startswith(prefix):
+                    yield Finding(
+                        "ram_shares",
+                        share["name"],
+                        "the domain's share",
+                        {"arn": share["resourceShareArn"]},
+                    )
+
+    def _domains(self, alias: str) -> Iterator[Finding]:
+        if alias != self.config.domain.account:
+            return
+        for domain in self.our_domains():
+            yield Finding("datazone", domain["id"], f"domain {domain['name']} ({domain['status']})")
+
+    # deleting -------------------------------------------------------------------------------
+    def sweep(self, inventory: Inventory, report: Callable[[str], None]) -> list[str]:
+        """Delete every finding, dependents first; return the errors (never raises)."""
+        errors: list[str] = []
+        order = (
+            "datazone",
+            "ram_shares",
+            "cloudformation_stacks",
+            "codecommit_repositories",
+            "athena_workgroups",
+            "lakeformation_permissions",
+            "glue_tables",
+            "glue_databases",
+            "lakeformation_resources",
+            "lakeformation_admins",
+            "s3_buckets",
+            "iam_roles",
+        )
+        for cls in order:
+            for alias, classes in inventory.accounts.items():
+                for finding in classes.get(cls, []):
+                    try:
+                        self._delete(alias, finding)
+                        report(f"deleted leftover {cls} {finding.id} in {alias}")
+                    except ClientError as exc:
+                        errors.append(f"{alias} {cls} {finding.id}: {exc}")
+        return errors
+
+    def _delete_domain(self, alias: str, domain_id: str) -> None:
+        """Delete with cascade and wait until it is gone (its stacks go with it)."""
+        datazone = self._client(alias, "datazone")
+        try:
+            datazone.delete_domain(identifier=domain_id, cascadeDelete=True)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return
+            raise
+        delay = self.settings.poll_initial
+        deadline = time.monotonic() + self.settings.timeout
+        while time.monotonic() < deadline:
+            try:
+                status = datazone.get_domain(identifier=domain_id)["status"]
+            except ClientError as exc:
+                if _code(exc) == "ResourceNotFoundException":
+                    return
+                raise
+            if status in ("DELETED", "DELETION_FAILED"):
+                return
+            time.sleep(delay)
+            delay = min(max(delay * self.settings.poll_factor, 0.001), self.settings.poll_max)
+
+    def _delete(self, alias: str, finding: Finding) -> None:
+        from smus_mesh.resources.iam import delete_role
+        from smus_mesh.resources.storage import empty_and_delete_bucket
+
+        client = self._client
+        match finding.cls:
+            case "datazone":
+                self._delete_domain(alias, finding.id)
+            case "ram_shares":
+                client(alias, "ram").delete_resource_share(resourceShareArn=finding.data["arn"])
+            case "cloudformation_stacks":
+                cloudformation = client(alias, "cloudformation")
+                cloudformation.delete_stack(StackName=finding.data["id"])
+                cloudformation.get_waiter("stack_delete_complete").wait(
+                    StackName=finding.data["id"], WaiterConfig={"Delay": 2, "MaxAttempts": 300}
+                )
+            case "codecommit_repositories":
+                client(alias, "codecommit").delete_repository(repositoryName=finding.id)
+            case "athena_workgroups":
+                client(alias, "athena").delete_work_group(
+                    WorkGroup=finding.id, RecursiveDeleteOption=True
+                )
+            case "lakeformation_permissions":
+                entry = finding.data["entry"]
+                lakeformation = client(alias, "lakeformation")
+                try:
+                    lakeformation.revoke_permissions(
+                        Principal=entry["Principal"],
+                        Resource=entry["Resource"],
+                        Permissions=entry.get("Permissions", []),
+                        PermissionsWithGrantOption=entry.get("PermissionsWithGrantOption", []),
+                    )
+                except ClientError as exc:
+                    if _code(exc) not in ("EntityNotFoundException", "InvalidInputException"):
+                        raise
+            case "glue_tables":
+                database, table = finding.id.split(".", 1)
+                client(alias, "glue").delete_table(DatabaseName=database, Name=table)
+            case "glue_databases":
+                client(alias, "glue").delete_database(Name=finding.id)
+            case "lakeformation_resources":
+                client(alias, "lakeformation").deregister_resource(ResourceArn=finding.id)
+            case "lakeformation_admins":
+                lakeformation = client(alias, "lakeformation")
+                settings = lakeformation.get_data_lake_settings()["DataLakeSettings"]
+                settings["DataLakeAdmins"] = [
+                    a
+                    for a in settings.get("DataLakeAdmins", [])
+                    if a["DataLakePrincipalIdentifier"] != finding.id
+                ]
+                lakeformation.put_data_lake_settings(DataLakeSettings=settings)
+            case "s3_buckets":
+                empty_and_delete_bucket(client(alias, "s3"), finding.id)
+            case "iam_roles":
+                delete_role(client(alias, "iam"), finding.id)
