@@ -152,8 +152,12 @@ def test_snapshots_are_pure_reads(cloud: Cloud) -> None:
     role = create_role(cloud, DOMAIN_ACCOUNT, "exec")
     datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
     domain_id = datazone.create_domain(name="pending", domainExecutionRole=role)["id"]
+    cloud.client("glue", CONSUMER_ACCOUNT).create_database(DatabaseInput={"Name": "fresh"})
 
     first = cloud.inventory()
+    # Lake Formation applies catalog changes lazily, at its next request: the snapshot
+    # must not depend on whether one came in between.
+    cloud.client("lakeformation", CONSUMER_ACCOUNT).get_data_lake_settings()
     second = cloud.inventory()
     assert first == second
     assert [d["status"] for d in second[DOMAIN_ACCOUNT]["datazone"]] == ["CREATING"]

@@ -10,7 +10,8 @@ per account, and reports each class of resource the workflow can leave behind
 The snapshot is a pure read: it never creates a backend (only existing
 `BackendDict` entries are walked), never marks an asynchronous object as
 observed, and holds no timestamps, so two snapshots taken with nothing changed
-in between compare equal. Every class key is present for every account, empty
+in between compare equal. (It does let Lake Formation apply the catalog changes
+it would apply at its next request anyway: see `_settle_lake_formation`.) Every class key is present for every account, empty
 when there is nothing, so a test can compare a snapshot before a set-up with
 one after its teardown.
 """
@@ -31,7 +32,7 @@ from moto.lakeformation.models import lakeformation_backends
 from moto.ram.models import ram_backends
 from moto.s3.models import s3_backends
 
-from smus_mesh.emulator import accounts
+from smus_mesh.emulator import accounts, lakeformation_ext
 from smus_mesh.emulator.datazone.models import datazone_backends
 
 #: The resource classes of the inventory, in DESIGN.md's order plus the two extras.
@@ -89,31 +90,18 @@ def _sort_key(item: Any) -> str:
     return json.dumps(item, sort_keys=True, default=str)
 
 
-def _glue_table_exists(region: str, catalog_id: str, database: str, table: str | None) -> bool:
-    per_account = glue_backends.get(catalog_id)
-    backend = per_account.get(region) if per_account is not None else None
-    if backend is None or database not in backend.databases:
-        return False
-    return table is None or table in backend.databases[database].tables
+def _settle_lake_formation() -> None:
+    """Let Lake Formation catch up with the Glue catalogs before it is read.
 
-
-def _grant_target_exists(region: str, catalog_id: str, resource: dict[str, Any]) -> bool:
-    """Whether the database/table a Lake Formation grant names still exists.
-
-    moto keeps grants after their table is dropped; a grant on nothing is not a
-    resource, so the inventory does not report it.
+    The Lake Formation emulation applies catalog changes lazily, on its next request:
+    grants on dropped databases and tables go, new ones get their default
+    permissions. Applying them now changes nothing a client could observe, and makes
+    the snapshot independent of whether a Lake Formation request came in between.
     """
-    if "Database" in resource:
-        spec = resource["Database"]
-        return _glue_table_exists(region, spec.get("CatalogId") or catalog_id, spec["Name"], None)
-    for kind in ("Table", "TableWithColumns"):
-        if kind in resource:
-            spec = resource[kind]
-            table = None if "TableWildcard" in spec else spec.get("Name")
-            return _glue_table_exists(
-                region, spec.get("CatalogId") or catalog_id, spec["DatabaseName"], table
-            )
-    return True  # catalogs, data locations, tags: not tied to a Glue object
+    regions = {region for _, region, _ in glue_backends.iter_backends()}
+    regions |= {region for _, region, _ in lakeformation_backends.iter_backends()}
+    for region in sorted(regions):
+        lakeformation_ext.prune(accounts.BASE_ACCOUNT, region)
 
 
 def _with_catalog(resource: dict[str, Any], catalog_id: str) -> dict[str, Any]:
@@ -174,8 +162,8 @@ def _collect(inventory: Inventory) -> None:
 
 
 def _collect_lakeformation(inventory: Inventory) -> None:
+    _settle_lake_formation()
     for account_id, lakeformation in _walk(lakeformation_backends):
-        region = lakeformation.region_name
         for catalog_id, catalog in lakeformation.grants.items():
             inventory[account_id]["lakeformation_permissions"] += [
                 {
@@ -186,7 +174,6 @@ def _collect_lakeformation(inventory: Inventory) -> None:
                     "grantable": sorted(grant.permissions_with_grant_options),
                 }
                 for grant in catalog.permissions
-                if _grant_target_exists(region, catalog_id, grant.resource)
             ]
         inventory[account_id]["lakeformation_resources"] += list(lakeformation.resources)
         for settings in lakeformation.settings.values():
