@@ -305,3 +305,47 @@ def ready_project(
     status = settled["environmentDeploymentDetails"]["overallDeploymentStatus"]
     assert status == "SUCCESSFUL", settled["environmentDeploymentDetails"]
     return settled
+
+
+def user_session(cloud: Cloud, name: str, account: str = DOMAIN_ACCOUNT) -> tuple[str, Any]:
+    """A new IAM role `name` in `account` and a boto3 session acting as it: a second
+    DataZone user, distinct from the admin principal that creates projects."""
+    import boto3
+
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    arn = create_role(cloud, account, name, trust)
+    credentials = cloud.client("sts", account).assume_role(RoleArn=arn, RoleSessionName=name)[
+        "Credentials"
+    ]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+    return arn, session
+
+
+def member_client(
+    cloud: Cloud, domain: dict[str, Any], project: dict[str, Any], name: str, designation: str
+) -> tuple[str, Any]:
+    """A DataZone client of a new user who is `designation` of `project`."""
+    arn, session = user_session(cloud, name)
+    cloud.client("datazone", DOMAIN_ACCOUNT).create_project_membership(
+        domainIdentifier=domain["id"],
+        projectIdentifier=project["id"],
+        member={"userIdentifier": arn},
+        designation=designation,
+    )
+    return arn, session.client("datazone", endpoint_url=cloud.url)

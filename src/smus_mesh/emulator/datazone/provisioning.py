@@ -451,7 +451,10 @@ def deprovision(environment: Environment) -> str | None:
     # Lake Formation permissions on the deleted database go with it.
     lakeformation_ext.prune(environment.account_id, environment.region)
     if status == "DELETE_FAILED":
-        return f"CloudFormation stack {environment.stack_name} could not be deleted: {reason}"
+        return (
+            f"CloudFormation stack {environment.stack_name} could not be deleted: "
+            + (reason or "no reason given").strip()
+        )
     return None
 
 
