@@ -411,6 +411,58 @@ def unsubscribe(
         )
 
 
+@app.command()
+def demo(
+    ctx: typer.Context,
+    latency: Annotated[str, typer.Option(help="Emulator latency: none or realistic.")] = "none",
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", help="Scale of the realistic durations.")
+    ] = 1.0,
+) -> None:
+    """The whole collaboration on the embedded emulator: up, query, down, audit.
+
+    Writes nothing outside a temporary directory; needs no AWS account. Exit 0 only
+    if the consumer's rows came back and nothing was left in either account.
+    """
+    options = _options(ctx)
+    if latency not in ("none", "realistic") or time_scale <= 0:
+        _err("error: --latency must be none or realistic and --time-scale > 0")
+        raise typer.Exit(2)
+    with _handled(options):
+        from smus_mesh.demo import run_demo
+
+        result = run_demo(_console(options), latency, time_scale)
+        _emit(options, result.to_dict(), lambda: _render_demo(result))
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+def _render_demo(result: Any) -> None:
+    for check in result.checks:
+        if check["columns"]:
+            _table(
+                f"{check['name']} (as project {check['project']})", check["columns"], check["rows"]
+            )
+    seconds = ", ".join(f"{k} {v:.1f}s" for k, v in result.phases.items())
+    accounts = ", ".join(f"{alias} {account}" for alias, account in result.accounts.items())
+    calls = result.calls
+    typer.echo(f"accounts:  {accounts}")
+    typer.echo(f"created:   {result.created} resources (and everything DataZone made for them)")
+    typer.echo(f"time:      {seconds}")
+    typer.echo(
+        f"AWS calls: {calls.get('total', 0)} ({calls.get('mutating', 0)} mutating, "
+        f"{calls.get('reads', 0)} reads, {calls.get('errors', 0)} answered with an error)"
+    )
+    typer.echo(
+        f"leftovers: {result.leftovers_audit} found by audit; "
+        f"{sum(len(v) for c in result.leftovers_emulator.values() for v in c.values())} "
+        "in the emulator's inventory of both accounts"
+    )
+    for failure in result.failures:
+        _err(f"  failed: {failure}")
+    typer.echo("demo: OK" if result.ok else "demo: FAILED")
+
+
 @emulator_app.command("serve")
 def emulator_serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",

@@ -26,6 +26,7 @@ from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import Names
 from smus_mesh.resources.setup import SetupBuilder
+from smus_mesh.settings import Settings
 
 DEFAULT_STATE_DIR = ".smus-mesh"
 
@@ -43,11 +44,12 @@ class Workspace:
         state_path: Path | None = None,
         console: Console | None = None,
         sessions: SessionFactory | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.config = config
         self.state_path = state_path or default_state_path(config)
         self.console: Console = console or NoopConsole()
-        self.settings = config.resolved_settings()
+        self.settings = settings or config.resolved_settings()
         self.sessions = sessions or SessionFactory(config)
         self.clients = Clients(self.sessions, max_attempts=self.settings.max_attempts)
         self.names = Names(config)
