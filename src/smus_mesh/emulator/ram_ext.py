@@ -436,7 +436,7 @@ def associated_accounts(owner_account: str, region: str, resource_arn: str) -> s
     """Accounts that `resource_arn` (owned by `owner_account`) is shared with and that
     have accepted the share: their principal association is ASSOCIATED.
 
-    Called in-process by the DataZone backend under the request lock. Asking is a
+    Called in-process by the DataZone backend, under the request lock. Asking is a
     read of the association, so an accepted association's ASSOCIATING stage counts
     as observed: a tool that polls DataZone rather than RAM still sees the
     association complete after its duration, as it would on AWS.
@@ -446,14 +446,15 @@ def associated_accounts(owner_account: str, region: str, resource_arn: str) -> s
         {'222222222222'}
     """
     accounts: set[str] = set()
-    for share in _shares(_existing_backend(owner_account, region)):
-        if share.status != "ACTIVE" or resource_arn not in share.resource_arns:
-            continue
-        for principal, association in share.principal_associations.items():
-            RUNTIME.scheduler.observe(association.transition)
-            account = account_of_principal(principal)
-            if association.status == "ASSOCIATED" and account is not None:
-                accounts.add(account)
+    with RUNTIME.lock:  # re-entrant: DataZone calls this while holding it
+        for share in _shares(_existing_backend(owner_account, region)):
+            if share.status != "ACTIVE" or resource_arn not in share.resource_arns:
+                continue
+            for principal, association in share.principal_associations.items():
+                RUNTIME.scheduler.observe(association.transition)
+                account = account_of_principal(principal)
+                if association.status == "ASSOCIATED" and account is not None:
+                    accounts.add(account)
     return accounts
 
 
