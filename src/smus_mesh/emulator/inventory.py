@@ -11,9 +11,9 @@ The snapshot is a pure read: it never creates a backend (only existing
 `BackendDict` entries are walked), never marks an asynchronous object as
 observed, and holds no timestamps, so two snapshots taken with nothing changed
 in between compare equal. (It does let Lake Formation apply the catalog changes
-it would apply at its next request anyway: see `_settle_lake_formation`.) Every class key is present for every account, empty
-when there is nothing, so a test can compare a snapshot before a set-up with
-one after its teardown.
+it would apply at its next request anyway: see `_settle_lake_formation`.)
+Every class key is present for every account, empty when there is nothing, so a
+test can compare a snapshot before a set-up with one after its teardown.
 """
 
 from __future__ import annotations
