@@ -1,0 +1,61 @@
+"""Fixtures for driving the tool against the emulator: a config file, a workspace, a CLI."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from smus_mesh.config import Config, parse_config
+from smus_mesh.engine.workspace import Workspace
+from smus_mesh.settings import Settings
+from tests.support import Cloud
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "two-accounts.yaml"
+
+#: Poll the emulator fast: with latency "none" an object is done once it has been read.
+FAST = {"poll_initial": 0.005, "poll_max": 0.05, "timeout": 120}
+
+
+def example_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+    return copy.deepcopy(document)
+
+
+@pytest.fixture
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Subprocess runs (the CLI, killed runs) read the same knobs from the environment."""
+    monkeypatch.setenv("SMUS_MESH_POLL_INITIAL", str(FAST["poll_initial"]))
+    monkeypatch.setenv("SMUS_MESH_POLL_MAX", str(FAST["poll_max"]))
+    monkeypatch.setenv("SMUS_MESH_TIMEOUT", str(FAST["timeout"]))
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    def write(document: dict[str, Any]) -> Path:
+        path = tmp_path / "smus-mesh.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_workspace(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> Callable[..., Workspace]:
+    """Build a Workspace on the emulated cloud from a config document (default: the example)."""
+
+    def make(document: dict[str, Any] | None = None, state: Path | None = None) -> Workspace:
+        config: Config = parse_config(document or example_document(), "test config")
+        return Workspace(
+            config,
+            state or tmp_path / "state.json",
+            settings=Settings.load({**FAST, **config.settings}),
+        )
+
+    return make
