@@ -191,6 +191,30 @@ def schema(ctx: typer.Context) -> None:
 
 
 @app.command()
+def permissions(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None, typer.Option(help="Account alias (default: every account in the config).")
+    ] = None,
+) -> None:
+    """Print the IAM policy smus-mesh's credentials need, per account, from the config."""
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.config import load_config
+        from smus_mesh.errors import UserError
+        from smus_mesh.permissions import operator_policy
+
+        config = load_config(options.config)
+        aliases = config.used_accounts()
+        if account is not None:
+            if account not in aliases:
+                raise UserError(f"no account {account!r} in the config; accounts are {aliases}")
+            aliases = [account]
+        policies = {alias: operator_policy(config, alias) for alias in aliases}
+        typer.echo(json.dumps(policies[account] if account else policies, indent=2))
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)

@@ -1,0 +1,141 @@
+"""The IAM policy the operator's credentials need, generated from what the steps declare.
+
+Each resource kind lists the IAM actions its observe/create/delete use
+(`Resource.iam_actions`); `audit`, `down`'s sweep and the collaboration commands
+add the few they call directly. `operator_policy(config, alias)` turns that into
+a policy for one account, narrowing IAM and S3 to the names smus-mesh uses:
+
+    smus-mesh permissions --account consumer > consumer-operator-policy.json
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from smus_mesh.config import Config
+from smus_mesh.resources.naming import Names
+from smus_mesh.resources.setup import SetupBuilder
+
+#: Calls made outside the resources: verify, audit/sweep, query, approve, unsubscribe.
+EXTRA_ACTIONS = (
+    "sts:GetCallerIdentity",
+    "iam:ListRoles",
+    "iam:ListRoleTags",
+    "s3:GetBucketTagging",
+    "glue:GetDatabase",
+    "glue:GetTables",
+    "glue:DeleteTable",
+    "glue:DeleteDatabase",
+    "athena:ListWorkGroups",
+    "athena:ListTagsForResource",
+    "athena:DeleteWorkGroup",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DeleteStack",
+    "codecommit:ListRepositories",
+    "codecommit:GetRepository",
+    "codecommit:ListTagsForResource",
+    "codecommit:DeleteRepository",
+    "lakeformation:ListPermissions",
+    "lakeformation:RevokePermissions",
+    "lakeformation:ListResources",
+    "lakeformation:DeregisterResource",
+    "lakeformation:GetDataLakeSettings",
+    "lakeformation:PutDataLakeSettings",
+    "ram:GetResourceShares",
+    "ram:DeleteResourceShare",
+    "datazone:ListDomains",
+    "datazone:GetDomain",
+    "datazone:DeleteDomain",
+    "datazone:GetEnvironmentCredentials",
+    "datazone:ListSubscriptionTargets",
+    "datazone:ListConnections",
+    "datazone:GetConnection",
+    "datazone:GetSubscription",
+    "datazone:CancelSubscription",
+)
+
+
+def actions_for(config: Config, alias: str) -> list[str]:
+    """Every action the operator needs in account `alias` for this config."""
+    builder = SetupBuilder(config)
+    actions = {a for r in builder.build() if r.account == alias for a in r.iam_actions}
+    actions |= set(EXTRA_ACTIONS)
+    if alias != config.domain.account:
+        actions = {a for a in actions if not a.startswith("datazone:")} | {
+            # An associated account configures its own blueprints and their grants.
+            "datazone:ListEnvironmentBlueprints",
+            "datazone:GetEnvironmentBlueprintConfiguration",
+            "datazone:PutEnvironmentBlueprintConfiguration",
+            "datazone:DeleteEnvironmentBlueprintConfiguration",
+            "datazone:AddPolicyGrant",
+            "datazone:ListPolicyGrants",
+            "datazone:RemovePolicyGrant",
+            "datazone:GetDomain",
+        }
+    return sorted(actions)
+
+
+def operator_policy(config: Config, alias: str) -> dict[str, Any]:
+    """A least-privilege identity policy for smus-mesh's principal in account `alias`."""
+    names = Names(config)
+    account_id = config.account_id(alias)
+    by_service: dict[str, list[str]] = defaultdict(list)
+    for action in actions_for(config, alias):
+        by_service[action.split(":", 1)[0]].append(action)
+    buckets = sorted(
+        {names.blueprint_bucket(account_id)}
+        | {t.bucket for t in config.tables if t.account == alias}
+    )
+    role = f"arn:aws:iam::{account_id}:role"
+    role_arns = [
+        f"{role}/service-role/AmazonSageMaker*-{config.name}",
+        f"{role}/service-role/AmazonSageMakerManageAccess-{config.region}-dzd*",
+        f"{role}/service-role/SmusMeshLakeFormationAccess-{config.name}",
+        # DataZone's project roles: only removed by the leftover sweep.
+        f"{role}/datazone_usr_role_*",
+    ]
+    statements: list[dict[str, Any]] = []
+    for service, actions in sorted(by_service.items()):
+        statement: dict[str, Any] = {
+            "Sid": service.capitalize(),
+            "Effect": "Allow",
+            "Action": sorted(a for a in actions if a != "iam:PassRole"),
+            "Resource": "*",
+        }
+        if service == "iam":
+            statement["Resource"] = role_arns
+            if "iam:ListRoles" in actions:
+                statements.append(
+                    {
+                        "Sid": "IamList",
+                        "Effect": "Allow",
+                        "Action": ["iam:ListRoles"],
+                        "Resource": "*",
+                    }
+                )
+                statement["Action"] = [a for a in statement["Action"] if a != "iam:ListRoles"]
+        if service == "s3":
+            statement["Resource"] = [f"arn:aws:s3:::{b}" for b in buckets] + [
+                f"arn:aws:s3:::{b}/*" for b in buckets
+            ]
+        if statement["Action"]:
+            statements.append(statement)
+    if "iam:PassRole" in by_service.get("iam", []):
+        statements.append(
+            {
+                "Sid": "PassOnlyToDataZoneAndLakeFormation",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": role_arns[:3],
+                "Condition": {
+                    "StringEquals": {
+                        "iam:PassedToService": [
+                            "datazone.amazonaws.com",
+                            "lakeformation.amazonaws.com",
+                        ]
+                    }
+                },
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
