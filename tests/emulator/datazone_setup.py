@@ -77,12 +77,27 @@ class Mesh:
         return self.cloud.client("datazone", account)
 
 
-def deploy_project(cloud: Cloud, domain: dict[str, Any], profile_id: str, name: str) -> ProjectInfo:
-    """Create a project from a Tooling + Lakehouse Database profile and wait until both
-    environments are ACTIVE."""
+def deploy_project(
+    cloud: Cloud,
+    domain: dict[str, Any],
+    profile_id: str,
+    name: str,
+    glue_db: str | None = None,
+) -> ProjectInfo:
+    """Create a project from a Tooling + Lakehouse Database profile (its Glue database
+    named `glue_db` if given) and wait until both environments are ACTIVE."""
     datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
+    user_parameters = [
+        {
+            "environmentConfigurationName": "Lakehouse Database",
+            "environmentParameters": [{"name": "glueDbName", "value": glue_db}],
+        }
+    ]
     project = datazone.create_project(
-        domainIdentifier=domain["id"], name=name, projectProfileId=profile_id
+        domainIdentifier=domain["id"],
+        name=name,
+        projectProfileId=profile_id,
+        **({"userParameters": user_parameters} if glue_db else {}),
     )
     deployed = wait_project(cloud, domain["id"], project["id"])
     assert deployed["environmentDeploymentDetails"]["overallDeploymentStatus"] == "SUCCESSFUL"
@@ -435,3 +450,25 @@ def project_role_session(mesh: Mesh, environment_id: str) -> boto3.Session:
         aws_session_token=credentials["sessionToken"],
         region_name=REGION,
     )
+
+
+def athena_query(
+    mesh: Mesh, project: ProjectInfo, sql: str
+) -> tuple[str, str | None, list[list[str]]]:
+    """Run `sql` with the project role's credentials in the project's account and
+    workgroup: (final state, state change reason, rows including the header row)."""
+    session = project_role_session(mesh, project.tooling_id)
+    athena = session.client("athena", endpoint_url=mesh.cloud.url)
+    query_id = athena.start_query_execution(QueryString=sql, WorkGroup=project.workgroup)[
+        "QueryExecutionId"
+    ]
+    execution = poll(
+        lambda: athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"],
+        lambda e: e["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"),
+        "Athena query",
+    )
+    status = execution["Status"]
+    if status["State"] != "SUCCEEDED":
+        return status["State"], status.get("StateChangeReason"), []
+    rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
+    return "SUCCEEDED", None, [[d.get("VarCharValue", "") for d in row["Data"]] for row in rows]
