@@ -404,6 +404,36 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
     return problems
 
 
+#: What a pattern-constrained field expects, in words (pydantic prints the regex).
+PATTERN_HINTS = {
+    r"^\d{12}$": "a 12-digit AWS account id, quoted (\"111122223333\")",
+    r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$": (
+        "an IAM role ARN like arn:aws:iam::111122223333:role/Name"
+    ),
+    r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$": (
+        "2-24 characters: lower-case letters, digits and dashes, starting with a letter"
+    ),
+    r"^[A-Za-z][A-Za-z0-9_-]{0,63}$": "a name of letters, digits, '_' or '-', starting with a letter",
+    r"^[a-z0-9_]{1,255}$": "a Glue name: lower-case letters, digits and underscores",
+    r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$": "an S3 URI like s3://bucket/prefix/",
+    r"^[a-z]{2}(-[a-z]+)+-\d$": "an AWS region like eu-west-1",
+    r"^vpc-[0-9a-f]+$": "a VPC id like vpc-0123456789abcdef0",
+    r"^subnet-[0-9a-f]+$": "a subnet id like subnet-0123456789abcdef0",
+}
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field (check the spelling; `smus-mesh schema` lists fields)"
+    if error["type"] == "missing":
+        return "required field is missing"
+    if error["type"] == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        hint = PATTERN_HINTS.get(pattern, f"a value matching {pattern}")
+        return f"expected {hint}, got {error.get('input')!r}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -424,12 +454,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
             if isinstance(context, _CrossReferenceErrors):
                 problems += context.problems
                 continue
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown field (check the spelling; `smus-mesh schema` lists fields)"
-            elif error["type"] == "missing":
-                message = "required field is missing"
-            problems.append((_path(error["loc"]) or "(top level)", message))
+            problems.append((_path(error["loc"]) or "(top level)", _message(error)))
         raise ConfigError(source, problems) from None
 
 
