@@ -521,6 +521,14 @@ def test_list_and_update_projects(
         userIdentifier=f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/OrganizationAccountAccessRole",
     )["items"]
     assert [p["id"] for p in member] == [project["id"]]
+    stranger = f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/Stranger"
+    assert (
+        datazone.list_projects(domainIdentifier=domain["id"], userIdentifier=stranger)["items"]
+        == []
+    )
+    with pytest.raises(ClientError) as excinfo:
+        datazone.get_user_profile(domainIdentifier=domain["id"], userIdentifier=stranger)
+    assert error_of(excinfo)[0] == "ResourceNotFoundException"  # the filter made no profile
 
 
 # --- memberships and credentials -----------------------------------------------------------

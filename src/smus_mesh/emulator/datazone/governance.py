@@ -393,7 +393,12 @@ def _environment_configuration(domain: Domain, config: dict[str, Any]) -> dict[s
 def blueprint_configuration(
     domain: Domain, account_id: str, blueprint_id: str
 ) -> BlueprintConfiguration | None:
-    """The configuration of `blueprint_id` made by `account_id` in `domain`, if any."""
+    """The configuration of a blueprint that one account made in a domain, if any.
+
+    Examples:
+        >>> blueprint_configuration(domain, "222222222222", tooling.id).enabled_regions
+        ['us-east-1']
+    """
     configuration: BlueprintConfiguration | None = domain.blueprint_configurations.get(
         (account_id, blueprint_id)
     )
@@ -401,11 +406,17 @@ def blueprint_configuration(
 
 
 def blueprint_named(domain: Domain, name: str) -> Blueprint | None:
-    """The domain's managed blueprint called `name` (e.g. "Tooling"), if any."""
+    """The domain's managed blueprint called `name`, if any.
+
+    Examples:
+        >>> blueprint_named(domain, "Tooling").category
+        'TOOLING'
+    """
     return next((b for b in domain.blueprints.values() if b.name == name), None)
 
 
 def blueprint_of(domain: Domain, blueprint_id: str) -> Blueprint:
+    """Look up a blueprint (ResourceNotFoundException "Environment blueprint <id> not found")."""
     blueprint: Blueprint | None = domain.blueprints.get(blueprint_id)
     if blueprint is None:
         raise not_found("Environment blueprint", blueprint_id)
@@ -413,6 +424,7 @@ def blueprint_of(domain: Domain, blueprint_id: str) -> Blueprint:
 
 
 def project_profile_of(domain: Domain, profile_id: str) -> ProjectProfile:
+    """Look up a project profile (ResourceNotFoundException "Project profile <id> not found")."""
     profile: ProjectProfile | None = domain.project_profiles.get(profile_id)
     if profile is None:
         raise not_found("Project profile", profile_id)
@@ -431,6 +443,7 @@ def install_managed_blueprints(domain: Domain) -> None:
 def grants_on(
     domain: Domain, entity_type: str, entity_identifier: str, policy_type: str
 ) -> list[PolicyGrant]:
+    """The grants of one managed policy on one entity."""
     return [
         g
         for g in domain.policy_grants.values()

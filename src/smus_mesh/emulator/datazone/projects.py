@@ -403,7 +403,15 @@ class SubscriptionTarget:
 
 
 def project_of(domain: Domain, project_id: str) -> Project:
-    """The project `project_id` of `domain` (ResourceNotFoundException otherwise)."""
+    """Look up a project of a domain.
+
+    Raises:
+        ResourceNotFoundException: "Project <id> not found".
+
+    Examples:
+        >>> project_of(domain, "5b2x9k0c8ytq1e").name
+        'sales'
+    """
     project: Project | None = domain.projects.get(project_id)
     if project is None:
         raise not_found("Project", project_id)
@@ -413,8 +421,18 @@ def project_of(domain: Domain, project_id: str) -> Project:
 def require_member(
     domain: Domain, project: Project, caller: Caller, designations: set[str] | None = None
 ) -> None:
-    """AccessDeniedException unless the caller's user profile is a member of the project
-    (with one of `designations`, if given)."""
+    """Check DataZone authorisation: the caller's user profile must be a project member.
+
+    Args:
+        designations: if given, the member's designation must be one of these.
+
+    Raises:
+        AccessDeniedException: "User <arn> is not a member of project <id>", or the
+            member's designation is not one of `designations`.
+
+    Examples:
+        >>> require_member(domain, project, caller, {"PROJECT_OWNER"})
+    """
     profile = domain.user_profile_for(caller.arn, create=False)
     designation = project.memberships.get(profile.id) if profile else None
     if designation is None:
@@ -427,17 +445,37 @@ def require_member(
 
 
 def environments_of(domain: Domain, project_id: str) -> list[Environment]:
+    """Every environment of a project, whatever its status.
+
+    Examples:
+        >>> [e.configuration_name for e in environments_of(domain, project.id)]
+        ['Tooling', 'Lakehouse Database']
+    """
     return [e for e in domain.environments.values() if e.project_id == project_id]
 
 
 def tooling_environment(domain: Domain, project_id: str) -> Environment | None:
+    """The project's Tooling environment (any status), or None.
+
+    Examples:
+        >>> tooling_environment(domain, project.id).provisioned["workgroupName"]
+        'workgroup-5b2x9k0c8ytq1e-0q9e1m2k3j4h5g'
+    """
     return next(
         (e for e in environments_of(domain, project_id) if e.blueprint_name == TOOLING), None
     )
 
 
 def project_role_arn(domain: Domain, project_id: str) -> str | None:
-    """The project role: the userRoleArn of the project's ACTIVE Tooling environment."""
+    """The project role: the userRoleArn of the project's ACTIVE Tooling environment.
+
+    Returns:
+        The role ARN, or None while the project has no ACTIVE Tooling environment.
+
+    Examples:
+        >>> project_role_arn(domain, project.id)
+        'arn:aws:iam::222222222222:role/datazone_usr_role_5b2x9k0c8ytq1e_0q9e1m2k3j4h5g'
+    """
     tooling = tooling_environment(domain, project_id)
     if tooling is None or tooling.status != "ACTIVE":
         return None
@@ -445,6 +483,7 @@ def project_role_arn(domain: Domain, project_id: str) -> str | None:
 
 
 def environment_of(domain: Domain, environment_id: str) -> Environment:
+    """Look up an environment (ResourceNotFoundException "Environment <id> not found")."""
     environment: Environment | None = domain.environments.get(environment_id)
     if environment is None:
         raise not_found("Environment", environment_id)
@@ -776,9 +815,11 @@ class ProjectsMixin:
         projects = list(domain.projects.values())
         if params.get("name"):
             projects = [p for p in projects if p.name == params["name"]]
-        if params.get("userIdentifier"):
-            member = _member_profile_id(domain, {"userIdentifier": params["userIdentifier"]})
-            projects = [p for p in projects if member in p.memberships]
+        user = params.get("userIdentifier")
+        if user:
+            # A filter reads: it never creates the user profile an ARN would get.
+            profile = domain.user_profiles.get(user) or domain.user_profile_for(user, create=False)
+            projects = [p for p in projects if profile is not None and profile.id in p.memberships]
         if params.get("projectCategory"):
             projects = [p for p in projects if p.project_category == params["projectCategory"]]
         observe(*projects)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -52,23 +51,26 @@ CREDENTIALS_SESSION = "DataZone-{environment_id}"
 CREDENTIALS_SECONDS = 3600
 
 
-@dataclass
 class EnvironmentFailure(Exception):
     """Why an environment could not be created: `code` and `message` go to the
     environment's lastDeployment.failureReason and the project's failure reasons."""
 
-    code: str
-    message: str
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
 
 
 def stack_name(environment_id: str) -> str:
+    """The CloudFormation stack of an environment (the `DataZone-Env-*` of IAM policies)."""
     return f"DataZone-Env-{environment_id}"
 
 
 def project_role_name(project_id: str, environment_id: str) -> str:
+    """The project role a Tooling environment creates (research/workflow.md §5)."""
     return f"datazone_usr_role_{project_id}_{environment_id}"
 
 
@@ -330,10 +332,12 @@ def _tooling_template(
 
 
 def workgroup_name(environment: Environment) -> str:
+    """The Athena workgroup of a Tooling environment (its `project.athena` connection)."""
     return f"workgroup-{environment.project_id}-{environment.id}"
 
 
 def repository_name(environment: Environment) -> str:
+    """The project's CodeCommit repository, made by its Tooling environment."""
     return f"datazone-{environment.project_id}-{environment.id}"
 
 
