@@ -198,18 +198,6 @@ def normalise(resource: dict[str, Any] | None, default_catalog: str) -> dict[str
     return {kind: spec}
 
 
-def describe(resource: dict[str, Any]) -> str:
-    """A resource as a message names it: `db`, `db.table`, `db.*` or an S3 ARN."""
-    kind, spec = _kind(resource)
-    if kind == "Database":
-        return str(spec["Name"])
-    if kind in TABLE_KINDS:
-        return f"{spec['DatabaseName']}.{'*' if _is_wildcard(spec) else spec['Name']}"
-    if kind == "DataLocation":
-        return str(spec["ResourceArn"])
-    return "Catalog"
-
-
 def _catalog_of(resource: dict[str, Any]) -> str | None:
     return _kind(resource)[1].get("CatalogId")
 
@@ -565,6 +553,23 @@ def has_permission(
     if owner is not None and owner != account_id:
         principals.add(owner)
     return _holds(account_id, region, principals, wanted, permission, grantable)
+
+
+def holds_directly(
+    account_id: str, region: str, principal: str, resource: dict[str, Any], permission: str
+) -> bool:
+    """Like `has_permission`, counting only grants made to `principal` itself (not to its
+    account). Athena uses it to tell a direct cross-account grant to a role from one to
+    the role's account, which the account must then re-grant.
+
+    Examples:
+        >>> holds_directly("111111111111", "us-east-1", "arn:aws:iam::222222222222:role/R",
+        ...                {"Table": {"DatabaseName": "sales_db", "Name": "sales"}}, "SELECT")
+        False
+    """
+    prune(account_id, region)
+    wanted = normalise(resource, account_id)
+    return _holds(account_id, region, {principal}, wanted, permission, grantable=False)
 
 
 def _require_exists(resource: dict[str, Any], region: str) -> dict[str, Any]:

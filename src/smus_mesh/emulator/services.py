@@ -13,6 +13,7 @@ from smus_mesh.emulator.registration import CUSTOM_RESPONSES
 
 
 def _response_classes() -> dict[str, type[Any]]:
+    from smus_mesh.emulator.athena_sql import AthenaSqlResponse
     from smus_mesh.emulator.cfn_ext import CloudFormationStackResponse
     from smus_mesh.emulator.codecommit_ext import RepositoryListingResponse
     from smus_mesh.emulator.datazone.responses import DataZoneResponse
@@ -29,6 +30,7 @@ def _response_classes() -> dict[str, type[Any]]:
     classes["cloudformation"] = CloudFormationStackResponse
     classes["codecommit"] = RepositoryListingResponse
     classes["lakeformation"] = LakeFormationExtResponse
+    classes["athena"] = AthenaSqlResponse
     return classes
 
 
