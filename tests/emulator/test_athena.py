@@ -547,6 +547,15 @@ def test_same_account_reader_needs_a_grant_on_a_managed_table_only(cloud: Cloud)
     assert _failure(_run(athena, "SELECT * FROM sales_db.sales"))[1] == _denied("sales_db.sales")
     # IAMAllowedPrincipals still holds the other table: IAM decides, and allows.
     assert _run(athena, "SELECT * FROM sales_db.open_sales")["Status"]["State"] == "SUCCEEDED"
+    # Without it, Lake Formation decides, registered location or not.
+    cloud.client("lakeformation", PRODUCER).revoke_permissions(
+        Principal=principal("IAM_ALLOWED_PRINCIPALS"),
+        Resource={"Table": {"DatabaseName": "sales_db", "Name": "open_sales"}},
+        Permissions=["ALL"],
+    )
+    assert _failure(_run(athena, "SELECT * FROM sales_db.open_sales"))[1] == _denied(
+        "sales_db.open_sales"
+    )
     cloud.client("lakeformation", PRODUCER).grant_permissions(
         Principal=principal(analyst),
         Resource={"Table": {"DatabaseName": "sales_db", "TableWildcard": {}}},

@@ -352,11 +352,12 @@ def _resolve(
 def _authorised(run: QueryRun, reference: TableReference) -> bool:
     """Lake Formation's decision for the caller P of account C reading table T of O.
 
-    Same account: an explicit SELECT for P, or P is a data lake admin of O, or T is not
-    LF-managed (IAMAllowedPrincipals still holds it: IAM decides, and IAM policies are
+    Same account: an explicit SELECT for P, or P is a data lake admin of O, or
+    IAMAllowedPrincipals still holds SELECT on T (then IAM decides, and IAM policies are
     not modelled, so the read is allowed). Across accounts: O must grant SELECT to P
-    directly, or to account C — which then has to re-grant it to P in its own Lake
-    Formation (the resource named with CatalogId O).
+    directly, or to account C, which must then re-grant it to P in its own Lake
+    Formation (the resource named with CatalogId O); IAMAllowedPrincipals never
+    crosses accounts.
     """
     region, caller, owner = run.region, run.principal, reference.owner
     resource = reference.resource
@@ -364,9 +365,9 @@ def _authorised(run: QueryRun, reference: TableReference) -> bool:
         return (
             lakeformation_ext.has_permission(owner, region, caller, resource, "SELECT")
             or lakeformation_ext.is_data_lake_admin(owner, region, caller)
-            or not lakeformation_ext.is_lf_managed(
-                owner, region, reference.database, reference.table
-            )[0]
+            or lakeformation_ext.has_permission(
+                owner, region, lakeformation_ext.IAM_ALLOWED_PRINCIPALS, resource, "SELECT"
+            )
         )
     if lakeformation_ext.holds_directly(owner, region, caller, resource, "SELECT"):
         return True

@@ -1000,6 +1000,7 @@ class LakeFormationExtResponse(LakeFormationResponse):
         if principal is not None and wanted is None:
             raise InvalidInputException("Resource is mandatory if Principal is set in the input.")
         catalog = self._get_param("CatalogId") or self.current_account
+        # IncludeRelated only adds data cells filters, which the emulator has none of.
         grants = _visible(self.current_account, self.region)
         if principal is not None:
             identifier = principal.get("DataLakePrincipalIdentifier")
