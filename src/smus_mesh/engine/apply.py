@@ -107,48 +107,56 @@ class Executor:
 
     # scheduling --------------------------------------------------------------------
     def _run(self, plan: Plan, prerequisites: Callable[[str], list[str]]) -> RunReport:
+        """Start each step when its prerequisites succeeded; skip it when one failed.
+
+        Bookkeeping is per edge (counts of unmet prerequisites, reverse edges), so a
+        plan of thousands of steps schedules in linear time.
+        """
         started = time.monotonic()
         steps = {s.key: s for s in plan.steps}
+        unmet: dict[str, int] = {}
+        waiting_on_me: dict[str, list[str]] = {key: [] for key in steps}
+        for key in steps:
+            required = [d for d in prerequisites(key) if d in steps]
+            unmet[key] = len(required)
+            for dependency in required:
+                waiting_on_me[dependency].append(key)
         results: dict[str, StepResult] = {}
-        pending = set(steps)
         running: dict[Future[StepResult], str] = {}
 
-        def blocked_by(key: str) -> str | None:
-            for dep in prerequisites(key):
-                if dep in results and not results[dep].ok:
-                    return dep
-            return None
+        def skip(key: str, cause: str) -> None:
+            stack = [key]
+            while stack:
+                current = stack.pop()
+                if current in results:
+                    continue
+                results[current] = StepResult(
+                    current, steps[current].action.value, False, 0.0, f"not run: {cause} failed"
+                )
+                self.console.step(current, "skipped", f"{cause} failed")
+                stack.extend(waiting_on_me[current])
 
         with ThreadPoolExecutor(
             max_workers=self.ctx.settings.max_workers, thread_name_prefix="smus-step"
         ) as pool:
-            while pending or running:
-                progressed = True
-                while progressed:
-                    progressed = False
-                    for key in sorted(pending):
-                        failed_dep = blocked_by(key)
-                        if failed_dep is not None:
-                            pending.discard(key)
-                            results[key] = StepResult(
-                                key,
-                                steps[key].action.value,
-                                False,
-                                0.0,
-                                f"not run: {failed_dep} failed",
-                            )
-                            self.console.step(key, "skipped", f"{failed_dep} failed")
-                            progressed = True
-                        elif all(d in results for d in prerequisites(key)):
-                            pending.discard(key)
-                            running[pool.submit(self._visit, steps[key])] = key
-                            progressed = True
-                if not running:
-                    break
+            for step in plan.steps:  # plan order keeps runs reproducible
+                if unmet[step.key] == 0:
+                    running[pool.submit(self._visit, step)] = step.key
+            while running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:
                     key = running.pop(future)
-                    results[key] = future.result()
+                    result = future.result()
+                    results[key] = result
+                    for dependent in waiting_on_me[key]:
+                        if dependent in results:
+                            continue
+                        if not result.ok:
+                            skip(dependent, key)
+                            continue
+                        unmet[dependent] -= 1
+                        if unmet[dependent] == 0:
+                            running[pool.submit(self._visit, steps[dependent])] = dependent
         ordered = [results[s.key] for s in plan.steps if s.key in results]
         return RunReport(
             plan.operation, ordered, time.monotonic() - started, self.ctx.clients.stats.snapshot()
