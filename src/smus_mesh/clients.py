@@ -12,6 +12,7 @@ can report what it did and the benchmark can check that waits back off.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,12 +68,41 @@ class CallStats:
             }
 
 
+class RateLimiter:
+    """At most `rate` calls per second across threads (a spaced schedule, no bursts)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+#: DataZone operations with a per-account quota below the usual 20 TPS (workflow.md §4.8).
+RATE_LIMITED = ("AcceptSubscriptionRequest", "CancelSubscription")
+
+
 class Clients:
     """boto3 clients per account alias, built from the session factory."""
 
-    def __init__(self, sessions: SessionFactory, max_attempts: int = 10, pool: int = 32) -> None:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        max_attempts: int = 10,
+        pool: int = 32,
+        limited_tps: float = 3.0,
+    ) -> None:
         self.sessions = sessions
         self.stats = CallStats()
+        self.limiters = {operation: RateLimiter(limited_tps) for operation in RATE_LIMITED}
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._config = BotoConfig(
@@ -94,10 +124,13 @@ class Clients:
             client = self._cache.get(key)
             if client is None:
                 session = self.sessions.session(alias)
-                client = session.client(
-                    service, region_name=self.region, config=self._config
-                )
+                client = session.client(service, region_name=self.region, config=self._config)
                 client.meta.events.register("before-call", self._count)
+                for operation, limiter in self.limiters.items():
+                    client.meta.events.register(
+                        f"before-call.{service}.{operation}",
+                        lambda limiter=limiter, **_: limiter.acquire(),
+                    )
                 self._cache[key] = client
             return client
 

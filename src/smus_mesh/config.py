@@ -406,14 +406,16 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
 
 #: What a pattern-constrained field expects, in words (pydantic prints the regex).
 PATTERN_HINTS = {
-    r"^\d{12}$": "a 12-digit AWS account id, quoted (\"111122223333\")",
+    r"^\d{12}$": 'a 12-digit AWS account id, quoted ("111122223333")',
     r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$": (
         "an IAM role ARN like arn:aws:iam::111122223333:role/Name"
     ),
     r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$": (
         "2-24 characters: lower-case letters, digits and dashes, starting with a letter"
     ),
-    r"^[A-Za-z][A-Za-z0-9_-]{0,63}$": "a name of letters, digits, '_' or '-', starting with a letter",
+    r"^[A-Za-z][A-Za-z0-9_-]{0,63}$": (
+        "a name of letters, digits, '_' or '-', starting with a letter"
+    ),
     r"^[a-z0-9_]{1,255}$": "a Glue name: lower-case letters, digits and underscores",
     r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$": "an S3 URI like s3://bucket/prefix/",
     r"^[a-z]{2}(-[a-z]+)+-\d$": "an AWS region like eu-west-1",

@@ -21,11 +21,19 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     poll_initial: float = Field(2.0, ge=0, description="First poll interval of a wait, seconds.")
-    poll_max: float = Field(30.0, gt=0, description="Longest poll interval, seconds.")
+    poll_max: float = Field(
+        10.0, gt=0, description="Longest poll interval, seconds (AWS samples poll every 5-10 s)."
+    )
     poll_factor: float = Field(1.5, ge=1, description="Backoff factor between polls.")
     timeout: float = Field(3600.0, gt=0, description="Deadline of one wait, seconds.")
     max_workers: int = Field(16, ge=1, le=64, description="Steps run at once.")
     max_attempts: int = Field(10, ge=1, le=30, description="botocore attempts per call.")
+    accept_tps: float = Field(
+        3.0,
+        gt=0,
+        description="Calls per second to AcceptSubscriptionRequest and CancelSubscription "
+        "(DataZone's quota is 3 TPS).",
+    )
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None) -> Settings:

@@ -51,7 +51,11 @@ class Workspace:
         self.console: Console = console or NoopConsole()
         self.settings = settings or config.resolved_settings()
         self.sessions = sessions or SessionFactory(config)
-        self.clients = Clients(self.sessions, max_attempts=self.settings.max_attempts)
+        self.clients = Clients(
+            self.sessions,
+            max_attempts=self.settings.max_attempts,
+            limited_tps=self.settings.accept_tps,
+        )
         self.names = Names(config)
         builder = SetupBuilder(config)
         self.graph = Graph(builder.build())
