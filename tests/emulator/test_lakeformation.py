@@ -223,6 +223,14 @@ def test_cross_account_grant_is_seen_and_regranted_by_the_consumer(cloud: Cloud)
     assert _grants_to(consumer, consumer_role, remote_table) == [(remote_table, ["SELECT"], [])]
     # The re-grant lives in the consumer's Lake Formation only.
     assert _grants_to(producer, consumer_role, remote_table) == []
+    # A grant straight to a consumer principal is seen in the consumer account too.
+    producer.grant_permissions(
+        Principal=principal(consumer_role), Resource=remote_table, Permissions=["DESCRIBE"]
+    )
+    assert sorted(
+        (p["Principal"]["DataLakePrincipalIdentifier"], tuple(p["Permissions"]))
+        for p in _permissions(consumer, Principal=principal(consumer_role), Resource=remote_table)
+    ) == [(consumer_role, ("DESCRIBE",)), (consumer_role, ("SELECT",))]
     # ... and stays inside the consumer account.
     with pytest.raises(ClientError) as excinfo:
         consumer.grant_permissions(

@@ -740,7 +740,7 @@ def execute(run: QueryRun) -> None:
     """
     run.started = run.started or datetime.now(UTC)
     try:
-        _run(run)
+        _run_query(run)
         run.state = "SUCCEEDED"
     except QueryFailure as failure:
         run.fail(failure)
@@ -758,7 +758,7 @@ def execute(run: QueryRun) -> None:
     run.completed = datetime.now(UTC)
 
 
-def _run(run: QueryRun) -> None:
+def _run_query(run: QueryRun) -> None:
     connection = _connection()
     try:
         _check_statement(connection, run.query)
@@ -933,7 +933,7 @@ class AthenaSqlResponse(AthenaResponse):
             setattr(backend, "smus_queries", queries)  # noqa: B010
         return queries
 
-    def _run(self, query_id: str | None) -> QueryRun:
+    def _query_run(self, query_id: str | None) -> QueryRun:
         run = self._queries.runs.get(query_id or "")
         if run is None:
             raise InvalidRequestException(f"QueryExecution {query_id} was not found")
@@ -992,7 +992,7 @@ class AthenaSqlResponse(AthenaResponse):
         return json.dumps({"QueryExecutionId": query_id})
 
     def get_query_execution(self) -> str:
-        run = self._run(self._get_param("QueryExecutionId"))
+        run = self._query_run(self._get_param("QueryExecutionId"))
         RUNTIME.scheduler.observe(run.transition)
         return json.dumps({"QueryExecution": run.to_dict()})
 
@@ -1029,7 +1029,7 @@ class AthenaSqlResponse(AthenaResponse):
         return json.dumps(result)
 
     def stop_query_execution(self) -> str:
-        run = self._run(self._get_param("QueryExecutionId"))
+        run = self._query_run(self._get_param("QueryExecutionId"))
         if run.state not in FINAL_STATES:
             RUNTIME.scheduler.cancel(run.transition)
             run.state = "CANCELLED"
@@ -1038,7 +1038,7 @@ class AthenaSqlResponse(AthenaResponse):
         return "{}"
 
     def get_query_results(self) -> str:
-        run = self._run(self._get_param("QueryExecutionId"))
+        run = self._query_run(self._get_param("QueryExecutionId"))
         if run.state in ("QUEUED", "RUNNING"):
             raise InvalidRequestException(f"Query has not yet finished. Current state: {run.state}")
         if run.state != "SUCCEEDED":
