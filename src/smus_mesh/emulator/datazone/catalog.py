@@ -44,6 +44,12 @@ from smus_mesh.emulator.datazone.exceptions import (
     ValidationException,
 )
 from smus_mesh.emulator.datazone.fulfilment import LfGrant, TableRef
+from smus_mesh.emulator.datazone.projects import (
+    Project,
+    project_of,
+    project_role_arn,
+    require_member,
+)
 from smus_mesh.emulator.progress import Stage
 from smus_mesh.emulator.runtime import RUNTIME
 
@@ -80,22 +86,18 @@ def profile_id(domain: Domain, caller: Caller) -> str:
 
 
 def is_member(domain: Domain, project_id: str, caller: Caller) -> bool:
-    from smus_mesh.emulator.datazone.projects import project_of, require_member
-
     project = domain.projects.get(project_id)
     if project is None:
         return False
     try:
-        require_member(domain, project_of(domain, project_id), caller)
+        require_member(domain, project, caller)
     except AccessDeniedException:
         return False
     return True
 
 
-def member_project(domain: Domain, project_id: str, caller: Caller) -> Any:
+def member_project(domain: Domain, project_id: str, caller: Caller) -> Project:
     """The project, after checking that the caller is one of its members."""
-    from smus_mesh.emulator.datazone.projects import project_of, require_member
-
     project = project_of(domain, project_id)
     require_member(domain, project, caller)
     return project
@@ -723,11 +725,11 @@ class CatalogMixin:
             self, caller: Caller, identifier: str, associated: bool = False
         ) -> Domain: ...
 
-        def _subscription_cleanup_for_project(self, domain: Domain, project: Any) -> None: ...
+        def _subscription_cleanup_for_project(self, domain: Domain, project: Project) -> None: ...
 
     # data sources -----------------------------------------------------------------------
     def _binding(
-        self, domain: Domain, project: Any, params: dict[str, Any]
+        self, domain: Domain, project: Project, params: dict[str, Any]
     ) -> tuple[str, str | None, str | None]:
         """(account whose catalog is read, environment id, connection id)."""
         connection_id = params.get("connectionIdentifier")
@@ -827,8 +829,6 @@ class CatalogMixin:
         the project can see what it imports. Retried at each run until GRANTED."""
         if source.self_grant_details is None:
             return
-        from smus_mesh.emulator.datazone.projects import project_role_arn
-
         role = project_role_arn(domain, source.project_id)
         reader = source.reader_role(domain)
         details = []
@@ -990,8 +990,6 @@ class CatalogMixin:
 
     def _import(self, domain: Domain, source: DataSource, run: DataSourceRun) -> None:
         """The end of a run: import the selected tables, record activities and statistics."""
-        from smus_mesh.emulator.datazone.projects import project_role_arn
-
         self._self_grant(domain, source)
         project_role = project_role_arn(domain, source.project_id)
         reader = source.reader_role(domain)
@@ -1366,7 +1364,7 @@ class CatalogMixin:
         }
 
     # project deletion -------------------------------------------------------------------------
-    def _catalog_cleanup_for_project(self, domain: Domain, project: Any) -> None:
+    def _catalog_cleanup_for_project(self, domain: Domain, project: Project) -> None:
         """A project is being deleted: revoke and delete its subscriptions and grants (both
         sides), then delete its listings, assets, data sources and runs."""
         self._subscription_cleanup_for_project(domain, project)

@@ -17,6 +17,7 @@ The consumer's half of the catalog (research/workflow.md phases K, L, M and §2.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections import deque
@@ -50,18 +51,19 @@ from smus_mesh.emulator.datazone.exceptions import (
     ValidationException,
 )
 from smus_mesh.emulator.datazone.fulfilment import Fulfilment, FulfilmentFailure, TableRef
+from smus_mesh.emulator.datazone.projects import Project
 from smus_mesh.emulator.progress import Stage
 from smus_mesh.emulator.runtime import RUNTIME
 
 if TYPE_CHECKING:
     from smus_mesh.emulator.datazone.models import Domain
 
-#: DataZone quota: AcceptSubscriptionRequest is limited to 3 requests per second
-#: (research/workflow.md §4.8); applied per domain.
-ACCEPTS_PER_SECOND = 3
+#: DataZone quota: AcceptSubscriptionRequest and CancelSubscription are limited to 3
+#: requests per second each (research/workflow.md §4.8); applied per domain.
+DECISIONS_PER_SECOND = 3
 
-#: When each domain last let an AcceptSubscriptionRequest through (monotonic seconds).
-_recent_accepts: dict[str, deque[float]] = {}
+#: When each (domain, operation) last let a rate-limited request through (monotonic s).
+_recent_decisions: dict[tuple[str, str], deque[float]] = {}
 
 GLUE_TARGET_CONFIG_FORM = "GlueSubscriptionTargetConfigForm"
 
@@ -87,7 +89,7 @@ class SubscriptionRequest:
     def __init__(
         self,
         domain: Domain,
-        project: Any,
+        project: Project,
         listing: Listing,
         params: dict[str, Any],
         created_by: str,
@@ -112,7 +114,7 @@ class SubscriptionRequest:
         self.existing_subscription_id: str | None = None
 
     def subscribed_listings(self) -> list[dict[str, Any]]:
-        listing = json.loads(json.dumps(self.listing, default=str))
+        listing = copy.deepcopy(self.listing)
         if self.asset_scopes:
             scope = self.asset_scopes[0]
             listing["item"]["assetListing"]["assetScope"] = {
@@ -385,6 +387,20 @@ def _require_either_member(domain: Domain, caller: Caller, *project_ids: str) ->
         )
 
 
+def _throttle(domain_id: str, operation: str) -> None:
+    """ThrottlingException for the 4th rate-limited call within a second (botocore
+    retries it with backoff, so a well-behaved client only slows down)."""
+    moment = time.monotonic()
+    recent = _recent_decisions.setdefault((domain_id, operation), deque())
+    while recent and moment - recent[0] >= 1.0:
+        recent.popleft()
+    if len(recent) >= DECISIONS_PER_SECOND:
+        raise ThrottlingException(
+            f"Rate exceeded: {operation} is limited to {DECISIONS_PER_SECOND} requests per second"
+        )
+    recent.append(moment)
+
+
 def _matches(obj: Any, filters: dict[str, str | None]) -> bool:
     return all(value is None or getattr(obj, name) == value for name, value in filters.items())
 
@@ -529,7 +545,7 @@ class SubscriptionsMixin:
         return domain, request
 
     def accept_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-        self._throttle_accepts(require(params, "domainIdentifier"))
+        _throttle(require(params, "domainIdentifier"), "AcceptSubscriptionRequest")
         domain = self.domain_for(caller, params["domainIdentifier"])
         request = request_of(domain, require(params, "identifier"))
         listing: Listing | None = domain.listings.get(request.listing_id)
@@ -564,19 +580,6 @@ class SubscriptionsMixin:
                     domain, subscription.id, listing, asset, target, subscription.created_by
                 )
         return request.to_dict()
-
-    @staticmethod
-    def _throttle_accepts(domain_id: str) -> None:
-        moment = time.monotonic()
-        recent = _recent_accepts.setdefault(domain_id, deque())
-        while recent and moment - recent[0] >= 1.0:
-            recent.popleft()
-        if len(recent) >= ACCEPTS_PER_SECOND:
-            raise ThrottlingException(
-                f"Rate exceeded: AcceptSubscriptionRequest is limited to {ACCEPTS_PER_SECOND} "
-                "requests per second"
-            )
-        recent.append(moment)
 
     def reject_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         _, request = self._decide(caller, params, "REJECTED")
@@ -628,7 +631,8 @@ class SubscriptionsMixin:
         return subscription.to_dict()
 
     def cancel_subscription(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        _throttle(require(params, "domainIdentifier"), "CancelSubscription")
+        domain = self.domain_for(caller, params["domainIdentifier"])
         subscription = subscription_of(domain, require(params, "identifier"))
         member_project(domain, subscription.project_id, caller)
         self._end_subscription(domain, subscription, "CANCELLED", caller, revoke_access=True)
@@ -944,7 +948,7 @@ class SubscriptionsMixin:
         return {}
 
     # project deletion -----------------------------------------------------------------------------
-    def _subscription_cleanup_for_project(self, domain: Domain, project: Any) -> None:
+    def _subscription_cleanup_for_project(self, domain: Domain, project: Project) -> None:
         """Revoke at once every grant that involves the project (as subscriber, as owner, or
         through its subscription targets) and forget its requests; the project's own
         subscriptions go with it, while subscriptions others hold to its listings stay,
