@@ -86,6 +86,7 @@ def profile_id(domain: Domain, caller: Caller) -> str:
 
 
 def is_member(domain: Domain, project_id: str, caller: Caller) -> bool:
+    """Whether the caller is a member of the project (False if it does not exist)."""
     project = domain.projects.get(project_id)
     if project is None:
         return False

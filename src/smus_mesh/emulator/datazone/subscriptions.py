@@ -4,9 +4,10 @@ by fulfilment.py), subscription targets.
 The consumer's half of the catalog (research/workflow.md phases K, L, M and §2.2 step 1):
 
 * a member of the consuming project asks for one ACTIVE listing (a request, PENDING);
-* a member of the listing's owning project accepts (3 per second, as DataZone's quota)
-  or rejects it; accepting makes an APPROVED subscription and one grant per subscription
-  target of the consuming project (its Lakehouse Database environment's target);
+* a member of the listing's owning project accepts or rejects it (accepting, like
+  cancelling, is limited to 3 calls per second, DataZone's quota); accepting makes an
+  APPROVED subscription and one grant per subscription target of the consuming project
+  (its Lakehouse Database environment's target);
 * a grant goes PENDING -> IN_PROGRESS -> COMPLETED while its asset goes GRANT_PENDING ->
   GRANT_IN_PROGRESS -> GRANTED, and Lake Formation and Glue change in both accounts only
   at that last moment (fulfilment.fulfil); a grant that cannot be made ends GRANT_FAILED
@@ -525,9 +526,10 @@ class SubscriptionsMixin:
         ]
         return {"items": [r.to_summary_dict() for r in _sorted(items, params)]}
 
-    def _decide(
-        self, caller: Caller, params: dict[str, Any], status: str
+    def _decidable(
+        self, caller: Caller, params: dict[str, Any], verb: str
     ) -> tuple[Domain, SubscriptionRequest]:
+        """The PENDING request a member of the listing's owning project may decide on."""
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         request = request_of(domain, require(params, "identifier"))
         # "You must be a member of the owning project ... to approve or reject" [SMUS-approve]
@@ -535,19 +537,27 @@ class SubscriptionsMixin:
         if request.status != "PENDING":
             raise ConflictException(
                 f"Subscription request {request.id} is {request.status}; only PENDING requests "
-                f"can be {status.lower()}"
+                f"can be {verb}"
             )
+        return domain, request
+
+    @staticmethod
+    def _decide(
+        domain: Domain,
+        request: SubscriptionRequest,
+        caller: Caller,
+        params: dict[str, Any],
+        status: str,
+    ) -> None:
         request.status = status
         request.reviewer_id = profile_id(domain, caller)
         request.updated_by = request.reviewer_id
         request.updated_at = now()
         request.decision_comment = params.get("decisionComment")
-        return domain, request
 
     def accept_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         _throttle(require(params, "domainIdentifier"), "AcceptSubscriptionRequest")
-        domain = self.domain_for(caller, params["domainIdentifier"])
-        request = request_of(domain, require(params, "identifier"))
+        domain, request = self._decidable(caller, params, "accepted")
         listing: Listing | None = domain.listings.get(request.listing_id)
         if listing is None:
             raise ResourceNotFoundException(
@@ -564,10 +574,10 @@ class SubscriptionsMixin:
             )
         scopes = params.get("assetScopes")
         self._check_asset_scopes(listing, scopes)
-        domain, request = self._decide(caller, params, "ACCEPTED")
+        self._decide(domain, request, caller, params, "ACCEPTED")
         if scopes:
             request.asset_scopes = list(scopes)
-        subscription = Subscription(request, request.reviewer_id or profile_id(domain, caller))
+        subscription = Subscription(request, profile_id(domain, caller))
         domain.subscriptions[subscription.id] = subscription
         for target in domain.subscription_targets.values():
             if (
@@ -582,7 +592,8 @@ class SubscriptionsMixin:
         return request.to_dict()
 
     def reject_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-        _, request = self._decide(caller, params, "REJECTED")
+        domain, request = self._decidable(caller, params, "rejected")
+        self._decide(domain, request, caller, params, "REJECTED")
         return request.to_dict()
 
     def delete_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
