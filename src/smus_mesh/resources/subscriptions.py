@@ -469,7 +469,8 @@ class SubscriptionGrant(_SubscriptionBase):
         super().__init__(*args, **kwargs)
         self.approval_key = approval_key
 
-    def observe(self, ctx: Context) -> Observed:
+    def _observe(self, ctx: Context) -> tuple[Observed, bool]:
+        """What exists, and whether the request is still waiting for a decision."""
         domain_id, listing_id, consumer_id = self.ids(ctx)
         approved = subscriptions_of(
             ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED"
@@ -478,26 +479,41 @@ class SubscriptionGrant(_SubscriptionBase):
             requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
             latest = requests[-1]["status"] if requests else "none"
             if latest == "REJECTED":
-                return Observed(Status.COMPLETE, detail="no grant: the request was rejected")
+                return Observed(Status.COMPLETE, detail="no grant: the request was rejected"), False
             if latest == "PENDING":
-                return Observed(Status.COMPLETE, detail="no grant: the request awaits approval")
-            return Observed(Status.IN_PROGRESS, detail="waiting for the subscription")
+                # Not done yet: the approval step, which runs first, may be about to accept
+                # it. Reading this as done would leave the grant unawaited when a run killed
+                # after CreateSubscriptionRequest is resumed; `wait_created` settles it.
+                return Observed(Status.IN_PROGRESS, detail="the request awaits a decision"), True
+            return Observed(Status.IN_PROGRESS, detail="waiting for the subscription"), False
         subscription_id = approved[0]["id"]
         state = grant_state(grants_of(ctx, self.account, domain_id, subscription_id))
-        return Observed(
+        observed = Observed(
             state.status,
             {"subscription_id": subscription_id, "domain_id": domain_id},
             state.outputs,
             detail=state.detail,
             owned=True,
         )
+        return observed, False
+
+    def observe(self, ctx: Context) -> Observed:
+        return self._observe(ctx)[0]
 
     def create(self, ctx: Context) -> dict[str, Any]:
         return {}
 
     def wait_created(self, ctx: Context) -> Observed:
+        def settled() -> Observed:
+            observed, pending = self._observe(ctx)
+            if pending:
+                # The approval step has run and left the request pending (rules with no
+                # match and `default: leave`): there is no grant to wait for.
+                return Observed(Status.COMPLETE, detail="no grant: the request awaits approval")
+            return observed
+
         try:
-            return super().wait_created(ctx)
+            return ctx.wait(self, settled, until=Status.COMPLETE)
         except FailedStatus as exc:
             raise StepError(self.key, f"the subscription grant failed: {exc}") from None
 
