@@ -29,6 +29,12 @@ from tests.emulator.datazone_setup import (
     run_data_source,
     wait_listing,
 )
+from tests.emulator.datazone_support import (
+    create_domain,
+    grant_blueprint,
+    grant_profiles,
+    wait_project,
+)
 from tests.support import DOMAIN_ACCOUNT, Cloud
 
 
@@ -784,3 +790,63 @@ def test_listing_change_set_errors(mesh: Mesh, dz: Any) -> None:
             action="PUBLISH",
         )
     assert error_of(excinfo)[0] == "AccessDeniedException"
+
+
+def test_v1_data_source_binds_to_an_environment(mesh: Mesh) -> None:
+    classic = create_domain(mesh.cloud, name="classic", version="V1")
+    dz = mesh.datazone()
+    [blueprint] = dz.list_environment_blueprints(
+        domainIdentifier=classic["id"], managed=True, name="DefaultDataLake"
+    )["items"]
+    dz.put_environment_blueprint_configuration(
+        domainIdentifier=classic["id"],
+        environmentBlueprintIdentifier=blueprint["id"],
+        enabledRegions=["us-east-1"],
+        provisioningRoleArn=mesh.producer_setup.provisioning_role,
+        manageAccessRoleArn=mesh.producer_setup.manage_access_role,
+    )
+    grant_blueprint(mesh.cloud, classic, DOMAIN_ACCOUNT, blueprint["id"])
+    profile = dz.create_project_profile(
+        domainIdentifier=classic["id"],
+        name="classic",
+        status="ENABLED",
+        environmentConfigurations=[
+            {
+                "name": "lake",
+                "environmentBlueprintId": blueprint["id"],
+                "deploymentMode": "ON_CREATE",
+                "deploymentOrder": 0,
+                "awsAccount": {"awsAccountId": DOMAIN_ACCOUNT},
+                "awsRegion": {"regionName": "us-east-1"},
+            }
+        ],
+    )
+    grant_profiles(mesh.cloud, classic, [profile["id"]])
+    project = dz.create_project(
+        domainIdentifier=classic["id"], name="classic", projectProfileId=profile["id"]
+    )
+    wait_project(mesh.cloud, classic["id"], project["id"])
+    [environment] = dz.list_environments(
+        domainIdentifier=classic["id"], projectIdentifier=project["id"]
+    )["items"]
+    common = {
+        "domainIdentifier": classic["id"],
+        "projectIdentifier": project["id"],
+        "name": "classic",
+        "type": "GLUE",
+        "configuration": glue_filter("classic_db"),
+    }
+    with pytest.raises(ClientError) as excinfo:
+        dz.create_data_source(**common)
+    assert error_of(excinfo) == (
+        "ValidationException",
+        "environmentIdentifier or connectionIdentifier is required",
+    )
+    # The emulator does not provision V1 (DefaultDataLake) environments, so the V1 binding
+    # reaches the environment's state check, not the V2 connection requirement.
+    with pytest.raises(ClientError) as excinfo:
+        dz.create_data_source(environmentIdentifier=environment["id"], **common)
+    assert error_of(excinfo) == (
+        "ConflictException",
+        f"Environment {environment['id']} is CREATE_FAILED, not ACTIVE",
+    )

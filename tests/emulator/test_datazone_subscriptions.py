@@ -317,9 +317,17 @@ def test_accept_grants_through_in_progress_states_and_the_consumer_can_query(
 
     request = subscribe(mesh, listing_id)
     accepted = dz.accept_subscription_request(
-        domainIdentifier=mesh.domain_id, identifier=request["id"], decisionComment="approved"
+        domainIdentifier=mesh.domain_id,
+        identifier=request["id"],
+        decisionComment="approved",
+        assetScopes=[{"assetId": asset_id, "filterIds": []}],
     )
     assert (accepted["status"], accepted["decisionComment"]) == ("ACCEPTED", "approved")
+    assert accepted["subscribedListings"][0]["item"]["assetListing"]["assetScope"] == {
+        "assetId": asset_id,
+        "filterIds": [],
+        "status": "ACCEPTED",
+    }
     subscription = subscription_of_request(mesh, request["id"])
     assert subscription["status"] == "APPROVED"
     assert subscription["subscribedPrincipal"] == {
@@ -354,11 +362,26 @@ def test_accept_grants_through_in_progress_states_and_the_consumer_can_query(
     )
     assert "grantedTimestamp" in granted
     grant = dz.get_subscription_grant(domainIdentifier=mesh.domain_id, identifier=done["id"])
+    [target] = dz.list_subscription_targets(
+        domainIdentifier=mesh.domain_id, environmentIdentifier=mesh.consumer.lakehouse_id
+    )["items"]
+    assert grant["subscriptionTargetId"] == target["id"]
+    for filters in (
+        {"environmentId": mesh.consumer.lakehouse_id},
+        {"subscriptionTargetId": target["id"]},
+        {"owningProjectId": mesh.consumer.id},
+    ):
+        found = dz.list_subscription_grants(
+            domainIdentifier=mesh.domain_id, subscribedListingId=listing_id, **filters
+        )["items"]
+        assert [g["id"] for g in found] == [grant["id"]], filters
     assert (
-        grant["subscriptionTargetId"]
-        == dz.list_subscription_targets(
-            domainIdentifier=mesh.domain_id, environmentIdentifier=mesh.consumer.lakehouse_id
-        )["items"][0]["id"]
+        dz.list_subscription_grants(
+            domainIdentifier=mesh.domain_id,
+            subscribedListingId=listing_id,
+            owningProjectId=mesh.producer.id,
+        )["items"]
+        == []
     )
 
     # Fulfilment: the producer granted the consumer account (with grant option), the
