@@ -406,13 +406,25 @@ def test_accept_grants_through_in_progress_states_and_the_consumer_can_query(
         f"Project {mesh.consumer.id} already has an APPROVED subscription "
         f"({subscription['id']}) to listing {listing_id}",
     )
-    with pytest.raises(ClientError) as excinfo:
-        dz.delete_listing(domainIdentifier=mesh.domain_id, identifier=listing_id)
-    assert error_of(excinfo) == (
+    subscribed = (
         "ConflictException",
         f"Listing {listing_id} has approved subscriptions ({subscription['id']}); revoke them "
         "first",
     )
+    with pytest.raises(ClientError) as excinfo:
+        dz.delete_listing(domainIdentifier=mesh.domain_id, identifier=listing_id)
+    assert error_of(excinfo) == subscribed
+    # Unpublishing stops new requests but keeps the subscription, so the asset stays too.
+    dz.create_listing_change_set(
+        domainIdentifier=mesh.domain_id,
+        entityIdentifier=asset_id,
+        entityType="ASSET",
+        action="UNPUBLISH",
+    )
+    with pytest.raises(ClientError) as excinfo:
+        dz.delete_asset(domainIdentifier=mesh.domain_id, identifier=asset_id)
+    assert error_of(excinfo) == subscribed
+    assert rows_of(mesh, "accept_orders")[0] == "SUCCEEDED"
 
     # Revocation by the owner: the grant walks back, the link and grants go, access ends.
     revoked = dz.revoke_subscription(domainIdentifier=mesh.domain_id, identifier=subscription["id"])

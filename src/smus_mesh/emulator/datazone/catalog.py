@@ -612,6 +612,21 @@ def listing_for_asset(domain: Domain, asset: Asset) -> Listing | None:
     return listing
 
 
+def refuse_if_subscribed(domain: Domain, listing: Listing) -> None:
+    """ConflictException while APPROVED subscriptions to the listing exist: deleting it
+    would leave granted access that no listing accounts for."""
+    approved = [
+        s.id
+        for s in domain.subscriptions.values()
+        if s.listing_id == listing.id and s.status == "APPROVED"
+    ]
+    if approved:
+        raise ConflictException(
+            f"Listing {listing.id} has approved subscriptions ({', '.join(approved)}); revoke "
+            "them first"
+        )
+
+
 # --- filters ---------------------------------------------------------------------------------
 
 
@@ -1195,6 +1210,7 @@ class CatalogMixin:
                 "unpublish it before deleting the asset"
             )
         if listing is not None:
+            refuse_if_subscribed(domain, listing)
             domain.listings.pop(listing.id, None)
         domain.assets.pop(asset.id, None)
         return {}
@@ -1310,16 +1326,7 @@ class CatalogMixin:
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         listing = listing_of(domain, require(params, "identifier"))
         member_project(domain, listing.owning_project_id, caller)
-        approved = [
-            s
-            for s in domain.subscriptions.values()
-            if s.listing_id == listing.id and s.status == "APPROVED"
-        ]
-        if approved:
-            raise ConflictException(
-                f"Listing {listing.id} has approved subscriptions "
-                f"({', '.join(s.id for s in approved)}); revoke them first"
-            )
+        refuse_if_subscribed(domain, listing)
         RUNTIME.scheduler.cancel(listing.transition)
         domain.listings.pop(listing.id, None)
         asset = domain.assets.get(listing.asset_id)
