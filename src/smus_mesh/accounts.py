@@ -35,12 +35,18 @@ class Account:
 
 
 class SessionFactory:
-    """Builds and caches one `boto3.Session` per account alias (thread safe)."""
+    """Builds and caches one `boto3.Session` per account alias (thread safe).
+
+    The sessions share one botocore data loader, so each service model is read and
+    parsed once per process rather than once per account (the DataZone and EC2
+    models are megabytes).
+    """
 
     def __init__(self, config: Config) -> None:
         self._config = config
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
+        self._loader = botocore.session.get_session().get_component("data_loader")
 
     @property
     def region(self) -> str:
@@ -55,7 +61,9 @@ class SessionFactory:
     def session(self, alias: str) -> boto3.Session:
         with self._lock:
             if alias not in self._sessions:
-                self._sessions[alias] = self._build(alias, self._config.accounts[alias])
+                session = self._build(alias, self._config.accounts[alias])
+                session._session.register_component("data_loader", self._loader)
+                self._sessions[alias] = session
             return self._sessions[alias]
 
     def _build(self, alias: str, account: AccountConfig) -> boto3.Session:

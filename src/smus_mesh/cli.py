@@ -516,7 +516,12 @@ def emulator_serve(
 
     try:
         EmulatorServer(
-            host, port, latency, time_scale, allow_remote=host not in ("127.0.0.1", "localhost")
+            host,
+            port,
+            latency,
+            time_scale,
+            allow_remote=host not in ("127.0.0.1", "localhost"),
+            prewarm=True,
         ).serve_forever(ready)
     except EmulatorError as exc:
         _err(f"error: {exc}")

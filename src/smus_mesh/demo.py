@@ -150,7 +150,7 @@ def run_demo(console: Console, latency: str = "none", time_scale: float = 1.0) -
     report = DemoReport(False, accounts)
     with (
         tempfile.TemporaryDirectory(prefix="smus-mesh-demo-") as tmp,
-        EmulatorServer(latency=latency, time_scale=time_scale) as emulator,
+        EmulatorServer(latency=latency, time_scale=time_scale, prewarm=True) as emulator,
         emulated_environment(emulator.url, Path(tmp), config.region),
     ):
         console.info(f"emulator on {emulator.url} (latency {latency}); accounts {accounts}")

@@ -23,7 +23,6 @@ These are moto internals, not public API: moto is pinned exactly and
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -77,7 +76,7 @@ def create_app(service: str) -> Flask:
     return app
 
 
-def make_dispatcher() -> Callable[..., Any]:
+def make_dispatcher() -> DomainDispatcherApplication:
     """A moto dispatcher that knows DataZone and serves our overrides."""
     dispatcher = DomainDispatcherApplication(create_app)
     # A new list: the default attribute *is* moto's global index, never mutate it.

@@ -67,6 +67,8 @@ class Runtime:
         #: Fail a DataZone response that breaks the botocore model (tests), rather
         #: than only logging it (demo, `emulator serve`).
         self.strict = False
+        #: Build every account's backends at each reset (see services.seed).
+        self.prewarm = False
 
     # calls log -------------------------------------------------------------
     def record(self, **fields: Any) -> None:

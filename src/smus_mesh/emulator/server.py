@@ -53,6 +53,16 @@ class EmulatorApp:
 
         self.dispatcher = make_dispatcher()
 
+    def prewarm(self) -> None:
+        """Build the Flask app and the request router of every workflow service now, so
+        no client pays for them on its first call (they survive resets)."""
+        from smus_mesh.emulator.registration import _router, create_app
+        from smus_mesh.emulator.services import WORKFLOW_SERVICES
+
+        for service in WORKFLOW_SERVICES:
+            self.dispatcher.app_instances.setdefault(service, create_app(service))
+            _router(service)
+
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         from smus_mesh.emulator import admin, services
         from smus_mesh.emulator.registration import (
@@ -128,7 +138,7 @@ def reset_cloud() -> None:
 
     BackendDict.reset()
     RUNTIME.reset()
-    services.seed()
+    services.seed(prewarm_backends=RUNTIME.prewarm)
 
 
 def _check_environment(host: str, allow_remote: bool) -> None:
@@ -162,6 +172,7 @@ class EmulatorServer:
         time_scale: float = 1.0,
         allow_remote: bool = False,
         strict: bool | None = None,
+        prewarm: bool = False,
     ) -> None:
         _check_environment(host, allow_remote)
         self.strict = (
@@ -171,6 +182,9 @@ class EmulatorServer:
         self.requested_port = port
         self.latency = latency
         self.time_scale = time_scale
+        #: also build every account's backends after each reset (serve, demo, bench);
+        #: tests keep resets cheap instead.
+        self.prewarm = prewarm
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -197,14 +211,17 @@ class EmulatorServer:
                     "process-global); stop it first"
                 )
             services.register_all()
+            RUNTIME.prewarm = self.prewarm
             reset_cloud()
             RUNTIME.set_latency(self.latency, self.time_scale)
             RUNTIME.strict = self.strict
+            app = EmulatorApp()
+            app.prewarm()
             try:
                 self._server = make_server(
                     self.host,
                     self.requested_port,
-                    EmulatorApp(),
+                    app,
                     threaded=True,
                     request_handler=_QuietHandler,
                 )

@@ -39,9 +39,48 @@ def register_all() -> None:
     CUSTOM_RESPONSES.update(_response_classes())
 
 
-def seed() -> None:
-    """Make a reset cloud look like a fresh organisation: member accounts and their role."""
+#: Services the workflow calls, warmed up front by `prewarm` (their first use otherwise
+#: costs up to a second, e.g. moto's EC2 building each account's default VPC).
+WORKFLOW_SERVICES = (
+    "sts",
+    "iam",
+    "s3",
+    "ec2",
+    "glue",
+    "lakeformation",
+    "athena",
+    "ram",
+    "cloudformation",
+    "codecommit",
+    "datazone",
+)
+
+
+def seed(prewarm_backends: bool = False) -> None:
+    """Make a reset cloud look like a fresh organisation: member accounts and their role;
+    optionally build every workflow backend of every account now rather than on first use."""
     accounts.bootstrap()
+    if prewarm_backends:
+        from moto.backends import get_backend
+
+        for service in WORKFLOW_SERVICES:
+            backends = (
+                _datazone_backends() if service == "datazone" else get_backend(service)  # type: ignore[call-overload]
+            )
+            for account_id in accounts.known_accounts():
+                regions = backends[account_id]
+                for region in ("us-east-1", "global", "aws"):
+                    try:
+                        regions[region]
+                        break
+                    except KeyError:
+                        continue
+
+
+def _datazone_backends() -> Any:
+    from smus_mesh.emulator.datazone.models import datazone_backends
+
+    return datazone_backends
 
 
 def known_accounts() -> list[str]:

@@ -112,9 +112,12 @@ class Workspace:
         self.verify_accounts()
         with locked(self.state_path):
             state = self.load_state()
-            ctx, observed = self.observe(state)
-            plan = plan_up(self.graph, ctx, observed)
-            return Executor(self.graph, ctx, state).apply(plan)
+            try:
+                ctx, observed = self.observe(state)
+                plan = plan_up(self.graph, ctx, observed)
+                return Executor(self.graph, ctx, state).apply(plan)
+            finally:
+                state.close()
 
     def down_plan(self) -> tuple[Plan, State, Context]:
         state = self.load_state()
@@ -136,10 +139,9 @@ class Workspace:
                 for error in auditor.sweep(leftovers, self.console.info):
                     self.console.warn(error)
                 leftovers = self.auditor(domain_ids).run()
+            state.close()
             if report.ok and not leftovers.count():
-                state.records.clear()
-                if self.state_path.exists():
-                    self.state_path.unlink()
+                self.state_path.unlink(missing_ok=True)
             return report, leftovers
 
     def _domain_ids(self, state: State, observed: dict[str, Any]) -> set[str]:

@@ -69,10 +69,11 @@ class Resource(ABC):
     kind: ClassVar[str]
     #: IAM actions the operator's credentials need for this resource (up and down).
     iam_actions: ClassVar[tuple[str, ...]]
-    #: The duration kind of its asynchronous creation in the emulator's latency
-    #: profile (used by the benchmark's critical-path bound), if creation is async.
-    async_create: ClassVar[str | None] = None
-    async_delete: ClassVar[str | None] = None
+    #: The asynchronous waits its creation (deletion) goes through, in order, named by
+    #: the duration kinds of the emulator's latency profile. Only the benchmark reads
+    #: them, to compute the critical-path lower bound of a run.
+    async_create: ClassVar[tuple[str, ...]] = ()
+    async_delete: ClassVar[tuple[str, ...]] = ()
     #: Whether `down` deletes it when this set-up owns it. Some resources are
     #: removed by their parent's deletion (e.g. environments with their project).
     deletable: ClassVar[bool] = True

@@ -53,8 +53,8 @@ class DataSource(Resource):
         _DZ + "ListDataSources",
         _DZ + "DeleteDataSource",
     )
-    async_create = "data_source.create"
-    async_delete = "data_source.delete"
+    async_create = ("data_source.create",)
+    async_delete = ("data_source.delete",)
 
     def __init__(
         self,
@@ -212,7 +212,7 @@ class DataSourceImport(Resource):
         _DZ + "Search",
         _DZ + "DeleteAsset",
     )
-    async_create = "data_source_run.run"
+    async_create = ("data_source_run.run",)
 
     def __init__(
         self,
@@ -362,7 +362,7 @@ class Listing(Resource):
         _DZ + "CreateListingChangeSet",
         _DZ + "GetListing",
     )
-    async_create = "listing.publish"
+    async_create = ("listing.publish",)
 
     def __init__(self, table: str, domain_account: str, domain_key: str, import_key: str) -> None:
         super().__init__(table, domain_account, (import_key,))

@@ -85,8 +85,8 @@ class Domain(Resource):
         "iam:PassRole",
         "iam:GetRole",
     )
-    async_create = "domain.create"
-    async_delete = "domain.delete"
+    async_create = ("domain.create",)
+    async_delete = ("domain.delete",)
 
     STATUS = {
         "CREATING": Status.IN_PROGRESS,
@@ -296,7 +296,7 @@ class ShareAcceptance(Resource):
         "ram:AcceptResourceShareInvitation",
         "ram:GetResourceShareAssociations",
     )
-    async_create = "ram.associate"
+    async_create = ("ram.associate",)
     deletable = False  # deleting the share dissociates the account
 
     def __init__(self, consumer: str, domain_account: str, share_key: str) -> None:
@@ -797,8 +797,9 @@ class Project(Resource):
         _DZ + "GetEnvironment",
         _DZ + "ListConnections",
     )
-    async_create = "environment.create"
-    async_delete = "project.delete"
+    # Tooling, then the Lakehouse Database: deployed one deploymentOrder after the other.
+    async_create = ("environment.create", "environment.create")
+    async_delete = ("project.delete",)
 
     def __init__(
         self,

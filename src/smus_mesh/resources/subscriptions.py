@@ -181,6 +181,7 @@ class SubscriptionRequest(_SubscriptionBase):
     """
 
     kind = "datazone:subscription-request"
+    async_delete = ("subscription_grant.revoke",)
     iam_actions = (
         _DZ + "SearchListings",
         _DZ + "CreateSubscriptionRequest",
@@ -462,7 +463,7 @@ class SubscriptionGrant(_SubscriptionBase):
 
     kind = "datazone:subscription-grant"
     iam_actions = (_DZ + "ListSubscriptions", _DZ + "ListSubscriptionGrants")
-    async_create = "subscription_grant.grant"
+    async_create = ("subscription_grant.grant",)
     deletable = False
 
     def __init__(self, *args: Any, approval_key: str, **kwargs: Any) -> None:

@@ -1,0 +1,334 @@
+"""Benchmark of `up`, a second `up` and `down` on the emulator with realistic latency.
+
+    make bench                       # all sizes
+    .venv/bin/python bench/run.py --sizes 1x1 --time-scale 0.02
+
+For each size (consumer projects x tables, every consumer subscribing to every
+table) it starts the emulator in this process with the `realistic` latency profile
+scaled by `--time-scale`, runs `smus-mesh` as a separate process (so its wall time
+and peak memory are its own), and reports:
+
+* wall time of `up`, the second `up` and `down`;
+* the critical-path lower bound of `up` (and `down`): the longest chain of
+  asynchronous waits through the dependency graph, weighted with the emulator's
+  scaled durations (plus one call's latency per step) — no schedule can beat it;
+* the same `up` run one step at a time (`max_workers=1`), measured for the sizes
+  given to `--sequential` and otherwise estimated as the sum of the step times of
+  the parallel run (labelled "sum");
+* AWS calls by kind (mutating / poll / read) from the tool, the emulator's count,
+  mutating calls per created resource, and the poll budget
+  (2 x sum over waits of duration / first poll interval);
+* peak RSS of the smus-mesh process.
+
+Every timing knob of the tool is scaled with the emulator's time (poll intervals,
+the AcceptSubscriptionRequest rate): the run is AWS compressed in time, not a
+different workload. Results: a table on stdout and bench/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+#: The tool's AWS-time settings (README, settings.py); multiplied by the time scale.
+AWS_POLL_INITIAL = 2.0
+AWS_POLL_MAX = 10.0
+AWS_ACCEPT_TPS = 3.0
+
+
+def config_for(consumers: int, tables: int) -> dict[str, Any]:
+    """A producer with `tables` tables; `consumers` projects, each subscribing to all."""
+    names = [f"t{i:03d}" for i in range(1, tables + 1)]
+    return {
+        "version": 1,
+        "name": f"bench{consumers}x{tables}",
+        "region": "us-east-1",
+        "accounts": {
+            "producer": {
+                "account_id": "111111111111",
+                "role_arn": "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole",
+            },
+            "consumer": {
+                "account_id": "222222222222",
+                "role_arn": "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole",
+            },
+        },
+        "domain": {"name": f"bench-{consumers}x{tables}", "account": "producer"},
+        "tables": [
+            {
+                "name": name,
+                "account": "producer",
+                "database": "bench",
+                "table": name,
+                "location": f"s3://smus-mesh-bench-111111111111/{name}/",
+                "format": "csv",
+                "columns": [{"name": "id", "type": "int"}, {"name": "label", "type": "string"}],
+                "rows": [[1, "a"], [2, "b"], [3, "c"]],
+            }
+            for name in names
+        ],
+        "projects": [
+            {"name": "producer", "account": "producer", "imports": names},
+            *(
+                {"name": f"consumer-{c:02d}", "account": "consumer"}
+                for c in range(1, consumers + 1)
+            ),
+        ],
+        "subscriptions": [
+            {"project": f"consumer-{c:02d}", "tables": names, "reason": "benchmark"}
+            for c in range(1, consumers + 1)
+        ],
+    }
+
+
+def critical_path(config: dict[str, Any], scale: float, operation: str) -> tuple[float, int, float]:
+    """(longest chain of waits in seconds, number of asynchronous waits, their total)."""
+    from smus_mesh.config import parse_config
+    from smus_mesh.emulator.progress import LatencyProfile
+    from smus_mesh.engine.graph import Graph
+    from smus_mesh.resources.setup import SetupBuilder
+
+    profile = LatencyProfile("realistic", scale)
+    graph = Graph(SetupBuilder(parse_config(config)).build())
+    waits = 0
+    total = 0.0
+
+    def weight(resource: Any) -> float:
+        nonlocal waits, total
+        kinds = resource.async_create if operation == "up" else resource.async_delete
+        seconds = sum(profile.duration(kind) for kind in kinds)
+        waits += len(kinds)
+        total += seconds
+        return seconds + profile.call_latency()
+
+    finish: dict[str, float] = {}
+    order = graph.ordered() if operation == "up" else graph.reversed()
+    for node in order:
+        before = node.depends_on if operation == "up" else graph.dependents(node.key)
+        finish[node.key] = weight(node) + max((finish[d] for d in before), default=0.0)
+    return max(finish.values()), waits, total
+
+
+class Emulator:
+    def __init__(self, scale: float) -> None:
+        from smus_mesh.emulator.server import EmulatorServer
+
+        self.server = EmulatorServer(latency="realistic", time_scale=scale, prewarm=True).start()
+        self.url = self.server.url
+
+    def admin(self, method: str, path: str) -> Any:
+        request = urllib.request.Request(f"{self.url}/_emulator/{path}", method=method)
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+
+    def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = self.admin("GET", "calls")["calls"]
+        return calls
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def run_tool(
+    emulator: Emulator, workdir: Path, scale: float, command: list[str], workers: int | None = None
+) -> tuple[float, dict[str, Any], float]:
+    """Run smus-mesh as its own process; (wall seconds, JSON report, peak RSS MiB)."""
+    empty = workdir / "aws-config"
+    empty.write_text("")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(workdir),
+        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_ACCESS_KEY_ID": "AKIABENCHMARK0000000",
+        "AWS_SECRET_ACCESS_KEY": "benchmark",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "SMUS_MESH_POLL_INITIAL": str(AWS_POLL_INITIAL * scale),
+        "SMUS_MESH_POLL_MAX": str(AWS_POLL_MAX * scale),
+        "SMUS_MESH_ACCEPT_TPS": str(AWS_ACCEPT_TPS / scale),
+        "SMUS_MESH_TIMEOUT": "3600",
+    }
+    if workers:
+        env["SMUS_MESH_MAX_WORKERS"] = str(workers)
+    argv = [
+        sys.executable,
+        "-m",
+        "smus_mesh",
+        "-c",
+        str(workdir / "config.yaml"),
+        "--state",
+        str(workdir / "state.json"),
+        "--output",
+        "json",
+        *command,
+    ]
+    started = time.monotonic()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = process.communicate()
+    wall = time.monotonic() - started
+    # ru_maxrss of the children that have ended: this is the only child at this point.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    try:
+        report = json.loads(stdout)
+    except json.JSONDecodeError:
+        raise SystemExit(f"{command} failed:\n{stderr.decode()[-3000:]}") from None
+    if process.returncode != 0 or not report.get("ok", False):
+        failures = report.get("failures", report)
+        raise SystemExit(f"{command} failed (exit {process.returncode}): {failures}")
+    return wall, report, peak
+
+
+def by_kind(report: dict[str, Any]) -> dict[str, int]:
+    kinds: dict[str, int] = report["calls"]["by_kind"]
+    return kinds
+
+
+def bench_size(consumers: int, tables: int, scale: float, sequential: bool) -> dict[str, Any]:
+    config = config_for(consumers, tables)
+    emulator = Emulator(scale)
+    result: dict[str, Any] = {"consumers": consumers, "tables": tables}
+    try:
+        with tempfile.TemporaryDirectory(prefix="smus-bench-") as tmp:
+            workdir = Path(tmp)
+            (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+            emulator.admin("POST", "calls/reset")
+            wall, report, peak = run_tool(emulator, workdir, scale, ["up"])
+            server_calls = emulator.calls()
+            bound, waits, wait_total = critical_path(config, scale, "up")
+            created = sum(1 for s in report["steps"] if s["action"] == "create")
+            kinds = by_kind(report)
+            poll_initial = AWS_POLL_INITIAL * scale
+            result["up"] = {
+                "wall_s": round(wall, 2),
+                "critical_path_s": round(bound, 2),
+                "ratio_to_critical_path": round(wall / bound, 3),
+                "steps": len(report["steps"]),
+                "resources_created": created,
+                "calls": kinds,
+                "emulator_calls": len(server_calls),
+                "emulator_mutating_calls": sum(1 for c in server_calls if c["mutating"]),
+                "mutating_per_resource": round(kinds["mutating"] / max(created, 1), 2),
+                "async_waits": waits,
+                "poll_budget": round(2 * wait_total / poll_initial),
+                "peak_rss_mib": round(peak, 1),
+                "sum_of_step_s": round(sum(s["seconds"] for s in report["steps"]), 2),
+            }
+
+            emulator.admin("POST", "calls/reset")
+            wall2, report2, peak2 = run_tool(emulator, workdir, scale, ["up"])
+            second_calls = emulator.calls()
+            result["second_up"] = {
+                "wall_s": round(wall2, 2),
+                "mutating_calls": sum(1 for c in second_calls if c["mutating"]),
+                "calls": by_kind(report2),
+                "peak_rss_mib": round(peak2, 1),
+            }
+
+            emulator.admin("POST", "calls/reset")
+            wall3, report3, peak3 = run_tool(emulator, workdir, scale, ["down", "--yes"])
+            down_bound, _, _ = critical_path(config, scale, "down")
+            result["down"] = {
+                "wall_s": round(wall3, 2),
+                "critical_path_s": round(down_bound, 2),
+                "ratio_to_critical_path": round(wall3 / down_bound, 3),
+                "calls": by_kind(report3),
+                "leftovers": report3["audit"]["leftovers"],
+                "peak_rss_mib": round(peak3, 1),
+            }
+
+            if sequential:
+                emulator.admin("POST", "reset")
+                (workdir / "state.json").unlink(missing_ok=True)
+                seq_wall, _, _ = run_tool(emulator, workdir, scale, ["up"], workers=1)
+                run_tool(emulator, workdir, scale, ["down", "--yes"])
+                result["up"]["sequential_s"] = round(seq_wall, 2)
+                result["up"]["sequential_measured"] = True
+            else:
+                result["up"]["sequential_s"] = result["up"]["sum_of_step_s"]
+                result["up"]["sequential_measured"] = False
+            result["up"]["ratio_to_sequential"] = round(
+                result["up"]["wall_s"] / result["up"]["sequential_s"], 3
+            )
+    finally:
+        emulator.stop()
+    return result
+
+
+def table(results: dict[str, Any]) -> str:
+    header = (
+        f"{'size':>8} {'up s':>8} {'bound s':>8} {'x bound':>8} {'seq s':>9} {'x seq':>6} "
+        f"{'mut':>6} {'poll':>6} {'budget':>7} {'read':>7} {'mut/res':>7} {'2nd mut':>7} "
+        f"{'down s':>7} {'left':>5} {'RSS MiB':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for size, r in results.items():
+        up, down = r["up"], r["down"]
+        seq = f"{up['sequential_s']:.1f}{'' if up['sequential_measured'] else '*'}"
+        lines.append(
+            f"{size:>8} {up['wall_s']:>8.1f} {up['critical_path_s']:>8.1f} "
+            f"{up['ratio_to_critical_path']:>8.2f} {seq:>9} {up['ratio_to_sequential']:>6.2f} "
+            f"{up['calls']['mutating']:>6} {up['calls']['poll']:>6} {up['poll_budget']:>7} "
+            f"{up['calls']['read']:>7} {up['mutating_per_resource']:>7.2f} "
+            f"{r['second_up']['mutating_calls']:>7} {down['wall_s']:>7.1f} {down['leftovers']:>5} "
+            f"{up['peak_rss_mib']:>8.1f}"
+        )
+    lines.append("* sequential estimated as the sum of the parallel run's step times")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes", default="1x1,5x20,20x100", help="consumers x tables, comma-separated"
+    )
+    parser.add_argument("--time-scale", type=float, default=0.02, help="emulator time scale")
+    parser.add_argument(
+        "--sequential", default="1x1", help="sizes whose one-step-at-a-time run is measured"
+    )
+    args = parser.parse_args()
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    measured = {s.strip() for s in args.sequential.split(",") if s.strip()}
+    results: dict[str, Any] = {}
+    for size in sizes:
+        consumers, tables = (int(x) for x in size.split("x"))
+        print(f"running {size} ...", file=sys.stderr, flush=True)
+        results[size] = bench_size(consumers, tables, args.time_scale, size in measured)
+    first = results[sizes[0]]
+    document = {
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        "time_scale": args.time_scale,
+        "up": first["up"],
+        "second_up": first["second_up"],
+        "down": first["down"],
+        "scale": results,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(document, indent=1) + "\n")
+    print(table(results))
+    print(f"\nwritten {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
