@@ -27,7 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from moto.glue.models import glue_backends
+from moto.iam.models import iam_backends
+
 from smus_mesh.emulator import lakeformation_ext
+from smus_mesh.emulator.datazone.governance import blueprint_configuration, blueprint_named
 
 if TYPE_CHECKING:
     from smus_mesh.emulator.datazone.models import Domain
@@ -122,8 +126,6 @@ class Fulfilment:
 
 
 def glue_backend(account_id: str, region: str) -> Any:
-    from moto.glue.models import glue_backends
-
     return glue_backends[account_id][region]
 
 
@@ -136,8 +138,6 @@ def glue_table(table: TableRef) -> Any:
 def manage_access_role(domain: Domain, account_id: str) -> str | None:
     """The manage-access role `account_id` configured for Glue (its DataLake blueprint
     configuration in `domain`), if any."""
-    from smus_mesh.emulator.datazone.governance import blueprint_configuration, blueprint_named
-
     blueprint = blueprint_named(domain, DATA_LAKE_BLUEPRINTS.get(domain.domain_version, "DataLake"))
     if blueprint is None:
         return None
@@ -146,8 +146,6 @@ def manage_access_role(domain: Domain, account_id: str) -> str | None:
 
 
 def role_exists(role_arn: str) -> bool:
-    from moto.iam.models import iam_backends
-
     parts = role_arn.split(":")
     if len(parts) < 6 or not parts[5].startswith("role/"):
         return False
