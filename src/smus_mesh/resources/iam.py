@@ -187,7 +187,10 @@ class IamRole(Resource):
     def update(self, ctx: Context, observed: Observed) -> None:
         spec = self.spec(ctx)
         iam = ctx.client(self.account, "iam")
-        iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=json.dumps(spec.trust))
+        # Only what drifted: a role whose run was killed between CreateRole and
+        # AttachRolePolicy has the right trust already and lacks only its policies.
+        if "trust policy" in observed.drift:
+            iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=json.dumps(spec.trust))
         self._attach(iam, spec)
 
     def delete(self, ctx: Context, observed: Observed) -> None:
