@@ -1,0 +1,95 @@
+"""`up` killed for real at a point, then run again: it converges with no duplicate, the
+consumer's query returns the rows, a further `up` changes nothing, and `down` leaves both
+accounts exactly as they were (issue 3.4, issue 5.2 and 5.4).
+
+Each case is one kill, one resumed `up`, one further `up` and one `down`, so the `down`
+from a set-up that was interrupted and then resumed is proven by the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smus_mesh.collaboration import Collaboration
+from smus_mesh.engine.workspace import Workspace
+from tests.e2e.conftest import example_document
+from tests.e2e.helpers import (
+    CONVERGED,
+    KILL_POINTS,
+    assert_inventory_unchanged,
+    count_setup,
+    last_seq,
+    mutating_calls,
+    run_up_killed_at,
+)
+from tests.support import Cloud
+
+EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("operation", "occurrence"), KILL_POINTS, ids=[p[0] for p in KILL_POINTS])
+def test_up_killed_then_resumed_converges_without_duplicates_and_down_cleans_up(
+    cloud: Cloud,
+    make_workspace: Callable[..., Workspace],
+    write_config: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+    operation: str,
+    occurrence: int,
+) -> None:
+    document = example_document()
+    config = write_config(document)
+    state = tmp_path / "state.json"
+    before = cloud.inventory()
+
+    kill = run_up_killed_at(cloud, config, state, operation, occurrence)
+    print(f"\n{kill.describe()}")
+
+    resumed = make_workspace(document, state).up()
+    assert resumed.ok, [f.message for f in resumed.failures]
+    assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
+
+    results = Collaboration(make_workspace(document, state)).run_checks()
+    assert [(r.ok, r.rows, r.message) for r in results] == [(True, EXPECTED_ROWS, "")]
+
+    since = last_seq(cloud)
+    again = make_workspace(document, state).up()
+    assert again.ok, [f.message for f in again.failures]
+    assert mutating_calls(cloud, since) == []
+
+    down, leftovers = make_workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert_inventory_unchanged(before, cloud.inventory(), f"down after a kill at {operation}")
+    assert not state.exists()
+
+
+def test_up_repairs_a_role_left_without_its_policies_with_only_the_missing_calls(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+) -> None:
+    """A run killed between CreateRole and AttachRolePolicy leaves a role of ours with the
+    right trust policy and no permissions; the next `up` attaches what is missing and
+    touches nothing else (the trust policy, with sts:TagSession and sts:SetContext, is
+    not rewritten)."""
+    state = tmp_path / "state.json"
+    assert make_workspace(state=state).up().ok
+    iam = cloud.client("iam", "111111111111")
+    role = "AmazonSageMakerDomainExecution-demo"
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    (policy,) = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    iam.detach_role_policy(RoleName=role, PolicyArn=policy["PolicyArn"])
+
+    plan = make_workspace(state=state).plan()
+    assert [(s.key, s.action.value, s.drift) for s in plan.changes()] == [
+        ("iam:role/domain-execution", "update", ("missing policies " + policy["PolicyName"],))
+    ]
+    since = last_seq(cloud)
+    report = make_workspace(state=state).up()
+    assert report.ok, [f.message for f in report.failures]
+    assert mutating_calls(cloud, since) == ["iam:AttachRolePolicy (111111111111)"]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [policy]
+    assert iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"] == trust
