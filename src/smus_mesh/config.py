@@ -400,7 +400,7 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
     try:
         Settings.load(config.settings)
     except ValidationError as exc:
-        problems += [(f"settings.{_path(e['loc'])}", e["msg"]) for e in exc.errors()]
+        problems += [(f"settings.{_path(e['loc'])}", _message(e)) for e in exc.errors()]
     return problems
 
 
@@ -429,6 +429,14 @@ def _message(error: Any) -> str:
         return "unknown field (check the spelling; `smus-mesh schema` lists fields)"
     if error["type"] == "missing":
         return "required field is missing"
+    value = error.get("input")
+    if (
+        error["type"] == "string_type"
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+    ):
+        # YAML reads an unquoted account id (or any digits) as a number.
+        return f'expected a string, got the number {value!r}: quote it ("{value}")'
     if error["type"] == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
         hint = PATTERN_HINTS.get(pattern, f"a value matching {pattern}")
