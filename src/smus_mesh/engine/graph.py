@@ -53,8 +53,7 @@ class Graph:
         while remaining:
             ready = [k for k, deps in remaining.items() if not deps]
             if not ready:
-                cycle = sorted(remaining)
-                raise PlanError(f"dependency cycle among: {', '.join(cycle)}")
+                raise PlanError(f"dependency cycle: {' -> '.join(_cycle(remaining))}")
             layers.append([self._nodes[k] for k in ready])
             for key in ready:
                 del remaining[key]
@@ -81,3 +80,20 @@ class Graph:
                 seen.add(current)
                 stack.extend(self._nodes[current].depends_on)
         return seen
+
+
+def _cycle(waiting: dict[str, set[str]]) -> list[str]:
+    """One cycle among the steps that could not be ordered, as a closed path.
+
+    Every one of them still waits for another of them, so following any waiting
+    edge must come back to a step already seen; naming only that loop (not the
+    steps merely stuck behind it) tells the user which edges to break.
+    """
+    path: list[str] = []
+    position: dict[str, int] = {}
+    current = min(waiting)
+    while current not in position:
+        position[current] = len(path)
+        path.append(current)
+        current = min(waiting[current])
+    return [*path[position[current] :], current]
