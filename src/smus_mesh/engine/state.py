@@ -163,8 +163,15 @@ class State:
                 document = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
                 raise StateError(f"cannot read the state file {path}: {exc}") from None
+            if not isinstance(document, dict) or not isinstance(
+                document.get("resources", {}), dict
+            ):
+                raise StateError(
+                    f"{path} is not a smus-mesh state file (a JSON object with "
+                    "schema_version and resources); use --state to point at the right file"
+                )
         document = migrate(document)
-        _replay(path.with_name(path.name + ".journal"), document["resources"])
+        _replay(path.with_name(path.name + ".journal"), document.setdefault("resources", {}))
         if document.get("setup") not in (None, setup):
             raise StateError(
                 f"{path} belongs to set-up {document.get('setup')!r}, not {setup!r}; "
