@@ -447,6 +447,9 @@ class Collaboration:
 
 
 def _normalise(value: Any) -> str:
+    if value is None:
+        # Athena returns a NULL cell as a Datum without VarCharValue, read here as "".
+        return ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
