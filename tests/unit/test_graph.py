@@ -1,0 +1,142 @@
+"""The dependency graph: batches, order, reverse order, and named errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from smus_mesh.config import parse_config
+from smus_mesh.engine.graph import Graph
+from smus_mesh.errors import PlanError
+from smus_mesh.resources.base import Resource
+from smus_mesh.resources.setup import SetupBuilder
+from tests.unit.fakes import Fake
+from tests.unit.test_config import example
+
+
+def keys(resources: Sequence[Resource]) -> list[str]:
+    return [r.key for r in resources]
+
+
+def diamond() -> Graph:
+    """a <- b, a <- c, (b, c) <- d, and e on its own."""
+    return Graph(
+        [
+            Fake("d", ("fake:thing/b", "fake:thing/c")),
+            Fake("b", ("fake:thing/a",)),
+            Fake("a"),
+            Fake("c", ("fake:thing/a",)),
+            Fake("e"),
+        ]
+    )
+
+
+def test_batches_group_what_can_run_at_once() -> None:
+    graph = diamond()
+    assert [keys(b) for b in graph.batches()] == [
+        ["fake:thing/a", "fake:thing/e"],
+        ["fake:thing/b", "fake:thing/c"],
+        ["fake:thing/d"],
+    ]
+
+
+def test_order_puts_every_step_after_its_dependencies() -> None:
+    graph = diamond()
+    order = keys(graph.ordered())
+    assert order == ["fake:thing/a", "fake:thing/e", "fake:thing/b", "fake:thing/c", "fake:thing/d"]
+    for resource in graph:
+        for dependency in resource.depends_on:
+            assert order.index(dependency) < order.index(resource.key)
+
+
+def test_reversed_is_the_order_backwards() -> None:
+    graph = diamond()
+    assert keys(graph.reversed()) == list(reversed(keys(graph.ordered())))
+    assert keys(graph.reversed())[0] == "fake:thing/d"
+
+
+def test_dependents_and_ancestors() -> None:
+    graph = diamond()
+    assert sorted(graph.dependents("fake:thing/a")) == ["fake:thing/b", "fake:thing/c"]
+    assert graph.dependents("fake:thing/d") == []
+    assert graph.ancestors("fake:thing/d") == {"fake:thing/a", "fake:thing/b", "fake:thing/c"}
+    assert graph.ancestors("fake:thing/a") == set()
+    assert len(graph) == 5
+    assert "fake:thing/e" in graph
+    assert "fake:thing/z" not in graph
+
+
+def test_a_cycle_is_a_plan_error_naming_the_loop() -> None:
+    with pytest.raises(PlanError) as caught:
+        Graph(
+            [
+                Fake("a", ("fake:thing/c",)),
+                Fake("b", ("fake:thing/a",)),
+                Fake("c", ("fake:thing/b",)),
+                Fake("stuck-behind", ("fake:thing/a",)),
+                Fake("free"),
+            ]
+        )
+    assert str(caught.value) == (
+        "dependency cycle: fake:thing/a -> fake:thing/c -> fake:thing/b -> fake:thing/a"
+    )
+
+
+def test_a_step_depending_on_itself_is_a_cycle() -> None:
+    with pytest.raises(PlanError, match=r"^dependency cycle: fake:thing/a -> fake:thing/a$"):
+        Graph([Fake("a", ("fake:thing/a",))])
+
+
+def test_an_unknown_dependency_is_named() -> None:
+    with pytest.raises(PlanError) as caught:
+        Graph([Fake("a"), Fake("b", ("fake:thing/a", "fake:thing/ghost"))])
+    assert str(caught.value) == "fake:thing/b depends on unknown step(s): fake:thing/ghost"
+
+
+def test_two_resources_with_one_key_are_refused() -> None:
+    with pytest.raises(PlanError, match=r"two resources share the key fake:thing/a"):
+        Graph([Fake("a"), Fake("a")])
+
+
+def test_an_unknown_step_lists_the_valid_ones() -> None:
+    graph = Graph([Fake("b"), Fake("a")])
+    with pytest.raises(PlanError) as caught:
+        graph.get("fake:thing/c")
+    assert str(caught.value) == "no step 'fake:thing/c'; steps are: fake:thing/a, fake:thing/b"
+
+
+def test_the_example_builds_an_acyclic_graph_in_workflow_order() -> None:
+    builder = SetupBuilder(parse_config(example(), "example"))
+    graph = Graph(builder.build())
+    order = keys(graph.ordered())
+    position = {key: i for i, key in enumerate(order)}
+    k = builder.keys
+    # workflow.md: roles before the domain, the domain before the share and the
+    # blueprints, projects before imports, the listing before the request, the
+    # request before the approval and the grant.
+    assert position[k["role:execution"]] < position[k["domain"]]
+    assert position[k["domain"]] < position[k["share:consumer"]] < position[k["accept:consumer"]]
+    assert position[k["accept:consumer"]] < position[k["blueprint:consumer:Tooling"]]
+    assert position[k["blueprint:consumer:Tooling"]] < position[k["blueprint:consumer:DataLake"]]
+    assert position[k["project:producer"]] < position[k["data-source:producer:retail"]]
+    assert position[k["listing:inventory"]] < position[k["request:consumer:inventory"]]
+    assert (
+        position[k["request:consumer:inventory"]]
+        < position[k["approval:consumer:inventory"]]
+        < position[k["grant:consumer:inventory"]]
+    )
+    # the two accounts' independent steps share the first batch
+    first = keys(graph.batches()[0])
+    assert k["role:provisioning:producer"] in first
+    assert k["role:provisioning:consumer"] in first
+
+
+def test_manual_approval_has_no_approval_or_grant_step() -> None:
+    document = example()
+    document["projects"][0]["approval"] = {"mode": "manual"}
+    builder = SetupBuilder(parse_config(document, "example"))
+    Graph(builder.build())
+    assert "request:consumer:inventory" in builder.keys
+    assert "approval:consumer:inventory" not in builder.keys
+    assert "grant:consumer:inventory" not in builder.keys

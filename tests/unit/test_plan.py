@@ -1,0 +1,350 @@
+"""The plan's decision tables (up and down) and the executor's scheduling, over fake resources.
+
+The fakes stand in for AWS resources only; `plan_up`, `plan_down`, `observe_all`
+and `Executor` are the real engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smus_mesh.accounts import SessionFactory
+from smus_mesh.clients import Clients
+from smus_mesh.config import parse_config
+from smus_mesh.console import NoopConsole
+from smus_mesh.engine.apply import Executor
+from smus_mesh.engine.graph import Graph
+from smus_mesh.engine.plan import Action, observe_all, plan_down, plan_up
+from smus_mesh.engine.state import State
+from smus_mesh.errors import StepError
+from smus_mesh.resources.base import Observed, Resource, Status
+from smus_mesh.resources.context import Context
+from smus_mesh.resources.naming import Names
+from smus_mesh.settings import Settings
+from tests.unit.fakes import Fake, Recreatable, RemovedWithParent, Updatable
+from tests.unit.test_config import example
+
+CONFIG = parse_config(example(), "example")
+
+
+def context(ownership: dict[str, bool | None] | None = None) -> Context:
+    return Context(
+        CONFIG,
+        Clients(SessionFactory(CONFIG)),
+        Settings(poll_initial=0.0, poll_max=0.001, timeout=5),
+        Names(CONFIG),
+        NoopConsole(),
+        ownership=ownership,
+    )
+
+
+def decide_up(resource: Resource, ownership: dict[str, bool | None] | None = None) -> Any:
+    graph = Graph([resource])
+    ctx = context(ownership)
+    return plan_up(graph, ctx, observe_all(graph, ctx)).step(resource.key)
+
+
+def decide_down(resource: Resource, ownership: dict[str, bool | None] | None = None) -> Any:
+    graph = Graph([resource])
+    ctx = context(ownership)
+    return plan_down(graph, ctx, observe_all(graph, ctx)).step(resource.key)
+
+
+COMPLETE = Observed(Status.COMPLETE, {"id": "x-1"}, detail="ACTIVE", owned=True)
+DRIFTED = Observed(
+    Status.COMPLETE, {"id": "x-1"}, detail="ACTIVE", owned=True, drift=("a: 1 != 2",)
+)
+
+
+# --- up ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "ownership", "action", "reason"),
+    [
+        pytest.param(Fake("a"), None, Action.CREATE, "does not exist", id="absent"),
+        pytest.param(
+            Fake("a", observed=Observed(Status.IN_PROGRESS, detail="CREATING")),
+            None,
+            Action.WAIT,
+            "in progress",
+            id="in progress",
+        ),
+        pytest.param(Fake("a", observed=COMPLETE), None, Action.KEEP, "exists", id="complete"),
+        pytest.param(
+            Fake("a", observed=Observed(Status.COMPLETE, owned=False)),
+            None,
+            Action.KEEP,
+            "exists (not ours)",
+            id="complete, not ours",
+        ),
+        pytest.param(
+            Updatable("a", observed=DRIFTED),
+            None,
+            Action.UPDATE,
+            "differs from the config: a: 1 != 2",
+            id="drift, ours, updatable",
+        ),
+        pytest.param(
+            Fake("a", observed=DRIFTED),
+            None,
+            Action.KEEP,
+            "exists; differs from the config (not changed): a: 1 != 2",
+            id="drift, ours, not updatable",
+        ),
+        pytest.param(
+            Updatable("a", observed=DRIFTED),
+            {"fake:updatable/a": False},
+            Action.KEEP,
+            "exists (not ours); differs from the config (not changed): a: 1 != 2",
+            id="drift, not ours (state says so)",
+        ),
+        pytest.param(
+            Recreatable("a", observed=Observed(Status.FAILED, detail="CREATE_FAILED: quota")),
+            None,
+            Action.RECREATE,
+            "failed: CREATE_FAILED: quota",
+            id="failed, recreatable",
+        ),
+        pytest.param(
+            Fake("a", observed=Observed(Status.FAILED, detail="FAILED_CREATION: no role")),
+            None,
+            Action.BLOCKED,
+            "failed: FAILED_CREATION: no role",
+            id="failed, not recreatable",
+        ),
+    ],
+)
+def test_up_decision_table(
+    resource: Resource,
+    ownership: dict[str, bool | None] | None,
+    action: Action,
+    reason: str,
+) -> None:
+    step = decide_up(resource, ownership)
+    assert (step.action, step.reason) == (action, reason)
+    assert step.kind == resource.kind
+    assert step.account == "producer"
+
+
+def test_up_step_carries_before_and_drift() -> None:
+    step = decide_up(Updatable("a", observed=DRIFTED))
+    assert step.before == "COMPLETE: ACTIVE"
+    assert step.drift == ("a: 1 != 2",)
+    assert step.to_dict() == {
+        "key": "fake:updatable/a",
+        "kind": "fake:updatable",
+        "account": "producer",
+        "action": "update",
+        "reason": "differs from the config: a: 1 != 2",
+        "before": "COMPLETE: ACTIVE",
+        "depends_on": [],
+        "drift": ["a: 1 != 2"],
+    }
+
+
+# --- down -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "ownership", "action", "reason"),
+    [
+        pytest.param(Fake("a"), None, Action.SKIP, "does not exist", id="absent"),
+        pytest.param(
+            Fake("a", observed=COMPLETE), None, Action.DELETE, "created by this set-up", id="ours"
+        ),
+        pytest.param(
+            Fake("a", observed=Observed(Status.COMPLETE)),
+            None,
+            Action.DELETE,
+            "created by this set-up",
+            id="ownership unknown",
+        ),
+        pytest.param(
+            Fake("a", observed=Observed(Status.COMPLETE, owned=False)),
+            None,
+            Action.KEEP,
+            "existed before smus-mesh; left as it was",
+            id="not ours (AWS says so)",
+        ),
+        pytest.param(
+            Fake("a", observed=COMPLETE),
+            {"fake:thing/a": False},
+            Action.KEEP,
+            "existed before smus-mesh; left as it was",
+            id="not ours (state remembers, even if tagged)",
+        ),
+        pytest.param(
+            Fake("a", observed=Observed(Status.FAILED, owned=False)),
+            None,
+            Action.KEEP,
+            "existed before smus-mesh; left as it was",
+            id="failed, not ours",
+        ),
+        pytest.param(
+            Fake("a", observed=Observed(Status.IN_PROGRESS, owned=True)),
+            None,
+            Action.DELETE,
+            "created by this set-up",
+            id="in progress, ours",
+        ),
+        pytest.param(
+            RemovedWithParent("a", observed=COMPLETE),
+            None,
+            Action.SKIP,
+            "removed with its parent",
+            id="not deletable",
+        ),
+        pytest.param(
+            RemovedWithParent("a", observed=Observed(Status.COMPLETE, owned=False)),
+            None,
+            Action.KEEP,
+            "existed before smus-mesh; left as it was",
+            id="not deletable, not ours",
+        ),
+    ],
+)
+def test_down_decision_table(
+    resource: Resource,
+    ownership: dict[str, bool | None] | None,
+    action: Action,
+    reason: str,
+) -> None:
+    step = decide_down(resource, ownership)
+    assert (step.action, step.reason) == (action, reason)
+
+
+def test_down_never_deletes_what_is_not_owned() -> None:
+    """Whatever the status, a resource known not to be ours never gets a delete step."""
+    for status in Status:
+        for cls in (Fake, Recreatable, Updatable, RemovedWithParent):
+            resource = cls("a", observed=Observed(status, owned=False))
+            assert decide_down(resource).action != Action.DELETE
+            resource = cls("a", observed=Observed(status, owned=True))
+            assert decide_down(resource, {resource.key: False}).action != Action.DELETE
+
+
+def test_down_plan_walks_the_graph_backwards() -> None:
+    resources = [
+        Fake("role", observed=COMPLETE),
+        Fake("domain", ("fake:thing/role",), observed=COMPLETE),
+        Fake("project", ("fake:thing/domain",), observed=COMPLETE),
+    ]
+    graph = Graph(resources)
+    ctx = context()
+    plan = plan_down(graph, ctx, observe_all(graph, ctx))
+    assert [s.key for s in plan.steps] == [
+        "fake:thing/project",
+        "fake:thing/domain",
+        "fake:thing/role",
+    ]
+    # for down, a step waits for its dependents
+    assert plan.step("fake:thing/role").depends_on == ("fake:thing/domain",)
+    assert plan.counts() == {"delete": 3}
+
+
+# --- observing --------------------------------------------------------------------------
+
+
+class NeedsParent(Fake):
+    """Reads its dependency's output, as real resources do."""
+
+    kind = "fake:needs-parent"
+
+    def observe(self, ctx: Context) -> Observed:
+        parent = ctx.output("fake:thing/parent", "id")
+        return Observed(Status.COMPLETE, {"parent": parent}, owned=True)
+
+
+def test_observe_all_passes_outputs_down_and_absent_parents_make_absent_children() -> None:
+    parent = Fake("parent", observed=Observed(Status.COMPLETE, {"id": "p-1"}, owned=True))
+    child = NeedsParent("child", ("fake:thing/parent",))
+    graph = Graph([child, parent])
+    ctx = context()
+    observed = observe_all(graph, ctx)
+    assert observed["fake:needs-parent/child"].identity == {"parent": "p-1"}
+    assert ctx.outputs("fake:needs-parent/child") == {"parent": "p-1"}
+
+    orphan = NeedsParent("child", ("fake:thing/parent",))
+    graph = Graph([orphan, Fake("parent")])
+    ctx = context()
+    observed = observe_all(graph, ctx)
+    assert observed["fake:needs-parent/child"].status == Status.ABSENT
+    assert observed["fake:needs-parent/child"].detail == "after fake:thing/parent"
+    plan = plan_up(graph, ctx, observed)
+    assert [(s.key, s.action) for s in plan.changes()] == [
+        ("fake:thing/parent", Action.CREATE),
+        ("fake:needs-parent/child", Action.CREATE),
+    ]
+
+
+def test_plan_to_dict_is_the_plan_object() -> None:
+    graph = Graph([Fake("a"), Fake("b", observed=COMPLETE)])
+    ctx = context()
+    plan = plan_up(graph, ctx, observe_all(graph, ctx))
+    document = plan.to_dict()
+    assert document["operation"] == "up"
+    assert document["summary"] == {"create": 1, "keep": 1}
+    assert [(s["key"], s["action"], s["reason"]) for s in document["steps"]] == [
+        ("fake:thing/a", "create", "does not exist"),
+        ("fake:thing/b", "keep", "exists"),
+    ]
+    assert [s.key for s in plan.changes()] == ["fake:thing/a"]
+
+
+# --- executing --------------------------------------------------------------------------
+
+
+class Broken(Fake):
+    kind = "fake:broken"
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        self.calls.append("create")
+        raise StepError(
+            self.key, "AWS said no", operation="CreateThing", code="ValidationException"
+        )
+
+
+def test_a_failed_step_stops_only_its_dependents(tmp_path: Path) -> None:
+    broken = Broken("broken")
+    after_broken = Fake("after", ("fake:broken/broken",))
+    independent = Fake("independent")
+    graph = Graph([broken, after_broken, independent])
+    ctx = context()
+    state = State.load(tmp_path / "state.json", "demo")
+    report = Executor(graph, ctx, state).apply(plan_up(graph, ctx, observe_all(graph, ctx)))
+    assert not report.ok
+    results = {r.key: r for r in report.results}
+    assert results["fake:broken/broken"].message == (
+        "fake:broken/broken: AWS said no [CreateThing: ValidationException]"
+    )
+    assert results["fake:thing/after"].message == "not run: fake:broken/broken failed"
+    assert after_broken.calls == ["observe"]  # observed for the plan, never created
+    assert results["fake:thing/independent"].ok
+    assert independent.calls[-1] == "observe"  # created, then awaited
+    assert "create" in independent.calls
+    assert state.records["fake:thing/independent"].owned is True
+    assert state.records["fake:broken/broken"].progress.failure is True
+    assert report.to_dict()["summary"] == {"create": 1}
+
+
+def test_apply_then_plan_again_keeps_everything(tmp_path: Path) -> None:
+    resources = [Fake("a"), Fake("b", ("fake:thing/a",))]
+    graph = Graph(resources)
+    state = State.load(tmp_path / "state.json", "demo")
+    ctx = context()
+    report = Executor(graph, ctx, state).apply(plan_up(graph, ctx, observe_all(graph, ctx)))
+    assert report.ok
+    assert [r.calls.count("create") for r in resources] == [1, 1]
+    ctx = context({k: r.owned for k, r in state.records.items()})
+    again = plan_up(graph, ctx, observe_all(graph, ctx))
+    assert again.changes() == []
+    # and down deletes both, dependents first
+    down = plan_down(graph, ctx, observe_all(graph, ctx))
+    report = Executor(graph, ctx, state).destroy(down)
+    assert report.ok
+    assert [s.key for s in down.changes()] == ["fake:thing/b", "fake:thing/a"]
+    assert state.records == {}
