@@ -95,7 +95,9 @@ def _handled(options: Options) -> Iterator[None]:
     """Map errors to messages and exit codes (see the module docstring)."""
     try:
         yield
-    except typer.Exit:
+    except (typer.Exit, typer.Abort, typer.TyperException):
+        # Typer's own outcomes: an exit code, a declined confirmation, a usage error
+        # (exit 2 with the usage line). None of them is a bug.
         raise
     except KeyboardInterrupt:
         _err("interrupted; the state file is saved: run the same command again to resume")
