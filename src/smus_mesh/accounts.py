@@ -76,12 +76,22 @@ class SessionFactory:
             source = boto3.Session(profile_name=account.source_profile, region_name=region)
         except ProfileNotFound as exc:
             raise AccountError(f"accounts.{alias}: {exc}") from None
+        credentials = source.get_credentials()
+        if credentials is None:
+            # botocore would fail later, inside the credential fetcher, with an AttributeError.
+            origin = "the default credential chain"
+            if account.source_profile:
+                origin = f"profile {account.source_profile!r}"
+            raise AccountError(
+                f"accounts.{alias}: no credentials to assume {account.role_arn} with: "
+                f"{origin} found none (set AWS credentials, a profile or source_profile)"
+            )
         extra: dict[str, str] = {"RoleSessionName": ROLE_SESSION_NAME}
         if account.external_id:
             extra["ExternalId"] = account.external_id
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=source._session.create_client,
-            source_credentials=source.get_credentials(),
+            source_credentials=credentials,
             role_arn=account.role_arn,
             extra_args=extra,
         )
