@@ -1,0 +1,258 @@
+"""`smus-mesh` as a user runs it: exit codes, messages, and what goes to stdout.
+
+Commands run in-process through Typer's `CliRunner` (fixed terminal width, stdout
+and stderr kept apart); those that talk to AWS run against the emulator (`cloud`
+sets AWS_ENDPOINT_URL). One subprocess shows what `--debug` prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from smus_mesh.cli import app
+from smus_mesh.config import json_schema
+from tests.e2e.conftest import example_document
+from tests.support import Cloud
+
+ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
+
+
+def broken_config(tmp_path: Path) -> Path:
+    document = example_document()
+    document["accounts"]["consumer"]["account_id"] = "22222222222"  # 11 digits
+    path = tmp_path / "bad.yaml"
+    path.write_text(json.dumps(document))  # JSON is YAML
+    return path
+
+
+# --- no AWS needed ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["plan", "up", "status", "audit", "query", "permissions"])
+def test_a_bad_config_exits_2_naming_the_field_without_a_traceback(
+    tmp_path: Path, command: str
+) -> None:
+    path = broken_config(tmp_path)
+    result = run("-c", path, command)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: {path}: 1 problem(s) in the configuration:\n"
+        "  accounts.consumer.account_id: expected a 12-digit AWS account id, quoted "
+        "(\"111122223333\"), got '22222222222'\n"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_a_bad_config_with_json_output_is_a_json_error(tmp_path: Path) -> None:
+    result = run("-c", broken_config(tmp_path), "--output", "json", "plan")
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert payload["error"] == "ConfigError"
+    assert "accounts.consumer.account_id: expected a 12-digit AWS account id" in payload["message"]
+
+
+def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
+    result = run("-c", tmp_path / "absent.yaml", "plan")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'absent.yaml'}: 1 problem(s) in the configuration:\n"
+        "  (file): file not found\n"
+    )
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    """With --debug the error propagates: Python prints the traceback (a real process)."""
+    path = broken_config(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "smus_mesh", "--debug", "-c", str(path), "plan"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **ENV},
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Traceback (most recent call last):")
+    assert "smus_mesh.errors.ConfigError: " in done.stderr
+    assert "accounts.consumer.account_id: expected a 12-digit AWS account id" in done.stderr
+    # without --debug, the same run prints only the message
+    quiet = subprocess.run(
+        [sys.executable, "-m", "smus_mesh", "-c", str(path), "plan"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **ENV},
+        timeout=60,
+    )
+    assert quiet.returncode == 2
+    assert "Traceback" not in quiet.stderr
+    assert quiet.stderr.startswith(f"error: {path}: 1 problem(s)")
+
+
+def test_schema_prints_the_json_schema() -> None:
+    result = run("schema")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == json_schema()
+    assert result.stderr == ""
+
+
+def test_emulator_serve_rejects_a_bogus_latency_profile() -> None:
+    result = run("emulator", "serve", "--latency", "bogus", "--port", "0")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --latency must be none or realistic\n"
+    result = run("emulator", "serve", "--time-scale", "0", "--port", "0")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --time-scale must be > 0\n"
+
+
+def test_demo_rejects_bad_options_before_starting() -> None:
+    result = run("demo", "--latency", "slow")
+    assert result.exit_code == 2
+    assert result.stderr == "error: --latency must be none or realistic and --time-scale > 0\n"
+
+
+def test_plan_rejects_an_unknown_operation(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(json.dumps(example_document()))
+    result = run("-c", path, "plan", "sideways")
+    assert result.exit_code == 2
+    assert "operation must be up or down" in result.stderr
+
+
+# --- against the emulator -------------------------------------------------------------------
+
+
+@pytest.fixture
+def config_file(
+    cloud: Cloud, fast_polling: None, write_config: Callable[[dict[str, Any]], Path]
+) -> Path:
+    return write_config(example_document())
+
+
+def test_plan_up_status_and_drift_check(cloud: Cloud, config_file: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    common = ("-c", config_file, "--state", state)
+
+    # plan (text): the steps `up` would run, and no mutating call
+    cloud.admin("POST", "calls/reset")
+    text = run(*common, "plan")
+    assert text.exit_code == 0, text.output
+    assert "up plan: " in text.stdout
+    for key in ("datazone:domain/domain", "datazone:project/consumer", "ram:domain-share/consumer"):
+        assert key in text.stdout
+    assert "does not exist" in text.stdout
+    assert [c for c in cloud.calls() if c["mutating"]] == []
+
+    # plan --output json: the plan object and nothing else on stdout
+    as_json = run(*common, "--output", "json", "plan")
+    assert as_json.exit_code == 0
+    plan = json.loads(as_json.stdout)
+    assert plan["operation"] == "up"
+    assert plan["steps"], plan
+    assert {"key", "action", "reason"} <= set(plan["steps"][0])
+    actions = {s["key"]: s["action"] for s in plan["steps"]}
+    assert actions["datazone:domain/domain"] == "create"
+    assert actions["datazone:project/consumer"] == "create"
+    assert plan["summary"] == dict(Counter(s["action"] for s in plan["steps"]))
+    assert set(plan["summary"]) <= {"create", "keep"}  # a fresh cloud: nothing else to do
+
+    # drift check before up: something would change -> exit 1
+    before = run(*common, "plan", "--expect-no-changes")
+    assert before.exit_code == 1
+    assert [c for c in cloud.calls() if c["mutating"]] == []
+
+    # up --output json: the run report
+    up = run(*common, "--output", "json", "up")
+    assert up.exit_code == 0, up.output
+    report = json.loads(up.stdout)
+    assert report["ok"] is True
+    assert report["operation"] == "up"
+    assert report["failures"] == []
+    assert report["summary"]["create"] == plan["summary"]["create"]
+    assert report["calls"]["by_kind"]["mutating"] > 0
+    assert report["calls"]["total"] >= sum(report["calls"]["by_kind"].values())
+    assert "started" in up.stderr  # progress goes to stderr, never into the JSON
+
+    # drift check after up: nothing to do -> exit 0
+    after = run(*common, "plan", "--expect-no-changes")
+    assert after.exit_code == 0, after.output
+    assert "up: nothing to do" in after.stdout
+
+    # status, observed live: every step COMPLETE
+    status = run(*common, "--output", "json", "status")
+    assert status.exit_code == 0
+    rows = json.loads(status.stdout)
+    assert {r["key"] for r in rows} == set(actions)
+    assert {r["status"] for r in rows} == {"COMPLETE"}
+    assert all(r["owned"] for r in rows if r["key"].startswith("datazone:"))
+    table = run(*common, "status")
+    assert table.exit_code == 0
+    assert "datazone:domain/domain" in table.stdout
+    assert "COMPLETE" in table.stdout
+    assert "ABSENT" not in table.stdout
+
+
+def test_an_account_whose_role_cannot_be_assumed_exits_2(
+    cloud: Cloud, fast_polling: None, write_config: Callable[[dict[str, Any]], Path]
+) -> None:
+    document = example_document()
+    document["accounts"]["consumer"]["role_arn"] = "arn:aws:iam::222222222222:role/NoSuchRole"
+    path = write_config(document)
+    for command in ("plan", "up", "status"):
+        result = run("-c", path, command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(
+            "error: accounts.consumer: cannot get credentials for account 222222222222: "
+            "AccessDenied"
+        ), result.stderr
+        assert "Traceback" not in result.output
+    assert [c for c in cloud.calls() if c["mutating"] and c["operation"] != "AssumeRole"] == []
+
+
+def test_an_account_reached_with_the_wrong_credentials_exits_2(
+    cloud: Cloud, fast_polling: None, write_config: Callable[[dict[str, Any]], Path]
+) -> None:
+    """The default chain reaches the base account, not the one configured."""
+    document = example_document()
+    document["accounts"]["consumer"] = {"account_id": "222222222222"}
+    path = write_config(document)
+    result = run("-c", path, "plan")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: accounts.consumer: the credentials reach account 123456789012, not "
+        "222222222222 (check profile / role_arn)\n"
+    )
+
+
+def test_no_credentials_at_all_exits_2_naming_the_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing to assume the role from: a user error, not a crash inside botocore."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    path = tmp_path / "ok.yaml"
+    path.write_text(json.dumps(example_document()))
+    result = run("-c", path, "plan")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "error: accounts.producer: no credentials to assume "
+        "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole with: the default "
+        "credential chain found none (set AWS credentials, a profile or source_profile)\n"
+    )
