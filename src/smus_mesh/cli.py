@@ -136,12 +136,16 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=False)
+    # The title is a line of its own: as a Rich table title it would wrap to the width
+    # of a narrow table ("row count (consumer): FAILED" above a one-column result).
+    table = Table(show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[str(c) for c in row])
-    Console().print(table)
+    console = Console()
+    console.print(title, soft_wrap=True)
+    console.print(table)
 
 
 ACTION_STYLE = {
@@ -177,6 +181,9 @@ def _render_report(report: Any) -> None:
         f"AWS calls: {calls.get('mutating', 0)} mutating, {calls.get('poll', 0)} polling, "
         f"{calls.get('read', 0)} reads"
     )
+    for result in report.results:
+        if result.ok and result.message:
+            typer.echo(f"  {result.key}: {result.message}")
     for failure in report.failures:
         _err(f"  failed: {failure.key}: {failure.message}")
 

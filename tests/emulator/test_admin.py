@@ -80,11 +80,12 @@ def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
             "mutating",
             "status",
             "duration_ms",
+            "busy_ms",
             "error_code",
             "injected",
         }
         assert (call["region"], call["injected"]) == ("us-east-1", None)
-        assert call["duration_ms"] >= 0
+        assert call["duration_ms"] >= call["busy_ms"] >= 0
 
     later = cloud.admin("GET", "calls?since=1")["calls"]
     assert [c["operation"] for c in later] == ["GetDatabase", "GetCallerIdentity"]

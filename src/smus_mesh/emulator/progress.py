@@ -62,6 +62,10 @@ class LatencyProfile:
             return 0.0
         return REALISTIC_DURATIONS.get(kind, 0.0) * self.time_scale
 
+    def scaled(self, seconds: float) -> float:
+        """A real-time period (e.g. a rate quota's second) in the emulated time."""
+        return seconds * self.time_scale if self.name == "realistic" else seconds
+
     def call_latency(self) -> float:
         if self.name == "none":
             return 0.0

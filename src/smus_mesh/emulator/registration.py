@@ -76,9 +76,27 @@ def create_app(service: str) -> Flask:
     return app
 
 
+class CachingDispatcher(DomainDispatcherApplication):
+    """moto's dispatcher with the host -> backend lookup remembered.
+
+    moto resolves the backend of every request by listing its own package
+    directory (`backends.list_of_moto_modules()`, thousands of `stat` calls); the
+    answer for a host never changes, so it is computed once per host.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._backend_for: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backend_for:
+            self._backend_for[host] = super().get_backend_for_host(host)
+        return self._backend_for[host]
+
+
 def make_dispatcher() -> DomainDispatcherApplication:
     """A moto dispatcher that knows DataZone and serves our overrides."""
-    dispatcher = DomainDispatcherApplication(create_app)
+    dispatcher = CachingDispatcher(create_app)
     # A new list: the default attribute *is* moto's global index, never mutate it.
     dispatcher.backend_url_patterns = EXTRA_URL_PATTERNS + list(backend_index.backend_url_patterns)
     return dispatcher

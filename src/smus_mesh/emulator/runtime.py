@@ -30,6 +30,8 @@ class CallRecord:
     mutating: bool
     status: int
     duration_ms: float
+    #: time spent serving it under the request lock (duration_ms also counts waiting)
+    busy_ms: float = 0.0
     error_code: str | None = None
     injected: str | None = None
 

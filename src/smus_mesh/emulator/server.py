@@ -97,6 +97,7 @@ class EmulatorApp:
             )
 
         with RUNTIME.lock:
+            locked_at = time.perf_counter()
             account = self._account(environ)
             if fault:
                 from smus_mesh.emulator.faults import fault_response
@@ -107,6 +108,7 @@ class EmulatorApp:
             else:
                 RUNTIME.scheduler.tick()
                 body = list(self.dispatcher(environ, capture))
+            busy = time.perf_counter() - locked_at
         status_code = captured.get("status", 500)
         joined = b"".join(body) if status_code >= 400 else b""
         RUNTIME.record(
@@ -117,6 +119,7 @@ class EmulatorApp:
             mutating=is_mutating(operation),
             status=status_code,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            busy_ms=round(busy * 1000, 3),
             error_code=_error_code(captured.get("headers", []), joined) if joined else None,
             injected=fault,
         )

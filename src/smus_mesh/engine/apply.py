@@ -230,7 +230,12 @@ class Executor:
         observed = self._observed(step)
         if observed.status != Status.ABSENT:
             self._record(resource, observed, None)
-        return ""
+        return self._outcome(resource, observed, "")
+
+    @staticmethod
+    def _outcome(resource: Resource, observed: Observed, default: str) -> str:
+        """The step's message: what it ended as, for kinds whose outcome matters."""
+        return observed.detail if resource.reports_outcome and observed.detail else default
 
     def visit_create(self, resource: Resource, step: Step) -> str:
         # Observe again: the object may have been created by a run that died after
@@ -238,7 +243,7 @@ class Executor:
         observed = observe_safely(resource, self.ctx)
         if observed.status == Status.COMPLETE:
             self._record(resource, observed, None)
-            return "(already existed)"
+            return self._outcome(resource, observed, "(already existed)")
         if observed.status == Status.IN_PROGRESS:
             return self.visit_wait(resource, step)
         if observed.status == Status.FAILED:
@@ -256,14 +261,14 @@ class Executor:
         observed = resource.wait_created(self.ctx)
         self._record(resource, observed, True)
         self.state.finished(resource.key, success=True)
-        return ""
+        return self._outcome(resource, observed, "")
 
     def visit_wait(self, resource: Resource, step: Step) -> str:
         self._begin(resource, "wait")
         observed = resource.wait_created(self.ctx)
         self._record(resource, observed, None)
         self.state.finished(resource.key, success=True)
-        return ""
+        return self._outcome(resource, observed, "")
 
     def visit_update(self, resource: Resource, step: Step) -> str:
         self._begin(resource, "update")

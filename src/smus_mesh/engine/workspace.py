@@ -54,6 +54,7 @@ class Workspace:
         self.clients = Clients(
             self.sessions,
             max_attempts=self.settings.max_attempts,
+            pool=self.settings.max_workers,
             limited_tps=self.settings.accept_tps,
         )
         self.names = Names(config)

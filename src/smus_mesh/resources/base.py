@@ -79,6 +79,10 @@ class Resource(ABC):
     deletable: ClassVar[bool] = True
     #: Whether `update` can converge drift in place (else drift is only reported).
     updatable: ClassVar[bool] = False
+    #: Whether a successful `up` reports what it observed at the end (`Observed.detail`),
+    #: for outcomes that are not failures but that the user must see: a subscription
+    #: request rejected by the approval rules, or left pending for `smus-mesh approve`.
+    reports_outcome: ClassVar[bool] = False
 
     def __init__(self, name: str, account: str, depends_on: tuple[str, ...] = ()) -> None:
         self.name = name

@@ -143,6 +143,10 @@ def grant_state(grants: list[dict[str, Any]]) -> Observed:
 
 
 class _SubscriptionBase(Resource):
+    #: Each subscription step tells where it ended (pending, accepted, rejected with the
+    #: producer's comment, granted): a rejection is not a failure of `up`, but news.
+    reports_outcome = True
+
     def __init__(
         self,
         consumer: str,

@@ -68,6 +68,14 @@ class DataZoneResponse(BaseResponse):
         super().__init__(service_name="datazone")
         self.automated_parameter_parsing = True
 
+    def _get_action(self) -> str:
+        # moto asks for the action several times per request, each a route match.
+        action: str | None = getattr(self, "_action", None)
+        if action is None:
+            action = super()._get_action()
+            self._action = action
+        return action
+
     @property
     def backend(self) -> DataZoneBackend:
         backend: DataZoneBackend = datazone_backends[self.current_account][self.region]

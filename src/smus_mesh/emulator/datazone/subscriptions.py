@@ -390,10 +390,13 @@ def _require_either_member(domain: Domain, caller: Caller, *project_ids: str) ->
 
 def _throttle(domain_id: str, operation: str) -> None:
     """ThrottlingException for the 4th rate-limited call within a second (botocore
-    retries it with backoff, so a well-behaved client only slows down)."""
+    retries it with backoff, so a well-behaved client only slows down). Under the
+    realistic profile the second is scaled like every other duration: the emulated
+    cloud runs AWS compressed in time, quotas included."""
     moment = time.monotonic()
+    window = RUNTIME.profile.scaled(1.0)
     recent = _recent_decisions.setdefault((domain_id, operation), deque())
-    while recent and moment - recent[0] >= 1.0:
+    while recent and moment - recent[0] >= window:
         recent.popleft()
     if len(recent) >= DECISIONS_PER_SECOND:
         raise ThrottlingException(
