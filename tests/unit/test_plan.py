@@ -348,3 +348,33 @@ def test_apply_then_plan_again_keeps_everything(tmp_path: Path) -> None:
     assert report.ok
     assert [s.key for s in down.changes()] == ["fake:thing/b", "fake:thing/a"]
     assert state.records == {}
+
+
+class Outcome(Fake):
+    """A kind whose end state is news (like a subscription request's decision)."""
+
+    kind = "fake:outcome"
+    reports_outcome = True
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        self.calls.append("create")
+        self.observed = Observed(Status.COMPLETE, detail="REJECTED (ask the owner)", owned=True)
+        return {}
+
+
+def test_steps_that_report_their_outcome(tmp_path: Path) -> None:
+    created, kept = (
+        Outcome("new"),
+        Outcome("old", observed=Observed(Status.COMPLETE, detail="GRANTED")),
+    )
+    plain = Fake("plain")
+    graph = Graph([created, kept, plain])
+    ctx = context()
+    state = State.load(tmp_path / "state.json", "demo")
+    report = Executor(graph, ctx, state).apply(plan_up(graph, ctx, observe_all(graph, ctx)))
+    assert {r.key: r.message for r in report.results} == {
+        "fake:outcome/new": "REJECTED (ask the owner)",
+        "fake:outcome/old": "GRANTED",
+        "fake:thing/plain": "",
+    }
+    assert report.ok
