@@ -102,7 +102,9 @@ class Clients:
     ) -> None:
         self.sessions = sessions
         self.stats = CallStats()
-        self.limiters = {operation: RateLimiter(limited_tps) for operation in RATE_LIMITED}
+        # 80% of the quota: calls arrive with jitter, and one throttled call makes the
+        # adaptive retry mode slow down every call of that client.
+        self.limiters = {operation: RateLimiter(limited_tps * 0.8) for operation in RATE_LIMITED}
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._config = BotoConfig(

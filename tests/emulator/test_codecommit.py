@@ -82,3 +82,24 @@ def test_bad_listing_parameters_are_refused(
         cloud.client("codecommit").list_repositories(**params)
     assert excinfo.value.response["Error"]["Code"] == code
     assert excinfo.value.response["Error"]["Message"] == message
+
+
+def test_repository_tags_round_trip_and_name_missing_repositories(cloud: Cloud) -> None:
+    codecommit = cloud.client("codecommit", CONSUMER_ACCOUNT)
+    arn = codecommit.create_repository(
+        repositoryName="tagged", tags={"AmazonDataZoneDomain": "dzd_x", "team": "a"}
+    )["repositoryMetadata"]["Arn"]
+    assert codecommit.list_tags_for_resource(resourceArn=arn)["tags"] == {
+        "AmazonDataZoneDomain": "dzd_x",
+        "team": "a",
+    }
+    codecommit.tag_resource(resourceArn=arn, tags={"stage": "dev"})
+    codecommit.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert codecommit.list_tags_for_resource(resourceArn=arn)["tags"] == {
+        "AmazonDataZoneDomain": "dzd_x",
+        "stage": "dev",
+    }
+    with pytest.raises(ClientError) as missing:
+        codecommit.list_tags_for_resource(resourceArn=arn.replace("tagged", "gone"))
+    assert missing.value.response["Error"]["Code"] == "RepositoryDoesNotExistException"
+    assert "gone does not exist" in missing.value.response["Error"]["Message"]

@@ -278,9 +278,16 @@ class CodeCommitRepository(CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> CodeCommitRepository:
+        from smus_mesh.emulator.codecommit_ext import set_tags
+
         properties = cloudformation_json["Properties"]
-        metadata = codecommit_backends[account_id][region_name].create_repository(
+        backend = codecommit_backends[account_id][region_name]
+        metadata = backend.create_repository(
             resource_name, properties.get("RepositoryDescription") or ""
+        )
+        set_tags(
+            backend.repositories[resource_name],
+            {t["Key"]: t["Value"] for t in properties.get("Tags") or []},
         )
         return cls(account_id, region_name, resource_name, metadata)
 

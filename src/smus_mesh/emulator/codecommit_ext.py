@@ -1,10 +1,13 @@
-"""CodeCommit: ListRepositories, which moto 5.2.5 lacks (a 500 NotImplementedError).
+"""CodeCommit: ListRepositories and repository tags, which moto 5.2.5 lacks
+(ListRepositories and the tagging calls are 500 NotImplementedError; tags given to
+CreateRepository are dropped).
 
 Every SageMaker Unified Studio project gets a CodeCommit repository from its
 Tooling environment's stack, and a stack that fails to delete leaves it behind
 (research/workflow.md §2.2 step 14). Finding those leftovers, as `smus-mesh
 down` and `audit` do, needs ListRepositories, with its sorting and its pages
-of 1,000 (the batch size the botocore model documents).
+of 1,000 (the batch size the botocore model documents); telling DataZone's
+repositories apart from others needs their `AmazonDataZoneDomain` tag.
 """
 
 from __future__ import annotations
@@ -31,8 +34,57 @@ class InvalidContinuationTokenException(ServiceException):
     code = "InvalidContinuationTokenException"
 
 
+class RepositoryDoesNotExistException(ServiceException):
+    code = "RepositoryDoesNotExistException"
+
+
+class InvalidResourceArnException(ServiceException):
+    code = "InvalidResourceArnException"
+
+
+def set_tags(repository: Any, tags: dict[str, str]) -> None:
+    """Tags live on moto's repository object, so a reset forgets them with it."""
+    current: dict[str, str] = getattr(repository, "smus_tags", {})
+    repository.smus_tags = {**current, **tags}
+
+
+def tags_of(repository: Any) -> dict[str, str]:
+    return dict(getattr(repository, "smus_tags", {}))
+
+
 class RepositoryListingResponse(CodeCommitResponse):
-    """moto's CodeCommit plus ListRepositories."""
+    """moto's CodeCommit plus ListRepositories and repository tags."""
+
+    def create_repository(self) -> Any:
+        result = super().create_repository()
+        name = self._get_param("repositoryName")
+        repository = self.codecommit_backend.repositories.get(name)
+        if repository is not None and self._get_param("tags"):
+            set_tags(repository, dict(self._get_param("tags")))
+        return result
+
+    def _repository_by_arn(self, arn: str) -> Any:
+        if not arn or not arn.startswith("arn:aws:codecommit:"):
+            raise InvalidResourceArnException(f"The value for the resource ARN is not valid: {arn}")
+        for repository in self.codecommit_backend.repositories.values():
+            if repository.repository_metadata.get("Arn") == arn:
+                return repository
+        raise RepositoryDoesNotExistException(f"{arn.rsplit(':', 1)[-1]} does not exist")
+
+    def tag_resource(self) -> ActionResult:
+        repository = self._repository_by_arn(self._get_param("resourceArn"))
+        set_tags(repository, dict(self._get_param("tags") or {}))
+        return ActionResult({})
+
+    def untag_resource(self) -> ActionResult:
+        repository = self._repository_by_arn(self._get_param("resourceArn"))
+        keys = set(self._get_param("tagKeys") or [])
+        repository.smus_tags = {k: v for k, v in tags_of(repository).items() if k not in keys}
+        return ActionResult({})
+
+    def list_tags_for_resource(self) -> ActionResult:
+        repository = self._repository_by_arn(self._get_param("resourceArn"))
+        return ActionResult({"tags": tags_of(repository)})
 
     def list_repositories(self) -> ActionResult:
         sort_by = self._get_param("sortBy") or "repositoryName"
