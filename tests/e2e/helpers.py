@@ -83,11 +83,23 @@ def run_up_killed_at(
 ) -> Kill:
     """Run `smus-mesh up` in a subprocess and SIGKILL it as soon as the emulator has
     answered `operation` (its `occurrence`-th successful call) for it."""
+    return run_killed_at(cloud, config, state, ("up",), operation, occurrence)
+
+
+def run_killed_at(
+    cloud: Cloud,
+    config: Path,
+    state: Path,
+    command: tuple[str, ...],
+    operation: str,
+    occurrence: int = 1,
+) -> Kill:
+    """Run `smus-mesh <command>` in a subprocess; SIGKILL it once `operation` is answered."""
     start = last_seq(cloud)
-    log = state.parent / f"killed-{operation}.log"
+    log = state.parent / f"killed-{command[0]}-{operation}.log"
     with open(log, "w", encoding="utf-8") as stderr:
         process = subprocess.Popen(
-            cli_command(config, state, "up"),
+            cli_command(config, state, *command),
             env=dict(os.environ),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -120,11 +132,11 @@ def run_up_killed_at(
                             )
                 if exited:
                     raise AssertionError(
-                        f"`up` exited ({process.returncode}) before answering {operation} "
+                        f"`{' '.join(command)}` exited ({process.returncode}) before {operation} "
                         f"#{occurrence} (saw {found}):\n{log.read_text(encoding='utf-8')[-4000:]}"
                     )
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"`up` did not reach {operation} in {RUN_DEADLINE}s")
+                    raise AssertionError(f"{command} did not reach {operation} in {RUN_DEADLINE}s")
                 time.sleep(0.002)
         finally:
             if process.poll() is None:
@@ -148,24 +160,19 @@ def count_setup(cloud: Cloud, domain_name: str) -> dict[str, Any]:
     Returns counts keyed by what they are, e.g. ``{"domains": 1, "projects": {"producer": 1,
     "consumer": 1}, ...}``; every count that is not 1 means a duplicate or a gap.
     """
+    # One client each: creating a botocore client costs more than the calls made here.
     datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
+    ram = cloud.client("ram", DOMAIN_ACCOUNT)
     domains = [
         d
         for d in _all(datazone, "list_domains", "items")
         if d["name"] == domain_name and d["status"] != "DELETED"
     ]
     counts: dict[str, Any] = {"domains": len(domains)}
-    shares = _all(
-        cloud.client("ram", DOMAIN_ACCOUNT),
-        "get_resource_shares",
-        "resourceShares",
-        resourceOwner="SELF",
-    )
+    shares = _all(ram, "get_resource_shares", "resourceShares", resourceOwner="SELF")
     live = [s for s in shares if s["status"] not in ("DELETED", "DELETING")]
     counts["shares"] = Counter(
-        principal
-        for share in live
-        for principal in _share_principals(cloud, share["resourceShareArn"])
+        principal for share in live for principal in _share_principals(ram, share)
     )
     if len(domains) != 1:
         return counts
@@ -236,9 +243,9 @@ def count_setup(cloud: Cloud, domain_name: str) -> dict[str, Any]:
     return counts
 
 
-def _share_principals(cloud: Cloud, share_arn: str) -> list[str]:
-    associations = cloud.client("ram", DOMAIN_ACCOUNT).get_resource_share_associations(
-        associationType="PRINCIPAL", resourceShareArns=[share_arn]
+def _share_principals(ram: Any, share: dict[str, Any]) -> list[str]:
+    associations = ram.get_resource_share_associations(
+        associationType="PRINCIPAL", resourceShareArns=[share["resourceShareArn"]]
     )["resourceShareAssociations"]
     return [a["associatedEntity"] for a in associations if a["status"] != "DISASSOCIATED"]
 

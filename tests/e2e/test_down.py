@@ -25,6 +25,7 @@ from tests.e2e.helpers import (
     assert_inventory_unchanged,
     last_seq,
     mutating_calls,
+    run_killed_at,
     run_up_killed_at,
 )
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
@@ -65,8 +66,16 @@ def test_down_after_a_complete_up_then_again_changes_nothing(
 
 
 #: `down` straight after a killed `up` (no resume): what exists is half made, with
-#: asynchronous work (domain, share association, environments, runs, grants) in flight.
-DOWN_KILL_POINTS = tuple(p for p in KILL_POINTS if p[0] != "CreateSubscriptionRequest")
+#: asynchronous work in flight: the domain, the share's invitation, the environments, the
+#: data source run, the grant.
+_DOWN_AT = (
+    "CreateDomain",
+    "CreateResourceShare",
+    "CreateProject",
+    "StartDataSourceRun",
+    "AcceptSubscriptionRequest",
+)
+DOWN_KILL_POINTS = tuple(p for p in KILL_POINTS if p[0] in _DOWN_AT)
 
 
 @pytest.mark.slow
@@ -90,6 +99,27 @@ def test_down_after_up_was_killed(
     _down_leaves_nothing(
         cloud, make_workspace(state=state), before, f"down after up killed at {operation}"
     )
+    assert not state.exists()
+
+
+def test_down_killed_while_the_domain_is_deleting_then_run_again(
+    cloud: Cloud,
+    make_workspace: Callable[..., Workspace],
+    write_config: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+) -> None:
+    """An interrupted teardown is a starting point too: the domain's cascade is under way,
+    the roles it needs are still there (they go last), and `down` finishes the job."""
+    state = tmp_path / "state.json"
+    before = cloud.inventory()
+    assert make_workspace(state=state).up().ok
+    kill = run_killed_at(
+        cloud, write_config(example_document()), state, ("down", "--yes"), "DeleteDomain"
+    )
+    print(f"\n{kill.describe()}")
+    assert state.exists()
+
+    _down_leaves_nothing(cloud, make_workspace(state=state), before, "down after a killed down")
     assert not state.exists()
 
 
