@@ -7,6 +7,17 @@ import urllib.request
 from typing import Any
 
 import boto3
+import botocore.session
+
+#: One botocore data loader for every test session: each service model is parsed once
+#: per process instead of once per session (sessions are rebuilt after every reset).
+_LOADER = botocore.session.get_session().get_component("data_loader")
+
+
+def _shared(session: boto3.Session) -> boto3.Session:
+    session._session.register_component("data_loader", _LOADER)
+    return session
+
 
 DOMAIN_ACCOUNT = "111111111111"
 CONSUMER_ACCOUNT = "222222222222"
@@ -41,7 +52,7 @@ class Cloud:
     def session(self, account: str = DOMAIN_ACCOUNT) -> boto3.Session:
         """A session in `account`: base credentials, or OrganizationAccountAccessRole."""
         if account not in self._sessions:
-            base = boto3.Session(region_name=REGION)
+            base = _shared(boto3.Session(region_name=REGION))
             if account == BASE_ACCOUNT:
                 self._sessions[account] = base
             else:
@@ -49,13 +60,15 @@ class Cloud:
                     RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
                     RoleSessionName="tests",
                 )["Credentials"]
-                self._sessions[account] = boto3.Session(
-                    aws_access_key_id=creds["AccessKeyId"],
-                    aws_secret_access_key=creds["SecretAccessKey"],
-                    aws_session_token=creds["SessionToken"],
-                    region_name=REGION,
+                self._sessions[account] = _shared(
+                    boto3.Session(
+                        aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"],
+                        aws_session_token=creds["SessionToken"],
+                        region_name=REGION,
+                    )
                 )
         return self._sessions[account]
 
     def client(self, service: str, account: str = DOMAIN_ACCOUNT) -> Any:
-        return self.session(account).client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+        return self.session(account).client(service, endpoint_url=self.url)

@@ -55,9 +55,7 @@ def test_declared_actions_exist_in_the_botocore_model(cls: type[Resource]) -> No
 @pytest.mark.parametrize("cls", kinds(), ids=lambda cls: cls.kind)
 def test_every_datazone_operation_a_step_uses_is_emulated(cls: type[Resource]) -> None:
     implemented = implemented_operations()
-    missing = [
-        a for a in cls.iam_actions if a.startswith("datazone:") and a[9:] not in implemented
-    ]
+    missing = [a for a in cls.iam_actions if a.startswith("datazone:") and a[9:] not in implemented]
     assert missing == []
 
 

@@ -406,6 +406,17 @@ class SubscriptionApproval(_SubscriptionBase):
         if request is None:
             return Observed.absent("no request")
         if request["status"] == "PENDING":
+            decision, _ = decide(
+                self.policy, self.consumer, self.table, self._requester(ctx, request)
+            )
+            if decision == "leave":
+                # The policy leaves it to a person: nothing for `up` to do, now or later.
+                return Observed(
+                    Status.COMPLETE,
+                    {"request_id": request["id"]},
+                    detail="PENDING: left for `smus-mesh approve` (no rule matched)",
+                    owned=True,
+                )
             return Observed(Status.ABSENT, {"request_id": request["id"]}, detail="PENDING")
         return Observed(
             Status.COMPLETE,
