@@ -249,7 +249,16 @@ class Executor:
         if observed.status == Status.FAILED:
             raise StepError(resource.key, f"failed: {observed.detail}")
         self._begin(resource, "create")
-        identity = resource.create(self.ctx)
+        # Remember that it is ours before the call: it was absent a moment ago, so whatever
+        # exists under this key after a crash from here on was made by this run, even if
+        # the run died before marking it (an S3 bucket is tagged after CreateBucket).
+        self.state.update(resource.key, owned=True)
+        try:
+            identity = resource.create(self.ctx)
+        except Exception:
+            # Alive to tell: nothing is known to be ours; the next observation decides.
+            self.state.update(resource.key, owned=None)
+            raise
         self.state.update(
             resource.key,
             identity={**self.state.records[resource.key].identity, **identity},

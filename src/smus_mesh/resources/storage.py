@@ -53,7 +53,9 @@ class S3Bucket(Resource):
         "s3:DeleteObject",
         "s3:DeleteObjectVersion",
         "s3:DeleteBucket",
+        "s3:GetBucketPublicAccessBlock",
     )
+    updatable = True
 
     def __init__(self, bucket: str, account: str, depends_on: tuple[str, ...] = ()) -> None:
         super().__init__(bucket, account, depends_on)
@@ -78,12 +80,31 @@ class S3Bucket(Resource):
             if _code(exc) != "NoSuchTagSet":
                 raise
             tags = []
+        owned = ctx.names.is_ours(tags)
+        drift: tuple[str, ...] = ()
+        if not owned and ctx.ownership.get(self.key):
+            # Created by a run that stopped between CreateBucket and PutBucketTagging (the
+            # state file remembers it): finish what `create` does after CreateBucket.
+            owned = True
+            drift = ("set-up tags missing",)
+            if not self._public_access_blocked(s3):
+                drift += ("public access not blocked",)
         return Observed(
             Status.COMPLETE,
             {"bucket": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"},
             detail="exists",
-            owned=ctx.names.is_ours(tags),
+            owned=owned,
+            drift=drift,
         )
+
+    def _public_access_blocked(self, s3: Any) -> bool:
+        try:
+            settings = s3.get_public_access_block(Bucket=self.bucket)
+        except ClientError as exc:
+            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+                raise
+            return False
+        return all(settings["PublicAccessBlockConfiguration"].values())
 
     def create(self, ctx: Context) -> dict[str, Any]:
         s3 = ctx.client(self.account, "s3")
@@ -91,6 +112,15 @@ class S3Bucket(Resource):
         if ctx.region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": ctx.region}
         s3.create_bucket(**kwargs)
+        self._finish(ctx, s3)
+        return {"bucket": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"}
+
+    def update(self, ctx: Context, observed: Observed) -> None:
+        self._finish(ctx, ctx.client(self.account, "s3"))
+
+    def _finish(self, ctx: Context, s3: Any) -> None:
+        """Block public access, then tag it as the set-up's (the tag comes last, so a
+        tagged bucket is a finished one)."""
         s3.put_public_access_block(
             Bucket=self.bucket,
             PublicAccessBlockConfiguration={
@@ -101,7 +131,6 @@ class S3Bucket(Resource):
             },
         )
         s3.put_bucket_tagging(Bucket=self.bucket, Tagging={"TagSet": ctx.names.iam_tags()})
-        return {"bucket": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"}
 
     def delete(self, ctx: Context, observed: Observed) -> None:
         empty_and_delete_bucket(ctx.client(self.account, "s3"), self.bucket)
