@@ -26,7 +26,7 @@ from tests.e2e.helpers import (
     mutating_calls,
     run_up_killed_at,
 )
-from tests.support import Cloud
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
 
@@ -77,7 +77,7 @@ def test_up_repairs_a_role_left_without_its_policies_with_only_the_missing_calls
     not rewritten)."""
     state = tmp_path / "state.json"
     assert make_workspace(state=state).up().ok
-    iam = cloud.client("iam", "111111111111")
+    iam = cloud.client("iam", DOMAIN_ACCOUNT)
     role = "AmazonSageMakerDomainExecution-demo"
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
     (policy,) = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
@@ -93,3 +93,44 @@ def test_up_repairs_a_role_left_without_its_policies_with_only_the_missing_calls
     assert mutating_calls(cloud, since) == ["iam:AttachRolePolicy (111111111111)"]
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == [policy]
     assert iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"] == trust
+
+
+def test_up_killed_between_create_bucket_and_its_tagging_finishes_the_bucket(
+    cloud: Cloud,
+    make_workspace: Callable[..., Workspace],
+    write_config: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+) -> None:
+    """S3 tags a bucket only after CreateBucket, so a run can die with a bucket of its own
+    that carries no mark. The kill cannot be timed into that window from outside, so the
+    window is made by hand: the run is killed after CreateBucket, then the buckets it made
+    lose their tags and public access block. The state file remembers they are ours: the
+    resumed `up` finishes them and `down` removes them."""
+    document = example_document()
+    state = tmp_path / "state.json"
+    before = cloud.inventory()
+    run_up_killed_at(cloud, write_config(document), state, "CreateBucket")
+    stripped = []
+    for account in (DOMAIN_ACCOUNT, CONSUMER_ACCOUNT):
+        s3 = cloud.client("s3", account)
+        for bucket in s3.list_buckets()["Buckets"]:
+            s3.delete_bucket_tagging(Bucket=bucket["Name"])
+            s3.delete_public_access_block(Bucket=bucket["Name"])
+            stripped.append((account, bucket["Name"]))
+    assert stripped
+
+    resumed = make_workspace(document, state).up()
+    assert resumed.ok, [f.message for f in resumed.failures]
+    for account, bucket in stripped:
+        s3 = cloud.client("s3", account)
+        assert {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]} == {
+            "smus-mesh:setup": "demo",
+            "smus-mesh:managed-by": "smus-mesh",
+        }
+        settings = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert set(settings.values()) == {True}, (bucket, settings)
+
+    down, leftovers = make_workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert_inventory_unchanged(before, cloud.inventory(), "down after a bucket left untagged")
