@@ -26,6 +26,7 @@ from smus_mesh.resources.datazone import not_found, paginate
 _DZ = "datazone:"
 
 GRANT_IN_PROGRESS = ("PENDING", "IN_PROGRESS")
+AWAITING_APPROVAL = "no grant: the request awaits approval"
 GRANT_FAILED = ("GRANT_FAILED", "REVOKE_FAILED", "GRANT_AND_REVOKE_FAILED", "INACCESSIBLE")
 
 
@@ -413,7 +414,7 @@ class SubscriptionApproval(_SubscriptionBase):
                 # The policy leaves it to a person: nothing for `up` to do, now or later.
                 return Observed(
                     Status.COMPLETE,
-                    {"request_id": request["id"]},
+                    {"request_id": request["id"], "decision": "leave"},
                     detail="PENDING: left for `smus-mesh approve` (no rule matched)",
                     owned=True,
                 )
@@ -497,8 +498,10 @@ class SubscriptionGrant(_SubscriptionBase):
             if latest == "REJECTED":
                 return Observed(Status.COMPLETE, detail="no grant: the request was rejected"), False
             if latest == "PENDING":
-                # Not done yet: the approval step, which runs first, may be about to accept
-                # it. Reading this as done would leave the grant unawaited when a run killed
+                if ctx.outputs(self.approval_key).get("decision") == "leave":
+                    return Observed(Status.COMPLETE, detail=AWAITING_APPROVAL), False
+                # Not done yet: the approval step, which runs first, is about to decide.
+                # Reading this as done would leave the grant unawaited when a run killed
                 # after CreateSubscriptionRequest is resumed; `wait_created` settles it.
                 return Observed(Status.IN_PROGRESS, detail="the request awaits a decision"), True
             return Observed(Status.IN_PROGRESS, detail="waiting for the subscription"), False
@@ -525,7 +528,7 @@ class SubscriptionGrant(_SubscriptionBase):
             if pending:
                 # The approval step has run and left the request pending (rules with no
                 # match and `default: leave`): there is no grant to wait for.
-                return Observed(Status.COMPLETE, detail="no grant: the request awaits approval")
+                return Observed(Status.COMPLETE, detail=AWAITING_APPROVAL)
             return observed
 
         try:
