@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
 from smus_mesh.cli import app
@@ -79,29 +77,14 @@ def _listed(inventory: Inventory) -> dict[str, dict[str, list[str]]]:
     return listed
 
 
-# The audit recognises DataZone's CodeCommit repositories by their AmazonDataZoneDomain tag,
-# as on AWS. The emulator cannot answer: moto has no CodeCommit ListTagsForResource (an
-# HTML 500, retried by botocore) and the repositories its CloudFormation makes drop their
-# Tags. With both supplied (tried locally, outside the repository), this test passes.
-EMULATOR_GAP = pytest.mark.xfail(
-    raises=ClientError,
-    strict=True,
-    reason="emulator: CodeCommit ListTagsForResource not implemented, repository Tags dropped",
-)
-
-
-@EMULATOR_GAP
 def test_audit_lists_the_setup_then_the_orphans_of_a_deleted_domain_and_down_removes_them(
     cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
 ) -> None:
-    document = example_document()
-    # An operation the emulator lacks answers 500, which botocore retries: fail fast.
-    document["settings"] = {"max_attempts": 2}
     state = tmp_path / "state.json"
     before = cloud.inventory()
 
     def workspace() -> Workspace:
-        return make_workspace(document, state)
+        return make_workspace(state=state)
 
     assert workspace().up().ok
 
