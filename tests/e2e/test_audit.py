@@ -155,7 +155,7 @@ def test_cli_audit_and_down_exit_codes_confirmation_and_plan(
     write_config: Callable[[dict[str, Any]], Path],
     tmp_path: Path,
 ) -> None:
-    """On a set-up stopped half-way (domain, roles, buckets, share): `audit` exits 1 and
+    """On a set-up stopped half-way (roles, domain, share, ...): `audit` exits 1 and
     lists it; `down` without --yes and without a terminal refuses (exit 2) and deletes
     nothing; with --yes it shows what it deletes first; then `audit` exits 0."""
     config = write_config(example_document())
@@ -172,16 +172,16 @@ def test_cli_audit_and_down_exit_codes_confirmation_and_plan(
     assert audit["leftovers"] > 0
     producer = audit["accounts"]["producer"]
     assert producer["account_id"] == DOMAIN_ACCOUNT
+    # What the share needed exists for sure (the rest may or may not have been made yet).
     assert {f["id"] for f in producer["iam_roles"]} >= {
         "AmazonSageMakerDomainExecution-demo",
         "AmazonSageMakerDomainService-demo",
-        "AmazonSageMakerProvisioning-demo",
     }
     assert [f["class"] for f in producer["datazone"]] == ["datazone"]
     assert [f["id"] for f in producer["ram_shares"]] == [
         f"DataZone-smus-mesh-demo-{producer['datazone'][0]['id']}-{CONSUMER_ACCOUNT}"
     ]
-    assert {f["id"] for f in producer["s3_buckets"]} == {
+    assert {f["id"] for f in producer["s3_buckets"]} <= {
         "amazon-sagemaker-111111111111-us-east-1-demo",
         "smus-mesh-demo-retail-111111111111",
     }

@@ -51,6 +51,7 @@ def test_up_killed_then_resumed_converges_without_duplicates_and_down_cleans_up(
 
     resumed = make_workspace(document, state).up()
     assert resumed.ok, [f.message for f in resumed.failures]
+    assert {r.action for r in resumed.results} - {"keep"}, "the kill came after the last step"
     assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
 
     results = Collaboration(make_workspace(document, state)).run_checks()
