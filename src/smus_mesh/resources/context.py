@@ -104,6 +104,13 @@ class Context:
     def remembered_identity(self, key: str) -> dict[str, Any]:
         return dict(self.remembered.get(key, {}))
 
+    def known_id(self, key: str) -> str | None:
+        """The id this run already knows for `key` (just created, or observed), else the one
+        the state file remembers: a wait then polls Get by id instead of listing by name."""
+        with self._lock:
+            current = self._outputs.get(key, {}).get("id")
+        return str(current) if current else self.remembered.get(key, {}).get("id")
+
     # waiting -----------------------------------------------------------------------
     def wait(
         self,

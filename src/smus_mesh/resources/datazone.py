@@ -104,7 +104,7 @@ class Domain(Resource):
 
     def _find(self, ctx: Context) -> dict[str, Any] | None:
         datazone = ctx.client(self.account, "datazone")
-        known = ctx.remembered_identity(self.key).get("id")
+        known = ctx.known_id(self.key)
         if known:
             try:
                 return dict(datazone.get_domain(identifier=known))
@@ -821,7 +821,7 @@ class Project(Resource):
 
     def _find(self, ctx: Context, domain_id: str) -> dict[str, Any] | None:
         datazone = ctx.client(self.account, "datazone")
-        known = ctx.remembered_identity(self.key).get("id")
+        known = ctx.known_id(self.key)
         if known:
             try:
                 return dict(datazone.get_project(domainIdentifier=domain_id, identifier=known))

@@ -427,8 +427,11 @@ class SubscriptionApproval(_SubscriptionBase):
         )
 
     def _requester(self, ctx: Context, request: dict[str, Any]) -> str:
-        """The requesting principal's ARN (DataZone records the user profile id)."""
+        """The requesting principal's ARN (DataZone records the user profile id); looked up
+        only when a rule matches on it."""
         created_by = str(request.get("createdBy", ""))
+        if all(rule.requester == "*" for rule in self.policy.rules):
+            return created_by
         try:
             profile = ctx.client(self.account, "datazone").get_user_profile(
                 domainIdentifier=ctx.output(self.domain_key, "id"), userIdentifier=created_by
@@ -489,8 +492,11 @@ class SubscriptionGrant(_SubscriptionBase):
     def _observe(self, ctx: Context) -> tuple[Observed, bool]:
         """What exists, and whether the request is still waiting for a decision."""
         domain_id, listing_id, consumer_id = self.ids(ctx)
-        approved = subscriptions_of(
-            ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED"
+        known = ctx.outputs(self.key).get("subscription_id")
+        approved = (
+            [{"id": known}]
+            if known
+            else subscriptions_of(ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED")
         )
         if not approved:
             requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
@@ -506,6 +512,8 @@ class SubscriptionGrant(_SubscriptionBase):
                 return Observed(Status.IN_PROGRESS, detail="the request awaits a decision"), True
             return Observed(Status.IN_PROGRESS, detail="waiting for the subscription"), False
         subscription_id = approved[0]["id"]
+        # Later polls of this wait go straight to the grants (the id does not change).
+        ctx.set_outputs(self.key, {**ctx.outputs(self.key), "subscription_id": subscription_id})
         state = grant_state(grants_of(ctx, self.account, domain_id, subscription_id))
         observed = Observed(
             state.status,
