@@ -279,7 +279,11 @@ def _quiet_handler_class() -> type[Any]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class QuietHandler(MotoRequestHandler):
-        """moto's handler (keeps underscored S3 headers) without one log line per request."""
+        """moto's handler (keeps underscored S3 headers) without one log line per request,
+        speaking HTTP/1.1 so that clients keep their connections open (with HTTP/1.0 every
+        botocore call paid for a new TCP connection)."""
+
+        protocol_version = "HTTP/1.1"
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             return None
