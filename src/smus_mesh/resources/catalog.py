@@ -317,14 +317,23 @@ class DataSourceImport(Resource):
         return Observed(Status.COMPLETE, {}, outputs, detail="all tables imported", owned=True)
 
     def delete(self, ctx: Context, observed: Observed) -> None:
-        """Delete the imported assets (their listings are gone by now)."""
+        """Delete the imported assets (their listings are gone by now). A run still in
+        progress (a killed `up` started it) imports its assets after they were looked up,
+        so it is let finish first, and the assets are looked up then."""
         datazone = ctx.client(self.account, "datazone")
         domain_id = ctx.output(self.source.domain_key, "id")
-        for name, value in observed.outputs.items():
-            if not name.startswith("asset:"):
-                continue
+
+        def run_settled() -> Observed:
+            run = self._latest_run(ctx)
+            if run is not None and run["status"] in ("REQUESTED", "RUNNING"):
+                return Observed(Status.IN_PROGRESS, detail=f"run {run['status']}")
+            return Observed(Status.COMPLETE, detail="no run in progress")
+
+        ctx.wait(self, run_settled, until=Status.COMPLETE)
+        found, _ = self._assets(ctx)
+        for asset_id in found.values():
             try:
-                datazone.delete_asset(domainIdentifier=domain_id, identifier=value)
+                datazone.delete_asset(domainIdentifier=domain_id, identifier=asset_id)
             except ClientError as exc:
                 if not not_found(exc):
                     raise
