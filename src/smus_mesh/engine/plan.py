@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from smus_mesh.engine.graph import Graph
 from smus_mesh.resources.base import Observed, Resource, Status
 from smus_mesh.resources.context import Context, MissingOutput
@@ -98,11 +100,18 @@ class Plan:
 
 
 def observe_safely(resource: Resource, ctx: Context) -> Observed:
-    """Observe; a resource whose dependency does not exist yet is absent too."""
+    """Observe; a resource whose dependency does not exist (yet, or any more) is absent too."""
     try:
         return resource.observe(ctx)
     except MissingOutput as missing:
         return Observed.absent(f"after {missing.key}")
+    except ClientError as exc:
+        # DataZone answers a read under a domain that is gone with ResourceNotFoundException:
+        # the domain may finish deleting between its observation and its children's (a
+        # `down` run after one that was interrupted while the domain was DELETING).
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return Observed.absent(f"not found: {exc.response['Error'].get('Message', '')}")
+        raise
 
 
 def _observe_one(resource: Resource, ctx: Context) -> Observed:
