@@ -3,8 +3,12 @@
 Resources never call `boto3.client`; they ask `Clients.get(alias, service)`.
 Clients are cached per (account, service) and are thread safe once built.
 
-Throttling and transient errors are retried by botocore's adaptive mode (which
-also rate-limits the client when AWS throttles). Every call is counted by
+Throttling and transient errors are retried by botocore's standard mode
+(exponential backoff with jitter). Not adaptive mode: its client-side rate
+measurement takes a lock on every response, which dozens of steps sharing one
+client spend their time contending for, and one throttled call slows every
+other call of the client. The operations whose quota is known to be low are
+paced instead (`RateLimiter`). Every call is counted by
 kind — "mutating", "poll" (made from inside a wait) or "read" — so that `up`
 can report what it did and the benchmark can check that waits back off.
 """
@@ -102,13 +106,12 @@ class Clients:
     ) -> None:
         self.sessions = sessions
         self.stats = CallStats()
-        # 80% of the quota: calls arrive with jitter, and one throttled call makes the
-        # adaptive retry mode slow down every call of that client.
+        # 80% of the quota: calls arrive with jitter; a throttled call costs a backoff.
         self.limiters = {operation: RateLimiter(limited_tps * 0.8) for operation in RATE_LIMITED}
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._config = BotoConfig(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            retries={"mode": "standard", "max_attempts": max_attempts},
             connect_timeout=10,
             read_timeout=70,
             max_pool_connections=pool,

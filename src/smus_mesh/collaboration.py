@@ -295,7 +295,7 @@ class Collaboration:
         athena = session.client(
             "athena",
             config=BotoConfig(
-                retries={"mode": "adaptive", "max_attempts": 10},
+                retries={"mode": "standard", "max_attempts": 10},
                 user_agent_extra=f"smus-mesh/{__version__}",
             ),
         )

@@ -71,12 +71,13 @@ class EmulatorApp:
             service_from_environ,
         )
 
-        if environ.get("PATH_INFO", "").startswith("/_emulator/"):
-            return admin.handle(environ, start_response, reset_cloud, services.known_accounts)
-
+        # Read every body in full first: routing needs it, and so do the admin endpoints.
         started = time.perf_counter()
         length = int(environ.get("CONTENT_LENGTH") or 0)
         environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+        if environ.get("PATH_INFO", "").startswith("/_emulator/"):
+            return admin.handle(environ, start_response, reset_cloud, services.known_accounts)
+
         service, region = service_from_environ(environ)
         operation = operation_from_environ(service, environ)
 
@@ -279,11 +280,11 @@ def _quiet_handler_class() -> type[Any]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class QuietHandler(MotoRequestHandler):
-        """moto's handler (keeps underscored S3 headers) without one log line per request,
-        speaking HTTP/1.1 so that clients keep their connections open (with HTTP/1.0 every
-        botocore call paid for a new TCP connection)."""
+        """moto's handler (keeps underscored S3 headers) without one log line per request.
 
-        protocol_version = "HTTP/1.1"
+        Connections are not kept alive: Werkzeug closes each one after draining whatever
+        the client sent (a reused connection would lose its next request to the drain).
+        """
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             return None
