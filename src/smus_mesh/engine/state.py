@@ -148,6 +148,7 @@ class State:
         self.setup = setup
         self.records = records
         self._lock = threading.Lock()
+        self._journal_lock = threading.Lock()
         self._journal: Any = None
 
     @property
@@ -211,24 +212,31 @@ class State:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
-            with contextlib.suppress(FileNotFoundError):
-                self.journal_path.unlink()
+            with self._journal_lock:
+                if self._journal is not None:
+                    self._journal.close()
+                    self._journal = None
+                with contextlib.suppress(FileNotFoundError):
+                    self.journal_path.unlink()
 
-    def _log(self, key: str) -> None:
-        """Append the record of `key` (or its removal) to the journal. Called with the
-        lock held. Flushed, not fsynced: a killed process loses nothing, and a power
-        cut at worst forgets the last steps, which the next run observes again."""
-        if self._journal is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._journal = os.fdopen(fd, "a", encoding="utf-8")
+    def _entry(self, key: str) -> str:
+        """The journal line for `key` (called with the lock held: a snapshot)."""
         record = self.records.get(key)
         entry = {"key": key, "record": _scrub(asdict(record))} if record else {"key": key}
-        self._journal.write(json.dumps(entry, default=str) + "\n")
-        self._journal.flush()
+        return json.dumps(entry, default=str) + "\n"
+
+    def _append(self, line: str) -> None:
+        """Append a line to the journal, outside the records lock (file I/O would make
+        every step wait for every other). Flushed, not fsynced: a killed process loses
+        nothing, and a power cut at worst forgets the last steps, which the next run
+        observes again."""
+        with self._journal_lock:
+            if self._journal is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                self._journal = os.fdopen(fd, "a", encoding="utf-8")
+            self._journal.write(line)
+            self._journal.flush()
 
     def close(self) -> None:
         """Compact the journal into the file (end of a run)."""
@@ -254,7 +262,8 @@ class State:
                         setattr(record.progress, field_name, field_value)
                 else:
                     setattr(record, name, value)
-            self._log(key)
+            line = self._entry(key)
+        self._append(line)
 
     def started(self, key: str) -> None:
         with self._lock:
@@ -265,7 +274,8 @@ class State:
             record.progress.stopped = None
             record.progress.success = record.progress.failure = False
             record.progress.message = ""
-            self._log(key)
+            line = self._entry(key)
+        self._append(line)
 
     def finished(self, key: str, success: bool, message: str = "") -> None:
         with self._lock:
@@ -274,12 +284,14 @@ class State:
             progress.success = success
             progress.failure = not success
             progress.message = message
-            self._log(key)
+            line = self._entry(key)
+        self._append(line)
 
     def forget(self, key: str) -> None:
         with self._lock:
             self.records.pop(key, None)
-            self._log(key)
+            line = self._entry(key)
+        self._append(line)
 
 
 @contextlib.contextmanager
