@@ -45,9 +45,7 @@ def write_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
 
 
 @pytest.fixture
-def make_workspace(
-    cloud: Cloud, tmp_path: Path, fast_polling: None
-) -> Callable[..., Workspace]:
+def make_workspace(cloud: Cloud, tmp_path: Path, fast_polling: None) -> Callable[..., Workspace]:
     """Build a Workspace on the emulated cloud from a config document (default: the example)."""
 
     def make(document: dict[str, Any] | None = None, state: Path | None = None) -> Workspace:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -56,3 +57,28 @@ def test_calls_log_records_service_operation_account_and_status(cloud: Cloud) ->
     ]
     assume = [c for c in calls if c["operation"] == "AssumeRole"]
     assert assume and not assume[0]["mutating"]
+
+
+def test_trust_policy_updates_accept_session_actions_like_aws(cloud: Cloud) -> None:
+    iam = cloud.client("iam", DOMAIN_ACCOUNT)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "datazone.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetContext"],
+            }
+        ],
+    }
+    iam.create_role(RoleName="session-actions", AssumeRolePolicyDocument=json.dumps(trust))
+    trust["Statement"][0]["Condition"] = {"StringEquals": {"aws:SourceAccount": DOMAIN_ACCOUNT}}
+    iam.update_assume_role_policy(RoleName="session-actions", PolicyDocument=json.dumps(trust))
+    stored = iam.get_role(RoleName="session-actions")["Role"]["AssumeRolePolicyDocument"]
+    assert stored["Statement"][0]["Condition"] == trust["Statement"][0]["Condition"]
+
+    trust["Statement"][0]["Action"] = ["sts:AssumeRole", "s3:GetObject"]
+    with pytest.raises(ClientError) as refused:
+        iam.update_assume_role_policy(RoleName="session-actions", PolicyDocument=json.dumps(trust))
+    assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    assert "Trust Policy statement actions" in refused.value.response["Error"]["Message"]

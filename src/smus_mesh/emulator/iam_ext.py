@@ -1,4 +1,5 @@
-"""IAM: AWS managed policies exist, as in every real account, without loading all of them.
+"""IAM: AWS managed policies exist, as in every real account, without loading all of them;
+and UpdateAssumeRolePolicy accepts the session actions AWS accepts in trust policies.
 
 moto can preload its 1,582 AWS managed policies into every IAM backend, but it
 creates one IAM backend per partition for each account it looks up (on every
@@ -49,3 +50,43 @@ class ManagedPolicyIamResponse(IamResponse):
     def call_action(self) -> Any:
         ensure_aws_managed_policy(self.current_account, self._get_param("PolicyArn"))
         return super().call_action()
+
+    def update_assume_role_policy(self) -> Any:
+        from moto.core.responses import EmptyResult
+
+        update_assume_role_policy(
+            self.current_account, self._get_param("RoleName"), self._get_param("PolicyDocument")
+        )
+        return EmptyResult()
+
+
+#: Actions a trust policy may grant besides moto's list: AWS documents session tags and
+#: trusted context for service roles (DataZone's domain execution role uses both), and
+#: moto already accepts them at CreateRole.
+TRUST_SESSION_ACTIONS = frozenset({"sts:TagSession", "sts:SetContext"})
+
+
+def _without_session_actions(document: str) -> str:
+    """The same trust policy minus the session actions, for moto's validator only."""
+    try:
+        policy = json.loads(document)
+    except json.JSONDecodeError:
+        return document
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action")
+        if isinstance(actions, list):
+            kept = [a for a in actions if a not in TRUST_SESSION_ACTIONS]
+            statement["Action"] = kept or ["sts:AssumeRole"]
+        elif actions in TRUST_SESSION_ACTIONS:
+            statement["Action"] = "sts:AssumeRole"
+    return json.dumps(policy)
+
+
+def update_assume_role_policy(account_id: str, role_name: str, document: str) -> None:
+    from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+
+    backend = iam_backends[account_id]["global"]
+    role = backend.get_role(role_name)
+    IAMTrustPolicyDocumentValidator(_without_session_actions(document)).validate()
+    role.assume_role_policy_document = document
