@@ -112,11 +112,18 @@ class Transition:
 
 
 class Scheduler:
-    """Holds every pending transition; advanced by `tick()` on each request."""
+    """Holds every pending transition; advanced by `tick()` on each request.
+
+    Only a transition that has been read can advance, so `tick` looks only at the
+    observed ones: its cost follows what clients are waiting on, not how many
+    objects are in progress (thousands of grants in a large set-up).
+    """
 
     def __init__(self, profile: LatencyProfile) -> None:
         self.profile = profile
-        self._pending: list[Transition] = []
+        # Insertion-ordered sets (dicts) of pending, and of pending-and-observed, transitions.
+        self._pending: dict[Transition, None] = {}
+        self._observed: dict[Transition, None] = {}
 
     def start(
         self,
@@ -129,13 +136,16 @@ class Scheduler:
         """Begin a transition: the object shows the first stage at once."""
         transition = Transition(stages, final, apply, on_complete, label)
         apply(transition.status)
-        self._pending.append(transition)
+        self._pending[transition] = None
         return transition
+
+    def _drop(self, transition: Transition) -> None:
+        self._pending.pop(transition, None)
+        self._observed.pop(transition, None)
 
     def finish_now(self, transition: Transition) -> None:
         """Complete a transition immediately (e.g. its object was deleted)."""
-        if transition in self._pending:
-            self._pending.remove(transition)
+        self._drop(transition)
         if not transition.done:
             transition.done = True
             transition.apply(transition.final)
@@ -144,14 +154,15 @@ class Scheduler:
 
     def cancel(self, transition: Transition | None) -> None:
         """Drop a transition without running its completion (object superseded)."""
-        if transition is not None and transition in self._pending:
-            self._pending.remove(transition)
+        if transition is not None:
+            self._drop(transition)
 
-    @staticmethod
-    def observe(transition: Transition | None) -> None:
+    def observe(self, transition: Transition | None) -> None:
         """Mark that a client has read the object in its current stage."""
         if transition is not None:
             transition.observed = True
+            if transition in self._pending:
+                self._observed[transition] = None
 
     def _due(self, transition: Transition, now: float) -> bool:
         stage = transition.stages[transition.index]
@@ -159,23 +170,24 @@ class Scheduler:
         return transition.observed and now >= transition.entered_at + duration
 
     def tick(self) -> None:
-        """Advance every transition whose current stage is due; run completions."""
+        """Advance every observed transition whose current stage is due; run completions."""
         now = time.monotonic()
-        # Completions may start new transitions; loop until nothing moves.
+        # Completions may start (and observe) new transitions; loop until nothing moves.
         progressed = True
         while progressed:
             progressed = False
-            for transition in list(self._pending):
+            for transition in list(self._observed):
                 if transition.done or not self._due(transition, now):
                     continue
                 progressed = True
                 transition.observed = False
+                self._observed.pop(transition, None)
                 transition.entered_at = now
                 if transition.index + 1 < len(transition.stages):
                     transition.index += 1
                     transition.apply(transition.status)
                     continue
-                self._pending.remove(transition)
+                self._pending.pop(transition, None)
                 transition.done = True
                 transition.apply(transition.final)
                 if transition.on_complete:
@@ -186,3 +198,4 @@ class Scheduler:
 
     def reset(self) -> None:
         self._pending.clear()
+        self._observed.clear()

@@ -22,7 +22,7 @@ import copy
 import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -405,8 +405,14 @@ def _throttle(domain_id: str, operation: str) -> None:
     recent.append(moment)
 
 
-def _matches(obj: Any, filters: dict[str, str | None]) -> bool:
-    return all(value is None or getattr(obj, name) == value for name, value in filters.items())
+def _select(objects: Iterable[Any], filters: dict[str, str | None]) -> Iterator[Any]:
+    """The objects whose attributes equal every given filter (None filters ignored).
+    List calls scan every object of a domain, thousands in a large set-up: the
+    filters are reduced once, not per object."""
+    wanted = [(name, value) for name, value in filters.items() if value is not None]
+    for obj in objects:
+        if all(getattr(obj, name) == value for name, value in wanted):
+            yield obj
 
 
 def _sorted(items: list[Any], params: dict[str, Any]) -> list[Any]:
@@ -520,9 +526,8 @@ class SubscriptionsMixin:
         }
         items = [
             r
-            for r in domain.subscription_requests.values()
-            if _matches(r, filters)
-            and (
+            for r in _select(domain.subscription_requests.values(), filters)
+            if (
                 is_member(domain, r.project_id, caller)
                 or is_member(domain, r.owner_project_id, caller)
             )
@@ -626,9 +631,8 @@ class SubscriptionsMixin:
         }
         items = [
             s
-            for s in domain.subscriptions.values()
-            if _matches(s, filters)
-            and (
+            for s in _select(domain.subscriptions.values(), filters)
+            if (
                 is_member(domain, s.project_id, caller)
                 or is_member(domain, s.owner_project_id, caller)
             )
@@ -868,9 +872,8 @@ class SubscriptionsMixin:
         }
         items = [
             g
-            for g in domain.subscription_grants.values()
-            if _matches(g, filters)
-            and (
+            for g in _select(domain.subscription_grants.values(), filters)
+            if (
                 is_member(domain, g.project_id, caller)
                 or is_member(domain, g.owner_project_id, caller)
             )
