@@ -17,7 +17,7 @@ from smus_mesh.config import TableConfig
 from smus_mesh.errors import FailedStatus
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.datazone import failure_text, not_found, paginate
+from smus_mesh.resources.datazone import failure_text, not_found, paginate, wait_gone
 
 _DZ = "datazone:"
 
@@ -150,21 +150,17 @@ class DataSource(Resource):
     def wait_deleted(self, ctx: Context) -> Observed:
         identity = ctx.outputs(self.key)
         datazone = ctx.client(self.account, "datazone")
-
-        def status() -> Observed:
-            try:
-                source = datazone.get_data_source(
+        return wait_gone(
+            ctx,
+            self,
+            lambda: dict(
+                datazone.get_data_source(
                     domainIdentifier=identity["domain_id"], identifier=identity["id"]
                 )
-            except ClientError as exc:
-                if not_found(exc):
-                    return Observed.absent("deleted")
-                raise
-            if source["status"] == "FAILED_DELETION":
-                return Observed(Status.FAILED, detail="FAILED_DELETION")
-            return Observed(Status.IN_PROGRESS, detail=source["status"])
-
-        return ctx.wait(self, status, until=Status.ABSENT)
+            ),
+            "status",
+            failed="FAILED_DELETION",
+        )
 
 
 def find_asset(

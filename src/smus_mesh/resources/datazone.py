@@ -10,7 +10,7 @@ know their id, so a lost state file never leads to duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -58,6 +58,37 @@ def failure_text(reasons: Any) -> str:
             for r in reasons
         )
     return str(reasons or "")
+
+
+def wait_gone(
+    ctx: Context,
+    resource: Resource,
+    read: Callable[[], dict[str, Any]],
+    status_key: str,
+    failed: str,
+    gone: tuple[str, ...] = (),
+) -> Observed:
+    """Poll a DataZone Get until it answers ResourceNotFound (or a `gone` status); the
+    `failed` status stops the wait with the service's failure reasons."""
+
+    def status() -> Observed:
+        try:
+            item = read()
+        except ClientError as exc:
+            if not_found(exc):
+                return Observed.absent("deleted")
+            raise
+        value = str(item.get(status_key, ""))
+        if value in gone:
+            return Observed.absent("deleted")
+        if value == failed:
+            return Observed(
+                Status.FAILED, detail=f"{value}: " + failure_text(item.get("failureReasons"))
+            )
+        progress = item.get("deleteProgress")
+        return Observed(Status.IN_PROGRESS, detail=f"{value} {progress}" if progress else value)
+
+    return ctx.wait(resource, status, until=Status.ABSENT)
 
 
 # --- domain -------------------------------------------------------------------------------
@@ -178,25 +209,14 @@ class Domain(Resource):
     def wait_deleted(self, ctx: Context) -> Observed:
         datazone = ctx.client(self.account, "datazone")
         domain_id = ctx.output(self.key, "id")
-
-        def status() -> Observed:
-            try:
-                domain = datazone.get_domain(identifier=domain_id)
-            except ClientError as exc:
-                if not_found(exc):
-                    return Observed.absent("deleted")
-                raise
-            if domain["status"] == "DELETED":
-                return Observed.absent("deleted")
-            if domain["status"] == "DELETION_FAILED":
-                return Observed(
-                    Status.FAILED,
-                    detail="DELETION_FAILED: " + failure_text(domain.get("failureReasons")),
-                )
-            progress = domain.get("deleteProgress") or {}
-            return Observed(Status.IN_PROGRESS, detail=f"{domain['status']} {progress}".strip())
-
-        return ctx.wait(self, status, until=Status.ABSENT)
+        return wait_gone(
+            ctx,
+            self,
+            lambda: dict(datazone.get_domain(identifier=domain_id)),
+            "status",
+            failed="DELETION_FAILED",
+            gone=("DELETED",),
+        )
 
 
 # --- account association (workflow.md Phase D) ---------------------------------------------
@@ -951,21 +971,14 @@ class Project(Resource):
     def wait_deleted(self, ctx: Context) -> Observed:
         identity = ctx.outputs(self.key)
         datazone = ctx.client(self.account, "datazone")
-
-        def status() -> Observed:
-            try:
-                project = datazone.get_project(
+        return wait_gone(
+            ctx,
+            self,
+            lambda: dict(
+                datazone.get_project(
                     domainIdentifier=identity["domain_id"], identifier=identity["id"]
                 )
-            except ClientError as exc:
-                if not_found(exc):
-                    return Observed.absent("deleted")
-                raise
-            if project.get("projectStatus") == "DELETE_FAILED":
-                return Observed(
-                    Status.FAILED,
-                    detail="DELETE_FAILED: " + failure_text(project.get("failureReasons")),
-                )
-            return Observed(Status.IN_PROGRESS, detail=str(project.get("projectStatus")))
-
-        return ctx.wait(self, status, until=Status.ABSENT)
+            ),
+            "projectStatus",
+            failed="DELETE_FAILED",
+        )

@@ -49,6 +49,27 @@ def find_listing(
     return None
 
 
+def _of_consumer(
+    ctx: Context,
+    account: str,
+    operation: str,
+    domain_id: str,
+    listing_id: str,
+    consumer_id: str,
+    status: str | None,
+) -> list[dict[str, Any]]:
+    """A consumer project's subscriptions or requests for one listing, oldest first."""
+    kwargs: dict[str, Any] = {
+        "domainIdentifier": domain_id,
+        "subscribedListingId": listing_id,
+        "owningProjectId": consumer_id,
+    }
+    if status:
+        kwargs["status"] = status
+    items = list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
+    return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
+
+
 def subscriptions_of(
     ctx: Context,
     account: str,
@@ -57,14 +78,9 @@ def subscriptions_of(
     consumer_id: str,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    kwargs: dict[str, Any] = {
-        "domainIdentifier": domain_id,
-        "subscribedListingId": listing_id,
-        "owningProjectId": consumer_id,
-    }
-    if status:
-        kwargs["status"] = status
-    return list(paginate(ctx.client(account, "datazone"), "list_subscriptions", "items", **kwargs))
+    return _of_consumer(
+        ctx, account, "list_subscriptions", domain_id, listing_id, consumer_id, status
+    )
 
 
 def requests_of(
@@ -75,17 +91,9 @@ def requests_of(
     consumer_id: str,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    kwargs: dict[str, Any] = {
-        "domainIdentifier": domain_id,
-        "subscribedListingId": listing_id,
-        "owningProjectId": consumer_id,
-    }
-    if status:
-        kwargs["status"] = status
-    items = list(
-        paginate(ctx.client(account, "datazone"), "list_subscription_requests", "items", **kwargs)
+    return _of_consumer(
+        ctx, account, "list_subscription_requests", domain_id, listing_id, consumer_id, status
     )
-    return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
 
 
 def grants_of(
