@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -272,24 +273,57 @@ def _principal_id(grant: Permission) -> str:
     return str(grant.principal.get("DataLakePrincipalIdentifier", ""))
 
 
+class _GrantIndex:
+    """A store's grants by principal and resource identity.
+
+    Why: `_find` and `_holds` run for every grant DataZone makes, and a store holds one
+    grant per (principal, resource): scanning the set made a 20 x 100 set-up quadratic.
+    `_replace` is the only writer of the set and keeps this in step; the index rebuilds
+    itself if the set was changed behind its back (its size no longer matches).
+    """
+
+    def __init__(self, grants: set[Permission]) -> None:
+        self.by_principal: dict[str, dict[str, Permission]] = {}
+        self.size = 0
+        for grant in grants:
+            self.put(grant)
+
+    def put(self, grant: Permission) -> None:
+        held = self.by_principal.setdefault(_principal_id(grant), {})
+        key = _identity(grant.resource)
+        self.size += key not in held
+        held[key] = grant
+
+    def drop(self, grant: Permission) -> None:
+        held = self.by_principal.get(_principal_id(grant), {})
+        if held.pop(_identity(grant.resource), None) is not None:
+            self.size -= 1
+
+    def of(self, principal: str) -> dict[str, Permission]:
+        return self.by_principal.get(principal, {})
+
+
+def _index(store: PermissionCatalog) -> _GrantIndex:
+    index: _GrantIndex | None = getattr(store, "smus_index", None)
+    if index is None or index.size != len(store.permissions):
+        index = _GrantIndex(store.permissions)
+        setattr(store, "smus_index", index)  # noqa: B010 (moto class, not ours)
+    return index
+
+
 def _find(store: PermissionCatalog, principal: str, resource: dict[str, Any]) -> Permission | None:
-    key = _identity(resource)
-    return next(
-        (
-            grant
-            for grant in store.permissions
-            if _principal_id(grant) == principal and _identity(grant.resource) == key
-        ),
-        None,
-    )
+    return _index(store).of(principal).get(_identity(resource))
 
 
 def _replace(store: PermissionCatalog, old: Permission | None, new: Permission | None) -> None:
     # Permissions are hashed by content: never mutate one inside the set, swap it.
+    index = _index(store)
     if old is not None:
         store.permissions.discard(old)
+        index.drop(old)
     if new is not None and (new.permissions or new.permissions_with_grant_options):
         store.permissions.add(new)
+        index.put(new)
 
 
 def _add(
@@ -363,8 +397,9 @@ def _holds(
     permission: str,
     grantable: bool,
 ) -> bool:
-    for grant in _store(account_id, region).permissions:
-        if _principal_id(grant) not in principals or not _covers(grant.resource, resource):
+    index = _index(_store(account_id, region))
+    for grant in (g for principal in principals for g in index.of(principal).values()):
+        if not _covers(grant.resource, resource):
             continue
         held = grant.permissions_with_grant_options if grantable else grant.permissions
         if permission in held or ALL in held:
@@ -375,14 +410,62 @@ def _holds(
 # --- keeping Lake Formation in step with the Glue catalog --------------------------------
 
 
+class _Changes:
+    """How many times any tracked Glue catalog changed (databases or tables added or
+    removed), so that `prune` can tell in O(accounts) that there is nothing to do."""
+
+    count = 0
+
+
+class _TrackedDict(OrderedDict):  # type: ignore[type-arg]
+    """moto's Glue keeps databases and tables in OrderedDicts; once Lake Formation has
+    seen a catalog, they are swapped for this one, which counts every change."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _Changes.count += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        _Changes.count += 1
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        _Changes.count += 1
+        return super().pop(*args)
+
+    def popitem(self, last: bool = True) -> Any:
+        _Changes.count += 1
+        return super().popitem(last)
+
+    def clear(self) -> None:
+        _Changes.count += 1
+        super().clear()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        _Changes.count += 1
+        return super().setdefault(key, default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        _Changes.count += 1
+        super().update(*args, **kwargs)
+
+
+def _tracked(container: Any, attribute: str) -> None:
+    current = getattr(container, attribute)
+    if type(current) is not _TrackedDict:
+        setattr(container, attribute, _TrackedDict(current))
+
+
 @dataclass
 class _CatalogMemory:
-    """The Glue objects Lake Formation has seen in one account, by identity, and the
-    table defaults each database had when it was created."""
+    """The Glue objects Lake Formation has seen in one account, by identity, the table
+    defaults each database had when it was created, and the change count it was last in
+    step with."""
 
     databases: dict[str, Any] = field(default_factory=dict)
     tables: dict[tuple[str, str], Any] = field(default_factory=dict)
     table_defaults: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    synced_at: int = -1
 
 
 def _memory(account_id: str, region: str) -> _CatalogMemory:
@@ -423,6 +506,10 @@ def _sync_account(
     databases: dict[str, Any] = dict(glue.databases) if glue is not None else {}
     if not databases and _existing_backend(lakeformation_backends, account_id, region) is None:
         return []
+    if glue is not None:
+        _tracked(glue, "databases")
+        for database in databases.values():
+            _tracked(database, "tables")
     memory = _memory(account_id, region)
     current = {name.lower(): database for name, database in databases.items()}
     for database_key, seen in list(memory.databases.items()):
@@ -500,6 +587,8 @@ def prune(account_id: str, region: str) -> None:
     """
     del account_id  # the catalogs of all accounts are linked through their grants
     accounts = sorted(set(glue_backends) | set(lakeformation_backends))
+    if _in_step(accounts, region):
+        return
     gone: list[tuple[str, str, str | None]] = []
     pending: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
     for catalog_account in accounts:
@@ -507,7 +596,9 @@ def prune(account_id: str, region: str) -> None:
             (catalog_account, resource, defaults)
             for resource, defaults in _sync_account(catalog_account, region, gone)
         ]
-    for holder in accounts:
+    # A grant can only outlive its target through a change recorded in `gone`: grants
+    # are made after a sync, on objects that exist (`_require_exists`, defaults).
+    for holder in accounts if gone else ():
         if _existing_backend(lakeformation_backends, holder, region) is None:
             continue
         store = _store(holder, region)
@@ -518,6 +609,29 @@ def prune(account_id: str, region: str) -> None:
                 _replace(store, grant, None)
     for catalog_account, resource, defaults in pending:
         _apply_defaults(catalog_account, region, resource, defaults)
+    for catalog_account in accounts:
+        backend = _existing_backend(lakeformation_backends, catalog_account, region)
+        memory = getattr(backend, "smus_catalog_memory", None)
+        if memory is not None:
+            memory.synced_at = _Changes.count
+
+
+def _in_step(accounts: list[str], region: str) -> bool:
+    """Whether no tracked catalog changed since every account's last sync (and every
+    catalog with databases is tracked): then `prune` has nothing to do."""
+    for account in accounts:
+        glue = _existing_backend(glue_backends, account, region)
+        backend = _existing_backend(lakeformation_backends, account, region)
+        memory = getattr(backend, "smus_catalog_memory", None)
+        if memory is None:
+            if glue is None or not glue.databases:
+                continue  # nothing to remember; `_sync_account` would skip it too
+            return False
+        if memory.synced_at != _Changes.count:
+            return False
+        if glue is not None and type(glue.databases) is not _TrackedDict:
+            return False
+    return True
 
 
 # --- in-process API for the rest of the emulator ----------------------------------------
@@ -745,10 +859,8 @@ def is_lf_managed(
     )
     for label, resource in checks:
         wanted = normalise(resource, account_id)
-        for grant_record in _store(account_id, region).permissions:
-            if _principal_id(grant_record) == IAM_ALLOWED_PRINCIPALS and _covers(
-                grant_record.resource, wanted
-            ):
+        for grant_record in _index(_store(account_id, region)).of(IAM_ALLOWED_PRINCIPALS).values():
+            if _covers(grant_record.resource, wanted):
                 return False, (
                     f"IAMAllowedPrincipals holds permissions on {label}: access to it is "
                     "controlled by IAM, not by Lake Formation"
