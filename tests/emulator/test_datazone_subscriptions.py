@@ -276,7 +276,7 @@ def test_accept_and_cancel_are_limited_to_three_per_second(mesh: Mesh) -> None:
         }
         assert all(a[0] in ("ThrottlingException", "ResourceNotFoundException") for a in answers)
     # botocore retries the throttling with jittered backoff, so a client that allows a few
-    # attempts (the tool uses adaptive retries) only sees the real answer.
+    # attempts (the tool uses standard retries) only sees the real answer.
     patient = mesh.cloud.session().client(
         "datazone", endpoint_url=mesh.cloud.url, config=Config(retries={"max_attempts": 10})
     )

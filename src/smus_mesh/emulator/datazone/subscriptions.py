@@ -21,8 +21,8 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,8 +63,19 @@ if TYPE_CHECKING:
 #: requests per second each (research/workflow.md §4.8); applied per domain.
 DECISIONS_PER_SECOND = 3
 
-#: When each (domain, operation) last let a rate-limited request through (monotonic s).
-_recent_decisions: dict[tuple[str, str], deque[float]] = {}
+
+@dataclass
+class _TokenBucket:
+    """Tokens left for one (domain, operation) and when they were counted (monotonic s)."""
+
+    tokens: float
+    counted_at: float
+
+
+#: How DataZone meters the quota is not documented; AWS documents token buckets for the
+#: APIs whose throttling it describes (EC2: a bucket that refills at the sustained rate
+#: and holds a burst). Assumed here: 3 tokens, refilled at 3 per second.
+_buckets: dict[tuple[str, str], _TokenBucket] = {}
 
 GLUE_TARGET_CONFIG_FORM = "GlueSubscriptionTargetConfigForm"
 
@@ -389,20 +400,22 @@ def _require_either_member(domain: Domain, caller: Caller, *project_ids: str) ->
 
 
 def _throttle(domain_id: str, operation: str) -> None:
-    """ThrottlingException for the 4th rate-limited call within a second (botocore
-    retries it with backoff, so a well-behaved client only slows down). Under the
-    realistic profile the second is scaled like every other duration: the emulated
-    cloud runs AWS compressed in time, quotas included."""
+    """ThrottlingException when the (domain, operation) bucket is empty: a burst of more
+    than 3 calls, or more than 3 per second sustained (botocore retries it with backoff,
+    so a well-behaved client only slows down). Under the realistic profile the second is
+    scaled like every other duration: the emulated cloud runs AWS compressed in time,
+    quotas included."""
     moment = time.monotonic()
-    window = RUNTIME.profile.scaled(1.0)
-    recent = _recent_decisions.setdefault((domain_id, operation), deque())
-    while recent and moment - recent[0] >= window:
-        recent.popleft()
-    if len(recent) >= DECISIONS_PER_SECOND:
+    period = RUNTIME.profile.scaled(1.0)
+    bucket = _buckets.setdefault((domain_id, operation), _TokenBucket(DECISIONS_PER_SECOND, moment))
+    refill = (moment - bucket.counted_at) * DECISIONS_PER_SECOND / period
+    bucket.tokens = min(float(DECISIONS_PER_SECOND), bucket.tokens + refill)
+    bucket.counted_at = moment
+    if bucket.tokens < 1:
         raise ThrottlingException(
             f"Rate exceeded: {operation} is limited to {DECISIONS_PER_SECOND} requests per second"
         )
-    recent.append(moment)
+    bucket.tokens -= 1
 
 
 def _select(objects: Iterable[Any], filters: dict[str, str | None]) -> Iterator[Any]:
