@@ -32,6 +32,15 @@ class MissingOutput(StepError):
     that needs it means the resource cannot exist either."""
 
 
+class _SharedList:
+    """The latest answer of one List call, and when the call that produced it began."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.began = float("-inf")
+        self.items: list[dict[str, Any]] = []
+
+
 class Context:
     """Shared by every resource of one run (thread safe)."""
 
@@ -56,6 +65,7 @@ class Context:
         self.ownership = ownership or {}
         self._outputs: dict[str, dict[str, Any]] = {}
         self._memo: dict[str, Any] = {}
+        self._shared: dict[tuple[str, ...], _SharedList] = {}
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
 
@@ -78,6 +88,28 @@ class Context:
         value = compute()
         with self._lock:
             return self._memo.setdefault(key, value)
+
+    def fresh_list(
+        self, scope: tuple[str, ...], fetch: Callable[[], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """The items of a List call that began after this call did, shared by every
+        step asking about the same `scope` at about the same time.
+
+        Why: a hundred subscription steps of one consumer project each asking "what are
+        my subscriptions?" need one ListSubscriptions, not a hundred (DataZone's list
+        calls are throttled like the rest). Callers that arrive while a call is running
+        wait for it and then make or share the next one, so no answer predates a
+        question: a step never acts on what was true before it asked.
+        """
+        asked = time.monotonic()
+        with self._lock:
+            shared = self._shared.setdefault(scope, _SharedList())
+        with shared.lock:
+            if shared.began < asked:
+                began = time.monotonic()
+                shared.items = fetch()
+                shared.began = began
+            return shared.items
 
     # outputs ---------------------------------------------------------------------
     def set_outputs(self, key: str, outputs: dict[str, Any]) -> None:

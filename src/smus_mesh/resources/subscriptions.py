@@ -58,16 +58,28 @@ def _of_consumer(
     consumer_id: str,
     status: str | None,
 ) -> list[dict[str, Any]]:
-    """A consumer project's subscriptions or requests for one listing, oldest first."""
-    kwargs: dict[str, Any] = {
-        "domainIdentifier": domain_id,
-        "subscribedListingId": listing_id,
-        "owningProjectId": consumer_id,
-    }
+    """A consumer project's subscriptions or requests for one listing, oldest first.
+
+    Listed per project (workflow.md K: `owningProjectId`) and shared between the steps
+    of that project (`Context.fresh_list`), then narrowed to the listing here.
+    """
+    kwargs: dict[str, Any] = {"domainIdentifier": domain_id, "owningProjectId": consumer_id}
     if status:
         kwargs["status"] = status
-    items = list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
+
+    def fetch() -> list[dict[str, Any]]:
+        return list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
+
+    scope = (account, operation, domain_id, consumer_id, status or "")
+    items = [item for item in ctx.fresh_list(scope, fetch) if listing_id in _listing_ids(item)]
     return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
+
+
+def _listing_ids(item: dict[str, Any]) -> set[str]:
+    """The listings a subscription (`subscribedListing`) or request (`subscribedListings`)
+    is about."""
+    listings = item.get("subscribedListings") or [item.get("subscribedListing") or {}]
+    return {str(listing.get("id")) for listing in listings if listing.get("id")}
 
 
 def subscriptions_of(
@@ -265,7 +277,22 @@ class SubscriptionRequest(_SubscriptionBase):
             subscribedListings=[{"identifier": listing_id}],
             requestReason=self.reason,
         )
-        return {"domain_id": domain_id, "listing_id": listing_id, "request_id": request["id"]}
+        return {
+            "domain_id": domain_id,
+            "listing_id": listing_id,
+            "request_id": request["id"],
+            "request_status": request["status"],
+        }
+
+    def wait_created(self, ctx: Context) -> Observed:
+        # CreateSubscriptionRequest answers with the request's status: PENDING (approval
+        # required) or ACCEPTED (it is not) is final for this step, no need to read it back.
+        outputs = ctx.outputs(self.key)
+        if outputs.get("request_status") in ("PENDING", "ACCEPTED"):
+            identity = {k: outputs[k] for k in ("domain_id", "listing_id", "request_id")}
+            detail = f"request {outputs['request_status']}"
+            return Observed(Status.COMPLETE, identity, detail=detail, owned=True)
+        return super().wait_created(ctx)
 
     def delete(self, ctx: Context, observed: Observed) -> None:
         """Revoke what was granted, delete the grants and any pending request."""
@@ -457,20 +484,35 @@ class SubscriptionApproval(_SubscriptionBase):
         )
         datazone = ctx.client(self.account, "datazone")
         domain_id = ctx.output(self.domain_key, "id")
+        answer: dict[str, Any] = {}
         if decision == "accept":
-            datazone.accept_subscription_request(
+            answer = datazone.accept_subscription_request(
                 domainIdentifier=domain_id, identifier=request["id"], decisionComment=comment
             )
         elif decision == "reject":
-            datazone.reject_subscription_request(
+            answer = datazone.reject_subscription_request(
                 domainIdentifier=domain_id, identifier=request["id"], decisionComment=comment
             )
-        return {"request_id": request["id"], "decision": decision}
+        return {
+            "request_id": request["id"],
+            "decision": decision,
+            "decided": answer.get("status", ""),
+            "comment": answer.get("decisionComment", comment),
+        }
 
     def wait_created(self, ctx: Context) -> Observed:
-        if ctx.outputs(self.key).get("decision") == "leave":
+        outputs = ctx.outputs(self.key)
+        if outputs.get("decision") == "leave":
             return Observed(
                 Status.COMPLETE, detail="left for `smus-mesh approve` (no rule matched)"
+            )
+        # The decision's answer carries the request's new status: read back only if not.
+        if outputs.get("decided") in ("ACCEPTED", "REJECTED"):
+            return Observed(
+                Status.COMPLETE,
+                {"request_id": outputs["request_id"]},
+                detail=f"{outputs['decided']} ({outputs.get('comment') or ''})",
+                owned=True,
             )
         return super().wait_created(ctx)
 
