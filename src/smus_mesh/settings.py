@@ -27,11 +27,11 @@ class Settings(BaseModel):
     poll_factor: float = Field(1.5, ge=1, description="Backoff factor between polls.")
     timeout: float = Field(3600.0, gt=0, description="Deadline of one wait, seconds.")
     max_workers: int = Field(
-        64,
+        256,
         ge=1,
-        le=256,
+        le=1024,
         description="Steps run at once (a step waiting on AWS holds one, so many waits "
-        "in parallel need many workers).",
+        "in parallel need many workers: 2,000 grants of ~45 s each).",
     )
     max_attempts: int = Field(10, ge=1, le=30, description="botocore attempts per call.")
     accept_tps: float = Field(
