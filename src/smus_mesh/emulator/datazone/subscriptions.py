@@ -418,14 +418,58 @@ def _throttle(domain_id: str, operation: str) -> None:
     bucket.tokens -= 1
 
 
-def _select(objects: Iterable[Any], filters: dict[str, str | None]) -> Iterator[Any]:
-    """The objects whose attributes equal every given filter (None filters ignored).
-    List calls scan every object of a domain, thousands in a large set-up: the
-    filters are reduced once, not per object."""
+#: Attributes a list filter may look up by index: set at creation, never changed.
+_INDEXED = ("subscription_id", "request_id", "project_id", "listing_id")
+
+
+def _select(domain: Domain, collection: str, filters: dict[str, str | None]) -> Iterator[Any]:
+    """The objects of `domain.<collection>` whose attributes equal every given filter
+    (None filters ignored).
+
+    Why an index: in a large set-up every consumer step lists by project or
+    subscription, thousands of times over thousands of objects. A filter on an attribute
+    fixed at creation reads the objects from a per-attribute index, rebuilt when the
+    collection changed (objects are only added under new ids or removed, so its size and
+    last id tell).
+    """
+    objects: dict[str, Any] = getattr(domain, collection)
     wanted = [(name, value) for name, value in filters.items() if value is not None]
-    for obj in objects:
+    keyed = next(((name, value) for name, value in wanted if name in _INDEXED), None)
+    candidates: Iterable[Any] = objects.values()
+    if keyed is not None:
+        candidates = _index(domain, collection, objects, keyed[0]).get(keyed[1], ())
+    for obj in candidates:
         if all(getattr(obj, name) == value for name, value in wanted):
             yield obj
+
+
+def _index(
+    domain: Domain, collection: str, objects: dict[str, Any], attribute: str
+) -> dict[str, list[Any]]:
+    indexes: dict[tuple[str, str], tuple[tuple[int, str | None], dict[str, list[Any]]]]
+    indexes = domain.__dict__.setdefault("_list_indexes", {})
+    version = (len(objects), next(reversed(objects), None))
+    cached = indexes.get((collection, attribute))
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    index: dict[str, list[Any]] = {}
+    for obj in objects.values():
+        index.setdefault(getattr(obj, attribute), []).append(obj)
+    indexes[(collection, attribute)] = (version, index)
+    return index
+
+
+def _visible(domain: Domain, items: Iterable[Any], caller: Caller) -> list[Any]:
+    """The items whose subscribing or owning project the caller is a member of (each
+    project checked once per call)."""
+    member: dict[str, bool] = {}
+
+    def of(project_id: str) -> bool:
+        if project_id not in member:
+            member[project_id] = is_member(domain, project_id, caller)
+        return member[project_id]
+
+    return [item for item in items if of(item.project_id) or of(item.owner_project_id)]
 
 
 def _sorted(items: list[Any], params: dict[str, Any]) -> list[Any]:
@@ -537,14 +581,7 @@ class SubscriptionsMixin:
             "project_id": params.get("owningProjectId"),
             "owner_project_id": params.get("approverProjectId"),
         }
-        items = [
-            r
-            for r in _select(domain.subscription_requests.values(), filters)
-            if (
-                is_member(domain, r.project_id, caller)
-                or is_member(domain, r.owner_project_id, caller)
-            )
-        ]
+        items = _visible(domain, _select(domain, "subscription_requests", filters), caller)
         return {"items": [r.to_summary_dict() for r in _sorted(items, params)]}
 
     def _decidable(
@@ -642,14 +679,7 @@ class SubscriptionsMixin:
             "project_id": params.get("owningProjectId"),
             "owner_project_id": params.get("approverProjectId"),
         }
-        items = [
-            s
-            for s in _select(domain.subscriptions.values(), filters)
-            if (
-                is_member(domain, s.project_id, caller)
-                or is_member(domain, s.owner_project_id, caller)
-            )
-        ]
+        items = _visible(domain, _select(domain, "subscriptions", filters), caller)
         return {"items": [s.to_summary_dict() for s in _sorted(items, params)]}
 
     def revoke_subscription(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -883,14 +913,7 @@ class SubscriptionsMixin:
             "subscription_id": params.get("subscriptionId"),
             "project_id": params.get("owningProjectId"),
         }
-        items = [
-            g
-            for g in _select(domain.subscription_grants.values(), filters)
-            if (
-                is_member(domain, g.project_id, caller)
-                or is_member(domain, g.owner_project_id, caller)
-            )
-        ]
+        items = _visible(domain, _select(domain, "subscription_grants", filters), caller)
         observe(*items)
         return {"items": [g.to_summary_dict() for g in _sorted(items, params)]}
 
