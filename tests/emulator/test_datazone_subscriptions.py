@@ -561,6 +561,54 @@ def test_cancel_by_the_subscriber_revokes_access(mesh: Mesh, dz: Any) -> None:
     ] == [subscription["id"]]
 
 
+def test_two_projects_of_one_account_keep_access_until_the_last_subscription_ends(
+    mesh: Mesh, dz: Any
+) -> None:
+    """Both rely on the producer's grant of the table to their account: cancelling one
+    subscription leaves the other's access; ending the last one removes the grant."""
+    profile = next(
+        p
+        for p in dz.list_project_profiles(domainIdentifier=mesh.domain_id)["items"]
+        if p["name"] == "consumer"
+    )
+    second = deploy_project(mesh.cloud, mesh.domain, profile["id"], "second", "second_db")
+    _, listing_id = published_listing(mesh, "shared_db", "shared_orders")
+    first_subscription, [first_grant] = accepted_subscription(mesh, listing_id)
+    request = subscribe(mesh, listing_id, second.id)
+    dz.accept_subscription_request(domainIdentifier=mesh.domain_id, identifier=request["id"])
+    second_subscription = subscription_of_request(mesh, request["id"])
+    [second_grant] = wait_grants(mesh, second_subscription["id"])
+    assert second_grant["assets"][0]["status"] == "GRANTED"
+    source = table_resource("shared_db", "shared_orders")
+    assert CONSUMER_ACCOUNT in lf_holders(mesh, DOMAIN_ACCOUNT, source)
+
+    dz.cancel_subscription(domainIdentifier=mesh.domain_id, identifier=first_subscription["id"])
+    [ended] = wait_grants(mesh, first_subscription["id"])
+    assert ended["assets"][0]["status"] == "REVOKED"
+    assert first_grant["assets"][0]["targetName"] not in consumer_tables(mesh)
+    held = lf_holders(mesh, DOMAIN_ACCOUNT, source)
+    assert held[CONSUMER_ACCOUNT] == ({"SELECT", "DESCRIBE"}, {"SELECT", "DESCRIBE"})
+    link = second_grant["assets"][0]["targetName"]
+    sql = f'SELECT count(*) AS n FROM "{second.glue_db}"."{link}"'  # noqa: S608
+    assert athena_query(mesh, second, sql) == ("SUCCEEDED", None, [["n"], [str(len(ROWS))]])
+
+    dz.cancel_subscription(domainIdentifier=mesh.domain_id, identifier=second_subscription["id"])
+    [ended] = wait_grants(mesh, second_subscription["id"])
+    assert ended["assets"][0]["status"] == "REVOKED"
+    assert CONSUMER_ACCOUNT not in lf_holders(mesh, DOMAIN_ACCOUNT, source)
+    assert link not in {
+        t["Name"]
+        for t in mesh.cloud.client("glue", CONSUMER_ACCOUNT).get_tables(
+            DatabaseName=second.glue_db
+        )["TableList"]
+    }
+    state, reason, _ = athena_query(mesh, second, sql)
+    assert (state, reason) == (
+        "FAILED",
+        f"TABLE_NOT_FOUND: line 1:27: Table 'awsdatacatalog.second_db.{link}' does not exist",
+    )
+
+
 def test_revoke_with_retained_permissions_keeps_access(mesh: Mesh, dz: Any) -> None:
     _, listing_id = published_listing(mesh, "retain_db", "retain_orders")
     subscription, [grant] = accepted_subscription(mesh, listing_id)

@@ -14,8 +14,8 @@ carried out by the manage-access roles (research/workflow.md phases H and M, and
    account, creates a resource link in the subscription target's database in the consumer
    account, and grants the target's principals the link and the table there;
 3. a revocation undoes exactly the grants and the link that step 2 added, and nothing
-   that existed before or that another live grant still relies on, so that a teardown
-   leaves Lake Formation as it found it.
+   that existed before or that another live grant still relies on (the domain's
+   `GrantLedger`), so that a teardown leaves Lake Formation as it found it.
 
 The same recipe runs whoever triggers it (accept, revoke, cancel, delete grant, project
 deletion), so the mixins only decide *when*; this module decides *what*.
@@ -23,6 +23,7 @@ deletion), so the mixins only decide *when*; this module decides *what*.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,16 +111,55 @@ class LfGrant:
 
 @dataclass
 class Fulfilment:
-    """What granting one asset to one subscription target did, so revocation can undo it."""
+    """What granting one asset to one subscription target did, so revocation can undo it:
+    the permissions it added (`grants`) and every permission it relies on (`relies`,
+    including those that were already held)."""
 
     source: TableRef
     consumer_account: str
     link: TableRef | None = None
     grants: list[LfGrant] = field(default_factory=list)
+    relies: list[LfGrant] = field(default_factory=list)
 
     @property
     def target_name(self) -> str:
         return self.link.name if self.link else self.source.name
+
+
+@dataclass
+class GrantLedger:
+    """A domain's account of the Lake Formation permissions its live fulfilments rely on,
+    and of those DataZone added.
+
+    Why: two projects of one consumer account subscribed to one table rely on the same
+    grant of the table to that account; revoking one subscription must not take the
+    other's access. A permission is revoked when the last fulfilment relying on it is
+    revoked, and only if DataZone added it (what existed before is left alone). The
+    documentation does not say how DataZone shares these grants; this is the behaviour
+    that keeps every remaining subscription working. Each revocation costs what it
+    touches, not the number of live grants.
+    """
+
+    users: Counter[LfGrant] = field(default_factory=Counter)
+    #: insertion-ordered: permissions are revoked newest first
+    added: dict[LfGrant, None] = field(default_factory=dict)
+
+    def hold(self, done: Fulfilment) -> None:
+        self.users.update(done.relies)
+        for grant in done.grants:
+            self.added[grant] = None
+
+    def release(self, done: Fulfilment) -> list[LfGrant]:
+        """Forget `done`; the permissions DataZone added that nothing relies on any more."""
+        free = []
+        for grant in done.relies:
+            self.users[grant] -= 1
+            if self.users[grant] <= 0:
+                del self.users[grant]
+                if grant in self.added:
+                    del self.added[grant]
+                    free.append(grant)
+        return free
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -280,22 +320,29 @@ def _grant(
     resource: dict[str, Any],
     permissions: Iterable[str],
     grantable: bool,
+    relies: list[LfGrant] | None = None,
 ) -> None:
-    """Grant what `principal` does not hold yet, and remember only what was added."""
-    added = [
-        permission
+    """Grant what `principal` does not hold yet and `record` what was added; `relies`
+    gets every permission asked for, held before or not."""
+    key = LfGrant.key_of(resource)
+    wanted = [
+        LfGrant(account_id, region, principal, key, permission, grantable)
         for permission in permissions
-        if not _holds(account_id, region, principal, resource, permission, grantable)
+    ]
+    if relies is not None:
+        relies.extend(wanted)
+    added = [
+        grant
+        for grant in wanted
+        if not _holds(account_id, region, principal, resource, grant.permission, grantable)
     ]
     if not added:
         return
+    names = [grant.permission for grant in added]
     lakeformation_ext.grant(
-        account_id, region, principal, resource, added, added if grantable else []
+        account_id, region, principal, resource, names, names if grantable else []
     )
-    key = LfGrant.key_of(resource)
-    record.extend(
-        LfGrant(account_id, region, principal, key, permission, grantable) for permission in added
-    )
+    record.extend(added)
 
 
 def _free_link_name(consumer_account: str, region: str, database: str, wanted: str) -> str:
@@ -374,6 +421,7 @@ def fulfil(
                 resource=source.resource(),
                 permissions=READ_PERMISSIONS,
                 grantable=False,
+                relies=done.relies,
             )
     else:
         # Cross-account: the producer grants the consumer account (with grant option, so
@@ -386,6 +434,7 @@ def fulfil(
             resource=source.resource(),
             permissions=READ_PERMISSIONS,
             grantable=True,
+            relies=done.relies,
         )
     link_name = _free_link_name(consumer_account, region, database, link_name or source.name)
     glue_backend(consumer_account, region).create_table(
@@ -411,6 +460,7 @@ def fulfil(
             resource=done.link.resource(),
             permissions=("DESCRIBE",),
             grantable=False,
+            relies=done.relies,
         )
         if consumer_account != source.account_id:
             _grant(
@@ -421,17 +471,16 @@ def fulfil(
                 resource=source.resource(),
                 permissions=READ_PERMISSIONS,
                 grantable=False,
+                relies=done.relies,
             )
+    domain.lf_ledger.hold(done)
     return done
 
 
-def revoke_grants(grants: list[LfGrant], keep: Iterable[LfGrant] = ()) -> None:
-    """Remove the Lake Formation permissions in `grants` (newest first), except those in
-    `keep` (another live object added the same permission) and those already gone."""
-    kept = set(keep)
+def revoke_grants(grants: list[LfGrant]) -> None:
+    """Remove the Lake Formation permissions in `grants` (newest first), except those
+    already gone."""
     for grant in reversed(grants):
-        if grant in kept:
-            continue
         resource = grant.resource()
         if _holds(
             grant.account_id,
@@ -452,13 +501,12 @@ def revoke_grants(grants: list[LfGrant], keep: Iterable[LfGrant] = ()) -> None:
     grants.clear()
 
 
-def revoke(done: Fulfilment, still_in_use: Iterable[Fulfilment] = ()) -> None:
-    """Undo `done`: remove its resource link and the Lake Formation permissions it added,
-    except those that another live fulfilment (`still_in_use`) also added."""
-    revoke_grants(
-        done.grants,
-        [grant for other in still_in_use if other is not done for grant in other.grants],
-    )
+def revoke(domain: Domain, done: Fulfilment) -> None:
+    """Undo `done`: remove its resource link and the Lake Formation permissions DataZone
+    added that no other live fulfilment of the domain relies on."""
+    revoke_grants(domain.lf_ledger.release(done))
+    done.grants.clear()
+    done.relies.clear()
     link = done.link
     if link is not None:
         table = glue_table(link)

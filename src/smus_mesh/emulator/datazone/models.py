@@ -48,6 +48,7 @@ from smus_mesh.emulator.datazone.exceptions import (
     ConflictException,
     ValidationException,
 )
+from smus_mesh.emulator.datazone.fulfilment import GrantLedger
 from smus_mesh.emulator.datazone.governance import GovernanceMixin, install_managed_blueprints
 from smus_mesh.emulator.datazone.projects import ProjectsMixin
 from smus_mesh.emulator.datazone.subscriptions import SubscriptionsMixin
@@ -123,6 +124,7 @@ class Domain:
         self.subscriptions: dict[str, Any] = {}
         self.subscription_grants: dict[str, Any] = {}
         self.subscription_targets: dict[str, Any] = {}
+        self.lf_ledger = GrantLedger()
         self.user_profile_for(creator)
 
     # identity ---------------------------------------------------------------

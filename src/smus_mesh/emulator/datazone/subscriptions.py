@@ -719,8 +719,9 @@ class SubscriptionsMixin:
         subscription.updated_by = profile_id(domain, caller)
         subscription.updated_at = now()
         if revoke_access:
-            for grant in list(domain.subscription_grants.values()):
-                if grant.subscription_id == subscription.id and not grant.revoked:
+            grants = _select(domain, "subscription_grants", {"subscription_id": subscription.id})
+            for grant in list(grants):
+                if not grant.revoked:
                     self._start_revoking(domain, grant)
 
     # grants --------------------------------------------------------------------------------
@@ -820,15 +821,9 @@ class SubscriptionsMixin:
     def _revoke(self, domain: Domain, grant: SubscriptionGrant) -> None:
         """Undo what the grant's assets did, keeping what other live grants also rely on."""
         RUNTIME.scheduler.cancel(grant.transition)
-        live = [
-            a.fulfilment
-            for g in domain.subscription_grants.values()
-            for a in g.assets
-            if a.fulfilment is not None
-        ]
         for asset in grant.assets:
             if asset.fulfilment is not None:
-                fulfilment.revoke(asset.fulfilment, live)
+                fulfilment.revoke(domain, asset.fulfilment)
                 asset.fulfilment = None
             asset.status = "REVOKED"
         grant.status = "COMPLETED"
