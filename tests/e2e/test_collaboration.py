@@ -22,8 +22,10 @@ from smus_mesh.cli import app
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import load_config
 from smus_mesh.engine.workspace import Workspace
+from smus_mesh.resources.subscriptions import SubscriptionRequest, revoke_subscriptions
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, example_document
+from tests.e2e.helpers import calls_since, last_seq
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
@@ -227,6 +229,25 @@ def test_two_consumer_accounts_subscribe_to_one_table(
     assert denied.exit_code == 1
     assert f"project consumer {NO_GRANT}" in denied.stderr
     assert "FAILED" in denied.stdout
+
+    # A subscription that ended after teardown observed it (by hand, or by a parallel run)
+    # is no error: its grants are awaited and deleted all the same.
+    [cancelled] = datazone.subscriptions("consumer")
+    seq = last_seq(cloud)
+    collaboration = Collaboration(setup.workspace())
+    request_key = collaboration._key("request:consumer:inventory")
+    ctx = collaboration._require(request_key)
+    resource = collaboration.workspace.graph.get(request_key)
+    assert isinstance(resource, SubscriptionRequest)
+    domain_id, listing_id, consumer_id = resource.ids(ctx)
+    revoked = revoke_subscriptions(
+        ctx, resource, domain_id, listing_id, consumer_id, approved=[cancelled["id"]]
+    )
+    assert revoked == 1
+    [revoke] = [c for c in calls_since(cloud, seq) if c["operation"] == "RevokeSubscription"]
+    assert (revoke["status"], revoke["error_code"]) == (409, "ConflictException")
+    assert [g for g in datazone.grants() if g["subscriptionId"] == cancelled["id"]] == []
+    assert [s["status"] for s in datazone.subscriptions("consumer")] == ["CANCELLED"]
 
 
 def test_rules_accept_one_consumer_and_reject_the_other(

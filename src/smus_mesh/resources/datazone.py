@@ -48,6 +48,10 @@ def not_found(exc: ClientError) -> bool:
     return _code(exc) == "ResourceNotFoundException"
 
 
+def conflict(exc: ClientError) -> bool:
+    return _code(exc) == "ConflictException"
+
+
 def failure_text(reasons: Any) -> str:
     """DataZone failure reasons (lists of {code, message}, or maps of them) as one line."""
     if isinstance(reasons, dict):

@@ -21,7 +21,7 @@ from smus_mesh.config import ApprovalConfig
 from smus_mesh.errors import FailedStatus, StepError
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.datazone import not_found, paginate
+from smus_mesh.resources.datazone import conflict, not_found, paginate
 
 _DZ = "datazone:"
 
@@ -232,6 +232,8 @@ class SubscriptionRequest(_SubscriptionBase):
         if approved:
             identity["subscription_id"] = approved[0]["id"]
             identity["request_id"] = approved[0].get("subscriptionRequestId", "")
+            # Every approved one (normally one): what `delete` revokes, without listing again.
+            identity["approved"] = [s["id"] for s in approved]
             return Observed(Status.COMPLETE, identity, detail="subscribed", owned=True)
         requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
         pending = [r for r in requests if r["status"] == "PENDING"]
@@ -297,7 +299,8 @@ class SubscriptionRequest(_SubscriptionBase):
     def delete(self, ctx: Context, observed: Observed) -> None:
         """Revoke what was granted, delete the grants and any pending request."""
         domain_id, listing_id, consumer_id = self.ids(ctx)
-        revoke_subscriptions(ctx, self, domain_id, listing_id, consumer_id)
+        approved = observed.identity.get("approved")
+        revoke_subscriptions(ctx, self, domain_id, listing_id, consumer_id, approved=approved)
         datazone = ctx.client(self.account, "datazone")
         for request in requests_of(
             ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"
@@ -321,42 +324,69 @@ def revoke_subscriptions(
     listing_id: str,
     consumer_id: str,
     cancel: bool = False,
+    approved: list[str] | None = None,
 ) -> int:
     """Revoke (producer side) or cancel (consumer side) every approved subscription of the
-    consumer to the listing, wait until its grants are revoked, and delete the grants."""
-    datazone = ctx.client(resource.account, "datazone")
-    count = 0
-    for subscription in subscriptions_of(
-        ctx, resource.account, domain_id, listing_id, consumer_id, "APPROVED"
-    ):
-        count += 1
-        if cancel:
-            datazone.cancel_subscription(domainIdentifier=domain_id, identifier=subscription["id"])
-        else:
-            datazone.revoke_subscription(
-                domainIdentifier=domain_id, identifier=subscription["id"], retainPermissions=False
-            )
+    consumer to the listing, wait until its grants are revoked, and delete the grants.
 
-        def revoked(subscription_id: str = subscription["id"]) -> Observed:
-            current = datazone.get_subscription(
-                domainIdentifier=domain_id, identifier=subscription_id
+    `approved` are the ids an observation just found; without them they are listed.
+    """
+    datazone = ctx.client(resource.account, "datazone")
+    if approved is None:
+        approved = [
+            s["id"]
+            for s in subscriptions_of(
+                ctx, resource.account, domain_id, listing_id, consumer_id, "APPROVED"
             )
-            grants = grants_of(ctx, resource.account, domain_id, subscription_id)
+        ]
+    for subscription_id in approved:
+        try:
+            if cancel:
+                answer = datazone.cancel_subscription(
+                    domainIdentifier=domain_id, identifier=subscription_id
+                )
+            else:
+                answer = datazone.revoke_subscription(
+                    domainIdentifier=domain_id,
+                    identifier=subscription_id,
+                    retainPermissions=False,
+                )
+        except ClientError as exc:
+            # Revoked or cancelled since it was observed (by hand, or by a parallel run):
+            # its grants are still to be awaited and deleted below.
+            if not (not_found(exc) or conflict(exc)):
+                raise
+            answer = {"status": "ENDED"}
+        # The answer carries the subscription's status (REVOKED / CANCELLED: the enum has no
+        # in-progress value); read it back only if it does not. The grants show the progress.
+        ended = answer.get("status") in ("REVOKED", "CANCELLED", "ENDED")
+        last: list[dict[str, Any]] = []
+
+        def revoked(subscription_id: str = subscription_id) -> Observed:
+            nonlocal ended, last
+            if not ended:
+                current = datazone.get_subscription(
+                    domainIdentifier=domain_id, identifier=subscription_id
+                )
+                ended = current["status"] in ("REVOKED", "CANCELLED")
+                if not ended:
+                    return Observed(Status.IN_PROGRESS, detail=str(current["status"]))
+            last = grants_of(ctx, resource.account, domain_id, subscription_id)
             pending = [
                 a.get("status")
-                for g in grants
+                for g in last
                 for a in g.get("assets", [])
                 if a.get("status") not in ("REVOKED", "GRANT_FAILED")
             ]
-            failed = [a for a in pending if a == "REVOKE_FAILED"]
-            if failed:
+            if "REVOKE_FAILED" in pending:
                 return Observed(Status.FAILED, detail="REVOKE_FAILED")
-            if current["status"] in ("REVOKED", "CANCELLED") and not pending:
-                return Observed(Status.COMPLETE, detail=current["status"])
-            return Observed(Status.IN_PROGRESS, detail=f"{current['status']} {pending}")
+            if pending:
+                return Observed(Status.IN_PROGRESS, detail=f"revoking {pending}")
+            return Observed(Status.COMPLETE)
 
         ctx.wait(resource, revoked, until=Status.COMPLETE)
-        for grant in grants_of(ctx, resource.account, domain_id, subscription["id"]):
+        # The grants the last poll read, all revoked: delete them.
+        for grant in last:
             try:
                 datazone.delete_subscription_grant(
                     domainIdentifier=domain_id, identifier=grant["id"]
@@ -364,7 +394,7 @@ def revoke_subscriptions(
             except ClientError as exc:
                 if not not_found(exc):
                     raise
-    return count
+    return len(approved)
 
 
 def decide(policy: ApprovalConfig, consumer: str, table: str, requester: str) -> tuple[str, str]:
