@@ -3,8 +3,9 @@
 Every botocore operation whose snake_case name is a `DataZoneBackend` method is
 served: the request is parsed from the model (`automated_parameter_parsing`),
 the backend returns an output dict, list operations are paginated from the
-botocore paginator model, and moto serialises the dict through the output shape
-(status code, timestamp formats). In strict mode the serialised bytes are parsed
+botocore paginator model, and the dict is serialised through the output shape
+(status code, timestamp formats) by wire.py, checked against moto's serialiser in
+strict mode. In strict mode the serialised bytes are parsed
 back by botocore and validated against the model (`validation.py`); a response
 that breaks the model fails the request with a 500 that names the problem.
 
@@ -24,6 +25,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
 from smus_mesh.emulator.accounts import caller_arn, principal_of
+from smus_mesh.emulator.datazone import wire
 from smus_mesh.emulator.datazone.common import Caller
 from smus_mesh.emulator.datazone.models import DataZoneBackend, datazone_backends
 from smus_mesh.emulator.runtime import RUNTIME
@@ -101,8 +103,38 @@ class DataZoneResponse(BaseResponse):
                 return self.serialized(ActionResult(exc))
             raise
         result = self._paginate(operation, params, result)
-        status, headers, body = self.serialized(ActionResult(result))
+        status, headers, body = self._serialize(operation, result)
         return self._checked(operation, status, headers, body)
+
+    def _serialize(self, operation: str, result: dict[str, Any]) -> tuple[int, Any, Any]:
+        """The response through the fast path (wire.py) where it applies; in strict mode
+        also through moto's serialiser, and a difference is a 500 that shows both."""
+        try:
+            fast: tuple[int, dict[str, str], str] | None = wire.response(
+                _service_model().operation_model(operation), result
+            )
+        except wire.Unsupported:
+            fast = None
+        if fast is not None and not RUNTIME.strict:
+            fast[1].update(self.response_headers)
+            return fast
+        status, headers, body = self.serialized(ActionResult(result))
+        if fast is not None and (
+            fast[0] != status
+            or fast[1]["Content-Type"] != headers.get("Content-Type")
+            or json.loads(fast[2]) != json.loads(body)
+        ):
+            message = (
+                f"{operation}: the fast serialiser differs from moto's: {fast[0]} {fast[2]} "
+                f"!= {status} {body!r}"
+            )
+            LOG.error(message)
+            return (
+                500,
+                {"x-amzn-ErrorType": "InternalServerException"},
+                json.dumps({"message": message}),
+            )
+        return status, headers, body
 
     @staticmethod
     def _paginate(operation: str, params: dict[str, Any], result: dict[str, Any]) -> Any:
