@@ -448,6 +448,9 @@ class SubscriptionApproval(_SubscriptionBase):
         super().__init__(*args, **kwargs)
         self.request_key = request_key
         self.policy = policy
+        #: The request as the last observation read it: the engine observes a step just
+        #: before creating it, so `create` decides on that answer instead of reading again.
+        self._observed_request: dict[str, Any] | None = None
 
     def _request(self, ctx: Context) -> dict[str, Any] | None:
         request_id = ctx.outputs(self.request_key).get("request_id")
@@ -468,7 +471,7 @@ class SubscriptionApproval(_SubscriptionBase):
     def observe(self, ctx: Context) -> Observed:
         if ctx.outputs(self.request_key).get("subscription_id"):
             return Observed(Status.COMPLETE, detail="subscribed", owned=True)
-        request = self._request(ctx)
+        request = self._observed_request = self._request(ctx)
         if request is None:
             return Observed.absent("no request")
         if request["status"] == "PENDING":
@@ -506,7 +509,9 @@ class SubscriptionApproval(_SubscriptionBase):
         return str(((profile.get("details") or {}).get("iam") or {}).get("arn") or created_by)
 
     def create(self, ctx: Context) -> dict[str, Any]:
-        request = self._request(ctx)
+        request, self._observed_request = self._observed_request, None
+        if request is None or request["id"] != ctx.outputs(self.request_key).get("request_id"):
+            request = self._request(ctx)
         if request is None or request["status"] != "PENDING":
             return {}
         decision, comment = decide(
