@@ -28,6 +28,7 @@ _DZ = "datazone:"
 GRANT_IN_PROGRESS = ("PENDING", "IN_PROGRESS")
 AWAITING_APPROVAL = "no grant: the request awaits approval"
 GRANT_FAILED = ("GRANT_FAILED", "REVOKE_FAILED", "GRANT_AND_REVOKE_FAILED", "INACCESSIBLE")
+SUBSCRIPTION_ENDED = ("REVOKED", "CANCELLED")
 
 
 def find_listing(
@@ -249,7 +250,7 @@ class SubscriptionRequest(_SubscriptionBase):
             # Accepted, but no APPROVED subscription: not created yet, or revoked or
             # cancelled since. The config still wants it, so a revoked one is asked again.
             live = subscriptions_of(ctx, self.account, domain_id, listing_id, consumer_id)
-            if live and all(s["status"] in ("REVOKED", "CANCELLED") for s in live):
+            if live and all(s["status"] in SUBSCRIPTION_ENDED for s in live):
                 return Observed(Status.ABSENT, identity, detail="subscription revoked or cancelled")
             identity["request_id"] = latest["id"]
             return Observed(Status.COMPLETE, identity, detail="request ACCEPTED", owned=True)
@@ -340,6 +341,8 @@ def revoke_subscriptions(
             )
         ]
     for subscription_id in approved:
+        # The answer carries the subscription's status (REVOKED / CANCELLED: the enum has no
+        # in-progress value); read it back only if it does not. The grants show the progress.
         try:
             if cancel:
                 answer = datazone.cancel_subscription(
@@ -351,15 +354,13 @@ def revoke_subscriptions(
                     identifier=subscription_id,
                     retainPermissions=False,
                 )
+            ended = answer.get("status") in SUBSCRIPTION_ENDED
         except ClientError as exc:
             # Revoked or cancelled since it was observed (by hand, or by a parallel run):
             # its grants are still to be awaited and deleted below.
             if not (not_found(exc) or conflict(exc)):
                 raise
-            answer = {"status": "ENDED"}
-        # The answer carries the subscription's status (REVOKED / CANCELLED: the enum has no
-        # in-progress value); read it back only if it does not. The grants show the progress.
-        ended = answer.get("status") in ("REVOKED", "CANCELLED", "ENDED")
+            ended = True
         last: list[dict[str, Any]] = []
 
         def revoked(subscription_id: str = subscription_id) -> Observed:
@@ -368,7 +369,7 @@ def revoke_subscriptions(
                 current = datazone.get_subscription(
                     domainIdentifier=domain_id, identifier=subscription_id
                 )
-                ended = current["status"] in ("REVOKED", "CANCELLED")
+                ended = current["status"] in SUBSCRIPTION_ENDED
                 if not ended:
                     return Observed(Status.IN_PROGRESS, detail=str(current["status"]))
             last = grants_of(ctx, resource.account, domain_id, subscription_id)

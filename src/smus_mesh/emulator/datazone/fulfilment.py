@@ -141,13 +141,11 @@ class GrantLedger:
     """
 
     users: Counter[LfGrant] = field(default_factory=Counter)
-    #: insertion-ordered: permissions are revoked newest first
-    added: dict[LfGrant, None] = field(default_factory=dict)
+    added: set[LfGrant] = field(default_factory=set)
 
     def hold(self, done: Fulfilment) -> None:
         self.users.update(done.relies)
-        for grant in done.grants:
-            self.added[grant] = None
+        self.added.update(done.grants)
 
     def release(self, done: Fulfilment) -> list[LfGrant]:
         """Forget `done`; the permissions DataZone added that nothing relies on any more."""
@@ -157,7 +155,7 @@ class GrantLedger:
             if self.users[grant] <= 0:
                 del self.users[grant]
                 if grant in self.added:
-                    del self.added[grant]
+                    self.added.discard(grant)
                     free.append(grant)
         return free
 

@@ -4,10 +4,10 @@ Every botocore operation whose snake_case name is a `DataZoneBackend` method is
 served: the request is parsed from the model (`automated_parameter_parsing`),
 the backend returns an output dict, list operations are paginated from the
 botocore paginator model, and the dict is serialised through the output shape
-(status code, timestamp formats) by wire.py, checked against moto's serialiser in
-strict mode. In strict mode the serialised bytes are parsed
-back by botocore and validated against the model (`validation.py`); a response
-that breaks the model fails the request with a 500 that names the problem.
+(status code, timestamp formats) by wire.py. In strict mode (tests) that is checked
+against moto's serialiser, and the serialised bytes are parsed back by botocore and
+validated against the model (`validation.py`); a response that differs or breaks the
+model fails the request with a 500 that names the problem.
 
 Any other operation fails closed at once: HTTP 501 `NotImplemented`, which
 botocore does not retry, naming the operation.
