@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 coverage-doc: $(STAMP)
-	$(BIN)/python -m smus_mesh.emulator.coverage > docs/emulator-coverage.md
+	$(BIN)/python -m smus_mesh_emulator.coverage > docs/emulator-coverage.md
 
 lock:
 	$(BIN)/python -m pip freeze --all | grep -v '^-e\|^smus' | \

@@ -106,11 +106,11 @@ def critical_path(config: dict[str, Any], scale: float, operation: str) -> tuple
     before the (k-3)-th plus one scaled second.
     """
     from smus_mesh.config import parse_config
-    from smus_mesh.emulator.datazone.subscriptions import DECISIONS_PER_SECOND
-    from smus_mesh.emulator.progress import LatencyProfile
     from smus_mesh.engine.graph import Graph
     from smus_mesh.resources.setup import SetupBuilder
     from smus_mesh.resources.subscriptions import SubscriptionApproval
+    from smus_mesh_emulator.datazone.subscriptions import DECISIONS_PER_SECOND
+    from smus_mesh_emulator.progress import LatencyProfile
 
     profile = LatencyProfile("realistic", scale)
     graph = Graph(SetupBuilder(parse_config(config)).build())
@@ -157,7 +157,7 @@ def critical_path(config: dict[str, Any], scale: float, operation: str) -> tuple
 
 class Emulator:
     def __init__(self, scale: float) -> None:
-        from smus_mesh.emulator.server import EmulatorServer
+        from smus_mesh_emulator.server import EmulatorServer
 
         self.server = EmulatorServer(latency="realistic", time_scale=scale, prewarm=True).start()
         self.url = self.server.url

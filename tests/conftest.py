@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from smus_mesh.emulator.server import EmulatorServer
+from smus_mesh_emulator.server import EmulatorServer
 from tests.support import REGION, Cloud
 
 _real_connect = socket.socket.connect

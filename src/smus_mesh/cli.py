@@ -90,6 +90,23 @@ def _err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _require_emulator() -> None:
+    """Exit 2, saying how to install it, when the `emulator` extra is not installed."""
+    hint = "pip install 'smus-mesh[emulator]'"
+    try:
+        from smus_mesh_emulator import INSTALL_HINT, missing_dependencies
+
+        missing, hint = missing_dependencies(), INSTALL_HINT
+    except ImportError:
+        missing = ["smus_mesh_emulator"]
+    if missing:
+        _err(
+            f"error: the emulator is not installed (cannot import {', '.join(missing)}). "
+            f"Install it with: {hint}"
+        )
+        raise typer.Exit(2)
+
+
 @contextmanager
 def _handled(options: Options) -> Iterator[None]:
     """Map errors to messages and exit codes (see the module docstring)."""
@@ -461,6 +478,7 @@ def demo(
     if latency not in ("none", "realistic") or time_scale <= 0:
         _err("error: --latency must be none or realistic and --time-scale > 0")
         raise typer.Exit(2)
+    _require_emulator()
     with _handled(options):
         from smus_mesh.demo import run_demo
 
@@ -506,14 +524,14 @@ def emulator_serve(
     ] = 1.0,
 ) -> None:
     """Run the local two-account cloud in the foreground (Ctrl-C stops it)."""
-    from smus_mesh.emulator.server import EmulatorError, EmulatorServer
-
     if latency not in ("none", "realistic"):
         _err("error: --latency must be none or realistic")
         raise typer.Exit(2)
     if time_scale <= 0:
         _err("error: --time-scale must be > 0")
         raise typer.Exit(2)
+    _require_emulator()
+    from smus_mesh_emulator.server import EmulatorError, EmulatorServer
 
     def ready(server: EmulatorServer) -> None:
         typer.echo(f"export AWS_ENDPOINT_URL={server.url}")

@@ -142,8 +142,8 @@ def run_demo(console: Console, latency: str = "none", time_scale: float = 1.0) -
     """up, query, down and audit on the emulator; `ok` only if rows came back and nothing
     is left in either account."""
     from smus_mesh.collaboration import Collaboration
-    from smus_mesh.emulator.server import EmulatorServer
     from smus_mesh.engine.workspace import Workspace
+    from smus_mesh_emulator.server import EmulatorServer
 
     config = bundled_example()
     accounts = {alias: config.account_id(alias) for alias in config.used_accounts()}

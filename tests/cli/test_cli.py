@@ -128,6 +128,47 @@ def test_demo_rejects_bad_options_before_starting() -> None:
     assert result.stderr == "error: --latency must be none or realistic and --time-scale > 0\n"
 
 
+#: Runs the CLI as if the `emulator` extra were not installed: its packages cannot be
+#: imported (`sys.modules[name] = None` makes `import name` raise ImportError).
+WITHOUT_THE_EXTRA = (
+    "import sys\n"
+    "for name in ('moto', 'duckdb', 'flask', 'werkzeug', 'regex'):\n"
+    "    sys.modules[name] = None\n"
+    "sys.argv = ['smus-mesh', *sys.argv[1:]]\n"
+    "from smus_mesh.cli import main\n"
+    "main()\n"
+)
+
+
+def run_without_the_extra(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_EXTRA, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ENV},
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [("emulator", "serve", "--port", "0"), ("demo",)], ids=["serve", "demo"]
+)
+def test_the_emulator_commands_say_how_to_install_the_extra(command: tuple[str, ...]) -> None:
+    done = run_without_the_extra(*command)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: the emulator is not installed (cannot import moto, flask, werkzeug, duckdb, "
+        "regex). Install it with: pip install 'smus-mesh[emulator]'\n"
+    )
+    assert done.stdout == ""
+
+
+def test_the_tool_runs_without_the_emulator_extra() -> None:
+    done = run_without_the_extra("schema")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json_schema()
+
+
 def test_plan_rejects_an_unknown_operation(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(json.dumps(example_document()))

@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator.admin import ENDPOINTS
+from smus_mesh_emulator.admin import ENDPOINTS
 from tests.emulator.datazone_support import create_role
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator import athena_sql
-from smus_mesh.emulator.validation import validate_parsed
+from smus_mesh_emulator import athena_sql
+from smus_mesh_emulator.validation import validate_parsed
 from tests.emulator.lakehouse import (
     CONSUMER,
     PRODUCER,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator import cfn_ext
+from smus_mesh_emulator import cfn_ext
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
 
 BUCKET = "env-bucket-222222222222"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator.server import EmulatorServer
+from smus_mesh_emulator.server import EmulatorServer
 from tests.emulator.datazone_setup import (
     Mesh,
     activities,

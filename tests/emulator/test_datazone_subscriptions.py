@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator.server import EmulatorServer
+from smus_mesh_emulator.server import EmulatorServer
 from tests.emulator.datazone_setup import (
     ROWS,
     Mesh,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smus_mesh.emulator.inventory import CLASSES
+from smus_mesh_emulator.inventory import CLASSES
 from tests.emulator.datazone_support import create_domain, create_role
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator import lakeformation_ext
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator import lakeformation_ext
+from smus_mesh_emulator.runtime import RUNTIME
 from tests.emulator.lakehouse import (
     CONSUMER,
     PRODUCER,

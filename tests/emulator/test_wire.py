@@ -15,7 +15,7 @@ import pytest
 from moto.core.serialize import RestJSONSerializer, XFormedAttributePicker
 from moto.core.utils import get_service_model
 
-from smus_mesh.emulator.datazone import wire
+from smus_mesh_emulator.datazone import wire
 
 MODEL = botocore.session.get_session().get_service_model("datazone")
 WHEN = datetime(2026, 11, 28, 13, 40, 42, 123456, tzinfo=UTC)

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.emulator.datazone.responses import implemented_operations
-from smus_mesh.emulator.server import EmulatorServer
+from smus_mesh_emulator.datazone.responses import implemented_operations
+from smus_mesh_emulator.server import EmulatorServer
 from tests.emulator.datazone_setup import COLUMNS, ROWS, csv_bytes
 from tests.emulator.datazone_support import poll
 from tests.support import CONSUMER_ACCOUNT as C

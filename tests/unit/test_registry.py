@@ -7,10 +7,10 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from smus_mesh.emulator.coverage import render
-from smus_mesh.emulator.datazone.responses import implemented_operations
 from smus_mesh.resources import setup  # noqa: F401 (registers every kind)
 from smus_mesh.resources.base import REGISTRY, Resource
+from smus_mesh_emulator.coverage import render
+from smus_mesh_emulator.datazone.responses import implemented_operations
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = botocore.session.get_session()

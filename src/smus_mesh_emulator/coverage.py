@@ -1,6 +1,6 @@
 """Generate docs/emulator-coverage.md from the pinned botocore model.
 
-    python -m smus_mesh.emulator.coverage > docs/emulator-coverage.md   (make coverage-doc)
+    python -m smus_mesh_emulator.coverage > docs/emulator-coverage.md   (make coverage-doc)
 
 Every DataZone operation of the model is listed with whether the emulator
 implements it; an operation it does not implement fails at once with a
@@ -16,7 +16,7 @@ from collections import defaultdict
 import botocore
 import botocore.session
 
-from smus_mesh.emulator.datazone.responses import implemented_operations
+from smus_mesh_emulator.datazone.responses import implemented_operations
 
 #: Groups for reading the table; the first matching pattern wins.
 GROUPS = [

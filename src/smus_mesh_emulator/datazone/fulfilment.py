@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 from moto.glue.models import glue_backends
 from moto.iam.models import iam_backends
 
-from smus_mesh.emulator import lakeformation_ext
-from smus_mesh.emulator.datazone.governance import blueprint_configuration, blueprint_named
+from smus_mesh_emulator import lakeformation_ext
+from smus_mesh_emulator.datazone.governance import blueprint_configuration, blueprint_named
 
 if TYPE_CHECKING:
-    from smus_mesh.emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.models import Domain
 
 #: The Lake Formation principal that stands for "IAM decides" (hybrid / IAM mode).
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"

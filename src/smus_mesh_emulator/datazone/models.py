@@ -31,8 +31,8 @@ from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
-from smus_mesh.emulator.datazone.catalog import CatalogMixin
-from smus_mesh.emulator.datazone.common import (
+from smus_mesh_emulator.datazone.catalog import CatalogMixin
+from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
     new_domain_id,
@@ -43,16 +43,16 @@ from smus_mesh.emulator.datazone.common import (
     require,
     start_transition,
 )
-from smus_mesh.emulator.datazone.exceptions import (
+from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
     ValidationException,
 )
-from smus_mesh.emulator.datazone.fulfilment import GrantLedger
-from smus_mesh.emulator.datazone.governance import GovernanceMixin, install_managed_blueprints
-from smus_mesh.emulator.datazone.projects import ProjectsMixin
-from smus_mesh.emulator.datazone.subscriptions import SubscriptionsMixin
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.datazone.fulfilment import GrantLedger
+from smus_mesh_emulator.datazone.governance import GovernanceMixin, install_managed_blueprints
+from smus_mesh_emulator.datazone.projects import ProjectsMixin
+from smus_mesh_emulator.datazone.subscriptions import SubscriptionsMixin
+from smus_mesh_emulator.runtime import RUNTIME
 
 DATAZONE_SERVICE_PRINCIPAL = "datazone.amazonaws.com"
 
@@ -220,7 +220,7 @@ class DomainsMixin:
         if caller.account == domain.account_id:
             return domain
         if associated:
-            from smus_mesh.emulator.ram_ext import associated_accounts
+            from smus_mesh_emulator.ram_ext import associated_accounts
 
             if caller.account in associated_accounts(domain.account_id, domain.region, domain.arn):
                 return domain

@@ -34,7 +34,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from smus_mesh.emulator.datazone.governance import (
+from smus_mesh_emulator.datazone.governance import (
     DATA_LAKE,
     TOOLING,
     blueprint_configuration,
@@ -42,8 +42,8 @@ from smus_mesh.emulator.datazone.governance import (
 )
 
 if TYPE_CHECKING:
-    from smus_mesh.emulator.datazone.models import Domain
-    from smus_mesh.emulator.datazone.projects import Environment
+    from smus_mesh_emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.projects import Environment
 
 DATAZONE_PRINCIPAL = "datazone.amazonaws.com"
 #: DataZone's session name when it assumes a project role for a user.
@@ -79,7 +79,7 @@ def project_role_name(project_id: str, environment_id: str) -> str:
 
 def validation_failure(domain: Domain, environment: Environment) -> EnvironmentFailure | None:
     """The first pre-deployment check the environment fails, or None."""
-    from smus_mesh.emulator.ram_ext import associated_accounts
+    from smus_mesh_emulator.ram_ext import associated_accounts
 
     account, region = environment.account_id, environment.region
     if account != domain.account_id and account not in associated_accounts(
@@ -172,7 +172,7 @@ def trust_problem(role: Any, domain: Domain) -> str | None:
 
 
 def _role(account_id: str, role_arn: str) -> Any:
-    from smus_mesh.emulator.datazone.models import role_in_account
+    from smus_mesh_emulator.datazone.models import role_in_account
 
     return role_in_account(account_id, role_arn)
 
@@ -362,7 +362,7 @@ def _data_lake_template(environment: Environment, database: str) -> dict[str, An
 
 
 def _deploy(domain: Domain, environment: Environment, template: dict[str, Any]) -> None:
-    from smus_mesh.emulator import cfn_ext
+    from smus_mesh_emulator import cfn_ext
 
     name = stack_name(environment.id)
     environment.stack_name = name
@@ -398,7 +398,7 @@ def _provision_tooling(domain: Domain, environment: Environment) -> dict[str, st
 def _provision_data_lake(
     domain: Domain, environment: Environment, project_role_arn: str | None
 ) -> dict[str, str]:
-    from smus_mesh.emulator import lakeformation_ext
+    from smus_mesh_emulator import lakeformation_ext
 
     if project_role_arn is None:
         raise EnvironmentFailure(
@@ -440,7 +440,7 @@ def provision(
 
 def deprovision(environment: Environment) -> str | None:
     """Delete the environment's stack; the reason it could not be deleted, or None."""
-    from smus_mesh.emulator import cfn_ext, lakeformation_ext
+    from smus_mesh_emulator import cfn_ext, lakeformation_ext
 
     if environment.stack_name is None:
         return None

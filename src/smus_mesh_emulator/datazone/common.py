@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from smus_mesh.emulator.datazone.exceptions import ResourceNotFoundException, ValidationException
-from smus_mesh.emulator.progress import Stage, Transition
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.datazone.exceptions import ResourceNotFoundException, ValidationException
+from smus_mesh_emulator.progress import Stage, Transition
+from smus_mesh_emulator.runtime import RUNTIME
 
 _ALPHABET = string.ascii_lowercase + string.digits
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smus_mesh.emulator.datazone import fulfilment
-from smus_mesh.emulator.datazone.catalog import (
+from smus_mesh_emulator.datazone import fulfilment
+from smus_mesh_emulator.datazone.catalog import (
     Asset,
     Listing,
     is_member,
@@ -35,7 +35,7 @@ from smus_mesh.emulator.datazone.catalog import (
     member_project,
     profile_id,
 )
-from smus_mesh.emulator.datazone.common import (
+from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
     new_id,
@@ -44,20 +44,20 @@ from smus_mesh.emulator.datazone.common import (
     observe,
     require,
 )
-from smus_mesh.emulator.datazone.exceptions import (
+from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
     ResourceNotFoundException,
     ThrottlingException,
     ValidationException,
 )
-from smus_mesh.emulator.datazone.fulfilment import Fulfilment, FulfilmentFailure, TableRef
-from smus_mesh.emulator.datazone.projects import Project
-from smus_mesh.emulator.progress import Stage
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.datazone.fulfilment import Fulfilment, FulfilmentFailure, TableRef
+from smus_mesh_emulator.datazone.projects import Project
+from smus_mesh_emulator.progress import Stage
+from smus_mesh_emulator.runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from smus_mesh.emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.models import Domain
 
 #: DataZone quota: AcceptSubscriptionRequest and CancelSubscription are limited to 3
 #: requests per second each (research/workflow.md §4.8); applied per domain.

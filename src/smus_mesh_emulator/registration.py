@@ -39,7 +39,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.exceptions import NotFound
 
 #: service name -> response class served on a catch-all route. Filled by
-#: `smus_mesh.emulator.services.register_all()` at server start.
+#: `smus_mesh_emulator.services.register_all()` at server start.
 CUSTOM_RESPONSES: dict[str, type[Any]] = {}
 
 #: Backend URL patterns that moto's index lacks.
@@ -54,7 +54,7 @@ HTTP_METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"]
 
 
 def _catch_all_app(service: str, response_cls: type[Any]) -> Flask:
-    app = Flask(f"smus_mesh.emulator.{service}")
+    app = Flask(f"smus_mesh_emulator.{service}")
     app.request_class = BackendRequest
     view = convert_to_flask_response(response_cls.dispatch)
     app.add_url_rule("/", endpoint=f"{service}-root", view_func=view, methods=HTTP_METHODS)

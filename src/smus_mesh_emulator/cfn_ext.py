@@ -45,7 +45,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.glue.models import glue_backends
 from moto.s3.models import s3_backends
 
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.runtime import RUNTIME
 
 
 class StackDeploymentError(Exception):
@@ -278,7 +278,7 @@ class CodeCommitRepository(CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> CodeCommitRepository:
-        from smus_mesh.emulator.codecommit_ext import set_tags
+        from smus_mesh_emulator.codecommit_ext import set_tags
 
         properties = cloudformation_json["Properties"]
         backend = codecommit_backends[account_id][region_name]

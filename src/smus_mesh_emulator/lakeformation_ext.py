@@ -44,7 +44,7 @@ from moto.lakeformation.models import (
 )
 from moto.lakeformation.responses import LakeFormationResponse
 
-from smus_mesh.emulator.accounts import caller_arn, principal_of
+from smus_mesh_emulator.accounts import caller_arn, principal_of
 
 ALL = "ALL"
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"

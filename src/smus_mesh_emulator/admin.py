@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from smus_mesh.emulator.runtime import RUNTIME, FaultConfig
+from smus_mesh_emulator.runtime import RUNTIME, FaultConfig
 
 StartResponse = Callable[..., Any]
 
@@ -86,7 +86,7 @@ def handle(
     accounts: Callable[[], list[str]],
 ) -> Iterable[bytes]:
     """Serve one admin request. `reset_cloud` wipes moto and re-seeds the accounts."""
-    from smus_mesh.emulator import inventory
+    from smus_mesh_emulator import inventory
 
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "").rstrip("/")

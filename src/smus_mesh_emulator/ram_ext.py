@@ -43,8 +43,8 @@ from moto.ram.models import ResourceAccessManagerBackend, ResourceShare, ram_bac
 from moto.ram.responses import ResourceAccessManagerResponse
 from moto.ram.utils import AWS_MANAGED_PERMISSIONS, RAM_RESOURCE_TYPES
 
-from smus_mesh.emulator.progress import Stage, Transition
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.progress import Stage, Transition
+from smus_mesh_emulator.runtime import RUNTIME
 
 #: Page size when the caller gives no maxResults (RAM's documented maximum is 500).
 DEFAULT_PAGE_SIZE = 500
@@ -304,7 +304,7 @@ class Share(ResourceShare):
             self.resource_associations[arn] = Association(arn, "RESOURCE", "ASSOCIATED")
 
     def _check_domain(self, arn: str) -> None:
-        from smus_mesh.emulator.datazone.models import datazone_backends
+        from smus_mesh_emulator.datazone.models import datazone_backends
 
         match = _DATAZONE_DOMAIN_ARN.match(arn)
         if not match:

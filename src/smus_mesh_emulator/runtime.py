@@ -15,7 +15,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from smus_mesh.emulator.progress import LatencyProfile, Scheduler
+from smus_mesh_emulator.progress import LatencyProfile, Scheduler
 
 
 @dataclass

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from smus_mesh.emulator import accounts
-from smus_mesh.emulator.registration import CUSTOM_RESPONSES
+from smus_mesh_emulator import accounts
+from smus_mesh_emulator.registration import CUSTOM_RESPONSES
 
 
 def _response_classes() -> dict[str, type[Any]]:
-    from smus_mesh.emulator.athena_sql import AthenaSqlResponse
-    from smus_mesh.emulator.cfn_ext import CloudFormationStackResponse
-    from smus_mesh.emulator.codecommit_ext import RepositoryListingResponse
-    from smus_mesh.emulator.datazone.responses import DataZoneResponse
-    from smus_mesh.emulator.iam_ext import ManagedPolicyIamResponse
-    from smus_mesh.emulator.lakeformation_ext import LakeFormationExtResponse
-    from smus_mesh.emulator.ram_ext import RamResponse
+    from smus_mesh_emulator.athena_sql import AthenaSqlResponse
+    from smus_mesh_emulator.cfn_ext import CloudFormationStackResponse
+    from smus_mesh_emulator.codecommit_ext import RepositoryListingResponse
+    from smus_mesh_emulator.datazone.responses import DataZoneResponse
+    from smus_mesh_emulator.iam_ext import ManagedPolicyIamResponse
+    from smus_mesh_emulator.lakeformation_ext import LakeFormationExtResponse
+    from smus_mesh_emulator.ram_ext import RamResponse
 
     classes: dict[str, type[Any]] = {
         "sts": accounts.StrictTokenResponse,
@@ -78,7 +78,7 @@ def seed(prewarm_backends: bool = False) -> None:
 
 
 def _datazone_backends() -> Any:
-    from smus_mesh.emulator.datazone.models import datazone_backends
+    from smus_mesh_emulator.datazone.models import datazone_backends
 
     return datazone_backends
 

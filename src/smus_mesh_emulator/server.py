@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.runtime import RUNTIME
 
 StartResponse = Callable[..., Any]
 
@@ -49,23 +49,23 @@ class EmulatorApp:
     """WSGI app: admin endpoints, calls log, faults and latency around moto's dispatcher."""
 
     def __init__(self) -> None:
-        from smus_mesh.emulator.registration import make_dispatcher
+        from smus_mesh_emulator.registration import make_dispatcher
 
         self.dispatcher = make_dispatcher()
 
     def prewarm(self) -> None:
         """Build the Flask app and the request router of every workflow service now, so
         no client pays for them on its first call (they survive resets)."""
-        from smus_mesh.emulator.registration import _router, create_app
-        from smus_mesh.emulator.services import WORKFLOW_SERVICES
+        from smus_mesh_emulator.registration import _router, create_app
+        from smus_mesh_emulator.services import WORKFLOW_SERVICES
 
         for service in WORKFLOW_SERVICES:
             self.dispatcher.app_instances.setdefault(service, create_app(service))
             _router(service)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        from smus_mesh.emulator import admin, services
-        from smus_mesh.emulator.registration import (
+        from smus_mesh_emulator import admin, services
+        from smus_mesh_emulator.registration import (
             is_mutating,
             operation_from_environ,
             service_from_environ,
@@ -101,7 +101,7 @@ class EmulatorApp:
             locked_at = time.perf_counter()
             account = self._account(environ)
             if fault:
-                from smus_mesh.emulator.faults import fault_response
+                from smus_mesh_emulator.faults import fault_response
 
                 status, headers, payload = fault_response(service, fault, operation)
                 capture(f"{status} Injected", list(headers.items()))
@@ -138,7 +138,7 @@ def reset_cloud() -> None:
     """Wipe every moto backend and the runtime, then seed the accounts again."""
     from moto.core.base_backend import BackendDict
 
-    from smus_mesh.emulator import services
+    from smus_mesh_emulator import services
 
     BackendDict.reset()
     RUNTIME.reset()
@@ -206,7 +206,7 @@ class EmulatorServer:
     def _bind(self) -> None:
         from werkzeug.serving import make_server
 
-        from smus_mesh.emulator import services
+        from smus_mesh_emulator import services
 
         with EmulatorServer._active_lock:
             if EmulatorServer._active is not None:

@@ -45,10 +45,10 @@ from moto.athena.responses import AthenaResponse
 from moto.core.exceptions import ServiceException
 from moto.s3.models import FakeDeleteMarker, s3_backends
 
-from smus_mesh.emulator import lakeformation_ext
-from smus_mesh.emulator.accounts import caller_arn, principal_of
-from smus_mesh.emulator.progress import Stage, Transition
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator import lakeformation_ext
+from smus_mesh_emulator.accounts import caller_arn, principal_of
+from smus_mesh_emulator.progress import Stage, Transition
+from smus_mesh_emulator.runtime import RUNTIME
 
 LOG = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from smus_mesh.emulator.datazone import fulfilment
-from smus_mesh.emulator.datazone.common import (
+from smus_mesh_emulator.datazone import fulfilment
+from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
     new_id,
@@ -36,25 +36,25 @@ from smus_mesh.emulator.datazone.common import (
     require,
     start_transition,
 )
-from smus_mesh.emulator.datazone.exceptions import (
+from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
     ValidationException,
 )
-from smus_mesh.emulator.datazone.fulfilment import LfGrant, TableRef
-from smus_mesh.emulator.datazone.projects import (
+from smus_mesh_emulator.datazone.fulfilment import LfGrant, TableRef
+from smus_mesh_emulator.datazone.projects import (
     Project,
     project_of,
     project_role_arn,
     require_member,
 )
-from smus_mesh.emulator.progress import Stage
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.progress import Stage
+from smus_mesh_emulator.runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from smus_mesh.emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.models import Domain
 
 GLUE_TABLE_ASSET_TYPE = "amazon.datazone.GlueTableAssetType"
 GLUE_TABLE_FORM = ("GlueTableForm", "amazon.datazone.GlueTableFormType")

@@ -24,11 +24,11 @@ import botocore.session
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
-from smus_mesh.emulator.accounts import caller_arn, principal_of
-from smus_mesh.emulator.datazone import wire
-from smus_mesh.emulator.datazone.common import Caller
-from smus_mesh.emulator.datazone.models import DataZoneBackend, datazone_backends
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.accounts import caller_arn, principal_of
+from smus_mesh_emulator.datazone import wire
+from smus_mesh_emulator.datazone.common import Caller
+from smus_mesh_emulator.datazone.models import DataZoneBackend, datazone_backends
+from smus_mesh_emulator.runtime import RUNTIME
 
 LOG = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class DataZoneResponse(BaseResponse):
         it, responses are not re-parsed: the tests are what keep them model-valid."""
         if not RUNTIME.strict:
             return status, headers, body
-        from smus_mesh.emulator.validation import validate_response
+        from smus_mesh_emulator.validation import validate_response
 
         raw = body.encode() if isinstance(body, str) else (body or b"")
         errors = validate_response("datazone", operation, status, dict(headers), raw)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smus_mesh.emulator.datazone.common import (
+from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
     new_id,
@@ -34,7 +34,7 @@ from smus_mesh.emulator.datazone.common import (
     now,
     require,
 )
-from smus_mesh.emulator.datazone.exceptions import (
+from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
     ServiceQuotaExceededException,
@@ -42,7 +42,7 @@ from smus_mesh.emulator.datazone.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from smus_mesh.emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.models import Domain
 
 #: Where the managed blueprints' CloudFormation templates would be; DataZone reports
 #: an S3 URL here, and nothing reads it (the emulator builds stacks in provisioning.py).
@@ -577,7 +577,7 @@ class GovernanceMixin:
         ):
             # Enabling Tooling in the domain account of an IAM Identity Center domain
             # sets up domain management: the admin project (research/workflow.md Phase E).
-            from smus_mesh.emulator.datazone.projects import ensure_admin_project
+            from smus_mesh_emulator.datazone.projects import ensure_admin_project
 
             ensure_admin_project(domain, caller)
         result: dict[str, Any] = configuration.to_dict()

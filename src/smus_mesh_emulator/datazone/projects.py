@@ -31,8 +31,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from smus_mesh.emulator.datazone import provisioning
-from smus_mesh.emulator.datazone.common import (
+from smus_mesh_emulator.datazone import provisioning
+from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
     new_id,
@@ -42,13 +42,13 @@ from smus_mesh.emulator.datazone.common import (
     require,
     start_transition,
 )
-from smus_mesh.emulator.datazone.exceptions import (
+from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
     ResourceNotFoundException,
     ValidationException,
 )
-from smus_mesh.emulator.datazone.governance import (
+from smus_mesh_emulator.datazone.governance import (
     DATA_LAKE,
     TOOLING,
     Blueprint,
@@ -58,10 +58,10 @@ from smus_mesh.emulator.datazone.governance import (
     may_create_project_from,
     project_profile_of,
 )
-from smus_mesh.emulator.runtime import RUNTIME
+from smus_mesh_emulator.runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from smus_mesh.emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.models import Domain
 
 OWNER = "PROJECT_OWNER"
 CONTRIBUTOR = "PROJECT_CONTRIBUTOR"

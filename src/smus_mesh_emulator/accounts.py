@@ -69,7 +69,7 @@ def bootstrap() -> None:
             tags=[],
             max_session_duration="3600",
         )
-        from smus_mesh.emulator.iam_ext import ensure_aws_managed_policy
+        from smus_mesh_emulator.iam_ext import ensure_aws_managed_policy
 
         ensure_aws_managed_policy(account_id, ADMIN_POLICY_ARN)
         iam.attach_role_policy(ADMIN_POLICY_ARN, ORG_ROLE_NAME)

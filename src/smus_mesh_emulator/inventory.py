@@ -32,8 +32,8 @@ from moto.lakeformation.models import lakeformation_backends
 from moto.ram.models import ram_backends
 from moto.s3.models import s3_backends
 
-from smus_mesh.emulator import accounts, lakeformation_ext
-from smus_mesh.emulator.datazone.models import datazone_backends
+from smus_mesh_emulator import accounts, lakeformation_ext
+from smus_mesh_emulator.datazone.models import datazone_backends
 
 #: The resource classes of the inventory, in DESIGN.md's order plus the two extras.
 CLASSES = (
