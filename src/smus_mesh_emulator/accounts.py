@@ -9,20 +9,16 @@ account (moto's default, 123456789012). So:
   at start with `OrganizationAccountAccessRole`, trusting the base account, as
   AWS Organizations creates it in member accounts;
 * `AssumeRole` into a role that does not exist, or whose trust policy does not
-  name the caller, is AccessDenied (moto lets any AssumeRole succeed).
+  name the caller, is AccessDenied (moto lets any AssumeRole succeed): see `sts/`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.core.responses import ActionResult
 from moto.iam.models import iam_backends
-from moto.sts.responses import TokenResponse
 
 BASE_ACCOUNT = DEFAULT_ACCOUNT_ID
 DOMAIN_ACCOUNT = "111111111111"
@@ -69,7 +65,7 @@ def bootstrap() -> None:
             tags=[],
             max_session_duration="3600",
         )
-        from smus_mesh_emulator.iam_ext import ensure_aws_managed_policy
+        from smus_mesh_emulator.iam.models import ensure_aws_managed_policy
 
         ensure_aws_managed_policy(account_id, ADMIN_POLICY_ARN)
         iam.attach_role_policy(ADMIN_POLICY_ARN, ORG_ROLE_NAME)
@@ -81,14 +77,7 @@ def known_accounts() -> list[str]:
 
 # --- STS -------------------------------------------------------------------------
 
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 _ASSUMED_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+$")
-
-
-class AccessDenied(ServiceException):
-    """STS's AccessDenied (HTTP 403 in AWS; moto serialises the modeled error)."""
-
-    code = "AccessDenied"
 
 
 def caller_arn(account_id: str, access_key: str) -> str:
@@ -113,65 +102,3 @@ def principal_of(arn: str) -> str:
         if role.name == role_name:
             return str(role.arn)
     return f"arn:aws:iam::{account_id}:role/{role_name}"
-
-
-def _trusts(
-    policy_document: str, caller_account: str, caller: str, external_id: str | None
-) -> bool:
-    try:
-        policy = json.loads(policy_document)
-    except (TypeError, json.JSONDecodeError):
-        return False
-    statements = policy.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    for statement in statements:
-        if statement.get("Effect") != "Allow":
-            continue
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if not any(a in ("sts:AssumeRole", "sts:*", "*") for a in actions):
-            continue
-        principals = statement.get("Principal", {})
-        if principals == "*":
-            aws_principals: list[str] = ["*"]
-        else:
-            aws = principals.get("AWS", []) if isinstance(principals, dict) else []
-            aws_principals = [aws] if isinstance(aws, str) else list(aws)
-        allowed = any(
-            p in ("*", caller_account, f"arn:aws:iam::{caller_account}:root", caller)
-            for p in aws_principals
-        )
-        if not allowed:
-            continue
-        wanted = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
-        if wanted is not None and wanted != external_id:
-            continue
-        return True
-    return False
-
-
-class StrictTokenResponse(TokenResponse):
-    """moto's STS, except AssumeRole requires the role to exist and to trust the caller."""
-
-    def assume_role(self) -> ActionResult:
-        role_arn = self._get_param("RoleArn") or ""
-        match = _ROLE_ARN.match(role_arn)
-        caller = principal_of(caller_arn(self.current_account, self.get_access_key()))
-        denied = (
-            f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-        )
-        if not match:
-            raise AccessDenied(denied)
-        account_id, role_name = match.groups()
-        iam = iam_backends[account_id]["global"]
-        role: Any = next((r for r in iam.roles.values() if r.name == role_name), None)
-        if role is None or not _trusts(
-            role.assume_role_policy_document,
-            self.current_account,
-            caller,
-            self._get_param("ExternalId"),
-        ):
-            raise AccessDenied(denied)
-        result: ActionResult = super().assume_role()
-        return result

@@ -32,8 +32,9 @@ from moto.lakeformation.models import lakeformation_backends
 from moto.ram.models import ram_backends
 from moto.s3.models import s3_backends
 
-from smus_mesh_emulator import accounts, lakeformation_ext
+from smus_mesh_emulator import accounts
 from smus_mesh_emulator.datazone.models import datazone_backends
+from smus_mesh_emulator.lakeformation.catalog_sync import prune
 
 #: The resource classes of the inventory, in DESIGN.md's order plus the two extras.
 CLASSES = (
@@ -101,7 +102,7 @@ def _settle_lake_formation() -> None:
     regions = {region for _, region, _ in glue_backends.iter_backends()}
     regions |= {region for _, region, _ in lakeformation_backends.iter_backends()}
     for region in sorted(regions):
-        lakeformation_ext.prune(accounts.BASE_ACCOUNT, region)
+        prune(accounts.BASE_ACCOUNT, region)
 
 
 def _with_catalog(resource: dict[str, Any], catalog_id: str) -> dict[str, Any]:

@@ -13,16 +13,17 @@ from smus_mesh_emulator.registration import CUSTOM_RESPONSES
 
 
 def _response_classes() -> dict[str, type[Any]]:
-    from smus_mesh_emulator.athena_sql import AthenaSqlResponse
-    from smus_mesh_emulator.cfn_ext import CloudFormationStackResponse
-    from smus_mesh_emulator.codecommit_ext import RepositoryListingResponse
+    from smus_mesh_emulator.athena.responses import AthenaSqlResponse
+    from smus_mesh_emulator.cloudformation.responses import CloudFormationStackResponse
+    from smus_mesh_emulator.codecommit.responses import RepositoryListingResponse
     from smus_mesh_emulator.datazone.responses import DataZoneResponse
-    from smus_mesh_emulator.iam_ext import ManagedPolicyIamResponse
-    from smus_mesh_emulator.lakeformation_ext import LakeFormationExtResponse
-    from smus_mesh_emulator.ram_ext import RamResponse
+    from smus_mesh_emulator.iam.responses import ManagedPolicyIamResponse
+    from smus_mesh_emulator.lakeformation.responses import LakeFormationExtResponse
+    from smus_mesh_emulator.ram.responses import RamResponse
+    from smus_mesh_emulator.sts.responses import StrictTokenResponse
 
     classes: dict[str, type[Any]] = {
-        "sts": accounts.StrictTokenResponse,
+        "sts": StrictTokenResponse,
         "iam": ManagedPolicyIamResponse,
         "datazone": DataZoneResponse,
     }
@@ -35,8 +36,12 @@ def _response_classes() -> dict[str, type[Any]]:
 
 
 def register_all() -> None:
-    """Fill the custom response table."""
+    """Fill the custom response table, and tell RAM how to find a DataZone domain."""
+    from smus_mesh_emulator.datazone.domains import domain_exists
+    from smus_mesh_emulator.ram.models import DATAZONE_DOMAIN_TYPE, RESOURCE_EXISTS
+
     CUSTOM_RESPONSES.update(_response_classes())
+    RESOURCE_EXISTS[DATAZONE_DOMAIN_TYPE] = domain_exists
 
 
 #: Services the workflow calls, warmed up front by `prewarm` (their first use otherwise

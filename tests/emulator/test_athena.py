@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh_emulator import athena_sql
+from smus_mesh_emulator.athena import exceptions as athena_errors
+from smus_mesh_emulator.athena.tables import duckdb_type
 from smus_mesh_emulator.validation import validate_parsed
 from tests.emulator.lakehouse import (
     CONSUMER,
@@ -149,15 +150,15 @@ def test_missing_table_schema_and_catalog_fail_the_query(cloud: Cloud) -> None:
     expectations = {
         "SELECT * FROM sales_db.nope": (
             "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.sales_db.nope' does not exist",
-            athena_sql.TYPE_TABLE_NOT_FOUND,
+            athena_errors.TYPE_TABLE_NOT_FOUND,
         ),
         "SELECT *\nFROM  nope_db.sales": (
             "SCHEMA_NOT_FOUND: line 2:7: Schema 'nope_db' does not exist",
-            athena_sql.TYPE_ENTITY_NOT_FOUND,
+            athena_errors.TYPE_ENTITY_NOT_FOUND,
         ),
         "SELECT * FROM other.sales_db.sales": (
             "CATALOG_NOT_FOUND: line 1:15: Catalog 'other' does not exist",
-            athena_sql.TYPE_ENTITY_NOT_FOUND,
+            athena_errors.TYPE_ENTITY_NOT_FOUND,
         ),
     }
     for sql, (reason, error_type) in expectations.items():
@@ -178,7 +179,7 @@ def test_sql_errors_and_unsupported_statements_end_failed(cloud: Cloud) -> None:
     state, reason, error = _failure(execution)
     assert state == "FAILED"
     assert reason.startswith('Parser Error: syntax error at or near "SELEKT"')
-    assert error["ErrorType"] == athena_sql.TYPE_SYNTAX
+    assert error["ErrorType"] == athena_errors.TYPE_SYNTAX
     with pytest.raises(ClientError) as excinfo:
         athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
     assert excinfo.value.response["Error"]["Message"] == (
@@ -187,7 +188,7 @@ def test_sql_errors_and_unsupported_statements_end_failed(cloud: Cloud) -> None:
     state, reason, error = _failure(_run(athena, "SELECT no_such_column FROM range(3)"))
     assert state == "FAILED"
     assert reason.startswith('Binder Error: Referenced column "no_such_column" not found')
-    assert error["ErrorType"] == athena_sql.TYPE_USER
+    assert error["ErrorType"] == athena_errors.TYPE_USER
 
     for sql, kind, statement_type in (
         ("CREATE TABLE t (a int)", "CREATE", "DDL"),
@@ -231,7 +232,7 @@ def test_unknown_query_and_workgroup_and_missing_output_location(cloud: Cloud) -
     assert excinfo.value.response["Error"]["Message"] == "WorkGroup nope is not found."
     with pytest.raises(ClientError) as excinfo:
         athena.start_query_execution(QueryString="SELECT 1")
-    assert excinfo.value.response["Error"]["Message"] == athena_sql.NO_OUTPUT_LOCATION
+    assert excinfo.value.response["Error"]["Message"] == athena_errors.NO_OUTPUT_LOCATION
     with pytest.raises(ClientError) as excinfo:
         athena.get_query_runtime_statistics(QueryExecutionId="x")
     assert excinfo.value.response["Error"]["Code"] == "NotImplemented"
@@ -432,7 +433,7 @@ def test_unsupported_serde_fails_with_a_clear_reason(cloud: Cloud) -> None:
     state, reason, error = _failure(
         _run(cloud.client("athena", PRODUCER), "SELECT * FROM fmt_db.orc_t")
     )
-    assert (state, error["ErrorType"]) == ("FAILED", athena_sql.TYPE_DECODER_NOT_SUPPORTED)
+    assert (state, error["ErrorType"]) == ("FAILED", athena_errors.TYPE_DECODER_NOT_SUPPORTED)
     assert reason == (
         "HIVE_UNSUPPORTED_FORMAT: the emulator cannot read table fmt_db.orc_t: SerDe "
         "'org.apache.hadoop.hive.ql.io.orc.OrcSerde' is not supported (it reads "
@@ -476,7 +477,7 @@ def test_consumer_role_reads_the_producer_table_only_while_granted(cloud: Cloud,
 
     state, reason, error = _failure(_consumer_query(athena, link))
     assert (state, reason) == ("FAILED", _denied(f"consumer_db.{link}"))
-    assert (error["ErrorCategory"], error["ErrorType"]) == (2, athena_sql.TYPE_PERMISSION)
+    assert (error["ErrorCategory"], error["ErrorType"]) == (2, athena_errors.TYPE_PERMISSION)
 
     producer.grant_permissions(
         Principal=principal(CONSUMER),
@@ -595,10 +596,10 @@ def test_athena_responses_match_the_model(cloud: Cloud) -> None:
 
 
 def test_columns_of_the_glue_schema_are_cast(cloud: Cloud) -> None:
-    assert [athena_sql.duckdb_type(c["Type"]) for c in SALES_COLUMNS] == [
+    assert [duckdb_type(c["Type"]) for c in SALES_COLUMNS] == [
         "INTEGER",
         "VARCHAR",
         "DECIMAL(10,2)",
     ]
-    assert athena_sql.duckdb_type("array<int>") is None
-    assert athena_sql.duckdb_type("varchar(20)") == "VARCHAR"
+    assert duckdb_type("array<int>") is None
+    assert duckdb_type("varchar(20)") == "VARCHAR"

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh_emulator import cfn_ext
+from smus_mesh_emulator.cloudformation import stacks
+from smus_mesh_emulator.cloudformation.exceptions import StackDeploymentError
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
 
 BUCKET = "env-bucket-222222222222"
@@ -234,21 +235,21 @@ def test_unknown_resource_types_fail_validation(cloud: Cloud) -> None:
 
 def test_in_process_stacks_are_ordinary_stacks_of_their_account(cloud: Cloud) -> None:
     tags = {"AmazonDataZoneEnvironment": "env1"}
-    stack_id = cfn_ext.deploy_stack(
+    stack_id = stacks.deploy_stack(
         CONSUMER_ACCOUNT, REGION, "DataZone-Env-env1", environment_template(), tags
     )
     stack = describe(cloud, "DataZone-Env-env1")
     assert (stack["StackId"], stack["StackStatus"]) == (stack_id, "CREATE_COMPLETE")
     assert stack["Tags"] == [{"Key": "AmazonDataZoneEnvironment", "Value": "env1"}]
     assert environment_exists(cloud) == ALL
-    assert cfn_ext.stack_status(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env1") == "CREATE_COMPLETE"
-    assert cfn_ext.stack_status(DOMAIN_ACCOUNT, REGION, "DataZone-Env-env1") is None
+    assert stacks.stack_status(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env1") == "CREATE_COMPLETE"
+    assert stacks.stack_status(DOMAIN_ACCOUNT, REGION, "DataZone-Env-env1") is None
 
-    assert cfn_ext.delete_stack(CONSUMER_ACCOUNT, REGION, stack_id) == ("DELETE_COMPLETE", None)
+    assert stacks.delete_stack(CONSUMER_ACCOUNT, REGION, stack_id) == ("DELETE_COMPLETE", None)
     assert environment_exists(cloud) == NONE
-    assert cfn_ext.stack_status(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env1") is None
-    assert cfn_ext.stack_status(CONSUMER_ACCOUNT, REGION, stack_id) == "DELETE_COMPLETE"
-    assert cfn_ext.delete_stack(CONSUMER_ACCOUNT, REGION, "never-existed") == (
+    assert stacks.stack_status(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env1") is None
+    assert stacks.stack_status(CONSUMER_ACCOUNT, REGION, stack_id) == "DELETE_COMPLETE"
+    assert stacks.delete_stack(CONSUMER_ACCOUNT, REGION, "never-existed") == (
         "DELETE_COMPLETE",
         None,
     )
@@ -257,9 +258,9 @@ def test_in_process_stacks_are_ordinary_stacks_of_their_account(cloud: Cloud) ->
 def test_in_process_deletion_reports_delete_failed_and_the_user_can_finish_it(
     cloud: Cloud,
 ) -> None:
-    cfn_ext.deploy_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env2", environment_template(), {})
+    stacks.deploy_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env2", environment_template(), {})
     cloud.client("s3", CONSUMER_ACCOUNT).put_object(Bucket=BUCKET, Key="k", Body=b"x")
-    assert cfn_ext.delete_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env2") == (
+    assert stacks.delete_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env2") == (
         "DELETE_FAILED",
         "The following resource(s) failed to delete: [Bucket]. ",
     )
@@ -267,14 +268,14 @@ def test_in_process_deletion_reports_delete_failed_and_the_user_can_finish_it(
 
     cloud.client("s3", CONSUMER_ACCOUNT).delete_object(Bucket=BUCKET, Key="k")
     cloud.client("cloudformation", CONSUMER_ACCOUNT).delete_stack(StackName="DataZone-Env-env2")
-    assert cfn_ext.stack_status(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env2") is None
+    assert stacks.stack_status(CONSUMER_ACCOUNT, REGION, "DataZone-Env-env2") is None
     assert environment_exists(cloud) == NONE
 
 
 def test_in_process_deployment_failures_raise(cloud: Cloud) -> None:
     cloud.client("codecommit", CONSUMER_ACCOUNT).create_repository(repositoryName="env-repo")
-    with pytest.raises(cfn_ext.StackDeploymentError) as excinfo:
-        cfn_ext.deploy_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-x", environment_template(), {})
+    with pytest.raises(StackDeploymentError) as excinfo:
+        stacks.deploy_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-x", environment_template(), {})
     failure = excinfo.value
     assert failure.status == "ROLLBACK_COMPLETE"
     assert failure.stack_id is not None
@@ -285,8 +286,8 @@ def test_in_process_deployment_failures_raise(cloud: Cloud) -> None:
     assert describe(cloud, failure.stack_id)["StackStatus"] == "ROLLBACK_COMPLETE"
     assert environment_exists(cloud) == {**NONE, "Repository": True}
 
-    with pytest.raises(cfn_ext.StackDeploymentError) as excinfo:
-        cfn_ext.deploy_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-y", {"Outputs": {}}, {})
+    with pytest.raises(StackDeploymentError) as excinfo:
+        stacks.deploy_stack(CONSUMER_ACCOUNT, REGION, "DataZone-Env-y", {"Outputs": {}}, {})
     assert excinfo.value.stack_id is None
     assert str(excinfo.value) == (
         f"stack DataZone-Env-y in {CONSUMER_ACCOUNT}: Template format error: At least one "

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.codecommit.models import codecommit_backends
 
-from smus_mesh_emulator.codecommit_ext import PAGE_SIZE
+from smus_mesh_emulator.codecommit.responses import PAGE_SIZE
 from smus_mesh_emulator.runtime import RUNTIME
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
 

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh_emulator import lakeformation_ext
+from smus_mesh_emulator.lakeformation import permissions as lf_permissions
+from smus_mesh_emulator.lakeformation.catalog_sync import prune
+from smus_mesh_emulator.lakeformation.exceptions import (
+    NOT_AUTHORIZED,
+    NOTHING_REVOKED,
+    EntityNotFoundException,
+)
 from smus_mesh_emulator.runtime import RUNTIME
 from tests.emulator.lakehouse import (
     CONSUMER,
@@ -164,7 +170,7 @@ def test_only_an_admin_or_a_holder_of_the_grant_option_may_grant(cloud: Cloud) -
         as_steward.grant_permissions(
             Principal=principal(analyst), Resource=resource, Permissions=["SELECT"]
         )
-    assert _error(excinfo) == ("AccessDeniedException", lakeformation_ext.NOT_AUTHORIZED)
+    assert _error(excinfo) == ("AccessDeniedException", NOT_AUTHORIZED)
 
     admin = cloud.client("lakeformation", PRODUCER)
     admin.grant_permissions(
@@ -180,7 +186,7 @@ def test_only_an_admin_or_a_holder_of_the_grant_option_may_grant(cloud: Cloud) -
         as_steward.grant_permissions(
             Principal=principal(analyst), Resource=resource, Permissions=["DESCRIBE"]
         )
-    assert _error(excinfo) == ("AccessDeniedException", lakeformation_ext.NOT_AUTHORIZED)
+    assert _error(excinfo) == ("AccessDeniedException", NOT_AUTHORIZED)
     assert _grants_to(admin, analyst, resource) == [(resource, ["SELECT"], [])]
 
 
@@ -197,7 +203,7 @@ def test_cross_account_grant_is_seen_and_regranted_by_the_consumer(cloud: Cloud)
         consumer.grant_permissions(
             Principal=principal(consumer_role), Resource=remote_table, Permissions=["SELECT"]
         )
-    assert _error(excinfo) == ("AccessDeniedException", lakeformation_ext.NOT_AUTHORIZED)
+    assert _error(excinfo) == ("AccessDeniedException", NOT_AUTHORIZED)
 
     producer.grant_permissions(
         Principal=principal(CONSUMER),
@@ -236,7 +242,7 @@ def test_cross_account_grant_is_seen_and_regranted_by_the_consumer(cloud: Cloud)
         consumer.grant_permissions(
             Principal=principal("333333333333"), Resource=remote_table, Permissions=["SELECT"]
         )
-    assert _error(excinfo) == ("AccessDeniedException", lakeformation_ext.NOT_AUTHORIZED)
+    assert _error(excinfo) == ("AccessDeniedException", NOT_AUTHORIZED)
 
 
 def test_consumer_cannot_regrant_what_it_received_without_grant_option(cloud: Cloud) -> None:
@@ -250,7 +256,7 @@ def test_consumer_cannot_regrant_what_it_received_without_grant_option(cloud: Cl
         cloud.client("lakeformation", CONSUMER).grant_permissions(
             Principal=principal(consumer_role), Resource=source.resource(), Permissions=["SELECT"]
         )
-    assert _error(excinfo) == ("AccessDeniedException", lakeformation_ext.NOT_AUTHORIZED)
+    assert _error(excinfo) == ("AccessDeniedException", NOT_AUTHORIZED)
 
 
 def test_revoking_what_was_never_granted_is_invalid_input(cloud: Cloud) -> None:
@@ -260,7 +266,7 @@ def test_revoking_what_was_never_granted_is_invalid_input(cloud: Cloud) -> None:
         lakeformation.revoke_permissions(
             Principal=principal(CONSUMER), Resource=source.resource(), Permissions=["SELECT"]
         )
-    assert _error(excinfo) == ("InvalidInputException", lakeformation_ext.NOTHING_REVOKED)
+    assert _error(excinfo) == ("InvalidInputException", NOTHING_REVOKED)
     lakeformation.grant_permissions(
         Principal=principal(CONSUMER),
         Resource=source.resource(),
@@ -285,7 +291,7 @@ def test_revoking_what_was_never_granted_is_invalid_input(cloud: Cloud) -> None:
         ]
     )
     assert [f["Error"] for f in result["Failures"]] == [
-        {"ErrorCode": "InvalidInputException", "ErrorMessage": lakeformation_ext.NOTHING_REVOKED}
+        {"ErrorCode": "InvalidInputException", "ErrorMessage": NOTHING_REVOKED}
     ]
 
 
@@ -381,8 +387,8 @@ def test_in_process_prune_drops_grants_on_deleted_tables(cloud: Cloud) -> None:
     )
     cloud.client("glue", PRODUCER).delete_table(DatabaseName="sales_db", Name="sales")
     with RUNTIME.lock:
-        lakeformation_ext.prune(PRODUCER, REGION)
-        held = lakeformation_ext.permissions(PRODUCER, REGION)
+        prune(PRODUCER, REGION)
+        held = lf_permissions.permissions(PRODUCER, REGION)
     assert [p["Resource"] for p in held] == []
 
 
@@ -492,25 +498,25 @@ def test_has_permission_follows_wildcards_and_cross_account_grants(cloud: Cloud)
     table = {"Table": {"DatabaseName": "Sales_DB", "Name": "SALES"}}
     with RUNTIME.lock:
         checks = {
-            "wildcard select": lakeformation_ext.has_permission(
+            "wildcard select": lf_permissions.has_permission(
                 PRODUCER, REGION, reader, table, "SELECT"
             ),
-            "wildcard describe": lakeformation_ext.has_permission(
+            "wildcard describe": lf_permissions.has_permission(
                 PRODUCER, REGION, reader, table, "DESCRIBE"
             ),
-            "account ALL": lakeformation_ext.has_permission(
+            "account ALL": lf_permissions.has_permission(
                 PRODUCER, REGION, CONSUMER, table, "SELECT"
             ),
-            "account's role": lakeformation_ext.has_permission(
+            "account's role": lf_permissions.has_permission(
                 PRODUCER, REGION, consumer_role, table, "SELECT"
             ),
-            "grantable describe": lakeformation_ext.has_permission(
+            "grantable describe": lf_permissions.has_permission(
                 PRODUCER, REGION, CONSUMER, table, "DESCRIBE", grantable=True
             ),
-            "grantable select": lakeformation_ext.has_permission(
+            "grantable select": lf_permissions.has_permission(
                 PRODUCER, REGION, CONSUMER, table, "SELECT", grantable=True
             ),
-            "own account's role": lakeformation_ext.has_permission(
+            "own account's role": lf_permissions.has_permission(
                 CONSUMER, REGION, consumer_role, source.resource(), "SELECT"
             ),
         }
@@ -529,11 +535,11 @@ def test_in_process_grant_and_revoke(cloud: Cloud) -> None:
     source = make_producer_table(cloud)
     manage_access = role_arn(PRODUCER, "ManageAccess")
     with RUNTIME.lock:
-        lakeformation_ext.grant(
+        lf_permissions.grant(
             PRODUCER, REGION, manage_access, source.resource(), ["SELECT", "DESCRIBE"], ["SELECT"]
         )
-        with pytest.raises(lakeformation_ext.EntityNotFoundException):
-            lakeformation_ext.grant(
+        with pytest.raises(EntityNotFoundException):
+            lf_permissions.grant(
                 PRODUCER, REGION, manage_access, table_resource("sales_db", "nope"), ["SELECT"], []
             )
     lakeformation = cloud.client("lakeformation", PRODUCER)
@@ -541,10 +547,10 @@ def test_in_process_grant_and_revoke(cloud: Cloud) -> None:
         (source.resource(), ["DESCRIBE", "SELECT"], ["SELECT"])
     ]
     with RUNTIME.lock:
-        lakeformation_ext.revoke(
+        lf_permissions.revoke(
             PRODUCER, REGION, manage_access, source.resource(), ["SELECT", "DESCRIBE"], ["SELECT"]
         )
-        lakeformation_ext.revoke(PRODUCER, REGION, manage_access, source.resource(), ["SELECT"], [])
+        lf_permissions.revoke(PRODUCER, REGION, manage_access, source.resource(), ["SELECT"], [])
     assert _grants_to(lakeformation, manage_access, source.resource()) == []
 
 
@@ -554,7 +560,7 @@ def test_is_lf_managed_explains_why_not(cloud: Cloud) -> None:
 
     def managed() -> tuple[bool, str | None]:
         with RUNTIME.lock:
-            return lakeformation_ext.is_lf_managed(PRODUCER, REGION, "sales_db", "sales")
+            return lf_permissions.is_lf_managed(PRODUCER, REGION, "sales_db", "sales")
 
     assert managed() == (
         False,
@@ -597,7 +603,7 @@ def test_is_lf_managed_explains_why_not(cloud: Cloud) -> None:
     )
     assert managed() == (True, None)
     with RUNTIME.lock:
-        assert lakeformation_ext.is_lf_managed(PRODUCER, REGION, "sales_db", "nope") == (
+        assert lf_permissions.is_lf_managed(PRODUCER, REGION, "sales_db", "nope") == (
             False,
             f"Table sales_db.nope does not exist in account {PRODUCER}",
         )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh_emulator.ram_ext import associated_accounts
+from smus_mesh_emulator.ram.models import associated_accounts
 from smus_mesh_emulator.validation import validate_parsed
 from tests.emulator.datazone_support import create_domain
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud

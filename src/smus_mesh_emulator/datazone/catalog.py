@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smus_mesh_emulator.datazone import fulfilment
 from smus_mesh_emulator.datazone.common import (
@@ -36,6 +36,7 @@ from smus_mesh_emulator.datazone.common import (
     require,
     start_transition,
 )
+from smus_mesh_emulator.datazone.domains import Domain
 from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
@@ -43,18 +44,16 @@ from smus_mesh_emulator.datazone.exceptions import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from smus_mesh_emulator.datazone.fulfilment import LfGrant, TableRef
+from smus_mesh_emulator.datazone.ledger import LfGrant, TableRef
 from smus_mesh_emulator.datazone.projects import (
     Project,
+    ProjectsBackend,
     project_of,
     project_role_arn,
     require_member,
 )
 from smus_mesh_emulator.progress import Stage
 from smus_mesh_emulator.runtime import RUNTIME
-
-if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.models import Domain
 
 GLUE_TABLE_ASSET_TYPE = "amazon.datazone.GlueTableAssetType"
 GLUE_TABLE_FORM = ("GlueTableForm", "amazon.datazone.GlueTableFormType")
@@ -732,16 +731,8 @@ def _error(error_type: str, detail: str) -> dict[str, str]:
 # --- the mixin -------------------------------------------------------------------------------
 
 
-class CatalogMixin:
+class CatalogBackend(ProjectsBackend):
     """Data sources and runs, assets, search, listings."""
-
-    if TYPE_CHECKING:
-
-        def domain_for(
-            self, caller: Caller, identifier: str, associated: bool = False
-        ) -> Domain: ...
-
-        def _subscription_cleanup_for_project(self, domain: Domain, project: Project) -> None: ...
 
     # data sources -----------------------------------------------------------------------
     def _binding(
@@ -1372,10 +1363,9 @@ class CatalogMixin:
         }
 
     # project deletion -------------------------------------------------------------------------
-    def _catalog_cleanup_for_project(self, domain: Domain, project: Project) -> None:
-        """A project is being deleted: revoke and delete its subscriptions and grants (both
-        sides), then delete its listings, assets, data sources and runs."""
-        self._subscription_cleanup_for_project(domain, project)
+    def _release_project(self, domain: Domain, project: Project, driven: bool) -> None:
+        """A project is being deleted: its listings, assets, data sources and runs go at
+        once (after its subscriptions, see SubscriptionsBackend), then its environments."""
         for listing in [x for x in domain.listings.values() if x.owning_project_id == project.id]:
             RUNTIME.scheduler.cancel(listing.transition)
             domain.listings.pop(listing.id, None)
@@ -1383,3 +1373,4 @@ class CatalogMixin:
             domain.assets.pop(asset.id, None)
         for source in [s for s in domain.data_sources.values() if s.project_id == project.id]:
             self._drop_data_source(domain, source)
+        super()._release_project(domain, project, driven)

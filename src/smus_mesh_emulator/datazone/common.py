@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.iam.models import iam_backends
+
 from smus_mesh_emulator.datazone.exceptions import ResourceNotFoundException, ValidationException
 from smus_mesh_emulator.progress import Stage, Transition
 from smus_mesh_emulator.runtime import RUNTIME
@@ -98,3 +100,12 @@ def observe(*objects: Any) -> None:
 def drop_none(data: dict[str, Any]) -> dict[str, Any]:
     """Remove None members (the serializer would otherwise emit nulls)."""
     return {k: v for k, v in data.items() if v is not None}
+
+
+def role_in_account(account_id: str, role_arn: str) -> Any:
+    """The moto IAM role for an ARN, or None (the ARN's account must be `account_id`)."""
+    if f":{account_id}:role/" not in role_arn:
+        return None
+    name = role_arn.rsplit("/", 1)[-1]
+    iam = iam_backends[account_id]["global"]
+    return next((r for r in iam.roles.values() if r.name == name), None)

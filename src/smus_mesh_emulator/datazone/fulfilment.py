@@ -23,19 +23,19 @@ deletion), so the mixins only decide *when*; this module decides *what*.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from moto.glue.models import glue_backends
 from moto.iam.models import iam_backends
 
-from smus_mesh_emulator import lakeformation_ext
 from smus_mesh_emulator.datazone.governance import blueprint_configuration, blueprint_named
+from smus_mesh_emulator.datazone.ledger import Fulfilment, LfGrant, TableRef
+from smus_mesh_emulator.lakeformation import permissions as lf_permissions
+from smus_mesh_emulator.lakeformation.models import is_data_lake_admin
 
 if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.domains import Domain
 
 #: The Lake Formation principal that stands for "IAM decides" (hybrid / IAM mode).
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"
@@ -50,114 +50,6 @@ DATA_LAKE_BLUEPRINTS = {"V2": "DataLake", "V1": "DefaultDataLake"}
 class FulfilmentFailure(Exception):
     """A grant or import cannot be carried out; the message is what DataZone reports
     (a subscribed asset's `failureCause.message`)."""
-
-
-@dataclass(frozen=True)
-class TableRef:
-    """A Glue table in one account's Data Catalog."""
-
-    account_id: str
-    region: str
-    database: str
-    name: str
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:glue:{self.region}:{self.account_id}:table/{self.database}/{self.name}"
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.database}.{self.name}"
-
-    def resource(self) -> dict[str, Any]:
-        """The table as a Lake Formation resource (boto3 shape)."""
-        return {
-            "Table": {
-                "CatalogId": self.account_id,
-                "DatabaseName": self.database,
-                "Name": self.name,
-            }
-        }
-
-    def database_resource(self) -> dict[str, Any]:
-        return {"Database": {"CatalogId": self.account_id, "Name": self.database}}
-
-
-@dataclass(frozen=True)
-class LfGrant:
-    """One Lake Formation permission added by a fulfilment, in `account_id`'s Lake Formation."""
-
-    account_id: str
-    region: str
-    principal: str
-    resource_key: tuple[str, str, str, str]  # (kind, catalog id, database, table or "")
-    permission: str
-    grantable: bool
-
-    @staticmethod
-    def key_of(resource: dict[str, Any]) -> tuple[str, str, str, str]:
-        if "Table" in resource:
-            table = resource["Table"]
-            return ("Table", table["CatalogId"], table["DatabaseName"], table["Name"])
-        database = resource["Database"]
-        return ("Database", database["CatalogId"], database["Name"], "")
-
-    def resource(self) -> dict[str, Any]:
-        kind, catalog_id, database, name = self.resource_key
-        if kind == "Table":
-            return {"Table": {"CatalogId": catalog_id, "DatabaseName": database, "Name": name}}
-        return {"Database": {"CatalogId": catalog_id, "Name": database}}
-
-
-@dataclass
-class Fulfilment:
-    """What granting one asset to one subscription target did, so revocation can undo it:
-    the permissions it added (`grants`) and every permission it relies on (`relies`,
-    including those that were already held)."""
-
-    source: TableRef
-    consumer_account: str
-    link: TableRef | None = None
-    grants: list[LfGrant] = field(default_factory=list)
-    relies: list[LfGrant] = field(default_factory=list)
-
-    @property
-    def target_name(self) -> str:
-        return self.link.name if self.link else self.source.name
-
-
-@dataclass
-class GrantLedger:
-    """A domain's account of the Lake Formation permissions its live fulfilments rely on,
-    and of those DataZone added.
-
-    Why: two projects of one consumer account subscribed to one table rely on the same
-    grant of the table to that account; revoking one subscription must not take the
-    other's access. A permission is revoked when the last fulfilment relying on it is
-    revoked, and only if DataZone added it (what existed before is left alone). The
-    documentation does not say how DataZone shares these grants; this is the behaviour
-    that keeps every remaining subscription working. Each revocation costs what it
-    touches, not the number of live grants.
-    """
-
-    users: Counter[LfGrant] = field(default_factory=Counter)
-    added: set[LfGrant] = field(default_factory=set)
-
-    def hold(self, done: Fulfilment) -> None:
-        self.users.update(done.relies)
-        self.added.update(done.grants)
-
-    def release(self, done: Fulfilment) -> list[LfGrant]:
-        """Forget `done`; the permissions DataZone added that nothing relies on any more."""
-        free = []
-        for grant in done.relies:
-            self.users[grant] -= 1
-            if self.users[grant] <= 0:
-                del self.users[grant]
-                if grant in self.added:
-                    self.added.discard(grant)
-                    free.append(grant)
-        return free
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -200,7 +92,7 @@ def _holds(
     grantable: bool = False,
 ) -> bool:
     return bool(
-        lakeformation_ext.has_permission(
+        lf_permissions.has_permission(
             account_id, region, principal, resource, permission, grantable
         )
     )
@@ -231,9 +123,7 @@ def _missing(
     `admin_suffices`: a data lake administrator of the table's account passes (it may
     grant anything there; MDAA makes the manage-access role one).
     """
-    if admin_suffices and lakeformation_ext.is_data_lake_admin(
-        table.account_id, table.region, principal
-    ):
+    if admin_suffices and is_data_lake_admin(table.account_id, table.region, principal):
         return None
     lacking = [
         permission
@@ -337,9 +227,7 @@ def _grant(
     if not added:
         return
     names = [grant.permission for grant in added]
-    lakeformation_ext.grant(
-        account_id, region, principal, resource, names, names if grantable else []
-    )
+    lf_permissions.grant(account_id, region, principal, resource, names, names if grantable else [])
     record.extend(added)
 
 
@@ -372,7 +260,7 @@ def fulfil(
         raise FulfilmentFailure(
             f"Table {source.qualified_name} no longer exists in account {source.account_id}"
         )
-    managed, reason = lakeformation_ext.is_lf_managed(
+    managed, reason = lf_permissions.is_lf_managed(
         source.account_id, source.region, source.database, source.name
     )
     if not managed:
@@ -488,7 +376,7 @@ def revoke_grants(grants: list[LfGrant]) -> None:
             grant.permission,
             grant.grantable,
         ):
-            lakeformation_ext.revoke(
+            lf_permissions.revoke(
                 grant.account_id,
                 grant.region,
                 grant.principal,
@@ -537,7 +425,7 @@ def grant_database_access(
         return "GRANTED", None
     if reader_role is None or not (
         _holds(account_id, region, reader_role, resource, "DESCRIBE", grantable=True)
-        or lakeformation_ext.is_data_lake_admin(account_id, region, reader_role)
+        or is_data_lake_admin(account_id, region, reader_role)
     ):
         return "GRANT_FAILED", (
             f"Manage access role {reader_role} lacks DESCRIBE with grant option on database "

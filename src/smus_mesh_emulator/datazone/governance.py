@@ -24,7 +24,7 @@ them when it uses them, so a wrong role surfaces as a failed environment
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smus_mesh_emulator.datazone.common import (
     Caller,
@@ -34,15 +34,13 @@ from smus_mesh_emulator.datazone.common import (
     now,
     require,
 )
+from smus_mesh_emulator.datazone.domains import DataZoneBase, Domain
 from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
     ServiceQuotaExceededException,
     ValidationException,
 )
-
-if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.models import Domain
 
 #: Where the managed blueprints' CloudFormation templates would be; DataZone reports
 #: an S3 URL here, and nothing reads it (the emulator builds stacks in provisioning.py).
@@ -527,14 +525,8 @@ DETAIL_FOR_POLICY = {
 }
 
 
-class GovernanceMixin:
+class GovernanceBackend(DataZoneBase):
     """Blueprints, blueprint configurations, policy grants and project profiles."""
-
-    if TYPE_CHECKING:
-
-        def domain_for(
-            self, caller: Caller, identifier: str, associated: bool = False
-        ) -> Domain: ...
 
     # blueprints ---------------------------------------------------------------------
     def list_environment_blueprints(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -570,16 +562,6 @@ class GovernanceMixin:
             configuration = BlueprintConfiguration(domain.id, caller.account, blueprint.id)
             domain.blueprint_configurations[key] = configuration
         configuration.update(params)
-        if (
-            blueprint.name == TOOLING
-            and caller.account == domain.account_id
-            and domain.single_sign_on.get("type") == "IAM_IDC"
-        ):
-            # Enabling Tooling in the domain account of an IAM Identity Center domain
-            # sets up domain management: the admin project (research/workflow.md Phase E).
-            from smus_mesh_emulator.datazone.projects import ensure_admin_project
-
-            ensure_admin_project(domain, caller)
         result: dict[str, Any] = configuration.to_dict()
         return result
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smus_mesh_emulator.datazone import provisioning
 from smus_mesh_emulator.datazone.common import (
@@ -42,6 +42,7 @@ from smus_mesh_emulator.datazone.common import (
     require,
     start_transition,
 )
+from smus_mesh_emulator.datazone.domains import Domain
 from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
@@ -52,6 +53,7 @@ from smus_mesh_emulator.datazone.governance import (
     DATA_LAKE,
     TOOLING,
     Blueprint,
+    GovernanceBackend,
     ProjectProfile,
     blueprint_configuration,
     blueprint_of,
@@ -59,9 +61,6 @@ from smus_mesh_emulator.datazone.governance import (
     project_profile_of,
 )
 from smus_mesh_emulator.runtime import RUNTIME
-
-if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.models import Domain
 
 OWNER = "PROJECT_OWNER"
 CONTRIBUTOR = "PROJECT_CONTRIBUTOR"
@@ -745,14 +744,25 @@ def _delete_environment(domain: Domain, environment: Environment, driven: bool =
 # --- the mixin -----------------------------------------------------------------------------
 
 
-class ProjectsMixin:
+class ProjectsBackend(GovernanceBackend):
     """Projects, memberships, environments, connections and environment credentials."""
 
-    if TYPE_CHECKING:
-
-        def domain_for(
-            self, caller: Caller, identifier: str, associated: bool = False
-        ) -> Domain: ...
+    def put_environment_blueprint_configuration(
+        self, caller: Caller, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """GovernanceBackend's, and: enabling Tooling in the domain account of an IAM
+        Identity Center domain sets up domain management, the admin project
+        (research/workflow.md Phase E)."""
+        result = super().put_environment_blueprint_configuration(caller, params)
+        domain = self.domain_for(caller, require(params, "domainIdentifier"), associated=True)
+        blueprint = blueprint_of(domain, require(params, "environmentBlueprintIdentifier"))
+        if (
+            blueprint.name == TOOLING
+            and caller.account == domain.account_id
+            and domain.single_sign_on.get("type") == "IAM_IDC"
+        ):
+            ensure_admin_project(domain, caller)
+        return result
 
     # projects -------------------------------------------------------------------------
     def create_project(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -860,6 +870,15 @@ class ProjectsMixin:
             self._delete_project(domain, project)
         return {}
 
+    def _release_project(self, domain: Domain, project: Project, driven: bool) -> None:
+        """A project is being deleted: its environments go through their own deletion.
+        The areas above extend this with the catalog objects and subscriptions that go
+        with the project, before its environments."""
+        project.failure_reasons = []
+        project.pending_configurations = []
+        for environment in environments_of(domain, project.id):
+            _delete_environment(domain, environment, driven)
+
     def _delete_project(
         self,
         domain: Domain,
@@ -870,13 +889,7 @@ class ProjectsMixin:
         """DELETING: child entities go (catalog objects at once, environments through their
         own deletion); when the stage ends the project is gone, or DELETE_FAILED if an
         environment's stack could not be deleted."""
-        cleanup = getattr(self, "_catalog_cleanup_for_project", None)
-        if cleanup is not None:
-            cleanup(domain, project)
-        project.failure_reasons = []
-        project.pending_configurations = []
-        for environment in environments_of(domain, project.id):
-            _delete_environment(domain, environment, driven)
+        self._release_project(domain, project, driven)
 
         def deleted() -> None:
             for environment in environments_of(domain, project.id):
@@ -903,7 +916,7 @@ class ProjectsMixin:
         if driven:
             observe(project)
 
-    # domain deletion (called by DataZoneBackend's hooks) -----------------------------------
+    # domain deletion (DataZoneBackend.delete_domain) -----------------------------------
     def start_domain_deletion(self, domain: Domain, cascade: bool) -> None:
         """cascadeDelete: DataZone deletes every project (and so every environment stack)
         while the domain is DELETING, counting them in deleteProgress."""
@@ -927,7 +940,11 @@ class ProjectsMixin:
         deprovisioned — environment stacks, project roles and databases stay in their
         accounts as orphans, which is what AWS documents for this flag."""
         if not cascade:
-            for obj in [*domain.projects.values(), *domain.environments.values()]:
+            pending: list[Project | Environment] = [
+                *domain.projects.values(),
+                *domain.environments.values(),
+            ]
+            for obj in pending:
                 RUNTIME.scheduler.cancel(obj.transition)
             return
         for project in list(domain.projects.values()):

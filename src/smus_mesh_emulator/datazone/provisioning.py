@@ -23,7 +23,7 @@ the same in-process, on moto's backends of that account:
   DataZone (not the caller) through moto's STS, so that the keys act in the
   environment's account as that role.
 
-The stacks go through `cfn_ext`, so they are ordinary stacks of that account:
+The stacks go through `cloudformation.stacks`, so they are ordinary stacks of that account:
 visible to DescribeStacks, and deletable by a user cleaning up leftovers.
 """
 
@@ -42,7 +42,7 @@ from smus_mesh_emulator.datazone.governance import (
 )
 
 if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.models import Domain
+    from smus_mesh_emulator.datazone.domains import Domain
     from smus_mesh_emulator.datazone.projects import Environment
 
 DATAZONE_PRINCIPAL = "datazone.amazonaws.com"
@@ -79,7 +79,7 @@ def project_role_name(project_id: str, environment_id: str) -> str:
 
 def validation_failure(domain: Domain, environment: Environment) -> EnvironmentFailure | None:
     """The first pre-deployment check the environment fails, or None."""
-    from smus_mesh_emulator.ram_ext import associated_accounts
+    from smus_mesh_emulator.ram.models import associated_accounts
 
     account, region = environment.account_id, environment.region
     if account != domain.account_id and account not in associated_accounts(
@@ -172,7 +172,7 @@ def trust_problem(role: Any, domain: Domain) -> str | None:
 
 
 def _role(account_id: str, role_arn: str) -> Any:
-    from smus_mesh_emulator.datazone.models import role_in_account
+    from smus_mesh_emulator.datazone.common import role_in_account
 
     return role_in_account(account_id, role_arn)
 
@@ -362,15 +362,16 @@ def _data_lake_template(environment: Environment, database: str) -> dict[str, An
 
 
 def _deploy(domain: Domain, environment: Environment, template: dict[str, Any]) -> None:
-    from smus_mesh_emulator import cfn_ext
+    from smus_mesh_emulator.cloudformation import stacks
+    from smus_mesh_emulator.cloudformation.exceptions import StackDeploymentError
 
     name = stack_name(environment.id)
     environment.stack_name = name
     try:
-        cfn_ext.deploy_stack(
+        stacks.deploy_stack(
             environment.account_id, environment.region, name, template, _tags(domain, environment)
         )
-    except cfn_ext.StackDeploymentError as exc:
+    except StackDeploymentError as exc:
         raise EnvironmentFailure("STACK_FAILED", f"CloudFormation {exc}") from exc
 
 
@@ -398,7 +399,7 @@ def _provision_tooling(domain: Domain, environment: Environment) -> dict[str, st
 def _provision_data_lake(
     domain: Domain, environment: Environment, project_role_arn: str | None
 ) -> dict[str, str]:
-    from smus_mesh_emulator import lakeformation_ext
+    from smus_mesh_emulator.lakeformation import permissions as lf_permissions
 
     if project_role_arn is None:
         raise EnvironmentFailure(
@@ -415,7 +416,7 @@ def _provision_data_lake(
         {"Database": {"CatalogId": account, "Name": database}},
         {"Table": {"CatalogId": account, "DatabaseName": database, "TableWildcard": {}}},
     ):
-        lakeformation_ext.grant(
+        lf_permissions.grant(
             account, environment.region, project_role_arn, resource, ["ALL"], ["ALL"]
         )
     return {"glueDBName": database, "userRoleArn": project_role_arn}
@@ -440,20 +441,21 @@ def provision(
 
 def deprovision(environment: Environment) -> str | None:
     """Delete the environment's stack; the reason it could not be deleted, or None."""
-    from smus_mesh_emulator import cfn_ext, lakeformation_ext
+    from smus_mesh_emulator.cloudformation import stacks
+    from smus_mesh_emulator.lakeformation.catalog_sync import prune
 
     if environment.stack_name is None:
         return None
-    if cfn_ext.stack_status(environment.account_id, environment.region, environment.stack_name) in (
+    if stacks.stack_status(environment.account_id, environment.region, environment.stack_name) in (
         None,
         "DELETE_COMPLETE",
     ):
         return None
-    status, reason = cfn_ext.delete_stack(
+    status, reason = stacks.delete_stack(
         environment.account_id, environment.region, environment.stack_name
     )
     # Lake Formation permissions on the deleted database go with it.
-    lakeformation_ext.prune(environment.account_id, environment.region)
+    prune(environment.account_id, environment.region)
     if status == "DELETE_FAILED":
         return (
             f"CloudFormation stack {environment.stack_name} could not be deleted: "

@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smus_mesh_emulator.datazone import fulfilment
 from smus_mesh_emulator.datazone.catalog import (
     Asset,
+    CatalogBackend,
     Listing,
     is_member,
     listing_of,
@@ -44,6 +45,7 @@ from smus_mesh_emulator.datazone.common import (
     observe,
     require,
 )
+from smus_mesh_emulator.datazone.domains import Domain
 from smus_mesh_emulator.datazone.exceptions import (
     AccessDeniedException,
     ConflictException,
@@ -51,13 +53,11 @@ from smus_mesh_emulator.datazone.exceptions import (
     ThrottlingException,
     ValidationException,
 )
-from smus_mesh_emulator.datazone.fulfilment import Fulfilment, FulfilmentFailure, TableRef
+from smus_mesh_emulator.datazone.fulfilment import FulfilmentFailure
+from smus_mesh_emulator.datazone.ledger import Fulfilment, TableRef
 from smus_mesh_emulator.datazone.projects import Project
 from smus_mesh_emulator.progress import Stage
 from smus_mesh_emulator.runtime import RUNTIME
-
-if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.models import Domain
 
 #: DataZone quota: AcceptSubscriptionRequest and CancelSubscription are limited to 3
 #: requests per second each (research/workflow.md §4.8); applied per domain.
@@ -484,14 +484,8 @@ def _sorted(items: list[Any], params: dict[str, Any]) -> list[Any]:
 # --- the mixin -----------------------------------------------------------------------------------
 
 
-class SubscriptionsMixin:
+class SubscriptionsBackend(CatalogBackend):
     """Subscription requests, subscriptions, grants and subscription targets."""
-
-    if TYPE_CHECKING:
-
-        def domain_for(
-            self, caller: Caller, identifier: str, associated: bool = False
-        ) -> Domain: ...
 
     # requests ------------------------------------------------------------------------------
     def create_subscription_request(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -996,11 +990,11 @@ class SubscriptionsMixin:
         return {}
 
     # project deletion -----------------------------------------------------------------------------
-    def _subscription_cleanup_for_project(self, domain: Domain, project: Project) -> None:
-        """Revoke at once every grant that involves the project (as subscriber, as owner, or
-        through its subscription targets) and forget its requests; the project's own
-        subscriptions go with it, while subscriptions others hold to its listings stay,
-        REVOKED."""
+    def _release_project(self, domain: Domain, project: Project, driven: bool) -> None:
+        """A project is being deleted: revoke at once every grant that involves it (as
+        subscriber, as owner, or through its subscription targets) and forget its requests;
+        the project's own subscriptions go with it, while subscriptions others hold to its
+        listings stay, REVOKED. Then its catalog objects and environments go."""
         for grant in list(domain.subscription_grants.values()):
             if project.id in (grant.project_id, grant.owner_project_id):
                 grant.delete_when_revoked = True
@@ -1014,3 +1008,4 @@ class SubscriptionsMixin:
         for request in list(domain.subscription_requests.values()):
             if project.id in (request.project_id, request.owner_project_id):
                 domain.subscription_requests.pop(request.id, None)
+        super()._release_project(domain, project, driven)

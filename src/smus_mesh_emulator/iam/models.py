@@ -1,12 +1,5 @@
-"""IAM: AWS managed policies exist, as in every real account, without loading all of them;
-and UpdateAssumeRolePolicy accepts the session actions AWS accepts in trust policies.
-
-moto can preload its 1,582 AWS managed policies into every IAM backend, but it
-creates one IAM backend per partition for each account it looks up (on every
-request), which made each reset cost seconds. Instead, an AWS managed policy is
-materialised in an account the first time it is referenced by ARN (attach,
-get, get version); an ARN that AWS does not have still fails with NoSuchEntity.
-"""
+"""AWS managed policies materialised on first reference, and trust policy updates that accept
+the session actions AWS accepts."""
 
 from __future__ import annotations
 
@@ -15,7 +8,6 @@ from functools import cache
 from typing import Any
 
 from moto.iam.models import AWSManagedPolicy, iam_backends
-from moto.iam.responses import IamResponse
 
 _AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
 
@@ -42,22 +34,6 @@ def ensure_aws_managed_policy(account_id: str, policy_arn: str | None) -> None:
     policy = AWSManagedPolicy.from_data(name, account_id, "us-east-1", data)
     if policy.arn == policy_arn:  # the path must match too (service-role/ vs /)
         backend.managed_policies[policy.arn] = policy
-
-
-class ManagedPolicyIamResponse(IamResponse):
-    """moto's IAM, resolving AWS managed policy ARNs on first reference."""
-
-    def call_action(self) -> Any:
-        ensure_aws_managed_policy(self.current_account, self._get_param("PolicyArn"))
-        return super().call_action()
-
-    def update_assume_role_policy(self) -> Any:
-        from moto.core.responses import EmptyResult
-
-        update_assume_role_policy(
-            self.current_account, self._get_param("RoleName"), self._get_param("PolicyDocument")
-        )
-        return EmptyResult()
 
 
 #: Actions a trust policy may grant besides moto's list: AWS documents session tags and

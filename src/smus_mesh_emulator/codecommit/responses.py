@@ -1,55 +1,23 @@
-"""CodeCommit: ListRepositories and repository tags, which moto 5.2.5 lacks
-(ListRepositories and the tagging calls are 500 NotImplementedError; tags given to
-CreateRepository are dropped).
-
-Every SageMaker Unified Studio project gets a CodeCommit repository from its
-Tooling environment's stack, and a stack that fails to delete leaves it behind
-(research/workflow.md §2.2 step 14). Finding those leftovers, as `smus-mesh
-down` and `audit` do, needs ListRepositories, with its sorting and its pages
-of 1,000 (the batch size the botocore model documents); telling DataZone's
-repositories apart from others needs their `AmazonDataZoneDomain` tag.
-"""
+"""The CodeCommit API: moto's, plus ListRepositories and repository tags."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from moto.codecommit.responses import CodeCommitResponse
-from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
+
+from smus_mesh_emulator.codecommit.exceptions import (
+    InvalidContinuationTokenException,
+    InvalidOrderException,
+    InvalidResourceArnException,
+    InvalidSortByException,
+    RepositoryDoesNotExistException,
+)
+from smus_mesh_emulator.codecommit.models import set_tags, tags_of
 
 #: Repositories per ListRepositories page, as documented in the botocore model.
 PAGE_SIZE = 1000
-
-
-class InvalidSortByException(ServiceException):
-    code = "InvalidSortByException"
-
-
-class InvalidOrderException(ServiceException):
-    code = "InvalidOrderException"
-
-
-class InvalidContinuationTokenException(ServiceException):
-    code = "InvalidContinuationTokenException"
-
-
-class RepositoryDoesNotExistException(ServiceException):
-    code = "RepositoryDoesNotExistException"
-
-
-class InvalidResourceArnException(ServiceException):
-    code = "InvalidResourceArnException"
-
-
-def set_tags(repository: Any, tags: dict[str, str]) -> None:
-    """Tags live on moto's repository object, so a reset forgets them with it."""
-    current: dict[str, str] = getattr(repository, "smus_tags", {})
-    repository.smus_tags = {**current, **tags}
-
-
-def tags_of(repository: Any) -> dict[str, str]:
-    return dict(getattr(repository, "smus_tags", {}))
 
 
 class RepositoryListingResponse(CodeCommitResponse):

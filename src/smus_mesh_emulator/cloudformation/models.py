@@ -1,0 +1,279 @@
+"""The resource types moto lacks: `AWS::Glue::Database`, `AWS::Athena::WorkGroup`,
+`AWS::CodeCommit::Repository`, as `CloudFormationModel` subclasses. moto finds models
+through `CloudFormationModel.__subclasses__()` behind `lru_cache`d lookups, so the caches
+are cleared once the classes exist (emulation.md §3.4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.athena.models import athena_backends
+from moto.cloudformation import parsing
+from moto.codecommit.models import codecommit_backends
+from moto.core.common_models import CloudFormationModel
+from moto.glue.models import glue_backends
+
+from smus_mesh_emulator.cloudformation.exceptions import ResourceFailure
+
+
+class GlueDatabase(CloudFormationModel):
+    """`AWS::Glue::Database`: Ref is the database name; no attributes."""
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""  # the name is DatabaseInput.Name, not a top-level property
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Glue::Database"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> GlueDatabase:
+        properties = cloudformation_json["Properties"]
+        catalog_id = str(properties.get("CatalogId") or account_id)
+        if catalog_id != account_id:
+            raise ResourceFailure(
+                f"Cannot create database in catalog {catalog_id} from account {account_id}"
+            )
+        database_input = dict(properties.get("DatabaseInput") or {})
+        name = str(
+            database_input.get("Name") or properties.get("DatabaseName") or resource_name.lower()
+        )
+        database_input["Name"] = name
+        glue_backends[account_id][region_name].create_database(name, database_input)
+        return cls(account_id, region_name, name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: GlueDatabase,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> GlueDatabase:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        # Gone already (deleted out of band) counts as deleted, as in CloudFormation.
+        glue_backends[account_id][region_name].databases.pop(self.name, None)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class AthenaWorkGroup(CloudFormationModel):
+    """`AWS::Athena::WorkGroup`: Ref is the name; GetAtt CreationTime and the engine."""
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Athena::WorkGroup"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in (
+            "CreationTime",
+            "WorkGroupConfiguration.EngineVersion.EffectiveEngineVersion",
+        )
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        group = athena_backends[self.account_id][self.region_name].work_groups[self.name]
+        if attribute_name == "CreationTime":
+            return str(getattr(group, "creation_time", ""))
+        return group.configuration["EngineVersion"]["EffectiveEngineVersion"]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> AthenaWorkGroup:
+        properties = cloudformation_json["Properties"]
+        created = athena_backends[account_id][region_name].create_work_group(
+            name=resource_name,
+            configuration=dict(properties.get("WorkGroupConfiguration") or {}),
+            description=properties.get("Description") or "",
+            tags=list(properties.get("Tags") or []),
+        )
+        if created is None:
+            raise ResourceFailure(f"WorkGroup {resource_name} is already created")
+        return cls(account_id, region_name, resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: AthenaWorkGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> AthenaWorkGroup:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        athena_backends[account_id][region_name].delete_work_group(self.name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class CodeCommitRepository(CloudFormationModel):
+    """`AWS::CodeCommit::Repository`: Ref is the repository id; GetAtt Arn, Name,
+    CloneUrlHttp, CloneUrlSsh."""
+
+    _ATTRIBUTES = {
+        "Arn": "Arn",
+        "Name": "repositoryName",
+        "CloneUrlHttp": "cloneUrlHttp",
+        "CloneUrlSsh": "cloneUrlSsh",
+    }
+
+    def __init__(self, account_id: str, region_name: str, name: str, metadata: dict[str, str]):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+        self.metadata = metadata
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "RepositoryName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CodeCommit::Repository"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls._ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self.metadata[self._ATTRIBUTES[attribute_name]]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.metadata["repositoryId"]
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> CodeCommitRepository:
+        from smus_mesh_emulator.codecommit.models import set_tags
+
+        properties = cloudformation_json["Properties"]
+        backend = codecommit_backends[account_id][region_name]
+        metadata = backend.create_repository(
+            resource_name, properties.get("RepositoryDescription") or ""
+        )
+        set_tags(
+            backend.repositories[resource_name],
+            {t["Key"]: t["Value"] for t in properties.get("Tags") or []},
+        )
+        return cls(account_id, region_name, resource_name, metadata)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CodeCommitRepository,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> CodeCommitRepository:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        codecommit_backends[account_id][region_name].delete_repository(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        codecommit_backends[account_id][region_name].delete_repository(self.name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+# moto memoises its model registry; it must see the subclasses defined above.
+parsing.get_model_list.cache_clear()
+
+
+parsing.get_model_map.cache_clear()
+
+
+parsing.get_name_type_map.cache_clear()

@@ -1,0 +1,241 @@
+"""DataZone domains: the domain and its stores, where domains are kept, and how a caller
+reaches one.
+
+A domain lives in the account that created it, in a moto backend of its own
+(`domain_stores`, one per account and region, reset with every other backend), but
+DataZone is called across accounts: an associated account configures its blueprints
+with the *domain's* id. So every operation resolves the domain globally with
+`DataZoneBase.domain_for(caller, id)`, which also decides whether the caller may act on
+it (its own account, or an account the domain is shared with through RAM for the
+account-scoped operations).
+
+`DataZoneBase` is the root of the backend: each area of operations extends the one
+below it (governance -> projects -> catalog -> subscriptions -> models.DataZoneBackend),
+so an operation calls only what its own area and the areas below it define.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from moto.core.base_backend import BackendDict, BaseBackend
+
+from smus_mesh_emulator.datazone.common import (
+    Caller,
+    drop_none,
+    new_domain_id,
+    new_id,
+    not_found,
+    now,
+)
+from smus_mesh_emulator.datazone.exceptions import AccessDeniedException
+from smus_mesh_emulator.datazone.ledger import GrantLedger
+from smus_mesh_emulator.progress import Transition
+from smus_mesh_emulator.ram.models import associated_accounts
+
+if TYPE_CHECKING:  # the stores' item types; their modules build on this one
+    from smus_mesh_emulator.datazone.catalog import Asset, DataSource, DataSourceRun, Listing
+    from smus_mesh_emulator.datazone.governance import (
+        Blueprint,
+        BlueprintConfiguration,
+        PolicyGrant,
+        ProjectProfile,
+    )
+    from smus_mesh_emulator.datazone.projects import (
+        Connection,
+        Environment,
+        Project,
+        SubscriptionTarget,
+    )
+    from smus_mesh_emulator.datazone.subscriptions import (
+        CustomSubscriptionTarget,
+        Subscription,
+        SubscriptionGrant,
+        SubscriptionRequest,
+    )
+
+
+class UserProfile:
+    """A DataZone user profile. IAM profiles are created on first use of a principal
+    and can never be deleted (research/workflow.md §4.11)."""
+
+    def __init__(self, domain_id: str, arn: str, user_type: str = "IAM_ROLE") -> None:
+        self.id = str(uuid.uuid4())  # UserProfileId is a UUID in the model
+        self.domain_id = domain_id
+        self.arn = arn
+        self.user_type = user_type
+        self.status = "ACTIVATED"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domainId": self.domain_id,
+            "id": self.id,
+            "type": "IAM",
+            "status": self.status,
+            "details": {"iam": {"arn": self.arn}},
+        }
+
+
+class Domain:
+    """A DataZone domain and the stores of everything it owns, each keyed by id (blueprint
+    configurations by (account, blueprint id)); the inventory reads them too."""
+
+    def __init__(self, account_id: str, region: str, params: dict[str, Any], creator: str):
+        self.id = new_domain_id()
+        self.account_id = account_id
+        self.region = region
+        self.name: str = params["name"]
+        self.description: str | None = params.get("description")
+        self.domain_execution_role: str = params.get("domainExecutionRole") or ""
+        self.service_role: str | None = params.get("serviceRole")
+        self.kms_key_identifier: str | None = params.get("kmsKeyIdentifier")
+        self.single_sign_on: dict[str, Any] = params.get("singleSignOn") or {"type": "DISABLED"}
+        self.domain_version: str = params.get("domainVersion") or "V1"
+        self.tags: dict[str, str] = dict(params.get("tags") or {})
+        self.arn = f"arn:aws:datazone:{region}:{account_id}:domain/{self.id}"
+        self.portal_url = f"https://{self.id}.sagemaker.{region}.on.aws"
+        self.root_domain_unit_id = new_id(14)
+        self.created_at: datetime = now()
+        self.updated_at: datetime = self.created_at
+        self.status = "CREATING"
+        self.transition: Transition | None = None
+        self.creator = creator
+        self.delete_progress: dict[str, Any] | None = None
+        self.failure_reasons: list[dict[str, str]] = []
+        # --- child stores ------------------------------------------------------
+        self.user_profiles: dict[str, UserProfile] = {}
+        self.blueprints: dict[str, Blueprint] = {}  # managed blueprints
+        self.blueprint_configurations: dict[tuple[str, str], BlueprintConfiguration] = {}
+        self.policy_grants: dict[str, PolicyGrant] = {}
+        self.project_profiles: dict[str, ProjectProfile] = {}
+        self.projects: dict[str, Project] = {}
+        self.environments: dict[str, Environment] = {}
+        self.connections: dict[str, Connection] = {}
+        self.data_sources: dict[str, DataSource] = {}
+        self.data_source_runs: dict[str, DataSourceRun] = {}
+        self.assets: dict[str, Asset] = {}
+        self.listings: dict[str, Listing] = {}
+        self.subscription_requests: dict[str, SubscriptionRequest] = {}
+        self.subscriptions: dict[str, Subscription] = {}
+        self.subscription_grants: dict[str, SubscriptionGrant] = {}
+        self.subscription_targets: dict[str, SubscriptionTarget | CustomSubscriptionTarget] = {}
+        self.lf_ledger = GrantLedger()
+        self.user_profile_for(creator)
+
+    # identity ---------------------------------------------------------------
+    def user_profile_for(self, arn: str, create: bool = True) -> UserProfile | None:
+        for profile in self.user_profiles.values():
+            if profile.arn == arn:
+                return profile
+        if not create:
+            return None
+        profile = UserProfile(self.id, arn)
+        self.user_profiles[profile.id] = profile
+        return profile
+
+    def to_dict(self) -> dict[str, Any]:
+        return drop_none(
+            {
+                "id": self.id,
+                "rootDomainUnitId": self.root_domain_unit_id,
+                "name": self.name,
+                "description": self.description,
+                "singleSignOn": self.single_sign_on,
+                "domainExecutionRole": self.domain_execution_role,
+                "arn": self.arn,
+                "kmsKeyIdentifier": self.kms_key_identifier,
+                "status": self.status,
+                "portalUrl": self.portal_url,
+                "createdAt": self.created_at,
+                "lastUpdatedAt": self.updated_at,
+                "tags": self.tags,
+                "domainVersion": self.domain_version,
+                "serviceRole": self.service_role,
+            }
+        )
+
+    def to_summary_dict(self) -> dict[str, Any]:
+        return drop_none(
+            {
+                "id": self.id,
+                "name": self.name,
+                "description": self.description,
+                "arn": self.arn,
+                "managedAccountId": self.account_id,
+                "status": self.status,
+                "portalUrl": self.portal_url,
+                "createdAt": self.created_at,
+                "lastUpdatedAt": self.updated_at,
+                "domainVersion": self.domain_version,
+            }
+        )
+
+
+class DomainStore(BaseBackend):
+    """The domains created in one account and region."""
+
+    def __init__(self, region_name: str, account_id: str) -> None:
+        super().__init__(region_name, account_id)
+        self.domains: dict[str, Domain] = {}
+
+
+domain_stores = BackendDict(DomainStore, "datazone")
+
+
+def all_domains(region: str) -> Iterator[Domain]:
+    """Every domain of `region`, in any account (looking creates no account)."""
+    for per_account in list(domain_stores.values()):
+        store = per_account.get(region)
+        if store is not None:
+            yield from list(store.domains.values())
+
+
+def domain_exists(account_id: str, region: str, domain_id: str) -> bool:
+    per_account = domain_stores.get(account_id)
+    store = per_account.get(region) if per_account is not None else None
+    return store is not None and domain_id in store.domains
+
+
+class DataZoneBase(BaseBackend):
+    """What every DataZone operation starts from: this account's domains, and any domain
+    a caller may reach."""
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        """The domains created in this account and region."""
+        store: DomainStore = domain_stores[self.account_id][self.region_name]
+        return store.domains
+
+    def all_domains(self) -> Iterator[Domain]:
+        yield from all_domains(self.region_name)
+
+    def domain_for(self, caller: Caller, identifier: str, associated: bool = False) -> Domain:
+        """Resolve a domain id for `caller`.
+
+        The domain's own account may do anything (IAM is not modelled beyond
+        that). Another account may use it only for the account-scoped
+        operations (`associated=True`) and only once the domain is shared with
+        it through RAM and the share is accepted; otherwise AccessDenied, as AWS
+        answers for a domain you cannot see.
+        """
+        domain = next((d for d in self.all_domains() if d.id == identifier), None)
+        if domain is None:
+            raise not_found("Domain", identifier)
+        if caller.account == domain.account_id:
+            return domain
+        if associated and caller.account in associated_accounts(
+            domain.account_id, domain.region, domain.arn
+        ):
+            return domain
+        raise AccessDeniedException(
+            f"User: {caller.arn} is not authorized to access domain {identifier}"
+            + (
+                f" (the domain is not shared with account {caller.account} through AWS RAM, "
+                "or the share invitation has not been accepted)"
+                if associated
+                else " (the operation must be called from the domain account)"
+            )
+        )
