@@ -1,16 +1,21 @@
 """`/_emulator/*` admin endpoints (JSON), served on the same port as AWS.
 
 The contract (DESIGN.md): health, calls log (+reset), inventory, faults,
-latency, reset. Anything else under `/_emulator/` is a 404 with a JSON body
-listing the endpoints, so a typo is never mistaken for an AWS call.
+latency, reset, routed by werkzeug (`ROUTES`). Anything else under `/_emulator/`
+is a 404 with a JSON body listing the endpoints, so a typo is never mistaken for
+an AWS call.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
 
 from smus_mesh_emulator.runtime import RUNTIME, FaultConfig
 
@@ -79,68 +84,118 @@ def _faults(body: dict[str, Any]) -> FaultConfig:
     return config
 
 
+def _health(request: AdminRequest) -> tuple[int, Any]:
+    return 200, {
+        "status": "ok",
+        "accounts": request.accounts(),
+        "latency": RUNTIME.profile.to_dict(),
+    }
+
+
+def _calls(request: AdminRequest) -> tuple[int, Any]:
+    calls = [c.to_dict() for c in RUNTIME.calls]
+    since = parse_qs(request.query).get("since")
+    if since:
+        try:
+            after = int(since[0])
+        except ValueError as exc:
+            raise AdminError(400, f"since must be a call seq number, not {since[0]!r}") from exc
+        calls = [c for c in calls if c["seq"] > after]
+    return 200, {"calls": calls}
+
+
+def _reset_calls(request: AdminRequest) -> tuple[int, Any]:
+    RUNTIME.reset_calls()
+    return 200, {"calls": []}
+
+
+def _inventory(request: AdminRequest) -> tuple[int, Any]:
+    from smus_mesh_emulator import inventory
+
+    with RUNTIME.lock:
+        RUNTIME.scheduler.tick()
+        snapshot = inventory.snapshot()
+    return 200, {"accounts": snapshot}
+
+
+def _fault_settings(request: AdminRequest) -> tuple[int, Any]:
+    if request.method == "POST":
+        RUNTIME.set_faults(_faults(_json_body(request.environ)))
+    return 200, RUNTIME.faults.to_dict()
+
+
+def _latency(request: AdminRequest) -> tuple[int, Any]:
+    if request.method == "POST":
+        body = _json_body(request.environ)
+        try:
+            RUNTIME.set_latency(
+                str(body.get("profile", RUNTIME.profile.name)),
+                float(body.get("time_scale", RUNTIME.profile.time_scale)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise AdminError(400, f"bad latency settings: {exc}") from exc
+    return 200, RUNTIME.profile.to_dict()
+
+
+def _reset(request: AdminRequest) -> tuple[int, Any]:
+    with RUNTIME.lock:
+        request.reset_cloud()
+    return 200, {"status": "reset", "accounts": request.accounts()}
+
+
+@dataclass(frozen=True)
+class AdminRequest:
+    """One admin request and what its endpoint may need from the server."""
+
+    environ: dict[str, Any]
+    method: str
+    query: str
+    reset_cloud: Callable[[], None]
+    accounts: Callable[[], list[str]]
+
+
+Endpoint = Callable[[AdminRequest], tuple[int, Any]]
+
+#: The routes of `ENDPOINTS`; faults and latency answer any method (POST changes them).
+ROUTES = Map(
+    [
+        Rule("/_emulator/health", methods=["GET"], endpoint=_health),
+        Rule("/_emulator/calls", methods=["GET"], endpoint=_calls),
+        Rule("/_emulator/calls/reset", methods=["POST"], endpoint=_reset_calls),
+        Rule("/_emulator/inventory", methods=["GET"], endpoint=_inventory),
+        Rule("/_emulator/faults", endpoint=_fault_settings),
+        Rule("/_emulator/latency", endpoint=_latency),
+        Rule("/_emulator/reset", methods=["POST"], endpoint=_reset),
+    ]
+)
+
+
 def handle(
     environ: dict[str, Any],
     start_response: StartResponse,
     reset_cloud: Callable[[], None],
     accounts: Callable[[], list[str]],
 ) -> Iterable[bytes]:
-    """Serve one admin request. `reset_cloud` wipes moto and re-seeds the accounts."""
-    from smus_mesh_emulator import inventory
+    """Serve one admin request. `reset_cloud` wipes moto and re-seeds the accounts.
 
+    A path or method no route has is a 404 that lists the endpoints (a wrong method too:
+    the contract has no 405)."""
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "").rstrip("/")
-    query = environ.get("QUERY_STRING", "")
     try:
-        if path == "/_emulator/health" and method == "GET":
-            return _reply(
-                start_response,
-                200,
-                {"status": "ok", "accounts": accounts(), "latency": RUNTIME.profile.to_dict()},
-            )
-        if path == "/_emulator/calls" and method == "GET":
-            calls = [c.to_dict() for c in RUNTIME.calls]
-            since = parse_qs(query).get("since")
-            if since:
-                try:
-                    after = int(since[0])
-                except ValueError as exc:
-                    raise AdminError(
-                        400, f"since must be a call seq number, not {since[0]!r}"
-                    ) from exc
-                calls = [c for c in calls if c["seq"] > after]
-            return _reply(start_response, 200, {"calls": calls})
-        if path == "/_emulator/calls/reset" and method == "POST":
-            RUNTIME.reset_calls()
-            return _reply(start_response, 200, {"calls": []})
-        if path == "/_emulator/inventory" and method == "GET":
-            with RUNTIME.lock:
-                RUNTIME.scheduler.tick()
-                snapshot = inventory.snapshot()
-            return _reply(start_response, 200, {"accounts": snapshot})
-        if path == "/_emulator/faults":
-            if method == "POST":
-                RUNTIME.set_faults(_faults(_json_body(environ)))
-            return _reply(start_response, 200, RUNTIME.faults.to_dict())
-        if path == "/_emulator/latency":
-            if method == "POST":
-                body = _json_body(environ)
-                try:
-                    RUNTIME.set_latency(
-                        str(body.get("profile", RUNTIME.profile.name)),
-                        float(body.get("time_scale", RUNTIME.profile.time_scale)),
-                    )
-                except (TypeError, ValueError) as exc:
-                    raise AdminError(400, f"bad latency settings: {exc}") from exc
-            return _reply(start_response, 200, RUNTIME.profile.to_dict())
-        if path == "/_emulator/reset" and method == "POST":
-            with RUNTIME.lock:
-                reset_cloud()
-            return _reply(start_response, 200, {"status": "reset", "accounts": accounts()})
+        # werkzeug answers HEAD wherever GET is allowed; the contract has no HEAD.
+        if method == "HEAD":
+            raise NotFound()
+        endpoint, _ = ROUTES.bind("localhost").match(path, method)
+    except HTTPException:
+        return _reply(
+            start_response,
+            404,
+            {"error": f"no admin endpoint {method} {path}", "endpoints": ENDPOINTS},
+        )
+    request = AdminRequest(environ, method, environ.get("QUERY_STRING", ""), reset_cloud, accounts)
+    try:
+        status, payload = endpoint(request)
     except AdminError as exc:
         return _reply(start_response, exc.status, {"error": str(exc)})
-    return _reply(
-        start_response,
-        404,
-        {"error": f"no admin endpoint {method} {path}", "endpoints": ENDPOINTS},
-    )
+    return _reply(start_response, status, payload)

@@ -96,7 +96,7 @@ def _settle_lake_formation() -> None:
 
     The Lake Formation emulation applies catalog changes lazily, on its next request:
     grants on dropped databases and tables go, new ones get their default
-    permissions. Applying them now changes nothing a client could observe, and makes
+    permissions. Applying them now changes nothing a client could mark_read, and makes
     the snapshot independent of whether a Lake Formation request came in between.
     """
     regions = {region for _, region, _ in glue_backends.iter_backends()}

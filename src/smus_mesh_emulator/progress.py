@@ -103,7 +103,7 @@ class Transition:
     label: str = ""
     index: int = 0
     entered_at: float = field(default_factory=time.monotonic)
-    observed: bool = False
+    was_read: bool = False
     done: bool = False
 
     @property
@@ -123,7 +123,7 @@ class Scheduler:
         self.profile = profile
         # Insertion-ordered sets (dicts) of pending, and of pending-and-observed, transitions.
         self._pending: dict[Transition, None] = {}
-        self._observed: dict[Transition, None] = {}
+        self._pending_read: dict[Transition, None] = {}
 
     def start(
         self,
@@ -141,7 +141,7 @@ class Scheduler:
 
     def _drop(self, transition: Transition) -> None:
         self._pending.pop(transition, None)
-        self._observed.pop(transition, None)
+        self._pending_read.pop(transition, None)
 
     def finish_now(self, transition: Transition) -> None:
         """Complete a transition immediately (e.g. its object was deleted)."""
@@ -157,31 +157,31 @@ class Scheduler:
         if transition is not None:
             self._drop(transition)
 
-    def observe(self, transition: Transition | None) -> None:
+    def mark_read(self, transition: Transition | None) -> None:
         """Mark that a client has read the object in its current stage."""
         if transition is not None:
-            transition.observed = True
+            transition.was_read = True
             if transition in self._pending:
-                self._observed[transition] = None
+                self._pending_read[transition] = None
 
     def _due(self, transition: Transition, now: float) -> bool:
         stage = transition.stages[transition.index]
         duration = self.profile.duration(stage.kind) if stage.kind else 0.0
-        return transition.observed and now >= transition.entered_at + duration
+        return transition.was_read and now >= transition.entered_at + duration
 
     def tick(self) -> None:
         """Advance every observed transition whose current stage is due; run completions."""
         now = time.monotonic()
-        # Completions may start (and observe) new transitions; loop until nothing moves.
+        # Completions may start (and mark read) new transitions; loop until nothing moves.
         progressed = True
         while progressed:
             progressed = False
-            for transition in list(self._observed):
+            for transition in list(self._pending_read):
                 if transition.done or not self._due(transition, now):
                     continue
                 progressed = True
-                transition.observed = False
-                self._observed.pop(transition, None)
+                transition.was_read = False
+                self._pending_read.pop(transition, None)
                 transition.entered_at = now
                 if transition.index + 1 < len(transition.stages):
                     transition.index += 1
@@ -198,4 +198,4 @@ class Scheduler:
 
     def reset(self) -> None:
         self._pending.clear()
-        self._observed.clear()
+        self._pending_read.clear()

@@ -38,14 +38,14 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.exceptions import NotFound
 
+from smus_mesh_emulator.datazone import urls as datazone_urls
+
 #: service name -> response class served on a catch-all route. Filled by
 #: `smus_mesh_emulator.services.register_all()` at server start.
 CUSTOM_RESPONSES: dict[str, type[Any]] = {}
 
 #: Backend URL patterns that moto's index lacks.
-EXTRA_URL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("datazone", re.compile(r"https?://datazone\.(.+)\.(amazonaws\.com|api\.aws)")),
-]
+EXTRA_URL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [*datazone_urls.URL_PATTERNS]
 
 #: SigV4 signing names that differ from the botocore service name.
 SIGNING_NAME_TO_SERVICE = {"tagging": "resourcegroupstaggingapi"}

@@ -103,7 +103,7 @@ class AthenaSqlResponse(AthenaResponse):
 
     def get_query_execution(self) -> str:
         run = self._query_run(self._get_param("QueryExecutionId"))
-        RUNTIME.scheduler.observe(run.transition)
+        RUNTIME.scheduler.mark_read(run.transition)
         return json.dumps({"QueryExecution": run.to_dict()})
 
     def batch_get_query_execution(self) -> str:
@@ -119,7 +119,7 @@ class AthenaSqlResponse(AthenaResponse):
                     }
                 )
                 continue
-            RUNTIME.scheduler.observe(run.transition)
+            RUNTIME.scheduler.mark_read(run.transition)
             found.append(run.to_dict())
         return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing})
 

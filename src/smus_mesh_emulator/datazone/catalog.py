@@ -1,3 +1,4 @@
+# Over 800 lines: one DataZone area, its objects and the operations that share their helpers.
 """DataZone emulation: data sources and their runs, assets, inventory search, listings.
 
 This is the producer's half of the catalog (research/workflow.md phases I and J):
@@ -29,10 +30,10 @@ from smus_mesh_emulator.datazone import fulfilment
 from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
+    mark_read,
     new_id,
     not_found,
     now,
-    observe,
     require,
     start_transition,
 )
@@ -856,7 +857,7 @@ class CatalogBackend(ProjectsBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         source = data_source_of(domain, require(params, "identifier"))
         member_project(domain, source.project_id, caller)
-        observe(source)
+        mark_read(source)
         return source.to_dict()
 
     def list_data_sources(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -875,7 +876,7 @@ class CatalogBackend(ProjectsBackend):
             and all(v is None or getattr(s, k) == v for k, v in wanted.items())
             and (params.get("type") is None or params["type"].upper() == s.type)
         ]
-        observe(*sources)
+        mark_read(*sources)
         return {"items": [s.to_summary_dict() for s in sources]}
 
     def update_data_source(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -1147,7 +1148,7 @@ class CatalogBackend(ProjectsBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         run = run_of(domain, require(params, "identifier"))
         member_project(domain, run.project_id, caller)
-        observe(run)
+        mark_read(run)
         return run.to_dict()
 
     def list_data_source_runs(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -1161,7 +1162,7 @@ class CatalogBackend(ProjectsBackend):
             if r.data_source_id == source.id and status in (None, r.status)
         ]
         runs.sort(key=lambda r: r.created_at, reverse=True)
-        observe(*runs)
+        mark_read(*runs)
         return {"items": [r.to_summary_dict() for r in runs]}
 
     def list_data_source_run_activities(
@@ -1185,7 +1186,7 @@ class CatalogBackend(ProjectsBackend):
                 f"latest revision, {asset.revision})"
             )
         listing = listing_for_asset(domain, asset)
-        observe(listing)
+        mark_read(listing)
         return asset.to_dict(listing)
 
     def delete_asset(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -1310,7 +1311,7 @@ class CatalogBackend(ProjectsBackend):
                 f"Listing {listing.id} revision {revision} not found (the emulator keeps only "
                 f"the latest revision, {listing.revision})"
             )
-        observe(listing)
+        mark_read(listing)
         return listing.to_dict()
 
     def delete_listing(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -1329,7 +1330,9 @@ class CatalogBackend(ProjectsBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         # The search index is eventually consistent (research/workflow.md J4): a client that
         # polls search for a listing it just published sees it once publishing has ended.
-        observe(*[listing for listing in domain.listings.values() if listing.status == "CREATING"])
+        mark_read(
+            *[listing for listing in domain.listings.values() if listing.status == "CREATING"]
+        )
         with_forms = "FORMS" in (params.get("additionalAttributes") or [])
         matches = []
         for listing in domain.listings.values():

@@ -70,7 +70,7 @@ def start_transition(
     """Put `obj.<attribute>` through `stages` [(status, duration kind)] to `final`.
 
     The transition is stored on `obj.transition` (replacing and cancelling any
-    previous one) so that reads can `observe(obj)`.
+    previous one) so that reads can `mark_read(obj)`.
     """
     previous = getattr(obj, "transition", None)
     RUNTIME.scheduler.cancel(previous)
@@ -91,10 +91,10 @@ def start_transition(
     return transition
 
 
-def observe(*objects: Any) -> None:
+def mark_read(*objects: Any) -> None:
     """Record that a client read these objects in their current stage."""
     for obj in objects:
-        RUNTIME.scheduler.observe(getattr(obj, "transition", None))
+        RUNTIME.scheduler.mark_read(getattr(obj, "transition", None))
 
 
 def drop_none(data: dict[str, Any]) -> dict[str, Any]:

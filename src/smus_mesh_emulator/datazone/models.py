@@ -25,8 +25,8 @@ from moto.core.base_backend import BackendDict
 
 from smus_mesh_emulator.datazone.common import (
     Caller,
+    mark_read,
     not_found,
-    observe,
     require,
     role_in_account,
     start_transition,
@@ -78,7 +78,7 @@ class DataZoneBackend(SubscriptionsBackend):
 
     def get_domain(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         domain = self.domain_for(caller, require(params, "identifier"), associated=True)
-        observe(domain)
+        mark_read(domain)
         result = domain.to_dict()
         if domain.status in ("DELETING", "DELETION_FAILED") and domain.delete_progress:
             result["deleteProgress"] = domain.delete_progress
@@ -94,7 +94,7 @@ class DataZoneBackend(SubscriptionsBackend):
             if status is None or d.status == status
         ]
         for domain in self.domains.values():
-            observe(domain)
+            mark_read(domain)
         return {"items": items}
 
     def delete_domain(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:

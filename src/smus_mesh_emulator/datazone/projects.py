@@ -1,3 +1,4 @@
+# Over 800 lines: one DataZone area, its objects and the operations that share their helpers.
 """DataZone projects: memberships, environments, connections, credentials, deletion.
 
 A V2 project is created from a project profile; its ON_CREATE environment
@@ -35,10 +36,10 @@ from smus_mesh_emulator.datazone import provisioning
 from smus_mesh_emulator.datazone.common import (
     Caller,
     drop_none,
+    mark_read,
     new_id,
     not_found,
     now,
-    observe,
     require,
     start_transition,
 )
@@ -738,7 +739,7 @@ def _delete_environment(domain: Domain, environment: Environment, driven: bool =
 
     start_transition(environment, [("DELETING", "environment.delete")], "DELETED", deleted)
     if driven:
-        observe(environment)
+        mark_read(environment)
 
 
 # --- the mixin -----------------------------------------------------------------------------
@@ -817,7 +818,7 @@ class ProjectsBackend(GovernanceBackend):
     def get_project(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         project = project_of(domain, require(params, "identifier"))
-        observe(project, *environments_of(domain, project.id))
+        mark_read(project, *environments_of(domain, project.id))
         return project.to_dict()
 
     def list_projects(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -832,7 +833,7 @@ class ProjectsBackend(GovernanceBackend):
             projects = [p for p in projects if profile is not None and profile.id in p.memberships]
         if params.get("projectCategory"):
             projects = [p for p in projects if p.project_category == params["projectCategory"]]
-        observe(*projects)
+        mark_read(*projects)
         return {"items": [p.to_summary_dict() for p in projects]}
 
     def update_project(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -914,7 +915,7 @@ class ProjectsBackend(GovernanceBackend):
         # The completion removes the project or marks it DELETE_FAILED.
         start_transition(project, [("DELETING", "project.delete")], "DELETING", deleted)
         if driven:
-            observe(project)
+            mark_read(project)
 
     # domain deletion (DataZoneBackend.delete_domain) -----------------------------------
     def start_domain_deletion(self, domain: Domain, cascade: bool) -> None:
@@ -1044,7 +1045,7 @@ class ProjectsBackend(GovernanceBackend):
     def get_environment(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         environment = environment_of(domain, require(params, "identifier"))
-        observe(environment)
+        mark_read(environment)
         return environment.to_dict()
 
     def list_environments(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -1063,7 +1064,7 @@ class ProjectsBackend(GovernanceBackend):
             for e in environments_of(domain, project.id)
             if all(params.get(k) in (None, read(e)) for k, read in filters.items())
         ]
-        observe(*environments)
+        mark_read(*environments)
         return {"items": [e.to_summary_dict() for e in environments]}
 
     def delete_environment(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:

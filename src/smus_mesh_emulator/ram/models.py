@@ -387,7 +387,7 @@ def associated_accounts(owner_account: str, region: str, resource_arn: str) -> s
             if share.status != "ACTIVE" or resource_arn not in share.resource_arns:
                 continue
             for principal, association in share.principal_associations.items():
-                RUNTIME.scheduler.observe(association.transition)
+                RUNTIME.scheduler.mark_read(association.transition)
                 account = account_of_principal(principal)
                 if association.status == "ASSOCIATED" and account is not None:
                     accounts.add(account)

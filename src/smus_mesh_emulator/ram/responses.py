@@ -176,7 +176,7 @@ class RamResponse(ResourceAccessManagerResponse):
             for entity, association in associations.items():
                 if (wanted and entity != wanted) or (status and association.status != status):
                     continue
-                RUNTIME.scheduler.observe(association.transition)
+                RUNTIME.scheduler.mark_read(association.transition)
                 rows.append(association.to_dict(share))
         page, token = _page(rows, self._get_param("nextToken"), self._get_param("maxResults"))
         return ActionResult({"resourceShareAssociations": page, "nextToken": token})
