@@ -172,35 +172,61 @@ def test_missing_table_schema_and_catalog_fail_the_query(cloud: Cloud) -> None:
         }
 
 
-def test_sql_errors_and_unsupported_statements_end_failed(cloud: Cloud) -> None:
+def test_malformed_dml_is_refused_at_start_and_engine_errors_read_like_athena(
+    cloud: Cloud,
+) -> None:
     _results_bucket(cloud, PRODUCER)
     athena = cloud.client("athena", PRODUCER)
-    execution = _run(athena, "SELEKT 1")
+    # Athena refuses DML that Trino cannot parse in StartQueryExecution itself.
+    for sql, message in (
+        ("SELEKT 1", "line 1:1: mismatched input 'SELEKT'"),
+        ("  \n  SELEKT 1", "line 2:3: mismatched input 'SELEKT'"),
+        ("-- only a comment", "line 1:18: mismatched input '<EOF>'"),
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            _start(athena, sql)
+        assert excinfo.value.response["Error"] == {
+            "Code": "InvalidRequestException",
+            "Message": message,
+        }
+        assert excinfo.value.response["AthenaErrorCode"] == "MALFORMED_QUERY"
+    assert athena.list_query_executions()["QueryExecutionIds"] == []
+
+    execution = _run(athena, "SELECT no_such_column FROM range(3)")
     state, reason, error = _failure(execution)
-    assert state == "FAILED"
-    assert reason.startswith('Parser Error: syntax error at or near "SELEKT"')
-    assert error["ErrorType"] == athena_errors.TYPE_SYNTAX
+    assert (state, reason) == (
+        "FAILED",
+        "COLUMN_NOT_FOUND: line 1:8: Column 'no_such_column' cannot be resolved or requester "
+        "is not authorized to access requested resources",
+    )
+    assert (error["ErrorCategory"], error["ErrorType"]) == (2, athena_errors.TYPE_USER)
     with pytest.raises(ClientError) as excinfo:
         athena.get_query_results(QueryExecutionId=execution["QueryExecutionId"])
     assert excinfo.value.response["Error"]["Message"] == (
         f"Query did not finish successfully. Final query state: FAILED\n{reason}"
     )
-    state, reason, error = _failure(_run(athena, "SELECT no_such_column FROM range(3)"))
-    assert state == "FAILED"
-    assert reason.startswith('Binder Error: Referenced column "no_such_column" not found')
-    assert error["ErrorType"] == athena_errors.TYPE_USER
+    assert _failure(_run(athena, "SELECT no_such_function(1)"))[1] == (
+        "FUNCTION_NOT_FOUND: line 1:8: Function 'no_such_function' not registered"
+    )
+    assert _failure(_run(athena, "SELECT CAST('abc' AS integer)"))[1] == (
+        "INVALID_CAST_ARGUMENT: Could not convert string 'abc' to INT32"
+    )
 
-    for sql, kind, statement_type in (
-        ("CREATE TABLE t (a int)", "CREATE", "DDL"),
-        ("INSERT INTO t VALUES (1)", "INSERT", "DML"),
+    # What Athena runs and the emulator does not is refused clearly, as a failed query.
+    for sql, statement_type, substatement in (
+        ("CREATE VIEW v AS SELECT 1", "DDL", "CREATE_VIEW"),
+        ("CREATE TABLE t AS SELECT 1", "DDL", "CREATE_TABLE_AS_SELECT"),
+        ("ALTER TABLE t ADD COLUMNS (b int)", "DDL", "ALTER_TABLE"),
     ):
         execution = _run(athena, sql)
-        assert _failure(execution)[:2] == (
-            "FAILED",
-            f"{kind} statements are not supported by the emulator: its Athena runs SELECT "
-            "and WITH queries only",
+        state, reason, error = _failure(execution)
+        assert state == "FAILED"
+        assert reason.startswith("NOT_SUPPORTED: ") and "not supported by the emulator" in reason
+        assert error["ErrorType"] == athena_errors.TYPE_QUERY_NOT_SUPPORTED
+        assert (execution["StatementType"], execution["SubstatementType"]) == (
+            statement_type,
+            substatement,
         )
-        assert execution["StatementType"] == statement_type
     assert _failure(_run(athena, "SELECT 1; SELECT 2"))[1] == (
         "Only one sql statement is allowed. Got: SELECT 1; SELECT 2"
     )

@@ -14,8 +14,19 @@ from smus_mesh_emulator.athena.exceptions import (
 )
 from smus_mesh_emulator.athena.models import CATALOG, DEFAULT_DATABASE, QueryRun
 from smus_mesh_emulator.lakeformation import permissions as lf_permissions
-from smus_mesh_emulator.lakeformation.models import glue_database, glue_table, is_data_lake_admin
-from smus_mesh_emulator.lakeformation.resources import IAM_ALLOWED_PRINCIPALS
+from smus_mesh_emulator.lakeformation.models import (
+    glue_database,
+    glue_table,
+    is_data_lake_admin,
+    is_hybrid,
+    registration_for,
+    settings_of,
+)
+from smus_mesh_emulator.lakeformation.resources import (
+    IAM_ALLOWED_PRINCIPALS,
+    is_under,
+    location_arn,
+)
 
 
 @dataclass(frozen=True)
@@ -53,9 +64,20 @@ def glue_input(glue_object: Any) -> dict[str, Any]:
 
 
 def resolve(
-    run: QueryRun, catalog: str, schema: str, name: str, offset: int | None
+    run: QueryRun,
+    catalog: str,
+    schema: str,
+    name: str,
+    offset: int | None,
+    text: str | None = None,
 ) -> TableReference:
-    position = position_prefix(run.query, offset)
+    """The table `[catalog.][schema.]name` names, followed through resource links;
+    `offset` is its position in `text` (the query by default), for Athena's `line L:C: `.
+
+    Raises:
+        QueryFailure: the catalog, schema or table does not exist.
+    """
+    position = position_prefix(run.query if text is None else text, offset)
     if catalog and catalog.lower() != CATALOG.lower():
         raise QueryFailure(
             f"CATALOG_NOT_FOUND: {position}Catalog '{catalog.lower()}' does not exist",
@@ -125,3 +147,89 @@ def authorised(run: QueryRun, reference: TableReference) -> bool:
     return lf_permissions.has_permission(
         owner, region, run.account, resource, "SELECT"
     ) and lf_permissions.holds_directly(run.account, region, caller, resource, "SELECT")
+
+
+# --- Lake Formation's rules for DDL, DML and metadata ------------------------------------
+
+#: Table permissions, any one of which lets a principal see the table (LF filters metadata
+#: to what the principal holds something on).
+_TABLE_PERMISSIONS = ("DESCRIBE", "SELECT", "INSERT", "DELETE", "ALTER", "DROP")
+
+
+_DATABASE_PERMISSIONS = ("DESCRIBE", "CREATE_TABLE", "ALTER", "DROP")
+
+
+def database_resource(account: str, database: str) -> dict[str, Any]:
+    return {"Database": {"CatalogId": account, "Name": database}}
+
+
+def table_resource(account: str, database: str, table: str) -> dict[str, Any]:
+    return {"Table": {"CatalogId": account, "DatabaseName": database, "Name": table}}
+
+
+def holds(run: QueryRun, resource: dict[str, Any], permission: str) -> bool:
+    """Whether the caller holds `permission` (or ALL) on a resource of its own account:
+    granted to it, or to IAMAllowedPrincipals (then IAM decides, and IAM policies are not
+    modelled). Creators hold ALL on what they created: Athena's DDL grants it (see ddl).
+    """
+    region = run.region
+    return lf_permissions.has_permission(
+        run.account, region, run.principal, resource, permission
+    ) or lf_permissions.has_permission(
+        run.account, region, IAM_ALLOWED_PRINCIPALS, resource, permission
+    )
+
+
+def is_admin(run: QueryRun) -> bool:
+    return is_data_lake_admin(run.account, run.region, run.principal)
+
+
+def may_create_database(run: QueryRun) -> bool:
+    """CREATE_DATABASE on the catalog: a data lake administrator, a database creator
+    (granted CREATE_DATABASE or ALL on the catalog), or anyone while IAMAllowedPrincipals
+    keeps it. A new AWS account gives IAMAllowedPrincipals CREATE_DATABASE; the emulator
+    stores no such grant, and reads it as kept for as long as the account's settings still
+    give IAMAllowedPrincipals new databases (CreateDatabaseDefaultPermissions): Lake
+    Formation's documented procedure to leave IAM-only access clears that setting and
+    revokes the catalog grant together (ADR 5).
+    """
+    if is_admin(run) or holds(run, {"Catalog": {}}, "CREATE_DATABASE"):
+        return True
+    defaults = settings_of(run.account, run.region).get("CreateDatabaseDefaultPermissions") or []
+    return any(
+        (entry.get("Principal") or {}).get("DataLakePrincipalIdentifier") == IAM_ALLOWED_PRINCIPALS
+        for entry in defaults
+    )
+
+
+def may_use_location(run: QueryRun, location: str, database_location: str | None = None) -> bool:
+    """DATA_LOCATION_ACCESS, needed to create a database or table that points into a
+    location registered with Lake Formation (not in hybrid access mode). Not needed by a
+    data lake administrator, nor for a table inside its database's own location."""
+    registered = registration_for(run.account, run.region, location)
+    if registered is None or is_hybrid(registered) or is_admin(run):
+        return True
+    if database_location and is_under(location_arn(location), location_arn(database_location)):
+        return True
+    resource = {"DataLocation": {"ResourceArn": location_arn(location)}}
+    return lf_permissions.has_permission(
+        run.account, run.region, run.principal, resource, "DATA_LOCATION_ACCESS"
+    )
+
+
+def sees_table(run: QueryRun, database: str, table: str) -> bool:
+    """Whether Lake Formation shows the table to the caller (SHOW TABLES, DESCRIBE)."""
+    if is_admin(run):
+        return True
+    resource = table_resource(run.account, database, table)
+    return any(holds(run, resource, p) for p in _TABLE_PERMISSIONS)
+
+
+def sees_database(run: QueryRun, database: Any) -> bool:
+    """Whether Lake Formation shows the database: a permission on it or on a table in it."""
+    if is_admin(run):
+        return True
+    resource = database_resource(run.account, database.name)
+    if any(holds(run, resource, p) for p in _DATABASE_PERMISSIONS):
+        return True
+    return any(sees_table(run, database.name, name) for name in database.tables)

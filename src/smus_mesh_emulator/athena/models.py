@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
-
 from smus_mesh_emulator.athena.exceptions import QueryFailure
+from smus_mesh_emulator.athena.statements import Statement
 from smus_mesh_emulator.progress import Transition
 
 CATALOG = "AwsDataCatalog"
@@ -36,9 +35,23 @@ ENGINE_VERSION = {
 }
 
 
+#: How far a state is along QUEUED -> RUNNING -> (final).
+_PROGRESS = {"QUEUED": 0, "RUNNING": 1}
+
+
 @dataclass
 class QueryRun:
-    """One query execution and everything GetQueryExecution/GetQueryResults report."""
+    """One query execution and everything GetQueryExecution/GetQueryResults report.
+
+    Two clocks decide what a client sees. `state` is the engine's: the worker moves it
+    QUEUED -> RUNNING -> SUCCEEDED/FAILED/CANCELLED as it really runs. `gate` is the
+    scheduler's transition through QUEUED and RUNNING, which gives every query its
+    minimum visible duration (the latency profile) and keeps ADR 3's rule that the first
+    read after the start shows an in-progress state. A client sees the less advanced of
+    the two (`visible_state`); a cancellation shows at once.
+
+    Every field is read and written under the emulator's request lock.
+    """
 
     id: str
     query: str
@@ -49,7 +62,7 @@ class QueryRun:
     principal: str
     context: dict[str, Any] | None
     parameters: list[str] | None
-    statement_type: str
+    statement: Statement
     state: str = "QUEUED"
     reason: str | None = None
     error: dict[str, Any] | None = None
@@ -60,7 +73,32 @@ class QueryRun:
     engine_ms: int = 0
     columns: list[dict[str, Any]] = field(default_factory=list)
     rows: list[list[str | None]] = field(default_factory=list)
-    transition: Transition | None = None
+    #: rows written by an INSERT (GetQueryResults' UpdateCount); None when not reported
+    update_count: int | None = None
+    #: s3:// URI of the list of files an INSERT wrote
+    manifest_location: str | None = None
+    gate: Transition | None = None
+    gate_status: str = "QUEUED"
+    gate_done_at: datetime | None = None
+    #: the DuckDB connection while the worker runs SQL (StopQueryExecution interrupts it)
+    connection: Any = None
+
+    @property
+    def visible_state(self) -> str:
+        """What GetQueryExecution shows now."""
+        if self.state == "CANCELLED" or self.gate_done_at is not None:
+            return self.state
+        if self.state in FINAL_STATES:
+            return self.gate_status
+        return min(self.state, self.gate_status, key=lambda s: _PROGRESS.get(s, 2))
+
+    @property
+    def visible_completion(self) -> datetime | None:
+        if self.visible_state not in FINAL_STATES or self.completed is None:
+            return None
+        if self.state == "CANCELLED" or self.gate_done_at is None:
+            return self.completed
+        return max(self.completed, self.gate_done_at)
 
     def fail(self, failure: QueryFailure) -> None:
         self.state, self.reason = "FAILED", failure.reason
@@ -68,28 +106,32 @@ class QueryRun:
             "ErrorCategory": failure.category,
             "ErrorType": failure.error_type,
             "Retryable": False,
-            "ErrorMessage": failure.reason,
+            "ErrorMessage": failure.message,
         }
 
     def to_dict(self) -> dict[str, Any]:
+        visible = self.visible_state
         status: dict[str, Any] = {
-            "State": self.state,
+            "State": visible,
             "SubmissionDateTime": self.submitted.timestamp(),
         }
-        if self.reason:
-            status["StateChangeReason"] = self.reason
-        if self.error:
-            status["AthenaError"] = self.error
-        if self.completed:
-            status["CompletionDateTime"] = self.completed.timestamp()
+        if visible in FINAL_STATES:
+            if self.reason:
+                status["StateChangeReason"] = self.reason
+            if self.error:
+                status["AthenaError"] = self.error
+            completion = self.visible_completion
+            if completion is not None:
+                status["CompletionDateTime"] = completion.timestamp()
         execution: dict[str, Any] = {
             "QueryExecutionId": self.id,
             "Query": self.query,
-            "StatementType": self.statement_type,
+            "StatementType": self.statement.statement_type,
+            "SubstatementType": self.statement.substatement_type,
             "ResultConfiguration": {"OutputLocation": self.output_location},
             "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
             "Status": status,
-            "Statistics": self._statistics(),
+            "Statistics": self._statistics(visible),
             "WorkGroup": self.workgroup,
             "EngineVersion": ENGINE_VERSION,
         }
@@ -97,43 +139,29 @@ class QueryRun:
             execution["QueryExecutionContext"] = self.context
         if self.parameters:
             execution["ExecutionParameters"] = self.parameters
-        if self.statement_type == "DML":
-            execution["SubstatementType"] = "SELECT"
         return execution
 
-    def _statistics(self) -> dict[str, Any]:
+    def _statistics(self, visible: str) -> dict[str, Any]:
         def millis(start: datetime | None, end: datetime | None) -> int:
             if start is None or end is None:
                 return 0
             return max(0, round((end - start).total_seconds() * 1000))
 
-        queued = millis(self.submitted, self.started or self.completed)
-        return {
-            "EngineExecutionTimeInMillis": self.engine_ms,
-            "DataScannedInBytes": self.scanned_bytes,
-            "TotalExecutionTimeInMillis": millis(self.submitted, self.completed),
-            "QueryQueueTimeInMillis": queued,
+        final = visible in FINAL_STATES
+        completion = self.visible_completion
+        statistics: dict[str, Any] = {
+            "EngineExecutionTimeInMillis": self.engine_ms if final else 0,
+            "DataScannedInBytes": self.scanned_bytes if final else 0,
+            "TotalExecutionTimeInMillis": millis(self.submitted, completion),
+            "QueryQueueTimeInMillis": millis(self.submitted, self.started or completion),
             "ServicePreProcessingTimeInMillis": 0,
             "QueryPlanningTimeInMillis": 0,
             "ServiceProcessingTimeInMillis": 0,
             "ResultReuseInformation": {"ReusedPreviousResult": False},
         }
-
-
-def statement_type(query: str) -> str:
-    """DDL / DML / UTILITY, as GetQueryExecution reports it."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error:
-        statements = []
-    if len(statements) != 1:
-        return "DML"
-    kind = statements[0].type.name
-    if kind in ("CREATE", "DROP", "ALTER"):
-        return "DDL"
-    if kind in ("SELECT", "INSERT", "UPDATE", "DELETE", "MERGE_INTO", "COPY"):
-        return "DML"
-    return "UTILITY"
+        if final and self.manifest_location:
+            statistics["DataManifestLocation"] = self.manifest_location
+        return statistics
 
 
 @dataclass

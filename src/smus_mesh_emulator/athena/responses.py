@@ -1,7 +1,10 @@
 """The Athena API: moto's (workgroups, named queries, catalogs, ...) with real query execution.
 
-A query passes QUEUED -> RUNNING through the scheduler (kind "athena.query"), so a client
-must poll GetQueryExecution; it runs (sql.execute) when RUNNING ends.
+StartQueryExecution classifies the statement (`statements.classify`: DML that does not parse
+is refused there, as Athena refuses it), hands the query to a worker (`engine`) and returns
+at once. What GetQueryExecution shows is the less advanced of the worker's progress and a
+scheduler transition through QUEUED and RUNNING (kind "athena.query"), so every query shows
+an in-progress state on its first read and lasts at least the latency profile's duration.
 """
 
 from __future__ import annotations
@@ -12,20 +15,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from moto.athena.models import athena_backends
 from moto.athena.responses import AthenaResponse
 
 from smus_mesh_emulator.accounts import caller_arn, principal_of
+from smus_mesh_emulator.athena import engine
 from smus_mesh_emulator.athena.exceptions import NO_OUTPUT_LOCATION, InvalidRequestException
 from smus_mesh_emulator.athena.models import (
     DEFAULT_WORKGROUP,
-    FINAL_STATES,
     MAX_EXECUTIONS_PAGE,
     MAX_RESULTS_PAGE,
     Queries,
     QueryRun,
-    statement_type,
 )
-from smus_mesh_emulator.athena.sql import execute
+from smus_mesh_emulator.athena.statements import classify
+from smus_mesh_emulator.lakeformation.models import existing_backend
 from smus_mesh_emulator.progress import Stage
 from smus_mesh_emulator.runtime import RUNTIME
 
@@ -76,34 +80,37 @@ class AthenaSqlResponse(AthenaResponse):
         workgroup = self._get_param("WorkGroup") or DEFAULT_WORKGROUP
         if self.athena_backend.get_work_group(workgroup) is None:
             raise InvalidRequestException(f"WorkGroup {workgroup} is not found.")
-        query_id = str(uuid.uuid4())
         query = self._get_param("QueryString") or ""
+        statement = classify(query)
+        output_location = self._output_location(workgroup)
+        query_id = str(uuid.uuid4())
         run = QueryRun(
             id=query_id,
             query=query,
             workgroup=workgroup,
-            output_location=f"{self._output_location(workgroup).rstrip('/')}/{query_id}.csv",
+            output_location=f"{output_location.rstrip('/')}/{query_id}{statement.result_suffix}",
             account=self.current_account,
             region=self.region,
             principal=principal_of(caller_arn(self.current_account, self.get_access_key())),
             context=self._get_param("QueryExecutionContext") or None,
             parameters=self._get_param("ExecutionParameters") or None,
-            statement_type=statement_type(query),
+            statement=statement,
         )
         queries.runs[query_id] = run
         if token:
             queries.tokens[token] = query_id
-        run.transition = RUNTIME.scheduler.start(
+        run.gate = RUNTIME.scheduler.start(
             [Stage("QUEUED", "athena.query"), Stage("RUNNING", "athena.query")],
-            "SUCCEEDED",
-            _progress(run),
+            "DONE",
+            _gate(run),
             label=f"athena:{query_id}",
         )
+        engine.submit(run, _still_registered(run, queries))
         return json.dumps({"QueryExecutionId": query_id})
 
     def get_query_execution(self) -> str:
         run = self._query_run(self._get_param("QueryExecutionId"))
-        RUNTIME.scheduler.mark_read(run.transition)
+        RUNTIME.scheduler.mark_read(run.gate)
         return json.dumps({"QueryExecution": run.to_dict()})
 
     def batch_get_query_execution(self) -> str:
@@ -119,7 +126,7 @@ class AthenaSqlResponse(AthenaResponse):
                     }
                 )
                 continue
-            RUNTIME.scheduler.mark_read(run.transition)
+            RUNTIME.scheduler.mark_read(run.gate)
             found.append(run.to_dict())
         return json.dumps({"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing})
 
@@ -139,25 +146,23 @@ class AthenaSqlResponse(AthenaResponse):
         return json.dumps(result)
 
     def stop_query_execution(self) -> str:
-        run = self._query_run(self._get_param("QueryExecutionId"))
-        if run.state not in FINAL_STATES:
-            RUNTIME.scheduler.cancel(run.transition)
-            run.state = "CANCELLED"
-            run.reason = "Query cancelled by user"
-            run.completed = datetime.now(UTC)
+        engine.stop(self._query_run(self._get_param("QueryExecutionId")))
         return "{}"
 
     def get_query_results(self) -> str:
         run = self._query_run(self._get_param("QueryExecutionId"))
-        if run.state in ("QUEUED", "RUNNING"):
-            raise InvalidRequestException(f"Query has not yet finished. Current state: {run.state}")
-        if run.state != "SUCCEEDED":
+        state = run.visible_state
+        if state in ("QUEUED", "RUNNING"):
+            raise InvalidRequestException(f"Query has not yet finished. Current state: {state}")
+        if state != "SUCCEEDED":
             reason = f"\n{run.reason}" if run.reason else ""
             raise InvalidRequestException(
-                f"Query did not finish successfully. Final query state: {run.state}{reason}"
+                f"Query did not finish successfully. Final query state: {state}{reason}"
             )
-        header = [column["Name"] for column in run.columns]
-        rows = [header, *run.rows]
+        # A SELECT's result repeats its column names as the first row; SHOW and DESCRIBE
+        # results do not (they are the lines of the `.txt` result).
+        header = [[column["Name"] for column in run.columns]]
+        rows = [*header, *run.rows] if run.statement.substatement_type == "SELECT" else run.rows
         page, token = _page(
             rows,
             self._get_param("MaxResults"),
@@ -169,8 +174,10 @@ class AthenaSqlResponse(AthenaResponse):
                 "Rows": [{"Data": [_datum(v) for v in values]} for values in page],
                 "ResultSetMetadata": {"ColumnInfo": run.columns},
             },
-            "UpdateCount": 0,
         }
+        update_count = _update_count(run)
+        if update_count is not None:
+            result["UpdateCount"] = update_count
         if token:
             result["NextToken"] = token
         return json.dumps(result)
@@ -181,20 +188,41 @@ class AthenaSqlResponse(AthenaResponse):
         return json.dumps({"__type": "NotImplemented", "message": message}), {"status": 501}
 
 
-def _progress(run: QueryRun) -> Callable[[str], None]:
-    """The scheduler's status callback: QUEUED, RUNNING, then the query really runs."""
+def _gate(run: QueryRun) -> Callable[[str], None]:
+    """The scheduler's status callback: the minimum QUEUED and RUNNING stages have passed."""
 
     def apply(status: str) -> None:
-        if run.state in FINAL_STATES:
-            return
-        if status == "RUNNING":
-            run.started = datetime.now(UTC)
-        if status in ("QUEUED", "RUNNING"):
-            run.state = status
-            return
-        execute(run)
+        if status == "DONE":
+            run.gate_done_at = datetime.now(UTC)
+        else:
+            run.gate_status = status
 
     return apply
+
+
+def _still_registered(run: QueryRun, queries: Queries) -> Callable[[], bool]:
+    """Whether the run still belongs to the emulated cloud (a reset replaces the backend
+    that holds the queries; looking must not create a backend)."""
+
+    def check() -> bool:
+        backend = existing_backend(athena_backends, run.account, run.region)
+        return getattr(backend, "smus_queries", None) is queries and run.id in queries.runs
+
+    return check
+
+
+#: Statements whose GetQueryResults carries an UpdateCount of 0.
+_COUNTED = ("SELECT", "SHOW_TABLES", "SHOW_DATABASES", "SHOW_COLUMNS")
+
+
+def _update_count(run: QueryRun) -> int | None:
+    """GetQueryResults' UpdateCount: the rows an INSERT wrote, 0 for a SELECT and SHOW
+    (as Athena returns them), absent for DDL and DESCRIBE."""
+    if run.update_count is not None:
+        return run.update_count
+    if run.statement.substatement_type in _COUNTED:
+        return 0
+    return None
 
 
 def _datum(value: str | None) -> dict[str, str]:

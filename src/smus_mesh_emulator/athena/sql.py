@@ -1,27 +1,42 @@
-"""Running one query: parse it with DuckDB, resolve and authorise its tables, load them, run the
-SELECT in a DuckDB connection that cannot touch files or load extensions, and write the
-result CSV to `<output location>/<QueryExecutionId>.csv` in the caller's S3.
+"""Running one SELECT or INSERT in three steps, so that only the first and the last hold the
+emulator's lock:
+
+1. `prepare` (locked): DuckDB's parse tree of the SQL names the tables; each is resolved in
+   the caller's Glue catalog, authorised by Lake Formation and snapshotted (metadata and
+   S3 bytes); for an INSERT, the target is resolved and checked too;
+2. `evaluate` (unlocked, interruptible): the snapshots are parsed into DuckDB tables and
+   the SQL runs in a DuckDB connection that cannot touch files or load extensions;
+3. `commit` (locked): the result CSV goes to `<output location>/<QueryExecutionId>.csv`,
+   or an INSERT's new object under the table's location and its manifest.
+
+DuckDB's errors are reworded as Athena's (`athena_failure`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from moto.s3.models import s3_backends
+from sqlglot import exp
 
-from smus_mesh_emulator.athena.catalog import TableReference, authorised, resolve
+from smus_mesh_emulator.athena.catalog import (
+    TableReference,
+    authorised,
+    holds,
+    resolve,
+    table_resource,
+)
 from smus_mesh_emulator.athena.exceptions import (
-    SYSTEM_ERROR,
     TYPE_BUCKET_NOT_FOUND,
     TYPE_ENTITY_NOT_FOUND,
-    TYPE_INTERNAL,
     TYPE_PERMISSION,
     TYPE_QUERY_NOT_SUPPORTED,
     TYPE_SYNTAX,
@@ -29,9 +44,14 @@ from smus_mesh_emulator.athena.exceptions import (
     QueryFailure,
 )
 from smus_mesh_emulator.athena.models import CATALOG, DEFAULT_DATABASE, QueryRun
-from smus_mesh_emulator.athena.tables import LoadedTable, duckdb_type, load_table
-
-LOG = logging.getLogger(__name__)
+from smus_mesh_emulator.athena.tables import (
+    LoadedTable,
+    TableSnapshot,
+    duckdb_type,
+    load_snapshot,
+    snapshot_table,
+)
+from smus_mesh_emulator.athena.writer import WritePlan, encode, write_plan
 
 
 def _scalar(connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any]) -> Any:
@@ -139,9 +159,9 @@ def _materialise(
     )
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
+def connection() -> duckdb.DuckDBPyConnection:
     """A DuckDB that reads only what we register: no files, no extension downloads."""
-    connection = duckdb.connect(
+    opened = duckdb.connect(
         config={
             "enable_external_access": False,
             "autoinstall_known_extensions": False,
@@ -149,25 +169,9 @@ def _connection() -> duckdb.DuckDBPyConnection:
             "threads": 1,
         }
     )
-    _statement(connection, "ATTACH ':memory:' AS awsdatacatalog")
-    _statement(connection, "USE awsdatacatalog")
-    return connection
-
-
-def _check_statement(connection: duckdb.DuckDBPyConnection, query: str) -> None:
-    try:
-        statements = connection.extract_statements(query)
-    except duckdb.Error as exc:
-        raise QueryFailure(str(exc), TYPE_SYNTAX) from exc
-    if len(statements) != 1:
-        raise QueryFailure(f"Only one sql statement is allowed. Got: {query}", TYPE_SYNTAX)
-    kind = statements[0].type.name
-    if kind != "SELECT":
-        raise QueryFailure(
-            f"{kind} statements are not supported by the emulator: its Athena runs SELECT "
-            "and WITH queries only",
-            TYPE_QUERY_NOT_SUPPORTED,
-        )
+    _statement(opened, "ATTACH ':memory:' AS awsdatacatalog")
+    _statement(opened, "USE awsdatacatalog")
+    return opened
 
 
 def _output_bucket(run: QueryRun) -> tuple[str, str]:
@@ -181,84 +185,242 @@ def _output_bucket(run: QueryRun) -> tuple[str, str]:
     return bucket, key
 
 
-def execute(run: QueryRun) -> None:
-    """Run the query to SUCCEEDED or FAILED. Never raises: it runs inside the scheduler,
-    during whatever request happens to advance it.
+@dataclass
+class Prepared:
+    """What a query needs from the cloud, taken under the emulator's lock: the SQL DuckDB
+    runs (the query itself, or an INSERT's source), its tables' snapshots, where the result
+    goes and, for an INSERT, how the target is written."""
 
-    Examples:
-        >>> execute(run); run.state, run.rows
-        ('SUCCEEDED', [['3']])
-    """
-    run.started = run.started or datetime.now(UTC)
-    try:
-        _run_query(run)
-        run.state = "SUCCEEDED"
-    except QueryFailure as failure:
-        run.fail(failure)
-    except duckdb.Error as exc:
-        run.fail(
-            QueryFailure(
-                str(exc), TYPE_SYNTAX if isinstance(exc, duckdb.ParserException) else TYPE_USER
-            )
+    sql: str
+    tree: dict[str, Any]
+    tables: list[tuple[TableReference, TableSnapshot]]
+    output: tuple[str, str]
+    database: str
+    target: WritePlan | None = None
+    target_columns: list[int | None] = field(default_factory=list)
+
+
+@dataclass
+class Evaluated:
+    """What DuckDB produced, before anything is written back."""
+
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[list[str | None]] = field(default_factory=list)
+    table: pa.Table | None = None
+    scanned_bytes: int = 0
+
+
+def _check_context(run: QueryRun) -> str:
+    context_catalog = (run.context or {}).get("Catalog")
+    if context_catalog and context_catalog.lower() != CATALOG.lower():
+        raise QueryFailure(
+            f"CATALOG_NOT_FOUND: Catalog '{context_catalog.lower()}' does not exist",
+            TYPE_ENTITY_NOT_FOUND,
         )
-    except Exception as exc:
-        LOG.exception("Athena query %s failed inside the emulator", run.id)
-        run.fail(
-            QueryFailure(f"Internal error in the emulator: {exc}", TYPE_INTERNAL, SYSTEM_ERROR)
-        )
-    run.completed = datetime.now(UTC)
+    return ((run.context or {}).get("Database") or DEFAULT_DATABASE).lower()
 
 
-def _run_query(run: QueryRun) -> None:
-    connection = _connection()
-    try:
-        _check_statement(connection, run.query)
-        context_catalog = (run.context or {}).get("Catalog")
-        if context_catalog and context_catalog.lower() != CATALOG.lower():
+def _read_tables(
+    run: QueryRun, tree: dict[str, Any], text: str
+) -> list[tuple[TableReference, TableSnapshot]]:
+    """Resolve, authorise (Lake Formation SELECT) and snapshot every table `text` reads."""
+    references = [resolve(run, *ref, text=text) for ref in _references(tree)]
+    for reference in references:
+        if not authorised(run, reference):
             raise QueryFailure(
-                f"CATALOG_NOT_FOUND: Catalog '{context_catalog.lower()}' does not exist",
-                TYPE_ENTITY_NOT_FOUND,
+                f"Insufficient permissions to execute the query. Insufficient Lake "
+                f"Formation permission(s) on {reference.schema}.{reference.name}",
+                TYPE_PERMISSION,
             )
-        bucket, key = _output_bucket(run)
-        tree = _syntax_tree(connection, run.query)
-        references = [resolve(run, *ref) for ref in _references(tree)]
-        for reference in references:
-            if not authorised(run, reference):
-                raise QueryFailure(
-                    f"Insufficient permissions to execute the query. Insufficient Lake "
-                    f"Formation permission(s) on {reference.schema}.{reference.name}",
-                    TYPE_PERMISSION,
-                )
-        loaded_names: set[tuple[str, str]] = set()
-        for index, reference in enumerate(references):
-            if (reference.schema, reference.name) in loaded_names:
-                continue
-            loaded_names.add((reference.schema, reference.name))
-            loaded, columns = load_table(reference.owner, reference)
-            run.scanned_bytes += loaded.scanned_bytes
-            _materialise(connection, reference, loaded, columns, index)
-        database = ((run.context or {}).get("Database") or DEFAULT_DATABASE).lower()
-        _statement(connection, f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}")
-        _statement(connection, f"USE awsdatacatalog.{_quote(database)}")
-        # Athena's execution parameters are SQL literals: DuckDB evaluates each one.
-        parameters = [_scalar(connection, f"SELECT {p}", []) for p in run.parameters or []]
-        started = time.perf_counter()
-        result = (
-            connection.execute(run.query, parameters)
-            if parameters
-            else connection.execute(run.query)
+    tables, seen = [], set()
+    for reference in references:
+        if (reference.schema, reference.name) in seen:
+            continue
+        seen.add((reference.schema, reference.name))
+        tables.append((reference, snapshot_table(reference.owner, reference)))
+    return tables
+
+
+def prepare(run: QueryRun, opened: duckdb.DuckDBPyConnection) -> Prepared:
+    """Everything the query reads, checked and copied (call under the emulator's lock).
+
+    Raises:
+        QueryFailure: a missing catalog, database, table or output bucket, or a table the
+            caller may not read (or, for an INSERT, write).
+    """
+    database = _check_context(run)
+    output = _output_bucket(run)
+    tree_node = run.statement.tree
+    if isinstance(tree_node, exp.Insert):
+        return _prepare_insert(run, opened, tree_node, database, output)
+    tree = _syntax_tree(opened, run.query)
+    return Prepared(run.query, tree, _read_tables(run, tree, run.query), output, database)
+
+
+def _prepare_insert(
+    run: QueryRun,
+    opened: duckdb.DuckDBPyConnection,
+    insert: exp.Insert,
+    database: str,
+    output: tuple[str, str],
+) -> Prepared:
+    """INSERT INTO target [(columns)] <query|VALUES>: the target (resolved in the caller's
+    catalog, written only in the caller's account, Lake Formation INSERT), and the source
+    query transpiled from Athena's SQL to DuckDB's by sqlglot."""
+    target_node = insert.this
+    listed = (
+        [c.name.lower() for c in target_node.expressions]
+        if isinstance(target_node, exp.Schema)
+        else None
+    )
+    table = target_node.this if isinstance(target_node, exp.Schema) else target_node
+    assert isinstance(table, exp.Table)
+    reference = resolve(run, table.catalog, table.db, table.name, None)
+    if reference.owner != run.account:
+        raise QueryFailure(
+            f"NOT_SUPPORTED: the emulator writes only tables of the caller's own account; "
+            f"{reference.schema}.{reference.name} is in account {reference.owner}",
+            TYPE_QUERY_NOT_SUPPORTED,
         )
-        description = result.description or []
-        records = result.fetchall()
-        run.engine_ms = max(1, round((time.perf_counter() - started) * 1000))
-    finally:
-        connection.close()
-    names = athena_column_names(tree, [str(column[0]) for column in description])
-    run.columns = [
+    resource = table_resource(reference.owner, reference.database, reference.table)
+    if not holds(run, resource, "INSERT"):
+        raise QueryFailure(
+            f"Insufficient permissions to execute the query. Insufficient Lake Formation "
+            f"permission(s) on {reference.schema}.{reference.name}",
+            TYPE_PERMISSION,
+        )
+    plan = write_plan(reference)
+    names = [c["Name"].lower() for c in plan.columns]
+    if listed is None:
+        positions: list[int | None] = list(range(len(names)))
+    else:
+        unknown = [c for c in listed if c not in names]
+        if unknown:
+            raise QueryFailure(
+                f"COLUMN_NOT_FOUND: Insert column name does not exist in target table: "
+                f"{unknown[0]}",
+                TYPE_USER,
+            )
+        positions = [listed.index(n) if n in listed else None for n in names]
+    source = insert.expression
+    assert source is not None
+    sql = source.sql(dialect="duckdb")
+    tree = _syntax_tree(opened, sql)
+    return Prepared(sql, tree, _read_tables(run, tree, sql), output, database, plan, positions)
+
+
+def evaluate(run: QueryRun, prepared: Prepared, opened: duckdb.DuckDBPyConnection) -> Evaluated:
+    """Load the snapshots and run the SQL (no lock: this is the long part; StopQueryExecution
+    interrupts `opened`).
+
+    Raises:
+        QueryFailure: the SQL fails (worded as Athena words it).
+        duckdb.InterruptException: the query was stopped.
+    """
+    evaluated = Evaluated()
+    for index, (reference, snapshot) in enumerate(prepared.tables):
+        loaded = load_snapshot(snapshot)
+        evaluated.scanned_bytes += loaded.scanned_bytes
+        _materialise(opened, reference, loaded, snapshot.columns, index)
+    _statement(opened, f"CREATE SCHEMA IF NOT EXISTS {_quote(prepared.database)}")
+    _statement(opened, f"USE awsdatacatalog.{_quote(prepared.database)}")
+    started = time.perf_counter()
+    try:
+        if prepared.target is not None:
+            _evaluate_insert(opened, prepared, evaluated)
+        else:
+            _evaluate_select(run, opened, prepared, evaluated)
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as exc:
+        raise athena_failure(exc) from exc
+    run.engine_ms = max(1, round((time.perf_counter() - started) * 1000))
+    return evaluated
+
+
+def _evaluate_select(
+    run: QueryRun, opened: duckdb.DuckDBPyConnection, prepared: Prepared, evaluated: Evaluated
+) -> None:
+    # Athena's execution parameters are SQL literals: DuckDB evaluates each one.
+    parameters = [_scalar(opened, f"SELECT {p}", []) for p in run.parameters or []]
+    result = (
+        opened.execute(prepared.sql, parameters) if parameters else opened.execute(prepared.sql)
+    )
+    description = result.description or []
+    records = result.fetchall()
+    names = athena_column_names(prepared.tree, [str(column[0]) for column in description])
+    evaluated.columns = [
         column_info(name, column[1]) for name, column in zip(names, description, strict=True)
     ]
-    run.rows = [[format_value(value) for value in record] for record in records]
-    _write_results(run, bucket, key)
+    evaluated.rows = [[format_value(value) for value in record] for record in records]
+
+
+def _evaluate_insert(
+    opened: duckdb.DuckDBPyConnection, prepared: Prepared, evaluated: Evaluated
+) -> None:
+    """The source rows cast to the target's column types, as Trino coerces an INSERT."""
+    plan = prepared.target
+    assert plan is not None
+    source = opened.sql(prepared.sql)
+    width = len([p for p in prepared.target_columns if p is not None])
+    if len(source.columns) != width:
+        table_types = ", ".join(
+            c.get("Type") or "string"
+            for c, p in zip(plan.columns, prepared.target_columns, strict=True)
+            if p is not None
+        )
+        query_types = ", ".join(str(t).lower() for t in source.types)
+        raise QueryFailure(
+            f"TYPE_MISMATCH: Insert query has mismatched column types: Table: "
+            f"[{table_types}], Query: [{query_types}]",
+            TYPE_USER,
+        )
+    aliases = ", ".join(f"s{i}" for i in range(width))
+    projections = []
+    for column, position, kind in zip(
+        plan.columns, prepared.target_columns, plan.duckdb_types, strict=True
+    ):
+        value = "NULL" if position is None else f"s{position}"
+        projections.append(f"CAST({value} AS {kind}) AS {_quote(column['Name'])}")
+    # Only our own aliases, quoted names and type names are interpolated, never data.
+    cast = (
+        f"SELECT {', '.join(projections)} "  # noqa: S608
+        f"FROM ({prepared.sql}) AS source({aliases})"
+    )
+    table = opened.sql(cast).to_arrow_table()
+    evaluated.table = table
+    evaluated.rows = [[format_value(value) for value in row.values()] for row in table.to_pylist()]
+
+
+def commit(run: QueryRun, prepared: Prepared, evaluated: Evaluated) -> None:
+    """Write the results back (call under the emulator's lock): the result CSV of a
+    SELECT, or an INSERT's new object and its manifest."""
+    run.scanned_bytes = evaluated.scanned_bytes
+    bucket, key = prepared.output
+    plan = prepared.target
+    if plan is None:
+        run.columns, run.rows = evaluated.columns, evaluated.rows
+        _write_results(run, bucket, key)
+        return
+    assert evaluated.table is not None
+    s3 = s3_backends[run.account]["aws"]
+    written: list[str] = []
+    if evaluated.rows:
+        object_key, body = encode(plan, evaluated.rows, evaluated.table)
+        try:
+            s3.get_bucket(plan.bucket)
+        except Exception as exc:  # MissingBucket
+            raise QueryFailure(
+                f"HIVE_PATH_ALREADY_EXISTS: Unable to write to s3://{plan.bucket}/"
+                f"{plan.prefix}: the bucket does not exist",
+                TYPE_BUCKET_NOT_FOUND,
+            ) from exc
+        s3.put_object(plan.bucket, object_key, body)
+        written.append(f"s3://{plan.bucket}/{object_key}")
+        manifest = f"{key}-manifest.csv"
+        s3.put_object(bucket, manifest, "".join(f"{w}\n" for w in written).encode())
+        run.manifest_location = f"s3://{bucket}/{manifest}"
+    run.update_count = len(evaluated.rows)
 
 
 def _write_results(run: QueryRun, bucket: str, key: str) -> None:
@@ -270,6 +432,45 @@ def _write_results(run: QueryRun, bucket: str, key: str) -> None:
     header = [column["Name"] for column in run.columns]
     body = "".join(line(values) + "\n" for values in [header, *run.rows])
     s3_backends[run.account]["aws"].put_object(bucket, key, body.encode())
+
+
+def _caret_position(message: str) -> str:
+    """Athena's `line L:C: ` from DuckDB's `LINE L: <sql>` and caret lines."""
+    lines = message.split("\n")
+    for index, text in enumerate(lines[:-1]):
+        if text.startswith("LINE ") and ": " in text:
+            label, _ = text.split(": ", 1)
+            caret = lines[index + 1].find("^")
+            if caret >= 0 and label[5:].isdigit():
+                return f"line {label[5:]}:{caret - len(label) - 2 + 1}: "
+    return ""
+
+
+def athena_failure(exc: duckdb.Error) -> QueryFailure:
+    """A DuckDB error in Athena's words (Trino's error names), not DuckDB's."""
+    message = str(exc)
+    first = message.split("\n", 1)[0]
+    detail = first.split(": ", 1)[-1].rstrip("!")
+    position = _caret_position(message)
+    quoted = first.split('"')
+    if isinstance(exc, duckdb.BinderException) and "Referenced column" in first:
+        return QueryFailure(
+            f"COLUMN_NOT_FOUND: {position}Column '{quoted[1]}' cannot be resolved or "
+            "requester is not authorized to access requested resources",
+            TYPE_USER,
+        )
+    if isinstance(exc, duckdb.CatalogException) and "Function with name" in first:
+        name = first.split("with name ", 1)[1].split(" ", 1)[0]
+        return QueryFailure(
+            f"FUNCTION_NOT_FOUND: {position}Function '{name}' not registered", TYPE_USER
+        )
+    if isinstance(exc, duckdb.ConversionException):
+        return QueryFailure(f"INVALID_CAST_ARGUMENT: {detail}", TYPE_USER)
+    if "Division by zero" in first:
+        return QueryFailure("DIVISION_BY_ZERO: Division by zero", TYPE_USER)
+    if isinstance(exc, duckdb.ParserException):
+        return QueryFailure(f"SYNTAX_ERROR: {position}{detail}", TYPE_SYNTAX)
+    return QueryFailure(f"GENERIC_USER_ERROR: {position}{detail}", TYPE_USER)
 
 
 #: DuckDB type ids -> Athena (Trino) type names and their reported precision.

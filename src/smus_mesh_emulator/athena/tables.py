@@ -77,6 +77,8 @@ class TableFormat:
     quote: str = '"'
     escape: str | None = "\\"
     header_lines: int = 0
+    #: how LazySimpleSerDe spells NULL (`serialization.null.format`)
+    null_format: str = "\\N"
 
 
 def table_format(table_input: dict[str, Any], name: str) -> TableFormat:
@@ -127,7 +129,12 @@ def table_format(table_input: dict[str, Any], name: str) -> TableFormat:
         delimiter = serde_parameters.get("field.delim") or (
             serialization if serialization and not serialization.isdigit() else "\x01"
         )
-        return TableFormat("csv", delimiter=delimiter, header_lines=header_lines)
+        return TableFormat(
+            "csv",
+            delimiter=delimiter,
+            header_lines=header_lines,
+            null_format=serde_parameters.get("serialization.null.format", "\\N"),
+        )
     raise QueryFailure(
         f"HIVE_UNSUPPORTED_FORMAT: the emulator cannot read table {name}: SerDe "
         f"'{serde.get('SerializationLibrary')}' is not supported (it reads LazySimpleSerDe "
@@ -198,7 +205,7 @@ def _text_rows(key: str, data: bytes, fmt: TableFormat, names: list[str]) -> lis
     if fmt.kind == "csv":
         lines = _lines(text)[fmt.header_lines :]
         return [
-            _fit([None if v == "\\N" else v for v in line.split(fmt.delimiter)], width)
+            _fit([None if v == fmt.null_format else v for v in line.split(fmt.delimiter)], width)
             for line in lines
         ]
     if fmt.kind == "opencsv":
@@ -247,23 +254,35 @@ class LoadedTable:
     scanned_bytes: int
 
 
-def load_table(account: str, reference: TableReference) -> tuple[LoadedTable, list[dict[str, Any]]]:
-    """Read every file of the table (or of each of its registered partitions, with the
-    partition values as extra columns); the Glue columns, partition keys last.
+@dataclass
+class TableSnapshot:
+    """What a query reads of one table, copied out of the catalog and S3 under the
+    emulator's lock, so that parsing and SQL run without it: the Glue columns (partition
+    keys last), how the files are read, and each partition's values and objects."""
+
+    columns: list[dict[str, Any]]
+    fmt: TableFormat
+    parts: list[tuple[list[str], list[tuple[str, bytes]]]]
+
+
+def snapshot_table(account: str, reference: TableReference) -> TableSnapshot:
+    """Copy every file of the table (or of each of its registered partitions, with the
+    partition values). Call it under the emulator's lock.
+
+    Raises:
+        QueryFailure: a SerDe the emulator does not read, or a missing bucket.
 
     Examples:
-        >>> loaded, columns = load_table("111111111111", reference)
-        >>> loaded.scanned_bytes, [c["Name"] for c in columns]
-        (63, ['id', 'region', 'amount'])
+        >>> [c["Name"] for c in snapshot_table("111111111111", reference).columns]
+        ['id', 'region', 'amount']
     """
     table_input = glue_input(reference.glue)
     descriptor = table_input.get("StorageDescriptor") or {}
     columns = list(descriptor.get("Columns") or [])
     partition_keys = list(table_input.get("PartitionKeys") or [])
     fmt = table_format(table_input, f"{reference.database}.{reference.table}")
-    names = [column["Name"] for column in columns]
     if partition_keys:
-        parts = [
+        locations = [
             (
                 (partition.partition_input.get("StorageDescriptor") or {}).get("Location"),
                 list(partition.values),
@@ -271,21 +290,33 @@ def load_table(account: str, reference: TableReference) -> tuple[LoadedTable, li
             for partition in reference.glue.partitions.values()
         ]
     else:
-        parts = [(descriptor.get("Location"), [])]
+        locations = [(descriptor.get("Location"), [])]
+    parts = [(values, _objects(account, location)) for location, values in locations if location]
+    return TableSnapshot(columns + partition_keys, fmt, parts)
+
+
+def load_snapshot(snapshot: TableSnapshot) -> LoadedTable:
+    """Parse a snapshot's files into Arrow tables (no lock needed).
+
+    Examples:
+        >>> load_snapshot(snapshot_table("111111111111", reference)).scanned_bytes
+        63
+    """
+    width = len(snapshot.columns)
+    names = [column["Name"] for column in snapshot.columns]
     sources, scanned = [], 0
-    for location, values in parts:
-        if not location:
-            continue
-        for key, data in _objects(account, location):
+    for values, objects in snapshot.parts:
+        data_names = names[: width - len(values)]
+        for key, data in objects:
             scanned += len(data)
-            if fmt.kind == "parquet":
-                arrays = _parquet_columns(data, names)
+            if snapshot.fmt.kind == "parquet":
+                arrays = _parquet_columns(data, data_names)
             else:
-                rows = _text_rows(key, data, fmt, names)
+                rows = _text_rows(key, data, snapshot.fmt, data_names)
                 arrays = [
-                    pa.array([row[i] for row in rows], pa.string()) for i in range(len(names))
+                    pa.array([row[i] for row in rows], pa.string()) for i in range(len(data_names))
                 ]
             count = len(arrays[0]) if arrays else 0
             arrays += [pa.array([value] * count, pa.string()) for value in values]
             sources.append(pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]))
-    return LoadedTable(sources, scanned), columns + partition_keys
+    return LoadedTable(sources, scanned)
