@@ -35,8 +35,11 @@ from moto.s3.models import s3_backends
 from smus_mesh_emulator import accounts
 from smus_mesh_emulator.datazone.models import datazone_backends
 from smus_mesh_emulator.lakeformation.catalog_sync import prune
+from smus_mesh_emulator.redshiftserverless.models import redshiftserverless_backends
 
-#: The resource classes of the inventory, in DESIGN.md's order plus the two extras.
+#: The resource classes of the inventory, in DESIGN.md's order plus the extras (IAM
+#: policies, S3 objects, and Redshift Serverless, which a project's RedshiftServerless
+#: environment makes).
 CLASSES = (
     "iam_roles",
     "iam_policies",
@@ -52,6 +55,8 @@ CLASSES = (
     "lakeformation_admins",
     "ram_shares",
     "datazone",
+    "redshift_serverless_namespaces",
+    "redshift_serverless_workgroups",
 )
 
 #: Athena creates this workgroup in every account.
@@ -82,6 +87,7 @@ def _known_accounts() -> set[str]:
         lakeformation_backends,
         ram_backends,
         datazone_backends,
+        redshiftserverless_backends,
     ):
         found.update(list(backends))
     return found
@@ -156,6 +162,9 @@ def _collect(inventory: Inventory) -> None:
             for share in ram.resource_shares
             if share.status != "DELETED"
         ]
+    for account_id, redshift in _walk(redshiftserverless_backends):
+        inventory[account_id]["redshift_serverless_namespaces"] += list(redshift.namespaces)
+        inventory[account_id]["redshift_serverless_workgroups"] += list(redshift.workgroups)
     for account_id, datazone in _walk(datazone_backends):
         inventory[account_id]["datazone"] += [
             _domain_entry(domain) for domain in datazone.domains.values()

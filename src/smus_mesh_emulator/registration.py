@@ -4,15 +4,17 @@ moto's `DomainDispatcherApplication` picks a backend from the SigV4 credential
 scope of each request and asks its `create_app(service)` for a Flask app. We
 pass our own `create_app`, which:
 
-* serves services listed in `CUSTOM_RESPONSES` (DataZone, which moto does not
-  have, and the moto services whose gaps the workflow hits: RAM, Athena, Lake
-  Formation, CodeCommit, STS) through one catch-all route on our response class;
+* serves services listed in `CUSTOM_RESPONSES` (DataZone and Redshift Serverless,
+  which moto does not have, and the moto services whose gaps the workflow hits: RAM,
+  Athena, Lake Formation, CodeCommit, STS) through one catch-all route on our response
+  class;
 * serves every other service with moto's own `create_backend_app`.
 
 DataZone's real host is `datazone.<region>.api.aws`, which moto's URL index does
 not know; in server mode the dispatcher builds `datazone.<region>.amazonaws.com`
 from the credential scope, so one extra URL pattern on *this dispatcher instance*
-is enough. No module of moto is patched and `sys.modules` is not touched (the
+is enough (and one for `redshift-serverless.<region>.amazonaws.com`). No module of
+moto is patched and `sys.modules` is not touched (the
 `mock_aws` decorator route that needs that, see getmoto/moto#7126, is not used:
 tests run a real server on loopback).
 
@@ -39,13 +41,17 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.exceptions import NotFound
 
 from smus_mesh_emulator.datazone import urls as datazone_urls
+from smus_mesh_emulator.redshiftserverless import urls as redshiftserverless_urls
 
 #: service name -> response class served on a catch-all route. Filled by
 #: `smus_mesh_emulator.services.register_all()` at server start.
 CUSTOM_RESPONSES: dict[str, type[Any]] = {}
 
-#: Backend URL patterns that moto's index lacks.
-EXTRA_URL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [*datazone_urls.URL_PATTERNS]
+#: Backend URL patterns that moto's index lacks (services moto does not have).
+EXTRA_URL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    *datazone_urls.URL_PATTERNS,
+    *redshiftserverless_urls.URL_PATTERNS,
+]
 
 #: SigV4 signing names that differ from the botocore service name.
 SIGNING_NAME_TO_SERVICE = {"tagging": "resourcegroupstaggingapi"}

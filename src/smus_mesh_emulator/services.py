@@ -20,6 +20,7 @@ def _response_classes() -> dict[str, type[Any]]:
     from smus_mesh_emulator.iam.responses import ManagedPolicyIamResponse
     from smus_mesh_emulator.lakeformation.responses import LakeFormationExtResponse
     from smus_mesh_emulator.ram.responses import RamResponse
+    from smus_mesh_emulator.redshiftserverless.responses import RedshiftServerlessResponse
     from smus_mesh_emulator.sts.responses import StrictTokenResponse
 
     classes: dict[str, type[Any]] = {
@@ -32,6 +33,7 @@ def _response_classes() -> dict[str, type[Any]]:
     classes["codecommit"] = RepositoryListingResponse
     classes["lakeformation"] = LakeFormationExtResponse
     classes["athena"] = AthenaSqlResponse
+    classes["redshift-serverless"] = RedshiftServerlessResponse
     return classes
 
 

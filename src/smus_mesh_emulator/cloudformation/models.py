@@ -1,5 +1,6 @@
 """The resource types moto lacks: `AWS::Glue::Database`, `AWS::Athena::WorkGroup`,
-`AWS::CodeCommit::Repository`, as `CloudFormationModel` subclasses. moto finds models
+`AWS::CodeCommit::Repository`, `AWS::RedshiftServerless::Namespace` and `::Workgroup`, as
+`CloudFormationModel` subclasses. moto finds models
 through `CloudFormationModel.__subclasses__()` behind `lru_cache`d lookups, so the caches
 are cleared once the classes exist (emulation.md §3.4).
 """
@@ -15,6 +16,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.glue.models import glue_backends
 
 from smus_mesh_emulator.cloudformation.exceptions import ResourceFailure
+from smus_mesh_emulator.redshiftserverless.models import redshiftserverless_backends
 
 
 class GlueDatabase(CloudFormationModel):
@@ -264,6 +266,174 @@ class CodeCommitRepository(CloudFormationModel):
 
     def delete(self, account_id: str, region_name: str) -> None:
         codecommit_backends[account_id][region_name].delete_repository(self.name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _tag_map(properties: dict[str, Any]) -> dict[str, str]:
+    return {str(t["Key"]): str(t["Value"]) for t in properties.get("Tags") or []}
+
+
+class RedshiftServerlessNamespace(CloudFormationModel):
+    """`AWS::RedshiftServerless::Namespace`: Ref is the name; GetAtt Namespace.* (the
+    attributes the CloudFormation reference lists)."""
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "NamespaceName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RedshiftServerless::Namespace"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in (
+            "Namespace.NamespaceArn",
+            "Namespace.NamespaceId",
+            "Namespace.NamespaceName",
+            "Namespace.DbName",
+            "Namespace.Status",
+        )
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        namespace = redshiftserverless_backends[self.account_id][self.region_name].namespaces[
+            self.name
+        ]
+        return {
+            "Namespace.NamespaceArn": namespace.arn,
+            "Namespace.NamespaceId": namespace.id,
+            "Namespace.NamespaceName": namespace.name,
+            "Namespace.DbName": namespace.db_name,
+            "Namespace.Status": namespace.status,
+        }[attribute_name]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RedshiftServerlessNamespace:
+        properties = cloudformation_json["Properties"]
+        redshiftserverless_backends[account_id][region_name].create_namespace(
+            resource_name,
+            str(properties.get("DbName") or "dev"),
+            [str(r) for r in properties.get("IamRoles") or []],
+            _tag_map(properties),
+        )
+        return cls(account_id, region_name, resource_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        redshiftserverless_backends[account_id][region_name].remove_namespace(self.name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+class RedshiftServerlessWorkgroup(CloudFormationModel):
+    """`AWS::RedshiftServerless::Workgroup`: Ref is the name; GetAtt Workgroup.*."""
+
+    def __init__(self, account_id: str, region_name: str, name: str) -> None:
+        self.account_id = account_id
+        self.region_name = region_name
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "WorkgroupName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RedshiftServerless::Workgroup"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in (
+            "Workgroup.WorkgroupArn",
+            "Workgroup.WorkgroupId",
+            "Workgroup.WorkgroupName",
+            "Workgroup.NamespaceName",
+            "Workgroup.Endpoint.Address",
+            "Workgroup.Endpoint.Port",
+        )
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        workgroup = redshiftserverless_backends[self.account_id][self.region_name].workgroups[
+            self.name
+        ]
+        return {
+            "Workgroup.WorkgroupArn": workgroup.arn,
+            "Workgroup.WorkgroupId": workgroup.id,
+            "Workgroup.WorkgroupName": workgroup.name,
+            "Workgroup.NamespaceName": workgroup.namespace_name,
+            "Workgroup.Endpoint.Address": workgroup.address,
+            "Workgroup.Endpoint.Port": workgroup.to_dict()["port"],
+        }[attribute_name]
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RedshiftServerlessWorkgroup:
+        properties = cloudformation_json["Properties"]
+        backend = redshiftserverless_backends[account_id][region_name]
+        namespace = str(properties.get("NamespaceName") or "")
+        if namespace not in backend.namespaces:
+            raise ResourceFailure(f"Namespace {namespace} not found.")
+        backend.create_workgroup(
+            resource_name,
+            namespace,
+            int(properties.get("BaseCapacity") or 128),
+            bool(properties.get("PubliclyAccessible") or False),
+            [str(s) for s in properties.get("SubnetIds") or []],
+            [str(g) for g in properties.get("SecurityGroupIds") or []],
+            _tag_map(properties),
+        )
+        return cls(account_id, region_name, resource_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        redshiftserverless_backends[account_id][region_name].remove_workgroup(self.name)
 
     def is_created(self) -> bool:
         return True

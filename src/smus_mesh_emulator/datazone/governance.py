@@ -56,6 +56,7 @@ MAX_GRANTS_PER_POLICY = 20
 
 TOOLING = "Tooling"
 DATA_LAKE = "DataLake"
+REDSHIFT_SERVERLESS = "RedshiftServerless"
 
 
 def _param(
@@ -115,10 +116,18 @@ V2_BLUEPRINTS: dict[str, tuple[str, str | None, list[dict[str, Any]]]] = {
         ],
     ),
     "LakehouseCatalog": ("Lakehouse catalogs for the project", None, []),
-    "RedshiftServerless": (
-        "Amazon Redshift Serverless workgroup for the project",
+    REDSHIFT_SERVERLESS: (
+        "Amazon Redshift Serverless namespace and workgroup for the project",
         None,
-        [_param("redshiftDbName", "String", "Name of the Redshift database", "dev")],
+        [
+            _param("redshiftDbName", "String", "Name of the Redshift database", "dev"),
+            _param(
+                "redshiftBaseCapacity",
+                "Integer",
+                "Base capacity of the workgroup in Redshift Processing Units",
+                "128",
+            ),
+        ],
     ),
     "EmrServerless": ("Amazon EMR Serverless application for the project", None, []),
     "EmrOnEc2": ("Amazon EMR on EC2 cluster for the project", None, []),

@@ -52,6 +52,7 @@ from smus_mesh_emulator.datazone.exceptions import (
 )
 from smus_mesh_emulator.datazone.governance import (
     DATA_LAKE,
+    REDSHIFT_SERVERLESS,
     TOOLING,
     Blueprint,
     GovernanceBackend,
@@ -80,6 +81,9 @@ RESOURCE_TYPES = {
     "codeRepositoryName": "CODECOMMIT_REPOSITORY",
     "s3BucketPath": "S3_PATH",
     "glueDBName": "GLUE_DATABASE",
+    "redshiftNamespaceName": "REDSHIFT_SERVERLESS_NAMESPACE",
+    "redshiftWorkgroupName": "REDSHIFT_SERVERLESS_WORKGROUP",
+    "redshiftDbName": "REDSHIFT_DATABASE",
 }
 
 
@@ -677,6 +681,8 @@ def _add_environment_objects(domain: Domain, environment: Environment) -> None:
             ),
         ):
             domain.connections[connection.id] = connection
+    elif environment.blueprint_name == REDSHIFT_SERVERLESS:
+        domain.connections.update(_redshift_connection(domain, environment))
     elif environment.blueprint_name == DATA_LAKE:
         configuration = blueprint_configuration(
             domain, environment.account_id, environment.blueprint_id
@@ -685,6 +691,32 @@ def _add_environment_objects(domain: Domain, environment: Environment) -> None:
             domain, environment, configuration.manage_access_role_arn if configuration else None
         )
         domain.subscription_targets[target.id] = target
+
+
+def _redshift_connection(domain: Domain, environment: Environment) -> dict[str, Connection]:
+    """The project's `project.redshift` connection to its workgroup's database."""
+    provisioned = environment.provisioned
+    workgroup, database = provisioned["redshiftWorkgroupName"], provisioned["redshiftDbName"]
+    account, region = environment.account_id, environment.region
+    host = f"{workgroup}.{account}.{region}.redshift-serverless.amazonaws.com"
+    connection = Connection(
+        domain,
+        environment,
+        "project.redshift",
+        "REDSHIFT",
+        {
+            "redshiftProperties": {
+                "storage": {"workgroupName": workgroup},
+                "databaseName": database,
+                "isProvisionedSecret": False,
+                "jdbcUrl": f"jdbc:redshift://{host}:5439/{database}",
+                "jdbcIamUrl": f"jdbc:redshift:iam://{host}:5439/{database}",
+                "status": "READY",
+            }
+        },
+        "The project's Redshift Serverless workgroup",
+    )
+    return {connection.id: connection}
 
 
 def _deploy_next_group(domain: Domain, project: Project) -> None:

@@ -15,7 +15,9 @@ the same in-process, on moto's backends of that account:
     an Athena workgroup with its result location under the S3 location, a
     CodeCommit repository, and the project's prefix in the S3 location;
   - DataLake ("Lakehouse Database"): the project's Glue database, and Lake
-    Formation permissions on it for the project role.
+    Formation permissions on it for the project role;
+  - RedshiftServerless: a Redshift Serverless namespace (its database, the project
+    role as its IAM role) and a workgroup serving it.
   Failing one makes the environment CREATE_FAILED.
 * `deprovision` — delete the stack; a stack that cannot be deleted leaves the
   environment DELETE_FAILED with the stack's reason.
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from smus_mesh_emulator.datazone.governance import (
     DATA_LAKE,
+    REDSHIFT_SERVERLESS,
     TOOLING,
     blueprint_configuration,
     may_create_environment_from,
@@ -422,6 +425,81 @@ def _provision_data_lake(
     return {"glueDBName": database, "userRoleArn": project_role_arn}
 
 
+def redshift_names(environment: Environment) -> tuple[str, str]:
+    """(namespace, workgroup) of a RedshiftServerless environment: named after the
+    environment, as AWS does not document the names it uses (ADR 5)."""
+    return f"redshift-serverless-namespace-{environment.id}", (
+        f"redshift-serverless-workgroup-{environment.id}"
+    )
+
+
+def _redshift_template(
+    environment: Environment, role_arn: str, database: str, capacity: int, tags: dict[str, str]
+) -> dict[str, Any]:
+    namespace, workgroup = redshift_names(environment)
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"DataZone RedshiftServerless environment {environment.id}",
+        "Resources": {
+            "Namespace": {
+                "Type": "AWS::RedshiftServerless::Namespace",
+                "Properties": {
+                    "NamespaceName": namespace,
+                    "DbName": database,
+                    "IamRoles": [role_arn],
+                    "Tags": _resource_tags(tags),
+                },
+            },
+            "Workgroup": {
+                "Type": "AWS::RedshiftServerless::Workgroup",
+                "Properties": {
+                    "WorkgroupName": workgroup,
+                    "NamespaceName": {"Ref": "Namespace"},
+                    "BaseCapacity": capacity,
+                    "PubliclyAccessible": False,
+                    "Tags": _resource_tags(tags),
+                },
+            },
+        },
+        "Outputs": {
+            "NamespaceName": {"Value": {"Ref": "Namespace"}},
+            "WorkgroupName": {"Value": {"Ref": "Workgroup"}},
+            "Endpoint": {"Value": {"Fn::GetAtt": ["Workgroup", "Workgroup.Endpoint.Address"]}},
+        },
+    }
+
+
+def _provision_redshift(
+    domain: Domain, environment: Environment, project_role_arn: str | None
+) -> dict[str, str]:
+    if project_role_arn is None:
+        raise EnvironmentFailure(
+            "PROJECT_ROLE_MISSING",
+            f"Project {environment.project_id} has no active Tooling environment, so there is no "
+            "project role for the Redshift Serverless namespace",
+        )
+    database = environment.parameters.get("redshiftDbName") or "dev"
+    try:
+        capacity = int(environment.parameters.get("redshiftBaseCapacity") or 128)
+    except ValueError as exc:
+        raise EnvironmentFailure(
+            "INVALID_PARAMETER", f"redshiftBaseCapacity must be an integer: {exc}"
+        ) from exc
+    tags = _tags(domain, environment)
+    _deploy(
+        domain,
+        environment,
+        _redshift_template(environment, project_role_arn, database, capacity, tags),
+    )
+    namespace, workgroup = redshift_names(environment)
+    return {
+        "userRoleArn": project_role_arn,
+        "redshiftNamespaceName": namespace,
+        "redshiftWorkgroupName": workgroup,
+        "redshiftDbName": database,
+    }
+
+
 def provision(
     domain: Domain, environment: Environment, project_role_arn: str | None
 ) -> dict[str, str]:
@@ -432,10 +510,12 @@ def provision(
         return _provision_tooling(domain, environment)
     if environment.blueprint_name == DATA_LAKE:
         return _provision_data_lake(domain, environment, project_role_arn)
+    if environment.blueprint_name == REDSHIFT_SERVERLESS:
+        return _provision_redshift(domain, environment, project_role_arn)
     raise EnvironmentFailure(
         "BLUEPRINT_NOT_EMULATED",
         f"The emulator does not provision {environment.blueprint_name} environments "
-        f"(it provisions {TOOLING} and {DATA_LAKE})",
+        f"(it provisions {TOOLING}, {DATA_LAKE} and {REDSHIFT_SERVERLESS})",
     )
 
 
