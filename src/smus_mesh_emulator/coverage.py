@@ -1,11 +1,12 @@
-"""Generate docs/emulator-coverage.md from the pinned botocore model.
+"""Generate docs/emulator-coverage.md from the pinned botocore model and the code.
 
     python -m smus_mesh_emulator.coverage > docs/emulator-coverage.md   (make coverage-doc)
 
-Every DataZone operation of the model is listed with whether the emulator
-implements it; an operation it does not implement fails at once with a
-non-retryable `NotImplemented` error naming it. A test checks the committed
-file is up to date, so the page never drifts from the code.
+Every DataZone and Redshift Serverless operation of the model is listed with whether the
+emulator implements it (an operation it does not implement fails at once with a
+non-retryable `NotImplemented` error naming it), and so is every SQL statement its Athena
+runs. A test checks the committed file is up to date, so the page never drifts from the
+code.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections import defaultdict
 import botocore
 import botocore.session
 
+from smus_mesh_emulator.athena.statements import SUPPORTED as ATHENA_STATEMENTS
 from smus_mesh_emulator.datazone.responses import implemented_operations
+from smus_mesh_emulator.redshiftserverless.responses import IMPLEMENTED as REDSHIFT_IMPLEMENTED
 
 #: Groups for reading the table; the first matching pattern wins.
 GROUPS = [
@@ -58,13 +61,15 @@ def render() -> str:
         "the test suite (strict mode). Any other operation answers at once with HTTP 501 "
         "`NotImplemented` naming it (not retried by botocore).",
         "",
-        "Besides DataZone, the emulator serves every other AWS service through moto 5.2.5, "
-        "with these fixes on the same port: STS (AssumeRole needs an existing role that trusts "
-        "the caller), IAM (AWS managed policies on first reference), RAM (invitations, "
-        "OTHER-ACCOUNTS, shareable domains), CloudFormation (Glue database, Athena workgroup, "
-        "CodeCommit repository types; DELETE_FAILED on non-empty buckets), CodeCommit "
+        "Besides DataZone and Redshift Serverless (below), the emulator serves every other AWS "
+        "service through moto 5.2.5, with these fixes on the same port: STS (AssumeRole needs "
+        "an existing role that trusts the caller), IAM (AWS managed policies on first "
+        "reference), RAM (invitations, OTHER-ACCOUNTS, shareable domains), CloudFormation "
+        "(Glue database, Athena workgroup, CodeCommit repository, Redshift Serverless "
+        "namespace and workgroup types; DELETE_FAILED on non-empty buckets), CodeCommit "
         "(ListRepositories), Lake Formation (checked grants, pruning, cross-account views) and "
-        "Athena (SQL run by DuckDB, Lake Formation enforced).",
+        "Athena (the statements below, run by DuckDB on worker threads, Lake Formation "
+        "enforced).",
         "",
     ]
     order = [name for name, _ in GROUPS] + ["Other"]
@@ -76,7 +81,49 @@ def render() -> str:
         lines += [f"## {name} ({done}/{len(members)})", "", "| Operation | Emulated |", "|---|---|"]
         lines += [f"| {op} | {'yes' if op in implemented else '—'} |" for op in members]
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _redshift_serverless() + _athena_statements())
+
+
+def _redshift_serverless() -> list[str]:
+    model = botocore.session.get_session().get_service_model("redshift-serverless")
+    operations = sorted(model.operation_names)
+    lines = [
+        "# Emulator coverage: Redshift Serverless",
+        "",
+        f"moto has no Redshift Serverless. **{len(REDSHIFT_IMPLEMENTED)} of {len(operations)} "
+        f"operations implemented** (API {model.api_version}): what DataZone's "
+        "RedshiftServerless blueprint and a clean-up need, the namespace and workgroup of a "
+        "project's environment (created by its CloudFormation stack). Any other operation "
+        "answers HTTP 501 `NotImplemented` naming it.",
+        "",
+        "| Operation | Emulated |",
+        "|---|---|",
+    ]
+    lines += [f"| {op} | {'yes' if op in REDSHIFT_IMPLEMENTED else '—'} |" for op in operations]
+    return [*lines, ""]
+
+
+def _athena_statements() -> list[str]:
+    lines = [
+        "# Emulator coverage: Athena statements",
+        "",
+        f"**{len(ATHENA_STATEMENTS)} statements run**, for tables of the Glue Data Catalog "
+        "(`AwsDataCatalog`), under Lake Formation's rules for the caller. DDL changes the "
+        "caller's Glue catalog; INSERT writes new objects under the table's location (text, "
+        "OpenCSV, JSON or Parquet, as the table's SerDe says). DML that does not parse is "
+        "refused by StartQueryExecution (`MALFORMED_QUERY`); any other statement Athena "
+        "runs (CTAS, views, ALTER TABLE, MSCK REPAIR TABLE, SHOW PARTITIONS, UPDATE, ...) "
+        "ends FAILED with `NOT_SUPPORTED` naming it.",
+        "",
+        "| SubstatementType | Syntax |",
+        "|---|---|",
+    ]
+    # A `|` inside a table cell, even in code, must be escaped.
+    lines += [
+        f"| {kind} | `{syntax.replace('|', chr(92) + '|')}` |"
+        for kind, syntax in ATHENA_STATEMENTS.items()
+    ]
+    return [*lines, ""]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -278,6 +278,20 @@ def test_open_csv_and_parquet_tables_take_inserts_in_their_own_format(cloud: Clo
         ["7", "10.50", "2026-01-31"],
         ["8", "21.00", "2026-01-31"],
     ]
+    _ok(
+        athena,
+        "CREATE EXTERNAL TABLE sales.events (id int, kind string)\n"
+        "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
+        f"LOCATION 's3://{DATA}/events/'",
+    )
+    _ok(athena, "INSERT INTO sales.events VALUES (1, 'click'), (2, NULL)")
+    (key,) = _objects(s3, DATA, "events/")
+    lines = gzip.decompress(s3.get_object(Bucket=DATA, Key=key)["Body"].read()).decode()
+    assert lines == '{"id": 1, "kind": "click"}\n{"id": 2, "kind": null}\n'
+    assert _select(athena, "SELECT id, kind FROM sales.events ORDER BY id") == [
+        ["1", "click"],
+        ["2", None],
+    ]
     # CASCADE drops the tables with the database.
     _ok(athena, "DROP DATABASE sales CASCADE")
     assert glue.get_databases()["DatabaseList"] == []

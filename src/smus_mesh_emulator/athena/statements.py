@@ -77,6 +77,28 @@ _STATEMENT_VERBS = _HIVE_VERBS | frozenset(
 )
 
 
+#: What the emulator's Athena runs: SubstatementType -> the syntax it accepts (the
+#: coverage page lists it; anything else Athena runs ends FAILED, NOT_SUPPORTED).
+SUPPORTED = {
+    "SELECT": "SELECT ... / WITH ... SELECT ... (run by DuckDB over the tables' S3 objects)",
+    "INSERT": "INSERT INTO [db.]table [(column, ...)] {VALUES (...), ... | SELECT ...} "
+    "(not into partitioned tables)",
+    "CREATE_DATABASE": "CREATE {DATABASE|SCHEMA} [IF NOT EXISTS] db [COMMENT 'c'] "
+    "[LOCATION 's3://...'] [WITH DBPROPERTIES ('k'='v', ...)]",
+    "CREATE_TABLE": "CREATE EXTERNAL TABLE [IF NOT EXISTS] [db.]table (column type "
+    "[COMMENT 'c'], ...) [COMMENT 'c'] [PARTITIONED BY (...)] [CLUSTERED BY (...) INTO n "
+    "BUCKETS] [ROW FORMAT DELIMITED ... | ROW FORMAT SERDE 'class' [WITH SERDEPROPERTIES "
+    "(...)]] [STORED AS {TEXTFILE|PARQUET|ORC|AVRO} | STORED AS INPUTFORMAT '...' "
+    "OUTPUTFORMAT '...'] [LOCATION 's3://...'] [TBLPROPERTIES (...)]",
+    "DROP_TABLE": "DROP TABLE [IF EXISTS] [db.]table",
+    "DROP_DATABASE": "DROP {DATABASE|SCHEMA} [IF EXISTS] db [RESTRICT|CASCADE]",
+    "SHOW_DATABASES": "SHOW {DATABASES|SCHEMAS} [LIKE 'pattern']",
+    "SHOW_TABLES": "SHOW TABLES [IN db] ['pattern']",
+    "SHOW_COLUMNS": "SHOW COLUMNS {FROM|IN} [db.]table [{FROM|IN} db]",
+    "DESCRIBE_TABLE": "DESCRIBE [db.]table",
+}
+
+
 #: The SHOW statements Athena has beyond DATABASES, TABLES and COLUMNS (refused clearly).
 _OTHER_SHOWS = {
     "PARTITIONS": "SHOW_PARTITIONS",
