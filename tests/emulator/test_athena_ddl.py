@@ -493,3 +493,17 @@ def test_lake_formation_rules_for_athena_ddl_and_insert(cloud: Cloud) -> None:
             Principal=principal(reader_arn), Resource=resource, Permissions=["SELECT"]
         )
     assert excinfo.value.response["Error"]["Code"] == "EntityNotFoundException"
+
+
+def test_ddl_without_an_output_bucket_fails_before_changing_the_catalog(cloud: Cloud) -> None:
+    athena = cloud.client("athena", PRODUCER)
+    query_id = athena.start_query_execution(
+        QueryString="CREATE DATABASE orphan",
+        ResultConfiguration={"OutputLocation": "s3://no-such-bucket/results/"},
+    )["QueryExecutionId"]
+    status = wait_query(athena, query_id)["Status"]
+    assert (status["State"], status["StateChangeReason"]) == (
+        "FAILED",
+        "Unable to verify/create output bucket no-such-bucket",
+    )
+    assert cloud.client("glue", PRODUCER).get_databases()["DatabaseList"] == []

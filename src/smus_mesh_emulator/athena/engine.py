@@ -112,6 +112,7 @@ def _work(run: QueryRun, is_current: Callable[[], bool]) -> None:
             if run.statement.failure is not None:
                 raise run.statement.failure
             if run.statement.is_hive:
+                sql.output_bucket(run)
                 ddl.run_hive(run)
                 _finish(run)
                 return
@@ -120,6 +121,7 @@ def _work(run: QueryRun, is_current: Callable[[], bool]) -> None:
             run.connection = opened
         evaluated = sql.evaluate(run, prepared, opened)
         with RUNTIME.lock:
+            run.connection = None
             if run.state == "CANCELLED" or not is_current():
                 return
             sql.commit(run, prepared, evaluated)

@@ -174,7 +174,8 @@ def connection() -> duckdb.DuckDBPyConnection:
     return opened
 
 
-def _output_bucket(run: QueryRun) -> tuple[str, str]:
+def output_bucket(run: QueryRun) -> tuple[str, str]:
+    """(bucket, key) of the query's output; the bucket must exist in the caller's account."""
     bucket, _, key = run.output_location.split("://", 1)[-1].partition("/")
     try:
         s3_backends[run.account]["aws"].get_bucket(bucket)
@@ -249,7 +250,7 @@ def prepare(run: QueryRun, opened: duckdb.DuckDBPyConnection) -> Prepared:
             caller may not read (or, for an INSERT, write).
     """
     database = _check_context(run)
-    output = _output_bucket(run)
+    output = output_bucket(run)
     tree_node = run.statement.tree
     if isinstance(tree_node, exp.Insert):
         return _prepare_insert(run, opened, tree_node, database, output)
