@@ -22,7 +22,18 @@ STACK_TEMPLATE = json.dumps(
                     "CatalogId": {"Ref": "AWS::AccountId"},
                     "DatabaseInput": {"Name": "stack_db"},
                 },
-            }
+            },
+            "Warehouse": {
+                "Type": "AWS::RedshiftServerless::Namespace",
+                "Properties": {"NamespaceName": "inv-namespace"},
+            },
+            "Compute": {
+                "Type": "AWS::RedshiftServerless::Workgroup",
+                "Properties": {
+                    "WorkgroupName": "inv-workgroup",
+                    "NamespaceName": {"Ref": "Warehouse"},
+                },
+            },
         }
     }
 )
@@ -131,6 +142,8 @@ def test_every_class_is_reported_in_its_own_account(cloud: Cloud) -> None:
         "lakeformation_admins": sorted([role_arn, ORG_ROLE.format(account=CONSUMER_ACCOUNT)]),
         "ram_shares": [],
         "datazone": [],
+        "redshift_serverless_namespaces": ["inv-namespace"],
+        "redshift_serverless_workgroups": ["inv-workgroup"],
     }
 
     producer = inventory[DOMAIN_ACCOUNT]
