@@ -3,11 +3,11 @@
 Why: every AWS request is served under one lock (moto's backends are not thread safe), and
 a query that ran under it froze every other caller for as long as the query took (a 6 s
 query held an unrelated STS call for 5.7 s). StartQueryExecution now only classifies the
-statement and hands the query to a worker; the worker takes the lock briefly to read what
-the query needs (`sql.prepare`: catalog entries, Lake Formation's decision, S3 bytes),
-runs DuckDB without it (`sql.evaluate`), and takes it again to write the results back
-(`sql.commit`). Hive DDL and SHOW/DESCRIBE only touch metadata and run under the lock in
-one step. StopQueryExecution interrupts DuckDB (`stop`).
+statement. When the query's QUEUED stage ends it goes to a worker, which takes the lock
+briefly to read what the query needs (`sql.prepare`: catalog entries, Lake Formation's
+decision, S3 bytes), runs DuckDB without it (`sql.evaluate`), and takes it again to write
+the results back (`sql.commit`). Hive DDL and SHOW/DESCRIBE only touch metadata and run
+under the lock in one step. StopQueryExecution interrupts DuckDB (`stop`).
 
 A worker drops what it was doing if the cloud was reset meanwhile (`is_current`): its
 results must not land in the fresh cloud.
@@ -46,6 +46,11 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = Lock()
 
 
+#: Queries handed to the pool and not finished (under `_pool_lock`): beyond WORKERS, a query
+#: waits QUEUED for a free worker.
+_in_flight = 0
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
@@ -55,9 +60,22 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def submit(run: QueryRun, is_current: Callable[[], bool]) -> None:
-    """Run the query on a worker. `is_current()` (called under the lock) tells whether the
-    query still belongs to the emulated cloud."""
+    """Run the query on a worker (call under the request lock). It is RUNNING from now on
+    if a worker is free, else it stays QUEUED until one is. `is_current()` (called under the
+    lock) tells whether the query still belongs to the emulated cloud."""
+    global _in_flight
+    with _pool_lock:
+        free = _in_flight < WORKERS
+        _in_flight += 1
+    if free:
+        run.state, run.started = "RUNNING", datetime.now(UTC)
     _executor().submit(_work, run, is_current)
+
+
+def _done() -> None:
+    global _in_flight
+    with _pool_lock:
+        _in_flight -= 1
 
 
 def stop(run: QueryRun) -> None:
@@ -108,7 +126,7 @@ def _work(run: QueryRun, is_current: Callable[[], bool]) -> None:
         with RUNTIME.lock:
             if run.state == "CANCELLED" or not is_current():
                 return
-            run.state, run.started = "RUNNING", datetime.now(UTC)
+            run.state, run.started = "RUNNING", run.started or datetime.now(UTC)
             if run.statement.failure is not None:
                 raise run.statement.failure
             if run.statement.is_hive:
@@ -140,5 +158,6 @@ def _work(run: QueryRun, is_current: Callable[[], bool]) -> None:
                 QueryFailure(f"Internal error in the emulator: {exc}", TYPE_INTERNAL, SYSTEM_ERROR),
             )
     finally:
+        _done()
         if opened is not None:
             opened.close()

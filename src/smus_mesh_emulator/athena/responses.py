@@ -1,10 +1,11 @@
 """The Athena API: moto's (workgroups, named queries, catalogs, ...) with real query execution.
 
 StartQueryExecution classifies the statement (`statements.classify`: DML that does not parse
-is refused there, as Athena refuses it), hands the query to a worker (`engine`) and returns
-at once. What GetQueryExecution shows is the less advanced of the worker's progress and a
-scheduler transition through QUEUED and RUNNING (kind "athena.query"), so every query shows
-an in-progress state on its first read and lasts at least the latency profile's duration.
+is refused there, as Athena refuses it), starts a scheduler transition through QUEUED and
+RUNNING (kind "athena.query") and returns at once. When RUNNING starts, the query goes to a
+worker (`engine`), which runs it outside the request lock. What GetQueryExecution shows is
+the less advanced of the worker's progress and the transition, so every query shows an
+in-progress state on its first read and lasts at least the latency profile's durations.
 """
 
 from __future__ import annotations
@@ -102,10 +103,9 @@ class AthenaSqlResponse(AthenaResponse):
         run.gate = RUNTIME.scheduler.start(
             [Stage("QUEUED", "athena.query"), Stage("RUNNING", "athena.query")],
             "DONE",
-            _gate(run),
+            _gate(run, _still_registered(run, queries)),
             label=f"athena:{query_id}",
         )
-        engine.submit(run, _still_registered(run, queries))
         return json.dumps({"QueryExecutionId": query_id})
 
     def get_query_execution(self) -> str:
@@ -188,14 +188,18 @@ class AthenaSqlResponse(AthenaResponse):
         return json.dumps({"__type": "NotImplemented", "message": message}), {"status": 501}
 
 
-def _gate(run: QueryRun) -> Callable[[str], None]:
-    """The scheduler's status callback: the minimum QUEUED and RUNNING stages have passed."""
+def _gate(run: QueryRun, is_current: Callable[[], bool]) -> Callable[[str], None]:
+    """The scheduler's status callback. The query waits QUEUED for the stage's duration,
+    then goes to a worker when RUNNING starts (so a query stopped while QUEUED never
+    runs, as in Athena); DONE: its minimum RUNNING time has passed."""
 
     def apply(status: str) -> None:
         if status == "DONE":
             run.gate_done_at = datetime.now(UTC)
-        else:
-            run.gate_status = status
+            return
+        run.gate_status = status
+        if status == "RUNNING" and run.state == "QUEUED":
+            engine.submit(run, is_current)
 
     return apply
 
