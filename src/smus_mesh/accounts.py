@@ -6,6 +6,12 @@ long `up` (domain creation and environment deployment take many minutes)
 never runs on expired keys. Credentials stay inside botocore: nothing here
 logs, stores or prints them.
 
+Every client a session creates, including the STS clients botocore builds to assume
+a role and the `GetCallerIdentity` of `verify`, gets the one retry policy
+(`retry_policy.client_config`) as the session's default client config: a throttled or
+failed AssumeRole is retried like any other call, and a failure that outlives the
+retries is reported as transient (exit 3), not as wrong credentials.
+
 The endpoint is never chosen here: botocore honours `AWS_ENDPOINT_URL` (and
 `AWS_ENDPOINT_URL_<SERVICE>`), which is how the emulator is selected.
 """
@@ -21,7 +27,8 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from smus_mesh.config import AccountConfig, Config
-from smus_mesh.errors import AccountError
+from smus_mesh.errors import AccountError, TransientError
+from smus_mesh.retry_policy import client_config, describe_aws_error, is_transient
 
 ROLE_SESSION_NAME = "smus-mesh"
 
@@ -42,8 +49,9 @@ class SessionFactory:
     models are megabytes).
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, max_attempts: int = 10) -> None:
         self._config = config
+        self._client_config = client_config(max_attempts)
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
         self._loader = botocore.session.get_session().get_component("data_loader")
@@ -70,10 +78,13 @@ class SessionFactory:
         region = self._config.region
         try:
             if account.profile:
-                return boto3.Session(profile_name=account.profile, region_name=region)
+                profile = boto3.Session(profile_name=account.profile, region_name=region)
+                return self._retrying(profile)
             if not account.role_arn:
-                return boto3.Session(region_name=region)
-            source = boto3.Session(profile_name=account.source_profile, region_name=region)
+                return self._retrying(boto3.Session(region_name=region))
+            source = self._retrying(
+                boto3.Session(profile_name=account.source_profile, region_name=region)
+            )
         except ProfileNotFound as exc:
             raise AccountError(f"accounts.{alias}: {exc}") from None
         credentials = source.get_credentials()
@@ -96,25 +107,33 @@ class SessionFactory:
             extra_args=extra,
         )
         core = botocore.session.Session()
+        core.set_default_client_config(self._client_config)
         core._credentials = DeferredRefreshableCredentials(
             refresh_using=fetcher.fetch_credentials, method="assume-role"
         )
         core.set_config_variable("region", region)
         return boto3.Session(botocore_session=core)
 
+    def _retrying(self, session: boto3.Session) -> boto3.Session:
+        """`session`, whose clients (those of its credential providers too) retry by policy."""
+        session._session.set_default_client_config(self._client_config)
+        return session
+
     def verify(self, alias: str) -> str:
         """Check that the credentials reach the configured account; return the caller ARN."""
         expected = self._config.accounts[alias].account_id
         try:
             identity = self.session(alias).client("sts").get_caller_identity()
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
+        except (ClientError, BotoCoreError) as exc:
+            detail = describe_aws_error(exc)
+            if is_transient(exc):
+                raise TransientError(
+                    f"accounts.{alias}: AWS kept failing while reaching account {expected} "
+                    f"({detail}), after every retry; nothing was changed: run it again"
+                ) from None
             raise AccountError(
-                f"accounts.{alias}: cannot get credentials for account {expected}: "
-                f"{error.get('Code')}: {error.get('Message')}"
+                f"accounts.{alias}: cannot get credentials for account {expected}: {detail}"
             ) from None
-        except BotoCoreError as exc:
-            raise AccountError(f"accounts.{alias}: cannot get credentials: {exc}") from None
         if identity["Account"] != expected:
             raise AccountError(
                 f"accounts.{alias}: the credentials reach account {identity['Account']}, "

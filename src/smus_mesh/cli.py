@@ -1,10 +1,12 @@
 """`smus-mesh`: thin commands over the library (engine.workspace, query, audit, emulator).
 
 Each command parses its options, builds a Workspace and calls one library
-function. Prompts, colours, tables and exit codes live only here:
-0 success, 1 failure (AWS said no, a check failed, leftovers found), 2 a user
-error (bad config or options, unreachable account), 130 interrupted. No
-traceback is shown unless `--debug`, except for bugs, which say so.
+function. Prompts, colours, tables and exit codes live only here. Exit codes
+(`errors.py`, ADR 10): 0 success; 1 AWS refused, a check failed or something
+was left; 2 the user's input (config, options, state file) with nothing
+changed; 3 a transient failure that retries did not overcome (run it again);
+130 interrupted. No traceback is shown unless `--debug`, except for bugs,
+which say so.
 """
 
 from __future__ import annotations
@@ -24,10 +26,16 @@ import typer
 from smus_mesh import __version__
 from smus_mesh.errors import SmusMeshError
 
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 AWS refused, a check failed or something was left; "
+    "2 bad input (config, options, state file), nothing changed; 3 AWS kept failing "
+    "transiently after every retry, safe to run again; 130 interrupted."
+)
+
 app = typer.Typer(
     name="smus-mesh",
     help="Set up, check and tear down a two-account SageMaker Unified Studio collaboration "
-    "from one YAML file, against AWS or the bundled local emulator.",
+    "from one YAML file, against AWS or the bundled local emulator.\n\n" + EXIT_CODES_HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -122,18 +130,58 @@ def _handled(options: Options) -> Iterator[None]:
     except SmusMeshError as exc:
         if options.debug:
             raise
-        if options.json:
-            typer.echo(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
-        _err(f"error: {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        _fail(options, type(exc).__name__, str(exc), exc.exit_code)
     except Exception as exc:
         if options.debug:
             raise
+        known = _aws_failure(exc)
+        if known is not None:
+            _fail(options, type(exc).__name__, *known)
         _err(
             f"smus-mesh hit a bug: {type(exc).__name__}: {exc}\n"
             f"{traceback.format_exc()}Please report it with the output above."
         )
         raise typer.Exit(1) from None
+
+
+def _fail(options: Options, error: str, message: str, exit_code: int) -> None:
+    if options.json:
+        typer.echo(json.dumps({"ok": False, "error": error, "message": message}))
+    _err(f"error: {message}")
+    raise typer.Exit(exit_code) from None
+
+
+def _aws_failure(exc: Exception) -> tuple[str, int] | None:
+    """(message, exit code) of an AWS error that reached the command (a read outside any
+    step, such as an observation): transient -> 3, refused -> 1, no credentials -> 2."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+    )
+
+    from smus_mesh.errors import EXIT_FAILED, EXIT_TRANSIENT, EXIT_USAGE
+    from smus_mesh.retry_policy import describe_aws_error, is_transient
+
+    if not isinstance(exc, ClientError | BotoCoreError):
+        return None
+    detail = describe_aws_error(exc)
+    if is_transient(exc):
+        return (
+            f"AWS kept failing after every retry ({detail}); this is transient: "
+            "run the same command again",
+            EXIT_TRANSIENT,
+        )
+    if isinstance(exc, ClientError):
+        return f"AWS refused {detail}", EXIT_FAILED
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError | NoRegionError):
+        return f"{detail} (configure AWS credentials or the account's profile)", EXIT_USAGE
+    if isinstance(exc, ProfileNotFound):
+        return detail, EXIT_USAGE
+    return None
 
 
 def _workspace(options: Options, console: Any = None) -> Any:
@@ -283,6 +331,14 @@ def _raise_for_failures(options: Options, report: Any) -> None:
         raise bugs[0].error
     for bug in bugs:
         _err(f"smus-mesh hit a bug in {bug.key}:\n{bug.message}")
+    if report.transient and not bugs:
+        from smus_mesh.errors import EXIT_TRANSIENT
+
+        _err(
+            "AWS kept failing transiently (throttling, 5xx, timeouts) after every retry; "
+            "the state file is saved: run the same command again"
+        )
+        raise typer.Exit(EXIT_TRANSIENT)
     raise typer.Exit(1)
 
 

@@ -4,11 +4,11 @@ Resources never call `boto3.client`; they ask `Clients.get(alias, service)`.
 Clients are cached per (account, service) and are thread safe once built.
 
 Throttling and transient errors are retried by botocore's standard mode
-(exponential backoff with jitter). Not adaptive mode: its client-side rate
-measurement takes a lock on every response, which dozens of steps sharing one
-client spend their time contending for, and one throttled call slows every
-other call of the client. The operations whose quota is known to be low are
-paced instead (`RateLimiter`). Every call is counted by
+(exponential backoff with jitter), with the one policy of `retry_policy`. Not
+adaptive mode: its client-side rate measurement takes a lock on every response,
+which dozens of steps sharing one client spend their time contending for, and
+one throttled call slows every other call of the client. The operations whose
+quota is known to be low are paced instead (`RateLimiter`). Every call is counted by
 kind — "mutating", "poll" (made from inside a wait) or "read" — so that `up`
 can report what it did and the benchmark can check that waits back off.
 """
@@ -22,10 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from botocore.config import Config as BotoConfig
-
-from smus_mesh import __version__
 from smus_mesh.accounts import SessionFactory
+from smus_mesh.retry_policy import client_config
 
 READ_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head", "Lookup")
 READ_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
@@ -110,13 +108,8 @@ class Clients:
         self.limiters = {operation: RateLimiter(limited_tps * 0.8) for operation in RATE_LIMITED}
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self._config = BotoConfig(
-            retries={"mode": "standard", "max_attempts": max_attempts},
-            connect_timeout=10,
-            read_timeout=70,
-            max_pool_connections=pool,
-            user_agent_extra=f"smus-mesh/{__version__}",
-        )
+        self.max_attempts = max_attempts
+        self._config = client_config(max_attempts, pool)
 
     @property
     def region(self) -> str:

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from smus_mesh import __version__
 from smus_mesh.config import CheckConfig
 from smus_mesh.engine.plan import observe_safely
 from smus_mesh.engine.workspace import Workspace
-from smus_mesh.errors import QueryCheckFailed, SmusMeshError, StepError, UserError
+from smus_mesh.errors import (
+    QueryCheckFailed,
+    SmusMeshError,
+    StepError,
+    TransientError,
+    UserError,
+)
 from smus_mesh.resources.base import Observed, Status
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.datazone import paginate
@@ -36,6 +40,7 @@ from smus_mesh.resources.subscriptions import (
     revoke_subscriptions,
     subscriptions_of,
 )
+from smus_mesh.retry_policy import client_config, is_transient
 
 
 @dataclass
@@ -294,10 +299,7 @@ class Collaboration:
         session = self._project_session(access)
         athena = session.client(
             "athena",
-            config=BotoConfig(
-                retries={"mode": "standard", "max_attempts": 10},
-                user_agent_extra=f"smus-mesh/{__version__}",
-            ),
+            config=client_config(self.workspace.settings.max_attempts),
         )
         try:
             execution_id = athena.start_query_execution(
@@ -306,6 +308,10 @@ class Collaboration:
                 QueryExecutionContext={"Database": access.database, "Catalog": "AwsDataCatalog"},
             )["QueryExecutionId"]
         except ClientError as exc:
+            if is_transient(exc):
+                raise TransientError(
+                    f"Athena kept failing after every retry ({exc}); run the query again"
+                ) from None
             raise QueryCheckFailed(f"Athena refused the query: {exc}") from None
         settings = self.workspace.settings
         delay = settings.poll_initial
@@ -443,6 +449,9 @@ class Collaboration:
                 cancel=True,
             )
         except ClientError as exc:
+            if is_transient(exc):
+                message = f"unsubscribe: AWS kept failing ({exc}); run it again"
+                raise TransientError(message) from None
             raise SmusMeshError(f"unsubscribe failed: {exc}") from None
 
 

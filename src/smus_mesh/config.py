@@ -33,41 +33,59 @@ Example (the emulator's accounts)::
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from smus_mesh.config_file import load_yaml_file, shown
+from smus_mesh.config_rules import (
+    PLACEHOLDER,
+    ColumnType,
+    check_bucket,
+    check_prefix,
+    check_region,
+    check_sql,
+)
 from smus_mesh.errors import ConfigError
 from smus_mesh.settings import Settings
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-RoleArn = Annotated[
-    str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-]
+#: Most sample rows of one table (they are written to S3 in one object by `up`).
+MAX_ROWS = 10_000
+#: Most columns of one table.
+MAX_COLUMNS = 1_000
+#: Longest check query (Athena's own limit on a query string, in characters).
+MAX_SQL = 262_144
+
+# ASCII classes only: `\d` and `\w` also match other scripts' digits and letters.
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
+RoleArn = Annotated[str, StringConstraints(pattern=ROLE_ARN_PATTERN, max_length=2048)]
 SetupName = Annotated[
     str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
 ]  # goes into role and bucket names, so short and DNS-safe
 Alias = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
 GlueName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,255}$")]
-S3Uri = Annotated[str, StringConstraints(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
-
-#: Glue column types the sample-data writer and the emulator's Athena understand.
-_COLUMN_TYPE = re.compile(
-    r"^(string|int|integer|bigint|smallint|tinyint|double|float|boolean|date|timestamp"
-    r"|decimal\(\d{1,2},\s*\d{1,2}\))$"
-)
+S3Uri = Annotated[
+    str,
+    StringConstraints(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$", max_length=1100),
+]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
+#: A project name (DataZone: 1-64 characters of letters, digits, '_', '-', space).
+ProjectName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")
+]
+ProfileName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class Strict(BaseModel):
@@ -79,10 +97,10 @@ class AccountConfig(Strict):
     (from `source_profile` or the default credentials), or neither (default chain)."""
 
     account_id: AccountId
-    profile: str | None = None
+    profile: ProfileName | None = None
     role_arn: RoleArn | None = None
     external_id: str | None = Field(None, min_length=2, max_length=1224)
-    source_profile: str | None = None
+    source_profile: ProfileName | None = None
     vpc_id: str | None = Field(
         None, pattern=r"^vpc-[0-9a-f]+$", description="VPC for the Tooling blueprint."
     )
@@ -113,7 +131,7 @@ class DomainRoles(Strict):
 
 
 class DomainConfig(Strict):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[\w -]+$")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")
     account: Alias
     description: str | None = Field(None, max_length=2048)
     auth: Literal["iam", "iam_identity_center"] = "iam"
@@ -139,12 +157,11 @@ class ColumnConfig(Strict):
     @field_validator("type")
     @classmethod
     def _glue_type(cls, value: str) -> str:
-        if not _COLUMN_TYPE.match(value.lower()):
-            raise ValueError(
-                f"{value!r} is not a supported Glue type (string, int, bigint, double, "
-                "boolean, date, timestamp, decimal(p,s), ...)"
-            )
-        return value.lower()
+        return str(ColumnType.parse(value))
+
+    @property
+    def column_type(self) -> ColumnType:
+        return ColumnType.parse(self.type)
 
 
 class TableConfig(Strict):
@@ -159,13 +176,47 @@ class TableConfig(Strict):
     location: S3Uri
     format: Literal["csv", "parquet"] = "csv"
     create: bool = True
-    columns: list[ColumnConfig] = Field(default_factory=list)
-    rows: list[list[Any]] = Field(default_factory=list)
+    columns: list[ColumnConfig] = Field(default_factory=list, max_length=MAX_COLUMNS)
+    rows: list[list[Any]] = Field(default_factory=list, max_length=MAX_ROWS)
 
     @field_validator("location")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        return value if value.endswith("/") else value + "/"
+        value = value if value.endswith("/") else value + "/"
+        bucket, _, prefix = value[len("s3://") :].partition("/")
+        check_bucket(bucket)
+        if prefix:
+            check_prefix(prefix)
+        return value
+
+    @field_validator("rows")
+    @classmethod
+    def _typed_rows(cls, rows: list[list[Any]], info: ValidationInfo) -> list[list[Any]]:
+        """Each value parsed as its column's type; the first few bad ones are reported
+        with their row and column."""
+        columns: list[ColumnConfig] = info.data.get("columns") or []
+        if not columns:
+            return rows
+        types = [c.column_type for c in columns]
+        problems: list[str] = []
+        parsed = []
+        for i, row in enumerate(rows):
+            if len(row) != len(columns):
+                problems.append(f"rows[{i}] has {len(row)} values for {len(columns)} columns")
+            else:
+                values = []
+                for j, (value, kind) in enumerate(zip(row, types, strict=True)):
+                    try:
+                        values.append(kind.parse_value(value))
+                    except ValueError as exc:
+                        problems.append(f"rows[{i}][{j}] (column {columns[j].name}): {exc}")
+                parsed.append(values)
+            if len(problems) >= 5:
+                problems.append("...")
+                break
+        if problems:
+            raise ValueError("; ".join(problems))
+        return parsed
 
     @property
     def bucket(self) -> str:
@@ -181,9 +232,6 @@ class TableConfig(Strict):
             raise ValueError("a table smus-mesh creates needs columns")
         if not self.prefix:
             raise ValueError("location must name a prefix under the bucket (s3://bucket/prefix/)")
-        for i, row in enumerate(self.rows):
-            if len(row) != len(self.columns):
-                raise ValueError(f"rows[{i}] has {len(row)} values for {len(self.columns)} columns")
         if self.rows and not self.create:
             raise ValueError("rows are only written for tables smus-mesh creates (create: true)")
         return self
@@ -194,9 +242,9 @@ class ApprovalRule(Strict):
     on the requesting principal's ARN."""
 
     decision: Literal["accept", "reject"]
-    consumer_project: str = "*"
-    table: str = "*"
-    requester: str = "*"
+    consumer_project: str = Field("*", max_length=64)
+    table: str = Field("*", max_length=64)
+    requester: str = Field("*", max_length=2048)
     comment: str = Field("", max_length=4096)
 
 
@@ -220,7 +268,7 @@ class ApprovalConfig(Strict):
 
 
 class ProjectConfig(Strict):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[\w -]+$")
+    name: ProjectName
     account: Alias
     description: str | None = Field(None, max_length=2048)
     imports: list[Alias] = Field(default_factory=list)
@@ -228,7 +276,7 @@ class ProjectConfig(Strict):
 
 
 class SubscriptionConfig(Strict):
-    project: str
+    project: ProjectName
     tables: list[Alias] = Field(min_length=1)
     reason: str = Field("Requested by smus-mesh", min_length=1, max_length=4096)
 
@@ -237,11 +285,16 @@ class CheckConfig(Strict):
     """SQL the consumer project runs with Athena. `{table}` placeholders name config tables
     and are replaced by the consumer's own database and table names, found in DataZone."""
 
-    project: str
-    sql: str = Field(min_length=1)
-    name: str | None = None
+    project: ProjectName
+    sql: str = Field(min_length=1, max_length=MAX_SQL)
+    name: str | None = Field(None, min_length=1, max_length=256)
     expect_row_count: int | None = Field(None, ge=0)
-    expect_rows: list[list[Any]] | None = None
+    expect_rows: list[list[Any]] | None = Field(None, max_length=MAX_ROWS)
+
+    @field_validator("sql")
+    @classmethod
+    def _one_read_only_query(cls, value: str) -> str:
+        return check_sql(value)
 
 
 class Config(Strict):
@@ -250,13 +303,18 @@ class Config(Strict):
     version: Literal[1] = 1
     name: SetupName = Field(description="Set-up name: tags and names of what smus-mesh creates.")
     region: Region
-    accounts: dict[Alias, AccountConfig] = Field(min_length=1)
+    accounts: dict[Alias, AccountConfig] = Field(min_length=1, max_length=100)
     domain: DomainConfig
     tables: list[TableConfig] = Field(default_factory=list)
     projects: list[ProjectConfig] = Field(min_length=1)
     subscriptions: list[SubscriptionConfig] = Field(default_factory=list)
     checks: list[CheckConfig] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        return check_region(value)
 
     # lookups ------------------------------------------------------------------
     def table(self, name: str) -> TableConfig:
@@ -384,7 +442,7 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
         if check.project not in projects:
             problems.append((f"checks[{i}].project", f"unknown project {check.project!r}"))
             continue
-        for name in re.findall(r"\{(\w[\w-]*)\}", check.sql):
+        for name in PLACEHOLDER.findall(check.sql):
             if (check.project, name) not in subscribed and name not in projects[
                 check.project
             ].imports:
@@ -406,10 +464,8 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
 
 #: What a pattern-constrained field expects, in words (pydantic prints the regex).
 PATTERN_HINTS = {
-    r"^\d{12}$": 'a 12-digit AWS account id, quoted ("111122223333")',
-    r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$": (
-        "an IAM role ARN like arn:aws:iam::111122223333:role/Name"
-    ),
+    ACCOUNT_ID_PATTERN: 'a 12-digit AWS account id, quoted ("111122223333")',
+    ROLE_ARN_PATTERN: ("an IAM role ARN like arn:aws:iam::111122223333:role/Name"),
     r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$": (
         "2-24 characters: lower-case letters, digits and dashes, starting with a letter"
     ),
@@ -418,7 +474,7 @@ PATTERN_HINTS = {
     ),
     r"^[a-z0-9_]{1,255}$": "a Glue name: lower-case letters, digits and underscores",
     r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$": "an S3 URI like s3://bucket/prefix/",
-    r"^[a-z]{2}(-[a-z]+)+-\d$": "an AWS region like eu-west-1",
+    r"^[a-z]{2}(-[a-z]+)+-[0-9]$": "an AWS region like eu-west-1",
     r"^vpc-[0-9a-f]+$": "a VPC id like vpc-0123456789abcdef0",
     r"^subnet-[0-9a-f]+$": "a subnet id like subnet-0123456789abcdef0",
 }
@@ -436,17 +492,19 @@ def _message(error: Any) -> str:
         and not isinstance(value, bool)
     ):
         # YAML reads an unquoted account id (or any digits) as a number.
-        return f'expected a string, got the number {value!r}: quote it ("{value}")'
+        return f'expected a string, got the number {shown(value)}: quote it ("{value}")'
     if error["type"] == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
         hint = PATTERN_HINTS.get(pattern, f"a value matching {pattern}")
-        return f"expected {hint}, got {error.get('input')!r}"
-    return str(error["msg"]).removeprefix("Value error, ")
+        return f"expected {hint}, got {shown(error.get('input'))}"
+    return str(error["msg"]).removeprefix("Value error, ")[:1000]
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and len(part) > 64:
+            part = part[:64] + "..."  # an unknown key of a megabyte is not echoed
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -469,23 +527,8 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a config file."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, [("(file)", "file not found")]) from None
-    except OSError as exc:
-        raise ConfigError(source, [("(file)", exc.strerror or str(exc))]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
-        raise ConfigError(
-            source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from None
-    return parse_config(data, source)
+    """Read (within the limits of `config_file`) and validate a config file."""
+    return parse_config(load_yaml_file(path), str(path))
 
 
 def json_schema() -> dict[str, Any]:

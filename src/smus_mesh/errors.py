@@ -1,23 +1,44 @@
 """The tool's error hierarchy: what the user did wrong vs. what AWS did, and what to retry.
 
-The CLI maps these to exit codes (2 for `UserError`, 1 for everything else)
-and prints only the message unless `--debug`; anything that is not a
+Each error carries its exit code, and each exit code means one thing (ADR 10):
+
+* 0 `EXIT_OK`: success.
+* 1 `EXIT_FAILED`: AWS refused, a check failed, or something was left behind.
+* 2 `EXIT_USAGE`: the user's input (config file, options, a state file that is not
+  this set-up's or cannot be read) is wrong; nothing was changed.
+* 3 `EXIT_TRANSIENT`: AWS or the network kept failing transiently (throttling, 5xx,
+  timeouts) after every retry; safe to run the same command again.
+* 130 `EXIT_INTERRUPTED`: Ctrl-C.
+
+The CLI prints only the message unless `--debug`; anything that is not a
 `SmusMeshError` is reported as a bug, with its traceback.
 """
 
 from __future__ import annotations
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TRANSIENT = 3
+EXIT_INTERRUPTED = 130
+
 
 class SmusMeshError(Exception):
     """Base of every error the tool raises on purpose."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class UserError(SmusMeshError):
     """The input is wrong (config, options, credentials): fix it; retrying will not help."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
+
+
+class TransientError(SmusMeshError):
+    """AWS (or the network) kept failing transiently after every retry: run it again."""
+
+    exit_code = EXIT_TRANSIENT
 
 
 class ConfigError(UserError):
@@ -39,10 +60,17 @@ class StateError(SmusMeshError):
     """The state file cannot be read, written or locked."""
 
 
+class StateUnreadable(StateError):
+    """The state file (or its journal) is not one this smus-mesh can use: corrupt, of a
+    newer format, or of another set-up. The user's input: nothing was changed."""
+
+    exit_code = EXIT_USAGE
+
+
 class StateLockedError(StateError):
     """Another run holds the state file's lock."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class PlanError(SmusMeshError):
@@ -60,11 +88,15 @@ class StepError(SmusMeshError):
         operation: str | None = None,
         code: str | None = None,
         request_id: str | None = None,
+        transient: bool = False,
     ) -> None:
         self.key = key
         self.operation = operation
         self.code = code
         self.request_id = request_id
+        #: AWS said "not now" (throttling, 5xx, timeout) after every retry, not "no".
+        self.transient = transient
+        self.exit_code = EXIT_TRANSIENT if transient else EXIT_FAILED
         detail = f" [{operation}: {code}]" if operation and code else ""
         rid = f" (request id {request_id})" if request_id else ""
         super().__init__(f"{key}: {message}{detail}{rid}")

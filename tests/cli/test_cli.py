@@ -261,7 +261,7 @@ def test_an_account_whose_role_cannot_be_assumed_exits_2(
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith(
             "error: accounts.consumer: cannot get credentials for account 222222222222: "
-            "AccessDenied"
+            "AssumeRole: AccessDenied"
         ), result.stderr
         assert "Traceback" not in result.output
     assert [c for c in cloud.calls() if c["mutating"] and c["operation"] != "AssumeRole"] == []

@@ -22,7 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Action, Plan, Step, observe_safely
@@ -30,6 +30,7 @@ from smus_mesh.engine.state import State
 from smus_mesh.errors import SmusMeshError, StepError
 from smus_mesh.resources.base import Observed, Resource, Status
 from smus_mesh.resources.context import Context
+from smus_mesh.retry_policy import is_transient
 
 
 @dataclass
@@ -67,6 +68,13 @@ class RunReport:
     def failures(self) -> list[StepResult]:
         return [r for r in self.results if not r.ok]
 
+    @property
+    def transient(self) -> bool:
+        """Every step that failed (rather than being skipped for another's failure) failed
+        transiently: the same run again can finish (exit code 3)."""
+        causes = [r for r in self.failures if r.error is not None]
+        return bool(causes) and all(getattr(r.error, "transient", False) for r in causes)
+
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for result in self.results:
@@ -92,6 +100,7 @@ def describe_client_error(key: str, exc: ClientError) -> StepError:
         operation=getattr(exc, "operation_name", None),
         code=error.get("Code"),
         request_id=meta.get("RequestId"),
+        transient=is_transient(exc),
     )
 
 
@@ -182,6 +191,14 @@ class Executor:
         except ClientError as exc:
             error = describe_client_error(step.key, exc)
             return self._failed(step, started, error)
+        except BotoCoreError as exc:
+            if not is_transient(exc):  # a parameter botocore refused: a bug of ours
+                result = self._failed(step, started, exc)
+                result.bug = True
+                result.message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                return result
+            # A timeout or dropped connection that outlived the retries.
+            return self._failed(step, started, StepError(step.key, str(exc), transient=True))
         except SmusMeshError as exc:
             return self._failed(step, started, exc)
         except Exception as exc:  # a bug: keep the traceback for --debug

@@ -50,7 +50,7 @@ class Workspace:
         self.state_path = state_path or default_state_path(config)
         self.console: Console = console or NoopConsole()
         self.settings = settings or config.resolved_settings()
-        self.sessions = sessions or SessionFactory(config)
+        self.sessions = sessions or SessionFactory(config, self.settings.max_attempts)
         self.clients = Clients(
             self.sessions,
             max_attempts=self.settings.max_attempts,
