@@ -184,10 +184,12 @@ def _aws_failure(exc: Exception) -> tuple[str, int] | None:
     return None
 
 
-def _workspace(options: Options, console: Any = None) -> Any:
+def _workspace(options: Options, console: Any = None, ignore_state: bool = False) -> Any:
     from smus_mesh.engine.workspace import Workspace
 
-    return Workspace.open(options.config, options.state, console or _console(options))
+    return Workspace.open(
+        options.config, options.state, console or _console(options), ignore_state=ignore_state
+    )
 
 
 def _emit(options: Options, payload: Any, render: Callable[[], None]) -> None:
@@ -363,11 +365,19 @@ def status(ctx: typer.Context) -> None:
 def down(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    ignore_state: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-state",
+            help="Do not read or write the state file (when it is corrupt or lost): find "
+            "what the set-up made by its tags alone.",
+        ),
+    ] = False,
 ) -> None:
     """Delete everything `up` made in every account, then verify with `audit`."""
     options = _options(ctx)
     with _handled(options):
-        workspace = _workspace(options)
+        workspace = _workspace(options, ignore_state=ignore_state)
         plan = workspace.plan("down")
         if not options.json:
             _render_plan(plan, options.verbose)
@@ -384,6 +394,11 @@ def down(
             _render_inventory(leftovers)
 
         _emit(options, payload, render)
+        if ignore_state and workspace.state_path.exists():
+            _err(
+                f"note: the state file {workspace.state_path} was neither read nor changed; "
+                "delete it once you no longer need it"
+            )
         _raise_for_failures(options, report)
         if leftovers.count():
             raise typer.Exit(1)

@@ -186,7 +186,7 @@ def test_a_missing_migration_is_an_error(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_an_unreadable_or_foreign_state_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "demo.state.json"
     path.write_text("{not json")
-    with pytest.raises(StateError, match=r"^cannot read the state file .*demo\.state\.json"):
+    with pytest.raises(StateError, match=r"^the state file .*demo\.state\.json is not JSON"):
         State.load(path, "demo")
     for text in ("[]", '{"schema_version": 1, "resources": []}'):
         path.write_text(text)
@@ -194,8 +194,11 @@ def test_an_unreadable_or_foreign_state_is_refused(tmp_path: Path) -> None:
             State.load(path, "demo")
         assert str(caught.value) == (
             f"{path} is not a smus-mesh state file (a JSON object with schema_version and "
-            "resources); use --state to point at the right file"
+            "resources); use --state to point at the right file, or restore the file from a "
+            "backup, or move it aside: `smus-mesh down --ignore-state` and `smus-mesh audit` "
+            "find what the set-up made by its tags"
         )
+        assert caught.value.exit_code == 2
     path.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "setup": "other"}))
     with pytest.raises(StateError) as caught:
         State.load(path, "demo")

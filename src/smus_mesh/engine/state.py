@@ -14,6 +14,12 @@ end. Loading replays the journal over the file (a torn last line is ignored).
 A lock file next to it (`flock`, released by the OS if the process dies) stops
 two runs from interleaving on one state. `schema_version` and ordered
 migrations let the format change without breaking old files.
+
+Reading is defensive: the file and the journal are inputs like the config (a
+disk can fill, a user can edit, a script can write garbage). Whatever they hold,
+loading either succeeds or raises `StateUnreadable` (exit 2) saying what is wrong
+and what to do, never a traceback; `down --ignore-state` and `audit` work without
+the file, from the tags on what the set-up made.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -30,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from smus_mesh.errors import StateError, StateLockedError
+from smus_mesh.errors import StateError, StateLockedError, StateUnreadable
 
 SCHEMA_VERSION = 1
 
@@ -104,40 +111,130 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def migrate(document: dict[str, Any]) -> dict[str, Any]:
+#: What to do about a state file that cannot be used (the end of every such message).
+WHAT_TO_DO = (
+    "restore the file from a backup, or move it aside: `smus-mesh down --ignore-state` "
+    "and `smus-mesh audit` find what the set-up made by its tags"
+)
+#: Largest state file read (bytes): 20 projects x 100 tables is about 2 MB.
+MAX_STATE_BYTES = 256 * 1024 * 1024
+
+_PROGRESS_TYPES: dict[str, tuple[type, ...]] = {
+    "started": (str, type(None)),
+    "stopped": (str, type(None)),
+    "retries": (int,),
+    "success": (bool,),
+    "failure": (bool,),
+    "message": (str,),
+}
+
+
+def _record_problem(data: Any) -> str | None:
+    """What is wrong with a stored record (None if it can be used)."""
+    if not isinstance(data, dict):
+        return f"is a {type(data).__name__}, not an object"
+    for name in ("kind", "account", "account_id"):
+        if not isinstance(data.get(name), str):
+            return f"has no {name!r} text"
+    for name in ("identity", "outputs"):
+        if not isinstance(data.get(name, {}), dict):
+            return f"{name!r} is not an object"
+    if not isinstance(data.get("owned"), bool | None):
+        return "'owned' is not true, false or null"
+    if not isinstance(data.get("status", ""), str):
+        return "'status' is not text"
+    progress = data.get("progress", {})
+    if not isinstance(progress, dict):
+        return "'progress' is not an object"
+    for name, value in progress.items():
+        expected = _PROGRESS_TYPES.get(name)
+        if expected is None:
+            return f"'progress' has an unknown field {name!r}"
+        negative = isinstance(value, int) and value < 0
+        if not isinstance(value, expected) or (
+            name == "retries" and (isinstance(value, bool) or negative)
+        ):
+            return f"'progress.{name}' has the wrong type"
+    return None
+
+
+def _schema_version(document: dict[str, Any], path: Path | None) -> int:
+    version = document.get("schema_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise StateUnreadable(
+            f"{path or 'the state file'}: schema_version is {str(version)[:40]!r}, not a "
+            f"version number; it is not a smus-mesh state file: {WHAT_TO_DO}"
+        )
+    return version
+
+
+def migrate(document: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
     """Upgrade a state document to SCHEMA_VERSION."""
-    version = int(document.get("schema_version", 0))
+    version = _schema_version(document, path)
     if version > SCHEMA_VERSION:
-        raise StateError(
+        raise StateUnreadable(
             f"the state file has schema_version {version}, newer than this smus-mesh "
             f"understands ({SCHEMA_VERSION}); upgrade smus-mesh"
         )
     while version < SCHEMA_VERSION:
         if version not in MIGRATIONS:
-            raise StateError(f"no migration from state schema_version {version}")
+            raise StateUnreadable(f"no migration from state schema_version {version}")
         document = MIGRATIONS[version](document)
         version += 1
         document["schema_version"] = version
     return document
 
 
-def _replay(journal: Path, resources: dict[str, Any]) -> None:
-    """Apply journal lines over the file's records (in place)."""
-    if not journal.exists():
-        return
+def _read_bytes(path: Path, what: str) -> bytes | None:
+    """The bytes of a regular file (None if it does not exist), within MAX_STATE_BYTES."""
     try:
-        lines = journal.read_text(encoding="utf-8").splitlines()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
     except OSError as exc:
-        raise StateError(f"cannot read the state journal {journal}: {exc}") from None
-    for line in lines:
+        raise StateError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StateUnreadable(f"the {what} {path} is not a regular file: {WHAT_TO_DO}")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_STATE_BYTES + 1)
+    except OSError as exc:
+        raise StateError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_STATE_BYTES:
+        raise StateUnreadable(f"the {what} {path} is larger than {MAX_STATE_BYTES:,} bytes")
+    return data
+
+
+def _replay(journal: Path, resources: dict[str, Any]) -> None:
+    """Apply journal lines over the file's records (in place).
+
+    A line that is not JSON was torn by a crash (the last line of a killed run, which
+    the next run appends after): skipped, what it said is observed again. A line that
+    is JSON but not an entry this code wrote means the journal was damaged: refused.
+    """
+    data = _read_bytes(journal, "state journal")
+    if data is None:
+        return
+    for number, raw in enumerate(data.split(b"\n"), start=1):
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             continue  # a line torn by a crash; what it said is observed again
+        problem = None
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+            problem = "is not an object with a 'key'"
+        elif "record" in entry:
+            problem = _record_problem(entry["record"])
+        if problem:
+            raise StateUnreadable(
+                f"the state journal {journal}, line {number}, {problem}: {WHAT_TO_DO}"
+            )
         if "record" in entry:
             resources[entry["key"]] = entry["record"]
         else:
-            resources.pop(entry.get("key"), None)
+            resources.pop(entry["key"], None)
 
 
 class _JournalLine:
@@ -173,29 +270,42 @@ class State:
     # loading / saving -----------------------------------------------------------------
     @classmethod
     def load(cls, path: Path, setup: str) -> State:
-        document: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "resources": {}}
-        if path.exists():
+        document: Any = {"schema_version": SCHEMA_VERSION, "resources": {}}
+        data = _read_bytes(path, "state file")
+        if data is not None:
             try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise StateError(f"cannot read the state file {path}: {exc}") from None
+                document = json.loads(data.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise StateUnreadable(
+                    f"the state file {path} is not UTF-8 (byte {exc.start}): {WHAT_TO_DO}"
+                ) from None
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise StateUnreadable(
+                    f"the state file {path} is not JSON ({str(exc)[:120]}): {WHAT_TO_DO}"
+                ) from None
             if not isinstance(document, dict) or not isinstance(
                 document.get("resources", {}), dict
             ):
-                raise StateError(
+                raise StateUnreadable(
                     f"{path} is not a smus-mesh state file (a JSON object with "
-                    "schema_version and resources); use --state to point at the right file"
+                    "schema_version and resources); use --state to point at the right file, "
+                    f"or {WHAT_TO_DO}"
                 )
-        document = migrate(document)
+        document = migrate(document, path)
         _replay(path.with_name(path.name + ".journal"), document.setdefault("resources", {}))
         if document.get("setup") not in (None, setup):
-            raise StateError(
-                f"{path} belongs to set-up {document.get('setup')!r}, not {setup!r}; "
+            raise StateUnreadable(
+                f"{path} belongs to set-up {str(document.get('setup'))[:80]!r}, not {setup!r}; "
                 "use --state to point at the right file"
             )
+        for key, record in document["resources"].items():
+            problem = _record_problem(record)
+            if problem:
+                raise StateUnreadable(
+                    f"the state file {path}: the record {key[:120]!r} {problem}: {WHAT_TO_DO}"
+                )
         records = {
-            key: ResourceRecord.from_dict(data)
-            for key, data in document.get("resources", {}).items()
+            key: ResourceRecord.from_dict(record) for key, record in document["resources"].items()
         }
         return cls(path, setup, records)
 

@@ -10,6 +10,9 @@ prints, prompts or exits (that is the CLI's job).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from smus_mesh.engine.apply import Executor, RunReport
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
 from smus_mesh.engine.state import State, locked
+from smus_mesh.errors import StateUnreadable
 from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import Names
@@ -45,9 +49,13 @@ class Workspace:
         console: Console | None = None,
         sessions: SessionFactory | None = None,
         settings: Settings | None = None,
+        ignore_state: bool = False,
     ) -> None:
         self.config = config
         self.state_path = state_path or default_state_path(config)
+        #: Neither read nor write the state file (`down --ignore-state`): what is the
+        #: set-up's is found by its tags alone, and the file is left as it was.
+        self.ignore_state = ignore_state
         self.console: Console = console or NoopConsole()
         self.settings = settings or config.resolved_settings()
         self.sessions = sessions or SessionFactory(config, self.settings.max_attempts)
@@ -65,9 +73,13 @@ class Workspace:
 
     @classmethod
     def open(
-        cls, config_path: str | Path, state_path: Path | None = None, console: Console | None = None
+        cls,
+        config_path: str | Path,
+        state_path: Path | None = None,
+        console: Console | None = None,
+        ignore_state: bool = False,
     ) -> Workspace:
-        return cls(load_config(config_path), state_path, console)
+        return cls(load_config(config_path), state_path, console, ignore_state=ignore_state)
 
     # -------------------------------------------------------------------------------
     def verify_accounts(self) -> dict[str, str]:
@@ -90,7 +102,19 @@ class Workspace:
         )
 
     def load_state(self) -> State:
+        if self.ignore_state:
+            # An empty state in a directory of its own (made by its first write, removed
+            # at the end of the run).
+            scratch = Path(tempfile.gettempdir()) / f"smus-mesh-ignored-state-{uuid.uuid4().hex}"
+            return State(scratch / self.state_path.name, self.config.name, {})
         return State.load(self.state_path, self.config.name)
+
+    def _done_with(self, state: State) -> None:
+        """Compact the state, or throw away the scratch state of `--ignore-state`."""
+        if self.ignore_state:
+            shutil.rmtree(state.path.parent, ignore_errors=True)
+        else:
+            state.close()
 
     def observe(self, state: State) -> tuple[Context, dict[str, Any]]:
         ctx = self.context(state)
@@ -140,8 +164,8 @@ class Workspace:
                 for error in auditor.sweep(leftovers, self.console.info):
                     self.console.warn(error)
                 leftovers = self.auditor(domain_ids).run()
-            state.close()
-            if report.ok and not leftovers.count():
+            self._done_with(state)
+            if report.ok and not leftovers.count() and not self.ignore_state:
                 self.state_path.unlink(missing_ok=True)
             return report, leftovers
 
@@ -161,11 +185,16 @@ class Workspace:
     def audit(self) -> Inventory:
         """What of the set-up (or DataZone leftovers of it) exists now, per account."""
         self.verify_accounts()
-        state = self.load_state()
         key = self.keys["domain"]
         ids = set()
-        if key in state.records and state.records[key].identity.get("id"):
-            ids.add(str(state.records[key].identity["id"]))
+        try:
+            records = {} if self.ignore_state else self.load_state().records
+        except StateUnreadable as exc:
+            # The audit must work when the state does not: it finds the set-up by its tags.
+            self.console.warn(f"{exc}; auditing from the tags alone")
+            records = {}
+        if key in records and records[key].identity.get("id"):
+            ids.add(str(records[key].identity["id"]))
         return self.auditor(ids).run()
 
     def status(self) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smus_mesh.config import TableConfig
+from smus_mesh.config_rules import ColumnType
 from smus_mesh.errors import UserError
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
@@ -176,11 +177,13 @@ def render_rows(table: TableConfig) -> bytes:
 
 
 def _arrow_type(glue_type: str) -> Any:
+    """The Arrow type of a Glue column type (the config has parsed each row value into
+    the matching Python value: int, float, Decimal, date, datetime, bool or str)."""
     import pyarrow as pa
 
-    if glue_type.startswith("decimal"):
-        precision, scale = (int(x) for x in glue_type[8:-1].split(","))
-        return pa.decimal128(precision, scale)
+    column_type = ColumnType.parse(glue_type)
+    if column_type.name == "decimal":
+        return pa.decimal128(column_type.precision, column_type.scale)
     return {
         "string": pa.string(),
         "int": pa.int32(),
