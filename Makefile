@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench lock clean coverage-doc
+.PHONY: demo test test-full lint typecheck unit bench lock clean coverage-doc
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,6 +26,12 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest -n 2 -q
+
+# The reliability suite's full matrix (every crash point of up and down, the fault
+# matrix at three seeds, SMUS_MESH_FUZZ_EXAMPLES fuzzed configs): minutes, not seconds.
+test-full: $(STAMP)
+	SMUS_MESH_FUZZ_EXAMPLES=$${SMUS_MESH_FUZZ_EXAMPLES:-2000} \
+		$(BIN)/pytest -n 2 -q -m full tests/reliability
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

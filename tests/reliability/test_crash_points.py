@@ -1,0 +1,122 @@
+"""A crash right after every mutating call of `up` and of `down`, each followed by a rerun:
+no call is made twice, nothing is duplicated, the consumer's query returns its rows, and
+`down` leaves both accounts as they were (issue 16, item 6). How: `crash.py`.
+
+`make test` runs the first crash points of `up` (a sample); `make test-full` all of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smus_mesh.collaboration import Collaboration
+from smus_mesh.engine.workspace import Workspace
+from tests.e2e.conftest import example_document
+from tests.e2e.helpers import (
+    CONVERGED,
+    assert_inventory_unchanged,
+    calls_since,
+    count_setup,
+    last_seq,
+)
+from tests.reliability.crash import (
+    Link,
+    crash_chain,
+    mutating,
+    run_once_killed_after_first_mutation,
+)
+from tests.support import Cloud
+
+EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
+
+
+@pytest.fixture
+def one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps one at a time, in this process and in the killed subprocesses alike."""
+    monkeypatch.setenv("SMUS_MESH_MAX_WORKERS", "1")
+
+
+def _assert_chain(links: list[Link], clean: list[str], command: str) -> None:
+    killed = [link for link in links if link.killed]
+    final = links[-1]
+    assert not final.killed and final.exit_code == 0, final.stderr[-3000:]
+    # Each run was killed right after exactly one mutating call of its own...
+    assert [len(link.mutating) for link in killed] == [1] * len(killed)
+    # ...and together they made exactly the calls of a clean run: every one of them was
+    # followed by a crash and a rerun, and no rerun repeated a call that had been answered.
+    made = [call for link in links for call in link.mutating]
+    assert Counter(made) == Counter(clean), (
+        f"{command}: calls made twice {sorted((Counter(made) - Counter(clean)).elements())}, "
+        f"never made {sorted((Counter(clean) - Counter(made)).elements())}"
+    )
+    assert len(killed) == len(clean) - len(final.mutating)
+    print(
+        f"\n[{command}] {len(clean)} mutating calls in a clean run; {len(killed)} crash points, "
+        f"each followed by a rerun; the last run made {len(final.mutating)} call(s) to finish"
+    )
+
+
+@pytest.mark.full
+@pytest.mark.timeout(1800)
+def test_a_crash_after_every_mutating_call_of_up_and_of_down(
+    cloud: Cloud,
+    one_worker: None,
+    make_workspace: Callable[..., Workspace],
+    write_config: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+) -> None:
+    document = example_document()
+    config = write_config(document)
+    before = cloud.inventory()
+
+    # A clean run of each, counted.
+    since = last_seq(cloud)
+    clean_state = tmp_path / "clean.json"
+    assert make_workspace(document, clean_state).up().ok
+    clean_up = mutating(calls_since(cloud, since))
+    since = last_seq(cloud)
+    report, leftovers = make_workspace(document, clean_state).down()
+    assert report.ok and leftovers.count() == 0
+    clean_down = mutating(calls_since(cloud, since))
+    assert_inventory_unchanged(before, cloud.inventory(), "clean up and down")
+
+    # `up`, crashed after each of its mutating calls in turn.
+    state = tmp_path / "state.json"
+    links = crash_chain(cloud, config, state, ("up",), limit=len(clean_up) + 10)
+    _assert_chain(links, clean_up, "up")
+    assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
+    results = Collaboration(make_workspace(document, state)).run_checks()
+    assert [(r.ok, r.rows, r.message) for r in results] == [(True, EXPECTED_ROWS, "")]
+
+    # `down`, crashed after each of its mutating calls in turn.
+    links = crash_chain(cloud, config, state, ("down", "--yes"), limit=len(clean_down) + 10)
+    _assert_chain(links, clean_down, "down")
+    assert_inventory_unchanged(before, cloud.inventory(), "down crashed at every step")
+    assert not state.exists()
+
+
+def test_the_first_crash_points_of_up_each_followed_by_a_rerun(
+    cloud: Cloud,
+    one_worker: None,
+    make_workspace: Callable[..., Workspace],
+    write_config: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+) -> None:
+    """The sample in `make test`: two crashes at the start of `up`, each right after one
+    mutating call, then a rerun that converges with nothing duplicated."""
+    document = example_document()
+    config = write_config(document)
+    state = tmp_path / "state.json"
+    for index in range(2):
+        log = tmp_path / f"run-{index}.log"
+        link = run_once_killed_after_first_mutation(cloud, config, state, ("up",), log)
+        assert link.killed, link.stderr[-3000:]
+        assert len(link.mutating) == 1, link.mutating
+    report = make_workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
