@@ -213,6 +213,9 @@ def parse_yaml(source: str, text: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        if "maximum nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+            problem = f"nested deeper than {MAX_DEPTH} levels"
+            raise ConfigError(source, [(_where(mark), problem)]) from None
         raise ConfigError(
             source, [(_where(mark), f"not valid YAML: {problem[: SHOWN_CHARS * 2]}")]
         ) from None

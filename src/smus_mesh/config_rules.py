@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -268,6 +269,9 @@ def check_sql(sql: str) -> str:
     from sqlglot.errors import ParseError, TokenError
 
     text = PLACEHOLDER.sub(lambda m: f'"{m.group(1)}"', sql)
+    # sqlglot logs a warning for a statement it can only keep as a raw command (VACUUM,
+    # MSCK...): such a statement is refused below with a message of our own.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     try:
         statements = [s for s in sqlglot.parse(text, dialect="athena") if s is not None]
     except ParseError as exc:
