@@ -121,4 +121,7 @@ def crash_chain(
         links.append(link)
         if not link.killed:
             return links
-    raise AssertionError(f"{command} still had work after {limit} crashes")
+    last = "\n".join(f"  {link.mutating}" for link in links[-12:])
+    raise AssertionError(
+        f"{command} still had work after {limit} crashes; the last runs' calls:\n{last}"
+    )

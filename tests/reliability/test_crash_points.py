@@ -61,9 +61,26 @@ def _assert_chain(links: list[Link], clean: list[str], command: str) -> None:
     )
 
 
+def _clean_run(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], document: dict[str, Any], tmp_path: Path
+) -> tuple[list[str], list[str]]:
+    """The mutating calls of a clean `up` and of a clean `down`, in order."""
+    before = cloud.inventory()
+    state = tmp_path / "clean.json"
+    since = last_seq(cloud)
+    assert make_workspace(document, state).up().ok
+    clean_up = mutating(calls_since(cloud, since))
+    since = last_seq(cloud)
+    report, leftovers = make_workspace(document, state).down()
+    assert report.ok and leftovers.count() == 0
+    clean_down = mutating(calls_since(cloud, since))
+    assert_inventory_unchanged(before, cloud.inventory(), "clean up and down")
+    return clean_up, clean_down
+
+
 @pytest.mark.full
 @pytest.mark.timeout(1800)
-def test_a_crash_after_every_mutating_call_of_up_and_of_down(
+def test_a_crash_after_every_mutating_call_of_up(
     cloud: Cloud,
     one_worker: None,
     make_workspace: Callable[..., Workspace],
@@ -73,27 +90,35 @@ def test_a_crash_after_every_mutating_call_of_up_and_of_down(
     document = example_document()
     config = write_config(document)
     before = cloud.inventory()
+    clean_up, _ = _clean_run(cloud, make_workspace, document, tmp_path)
 
-    # A clean run of each, counted.
-    since = last_seq(cloud)
-    clean_state = tmp_path / "clean.json"
-    assert make_workspace(document, clean_state).up().ok
-    clean_up = mutating(calls_since(cloud, since))
-    since = last_seq(cloud)
-    report, leftovers = make_workspace(document, clean_state).down()
-    assert report.ok and leftovers.count() == 0
-    clean_down = mutating(calls_since(cloud, since))
-    assert_inventory_unchanged(before, cloud.inventory(), "clean up and down")
-
-    # `up`, crashed after each of its mutating calls in turn.
     state = tmp_path / "state.json"
     links = crash_chain(cloud, config, state, ("up",), limit=len(clean_up) + 10)
     _assert_chain(links, clean_up, "up")
     assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
     results = Collaboration(make_workspace(document, state)).run_checks()
     assert [(r.ok, r.rows, r.message) for r in results] == [(True, EXPECTED_ROWS, "")]
+    report, leftovers = make_workspace(document, state).down()
+    assert report.ok and leftovers.count() == 0
+    assert_inventory_unchanged(before, cloud.inventory(), "down after up crashed at every step")
 
-    # `down`, crashed after each of its mutating calls in turn.
+
+@pytest.mark.full
+@pytest.mark.timeout(1800)
+def test_a_crash_after_every_mutating_call_of_down(
+    cloud: Cloud,
+    one_worker: None,
+    make_workspace: Callable[..., Workspace],
+    write_config: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+) -> None:
+    document = example_document()
+    config = write_config(document)
+    before = cloud.inventory()
+    _, clean_down = _clean_run(cloud, make_workspace, document, tmp_path)
+
+    state = tmp_path / "state.json"
+    assert make_workspace(document, state).up().ok
     links = crash_chain(cloud, config, state, ("down", "--yes"), limit=len(clean_down) + 10)
     _assert_chain(links, clean_down, "down")
     assert_inventory_unchanged(before, cloud.inventory(), "down crashed at every step")

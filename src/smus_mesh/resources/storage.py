@@ -117,11 +117,19 @@ class S3Bucket(Resource):
         return {"bucket": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"}
 
     def update(self, ctx: Context, observed: Observed) -> None:
-        self._finish(ctx, ctx.client(self.account, "s3"))
+        # Only what is missing: a run killed after the public access block must not
+        # write it again (each rerun would otherwise start with the same call).
+        blocked = "public access not blocked" not in observed.drift
+        self._finish(ctx, ctx.client(self.account, "s3"), block_public_access=not blocked)
 
-    def _finish(self, ctx: Context, s3: Any) -> None:
+    def _finish(self, ctx: Context, s3: Any, block_public_access: bool = True) -> None:
         """Block public access, then tag it as the set-up's (the tag comes last, so a
         tagged bucket is a finished one)."""
+        if block_public_access:
+            self._block_public_access(s3)
+        s3.put_bucket_tagging(Bucket=self.bucket, Tagging={"TagSet": ctx.names.iam_tags()})
+
+    def _block_public_access(self, s3: Any) -> None:
         s3.put_public_access_block(
             Bucket=self.bucket,
             PublicAccessBlockConfiguration={
@@ -131,7 +139,6 @@ class S3Bucket(Resource):
                 "RestrictPublicBuckets": True,
             },
         )
-        s3.put_bucket_tagging(Bucket=self.bucket, Tagging={"TagSet": ctx.names.iam_tags()})
 
     def delete(self, ctx: Context, observed: Observed) -> None:
         empty_and_delete_bucket(ctx.client(self.account, "s3"), self.bucket)
