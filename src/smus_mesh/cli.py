@@ -2,7 +2,7 @@
 
 Each command parses its options, builds a Workspace and calls one library
 function. Prompts, colours, tables and exit codes live only here. Exit codes
-(`errors.py`, ADR 10): 0 success; 1 AWS refused, a check failed or something
+(`errors.py`, ADR 11): 0 success; 1 AWS refused, a check failed or something
 was left; 2 the user's input (config, options, state file) with nothing
 changed; 3 a transient failure that retries did not overcome (run it again);
 130 interrupted. No traceback is shown unless `--debug`, except for bugs,
@@ -142,6 +142,12 @@ def _handled(options: Options) -> Iterator[None]:
             f"{traceback.format_exc()}Please report it with the output above."
         )
         raise typer.Exit(1) from None
+
+
+def _finite_positive(value: float) -> bool:
+    import math
+
+    return math.isfinite(value) and value > 0
 
 
 def _fail(options: Options, error: str, message: str, exit_code: int) -> None:
@@ -546,8 +552,8 @@ def demo(
     if the consumer's rows came back and nothing was left in either account.
     """
     options = _options(ctx)
-    if latency not in ("none", "realistic") or time_scale <= 0:
-        _err("error: --latency must be none or realistic and --time-scale > 0")
+    if latency not in ("none", "realistic") or not _finite_positive(time_scale):
+        _err("error: --latency must be none or realistic and --time-scale a finite number > 0")
         raise typer.Exit(2)
     _require_emulator()
     with _handled(options):
@@ -587,22 +593,47 @@ def _render_demo(result: Any) -> None:
 
 @emulator_app.command("serve")
 def emulator_serve(
-    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 4566,
+    host: Annotated[
+        str, typer.Option(help="Address to bind: a loopback address unless --allow-remote.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port, 0-65535 (0 picks a free one).")
+    ] = 4566,
     latency: Annotated[str, typer.Option(help="none or realistic.")] = "none",
     time_scale: Annotated[
         float, typer.Option("--time-scale", help="Multiply realistic durations by this.")
     ] = 1.0,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --host other machines can reach (the emulator checks no "
+            "signatures or credentials: anyone who reaches it can use it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the local two-account cloud in the foreground (Ctrl-C stops it)."""
     if latency not in ("none", "realistic"):
         _err("error: --latency must be none or realistic")
         raise typer.Exit(2)
-    if time_scale <= 0:
-        _err("error: --time-scale must be > 0")
+    if not _finite_positive(time_scale):
+        _err(f"error: --time-scale must be a finite number > 0, not {time_scale}")
         raise typer.Exit(2)
     _require_emulator()
-    from smus_mesh_emulator.server import EmulatorError, EmulatorServer
+    from smus_mesh_emulator.server import EmulatorError, EmulatorServer, is_loopback
+
+    if not is_loopback(host):
+        if not allow_remote:
+            _err(
+                f"error: refusing to bind {host}: the emulator checks no signatures or "
+                "credentials, so anyone who reaches it can use it; give --allow-remote to "
+                "bind it anyway"
+            )
+            raise typer.Exit(2)
+        _err(
+            f"warning: binding {host} (--allow-remote): the emulator checks no signatures "
+            "or credentials; anyone who can reach this address can use it"
+        )
 
     def ready(server: EmulatorServer) -> None:
         typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
@@ -618,7 +649,7 @@ def emulator_serve(
             port,
             latency,
             time_scale,
-            allow_remote=host not in ("127.0.0.1", "localhost"),
+            allow_remote=allow_remote,
             prewarm=True,
         ).serve_forever(ready)
     except EmulatorError as exc:

@@ -9,6 +9,7 @@ an AWS call.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -48,18 +49,41 @@ def _reply(start_response: StartResponse, status: int, payload: Any) -> Iterable
     return [body]
 
 
+#: Largest admin request body (bytes): the settings are a few fields.
+MAX_BODY = 64 * 1024
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (use a number)")
+
+
 def _json_body(environ: dict[str, Any]) -> dict[str, Any]:
-    length = int(environ.get("CONTENT_LENGTH") or 0)
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise AdminError(400, "Content-Length is not a number") from None
+    if not 0 <= length <= MAX_BODY:
+        raise AdminError(400, f"the body must be at most {MAX_BODY:,} bytes")
     raw = environ["wsgi.input"].read(length) if length else b""
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise AdminError(400, f"body is not JSON: {exc}") from exc
+        # NaN and Infinity are not JSON; Python would accept them.
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, the constants
+        raise AdminError(400, f"body is not JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise AdminError(400, "body must be a JSON object")
     return data
+
+
+def _number(body: dict[str, Any], name: str, default: float) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AdminError(400, f"{name} must be a number, not {json.dumps(value)[:80]}")
+    if not math.isfinite(value):
+        raise AdminError(400, f"{name} must be a finite number, not {value}")
+    return float(value)
 
 
 def _faults(body: dict[str, Any]) -> FaultConfig:
@@ -67,17 +91,17 @@ def _faults(body: dict[str, Any]) -> FaultConfig:
     if unknown:
         raise AdminError(400, f"unknown fault settings: {sorted(unknown)}")
     operations = body.get("operations", [])
-    if not isinstance(operations, list):
+    if not isinstance(operations, list) or not all(isinstance(op, str) for op in operations):
         raise AdminError(400, "operations must be a list of operation names, e.g. ['GetDomain']")
-    try:
-        config = FaultConfig(
-            throttle_rate=float(body.get("throttle_rate", 0.0)),
-            error_rate=float(body.get("error_rate", 0.0)),
-            seed=int(body.get("seed", 0)),
-            operations=[str(op) for op in operations],
-        )
-    except (TypeError, ValueError) as exc:
-        raise AdminError(400, f"bad fault settings: {exc}") from exc
+    seed = body.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise AdminError(400, f"seed must be an integer, not {json.dumps(seed)[:80]}")
+    config = FaultConfig(
+        throttle_rate=_number(body, "throttle_rate", 0.0),
+        error_rate=_number(body, "error_rate", 0.0),
+        seed=seed,
+        operations=list(operations),
+    )
     rates = (config.throttle_rate, config.error_rate)
     if any(not 0.0 <= r <= 1.0 for r in rates) or sum(rates) > 1.0:
         raise AdminError(400, "throttle_rate and error_rate must be in [0, 1] and sum to <= 1")
@@ -127,13 +151,16 @@ def _fault_settings(request: AdminRequest) -> tuple[int, Any]:
 def _latency(request: AdminRequest) -> tuple[int, Any]:
     if request.method == "POST":
         body = _json_body(request.environ)
+        unknown = set(body) - {"profile", "time_scale"}
+        if unknown:
+            raise AdminError(400, f"unknown latency settings: {sorted(unknown)}")
+        profile = body.get("profile", RUNTIME.profile.name)
+        if not isinstance(profile, str):
+            raise AdminError(400, "profile must be 'none' or 'realistic'")
         try:
-            RUNTIME.set_latency(
-                str(body.get("profile", RUNTIME.profile.name)),
-                float(body.get("time_scale", RUNTIME.profile.time_scale)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise AdminError(400, f"bad latency settings: {exc}") from exc
+            RUNTIME.set_latency(profile, _number(body, "time_scale", RUNTIME.profile.time_scale))
+        except ValueError as exc:
+            raise AdminError(400, f"bad latency settings: {exc}") from None
     return 200, RUNTIME.profile.to_dict()
 
 

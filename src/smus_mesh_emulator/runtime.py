@@ -10,6 +10,7 @@ and the tool makes parallel calls. Injected latency sleeps outside the lock.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,22 @@ class FaultConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: Largest time scale: durations of an hour at most become 1,000 hours (beyond that a
+#: transition would never come, or overflow the clock).
+MAX_TIME_SCALE = 1000.0
+
+
+def check_time_scale(value: object) -> float:
+    """`value` as a time scale: a finite number in (0, MAX_TIME_SCALE]; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"time_scale must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or not 0 < value <= MAX_TIME_SCALE:
+        raise ValueError(
+            f"time_scale must be a finite number in (0, {MAX_TIME_SCALE:g}], not {value}"
+        )
+    return float(value)
 
 
 class Runtime:
@@ -103,8 +120,7 @@ class Runtime:
     def set_latency(self, name: str, time_scale: float) -> None:
         if name not in ("none", "realistic"):
             raise ValueError(f"unknown latency profile {name!r}; expected 'none' or 'realistic'")
-        if time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
+        check_time_scale(time_scale)
         self.profile.name = name  # type: ignore[assignment]
         self.profile.time_scale = time_scale
 

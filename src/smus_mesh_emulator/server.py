@@ -17,14 +17,16 @@ records it in the calls log.
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from smus_mesh_emulator.runtime import RUNTIME
+from smus_mesh_emulator.runtime import RUNTIME, check_time_scale
 
 StartResponse = Callable[..., Any]
 
@@ -151,11 +153,22 @@ def _check_environment(host: str, allow_remote: bool) -> None:
             "MOTO_ACCOUNT_ID is set: moto would put every request in that one account and "
             "merge the producer and consumer accounts. Unset it and start again."
         )
-    if host not in ("127.0.0.1", "localhost", "::1") and not allow_remote:
+    if not is_loopback(host) and not allow_remote:
         raise EmulatorError(
-            f"refusing to bind {host}: the emulator has no authentication and binds loopback "
-            "only unless --host is given explicitly"
+            f"refusing to bind {host}: the emulator checks no signatures or credentials, so "
+            "anyone who reaches it can use it; it binds loopback addresses only unless "
+            "--allow-remote is given"
         )
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or `localhost`."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class EmulatorServer:
@@ -179,6 +192,12 @@ class EmulatorServer:
         prewarm: bool = False,
     ) -> None:
         _check_environment(host, allow_remote)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise EmulatorError(f"port must be 0-65535 (0 picks a free one), not {port!r}")
+        try:
+            check_time_scale(time_scale)
+        except ValueError as exc:
+            raise EmulatorError(str(exc)) from None
         self.strict = (
             os.environ.get("SMUS_MESH_EMULATOR_STRICT", "") == "1" if strict is None else strict
         )
@@ -221,6 +240,9 @@ class EmulatorServer:
             RUNTIME.strict = self.strict
             app = EmulatorApp()
             app.prewarm()
+            # Bound here, not by werkzeug: on a bind error werkzeug prints the reason and
+            # calls sys.exit(1) itself; this way the caller gets an EmulatorError.
+            listener = self._listen()
             try:
                 self._server = make_server(
                     self.host,
@@ -228,12 +250,32 @@ class EmulatorServer:
                     app,
                     threaded=True,
                     request_handler=_QuietHandler,
+                    fd=listener.fileno(),
                 )
-            except OSError as exc:
-                raise EmulatorError(
-                    f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror}"
-                ) from exc
+            finally:
+                listener.close()  # werkzeug works on its own duplicate of the socket
             EmulatorServer._active = self
+
+    def _listen(self) -> socket.socket:
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                self.host, self.requested_port, type=socket.SOCK_STREAM
+            )[0]
+            listener = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise EmulatorError(
+                f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}"
+            ) from None
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(address)
+            listener.listen(128)
+        except OSError as exc:
+            listener.close()
+            raise EmulatorError(
+                f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}"
+            ) from None
+        return listener
 
     def start(self) -> EmulatorServer:
         self._bind()

@@ -117,15 +117,49 @@ def test_emulator_serve_rejects_a_bogus_latency_profile() -> None:
     result = run("emulator", "serve", "--latency", "bogus", "--port", "0")
     assert result.exit_code == 2
     assert result.stderr == "error: --latency must be none or realistic\n"
-    result = run("emulator", "serve", "--time-scale", "0", "--port", "0")
+    for scale in ("0", "nan", "inf", "-1"):
+        result = run("emulator", "serve", "--time-scale", scale, "--port", "0")
+        assert result.exit_code == 2
+        assert (
+            result.stderr
+            == f"error: --time-scale must be a finite number > 0, not {float(scale)}\n"
+        )
+
+
+@pytest.mark.parametrize(
+    ("port", "expected"),
+    [
+        ("99999", "less than or equal to 65535"),
+        ("65536", "less than or equal to 65535"),
+        ("-1", "greater than or equal to 0"),
+    ],
+)
+def test_emulator_serve_refuses_a_port_outside_0_to_65535(port: str, expected: str) -> None:
+    result = run("emulator", "serve", "--port", port)
     assert result.exit_code == 2
-    assert result.stderr == "error: --time-scale must be > 0\n"
+    words = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for '--port': Input should be {expected}" in words
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.com"])  # noqa: S104
+def test_emulator_serve_refuses_a_non_loopback_host_without_allow_remote(host: str) -> None:
+    result = run("emulator", "serve", "--host", host, "--port", "0")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: refusing to bind {host}: the emulator checks no signatures or credentials, "
+        "so anyone who reaches it can use it; give --allow-remote to bind it anyway\n"
+    )
 
 
 def test_demo_rejects_bad_options_before_starting() -> None:
     result = run("demo", "--latency", "slow")
     assert result.exit_code == 2
-    assert result.stderr == "error: --latency must be none or realistic and --time-scale > 0\n"
+    assert result.stderr == (
+        "error: --latency must be none or realistic and --time-scale a finite number > 0\n"
+    )
+    result = run("demo", "--time-scale", "nan")
+    assert result.exit_code == 2
 
 
 #: Runs the CLI as if the `emulator` extra were not installed: its packages cannot be
@@ -297,3 +331,15 @@ def test_no_credentials_at_all_exits_2_naming_the_account(
         "arn:aws:iam::111111111111:role/OrganizationAccountAccessRole with: the default "
         "credential chain found none (set AWS credentials, a profile or source_profile)\n"
     )
+
+
+def test_emulator_serve_with_allow_remote_warns_that_it_checks_no_signatures() -> None:
+    """192.0.2.10 (TEST-NET-1) is on no interface here: the warning is printed, then the
+    bind fails (nothing listens beyond loopback in a test)."""
+    result = run("emulator", "serve", "--host", "192.0.2.10", "--port", "0", "--allow-remote")
+    assert result.stderr.startswith(
+        "warning: binding 192.0.2.10 (--allow-remote): the emulator checks no signatures or "
+        "credentials; anyone who can reach this address can use it\n"
+        "error: cannot listen on 192.0.2.10:0: "
+    ), result.stderr
+    assert result.exit_code == 2

@@ -174,10 +174,19 @@ def test_faults_are_reproducible_from_their_seed(cloud: Cloud) -> None:
             "throttle_rate and error_rate must be in [0, 1] and sum to <= 1",
         ),
         (b'{"rate": 1}', "unknown fault settings: ['rate']"),
+        (b'{"throttle_rate": "lots"}', 'throttle_rate must be a number, not "lots"'),
+        (b'{"throttle_rate": true}', "throttle_rate must be a number, not true"),
+        (b'{"error_rate": 1e400}', "error_rate must be a finite number, not inf"),
+        (b'{"error_rate": NaN}', "body is not JSON: NaN is not JSON (use a number)"),
+        (b'{"seed": 1e400}', "seed must be an integer, not Infinity"),
+        (b'{"seed": 2.5}', "seed must be an integer, not 2.5"),
+        (b'{"seed": "2"}', 'seed must be an integer, not "2"'),
+        (b'{"seed": null}', "seed must be an integer, not null"),
         (
-            b'{"throttle_rate": "lots"}',
-            "bad fault settings: could not convert string to float: 'lots'",
+            b'{"operations": ["GetDomain", 5]}',
+            "operations must be a list of operation names, e.g. ['GetDomain']",
         ),
+        (b"\xff\xfe{", "body is not JSON: "),
         (
             b'{"operations": "GetDomain"}',
             "operations must be a list of operation names, e.g. ['GetDomain']",
@@ -227,15 +236,30 @@ def test_realistic_latency_keeps_objects_in_progress_for_their_scaled_duration(
     ("body", "message"),
     [
         ({"profile": "fast"}, "bad latency settings: unknown latency profile 'fast'; expected"),
-        ({"time_scale": 0}, "bad latency settings: time_scale must be > 0"),
-        ({"time_scale": None}, "bad latency settings: float() argument must be"),
-        ({"time_scale": "x"}, "bad latency settings: could not convert string to float: 'x'"),
+        (
+            {"time_scale": 0},
+            "bad latency settings: time_scale must be a finite number in (0, 1000], not 0",
+        ),
+        ({"time_scale": 1e300}, "bad latency settings: time_scale must be a finite number in"),
+        ({"time_scale": None}, "time_scale must be a number, not null"),
+        ({"time_scale": "x"}, 'time_scale must be a number, not "x"'),
+        ({"time_scale": True}, "time_scale must be a number, not true"),
+        ({"profile": 5}, "profile must be 'none' or 'realistic'"),
+        ({"speed": 2}, "unknown latency settings: ['speed']"),
+        (b'{"time_scale": 1e400}', "time_scale must be a finite number, not inf"),
+        (b'{"time_scale": NaN}', "body is not JSON: NaN is not JSON (use a number)"),
+        (b'{"time_scale": -Infinity}', "body is not JSON: -Infinity is not JSON"),
     ],
 )
 def test_bad_latency_settings_are_refused_and_change_nothing(
-    cloud: Cloud, body: dict[str, Any], message: str, restore_latency: None
+    cloud: Cloud, body: dict[str, Any] | bytes, message: str, restore_latency: None
 ) -> None:
-    status, payload = refused(cloud, "POST", "latency", json.dumps(body).encode())
+    before = cloud.admin("GET", "latency")
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    status, payload = refused(cloud, "POST", "latency", raw)
+    assert cloud.admin("GET", "latency") == before
+    assert cloud.admin("GET", "health")["status"] == "ok"  # and AWS calls still work:
+    assert cloud.client("sts").get_caller_identity()["Account"]
     assert status == 400
     assert payload["error"].startswith(message)
     latency = cloud.admin("GET", "latency")

@@ -35,18 +35,13 @@ from tests.support import Cloud
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
 
 
-@pytest.fixture
-def one_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Steps one at a time, in this process and in the killed subprocesses alike."""
-    monkeypatch.setenv("SMUS_MESH_MAX_WORKERS", "1")
-
-
 def _assert_chain(links: list[Link], clean: list[str], command: str) -> None:
     killed = [link for link in links if link.killed]
     final = links[-1]
     assert not final.killed and final.exit_code == 0, final.stderr[-3000:]
-    # Each run was killed right after exactly one mutating call of its own...
-    assert [len(link.mutating) for link in killed] == [1] * len(killed)
+    # Each run was killed right after a mutating call of its own (calls other steps had
+    # already sent are done too, and share that crash)...
+    assert all(link.mutating for link in killed)
     # ...and together they made exactly the calls of a clean run: every one of them was
     # followed by a crash and a rerun, and no rerun repeated a call that had been answered.
     made = [call for link in links for call in link.mutating]
@@ -54,10 +49,11 @@ def _assert_chain(links: list[Link], clean: list[str], command: str) -> None:
         f"{command}: calls made twice {sorted((Counter(made) - Counter(clean)).elements())}, "
         f"never made {sorted((Counter(clean) - Counter(made)).elements())}"
     )
-    assert len(killed) == len(clean) - len(final.mutating)
+    shared = sum(len(link.mutating) - 1 for link in killed)
     print(
-        f"\n[{command}] {len(clean)} mutating calls in a clean run; {len(killed)} crash points, "
-        f"each followed by a rerun; the last run made {len(final.mutating)} call(s) to finish"
+        f"\n[{command}] {len(clean)} mutating calls in a clean run; {len(killed)} crashes, each "
+        f"followed by a rerun ({shared} call(s) already sent shared a crash); the last run "
+        f"made {len(final.mutating)} call(s) to finish; 0 calls repeated"
     )
 
 
@@ -82,7 +78,6 @@ def _clean_run(
 @pytest.mark.timeout(1800)
 def test_a_crash_after_every_mutating_call_of_up(
     cloud: Cloud,
-    one_worker: None,
     make_workspace: Callable[..., Workspace],
     write_config: Callable[[dict[str, Any]], Path],
     tmp_path: Path,
@@ -107,7 +102,6 @@ def test_a_crash_after_every_mutating_call_of_up(
 @pytest.mark.timeout(1800)
 def test_a_crash_after_every_mutating_call_of_down(
     cloud: Cloud,
-    one_worker: None,
     make_workspace: Callable[..., Workspace],
     write_config: Callable[[dict[str, Any]], Path],
     tmp_path: Path,
@@ -127,12 +121,11 @@ def test_a_crash_after_every_mutating_call_of_down(
 
 def test_the_first_crash_points_of_up_each_followed_by_a_rerun(
     cloud: Cloud,
-    one_worker: None,
     make_workspace: Callable[..., Workspace],
     write_config: Callable[[dict[str, Any]], Path],
     tmp_path: Path,
 ) -> None:
-    """The sample in `make test`: two crashes at the start of `up`, each right after one
+    """The sample in `make test`: two crashes at the start of `up`, each right after a
     mutating call, then a rerun that converges with nothing duplicated."""
     document = example_document()
     config = write_config(document)
@@ -140,8 +133,7 @@ def test_the_first_crash_points_of_up_each_followed_by_a_rerun(
     for index in range(2):
         log = tmp_path / f"run-{index}.log"
         link = run_once_killed_after_first_mutation(cloud, config, state, ("up",), log)
-        assert link.killed, link.stderr[-3000:]
-        assert len(link.mutating) == 1, link.mutating
+        assert link.killed and link.mutating, link.stderr[-3000:]
     report = make_workspace(document, state).up()
     assert report.ok, [f.message for f in report.failures]
     assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
