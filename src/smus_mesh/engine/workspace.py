@@ -110,11 +110,10 @@ class Workspace:
         return State.load(self.state_path, self.config.name)
 
     def _done_with(self, state: State) -> None:
-        """Compact the state, or throw away the scratch state of `--ignore-state`."""
+        """Compact the state (and, for `--ignore-state`, throw the scratch state away)."""
+        state.close()
         if self.ignore_state:
             shutil.rmtree(state.path.parent, ignore_errors=True)
-        else:
-            state.close()
 
     def observe(self, state: State) -> tuple[Context, dict[str, Any]]:
         ctx = self.context(state)
