@@ -33,14 +33,15 @@ from tests.support import Cloud
 SAMPLE_EXAMPLES = 200
 FULL_EXAMPLES = int(os.environ.get("SMUS_MESH_FUZZ_EXAMPLES", "2000"))
 
-#: Values of the wrong type for any field.
+#: Values of the wrong type for any field of the example. Not null and no empty list or
+#: mapping: an optional field may be null, and an empty list or mapping of settings is
+#: valid (the fuzzer found that: `role_arn: null` is the default credential chain).
 WRONG_TYPE = st.one_of(
-    st.none(),
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.lists(st.integers(), min_size=1, max_size=3),
+    st.dictionaries(st.text(min_size=1, max_size=5), st.integers(), min_size=1, max_size=2),
 )
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=300),
@@ -116,6 +117,15 @@ def _writing_sql() -> st.SearchStrategy[str]:
     )
 
 
+GLUE_TYPES = {"string", "int", "integer", "bigint", "smallint", "tinyint", "double", "float"}
+GLUE_TYPES |= {"boolean", "date", "timestamp"}
+
+
+def _not_a_type(text: str) -> bool:
+    lowered = text.strip().lower()
+    return lowered not in GLUE_TYPES and not lowered.startswith("decimal")
+
+
 #: (path in the example document, invalid replacement)
 FIELD_MUTATIONS: list[tuple[tuple[Any, ...], st.SearchStrategy[Any]]] = [
     (("region",), _bad_region()),
@@ -125,11 +135,14 @@ FIELD_MUTATIONS: list[tuple[tuple[Any, ...], st.SearchStrategy[Any]]] = [
     (("tables", 0, "location"), _bad_bucket().map(lambda b: f"s3://{b}/inventory/")),
     (("tables", 0, "location"), _bad_prefix().map(lambda p: f"s3://smus-mesh-bucket/{p}")),
     (("tables", 0, "rows", 0, 3), _bad_int()),
-    (("tables", 0, "columns", 3, "type"), HOSTILE_TEXT),
-    (("tables", 0, "format"), HOSTILE_TEXT),
+    (("tables", 0, "columns", 3, "type"), HOSTILE_TEXT.filter(lambda t: _not_a_type(t))),
+    (("tables", 0, "format"), HOSTILE_TEXT.filter(lambda t: t not in ("csv", "parquet"))),
     (("checks", 0, "sql"), _writing_sql()),
-    (("domain", "account"), HOSTILE_TEXT),
-    (("projects", 0, "approval", "mode"), HOSTILE_TEXT),
+    (("domain", "account"), HOSTILE_TEXT.filter(lambda t: t not in ("producer", "consumer"))),
+    (
+        ("projects", 0, "approval", "mode"),
+        HOSTILE_TEXT.filter(lambda t: t not in ("auto", "rules", "manual")),
+    ),
     (("settings",), st.fixed_dictionaries({"max_attempts": st.integers(max_value=0)})),
 ]
 
