@@ -42,18 +42,20 @@ def _assert_chain(links: list[Link], clean: list[str], command: str) -> None:
     # Each run was killed right after a mutating call of its own (calls other steps had
     # already sent are done too, and share that crash)...
     assert all(link.mutating for link in killed)
-    # ...and together they made exactly the calls of a clean run: every one of them was
-    # followed by a crash and a rerun, and no rerun repeated a call that had been answered.
+    # ...and together they made no call more often than a clean run does: no rerun
+    # repeated a call that had been answered. (A call may be left out: a crash can leave
+    # AWS to finish something the clean run does itself; the inventory says whether
+    # anything was left, after the chain.)
     made = [call for link in links for call in link.mutating]
-    assert Counter(made) == Counter(clean), (
-        f"{command}: calls made twice {sorted((Counter(made) - Counter(clean)).elements())}, "
-        f"never made {sorted((Counter(clean) - Counter(made)).elements())}"
-    )
+    repeated = sorted((Counter(made) - Counter(clean)).elements())
+    assert repeated == [], f"{command}: calls made more often than in a clean run {repeated}"
+    skipped = sorted((Counter(clean) - Counter(made)).elements())
     shared = sum(len(link.mutating) - 1 for link in killed)
     print(
         f"\n[{command}] {len(clean)} mutating calls in a clean run; {len(killed)} crashes, each "
         f"followed by a rerun ({shared} call(s) already sent shared a crash); the last run "
-        f"made {len(final.mutating)} call(s) to finish; 0 calls repeated"
+        f"made {len(final.mutating)} call(s) to finish; 0 calls repeated; "
+        f"{len(skipped)} call(s) of the clean run not needed: {skipped}"
     )
 
 
@@ -75,7 +77,7 @@ def _clean_run(
 
 
 @pytest.mark.full
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(5400)
 def test_a_crash_after_every_mutating_call_of_up(
     cloud: Cloud,
     make_workspace: Callable[..., Workspace],
@@ -99,7 +101,7 @@ def test_a_crash_after_every_mutating_call_of_up(
 
 
 @pytest.mark.full
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(5400)
 def test_a_crash_after_every_mutating_call_of_down(
     cloud: Cloud,
     make_workspace: Callable[..., Workspace],
