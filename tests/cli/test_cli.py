@@ -343,3 +343,14 @@ def test_emulator_serve_with_allow_remote_warns_that_it_checks_no_signatures() -
         "error: cannot listen on 192.0.2.10:0: "
     ), result.stderr
     assert result.exit_code == 2
+
+
+def test_help_documents_the_exit_codes() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    words = " ".join(result.output.replace("│", " ").split())
+    assert (
+        "Exit codes: 0 success; 1 AWS refused, a check failed or something was left; 2 bad "
+        "input (config, options, state file), nothing changed; 3 AWS kept failing "
+        "transiently after every retry, safe to run again; 130 interrupted."
+    ) in words
