@@ -99,11 +99,19 @@ class LakeFormationAdmin(Resource):
 
     def create(self, ctx: Context) -> dict[str, Any]:
         principal = caller_principal(ctx, self.account)
-        marked = self._marked(ctx) | {principal_hash(principal)}
-        ctx.client(self.account, "iam").tag_role(
-            RoleName=ctx.output(self.role_key, "name"),
-            Tags=[{"Key": ADMINS_TAG, "Value": " ".join(sorted(marked))}],
-        )
+        marked = self._marked(ctx)
+        # Marked already by a run killed before PutDataLakeSettings: not tagged again (each
+        # rerun would otherwise start with the same TagRole, found by the crash chain).
+        if principal_hash(principal) not in marked:
+            ctx.client(self.account, "iam").tag_role(
+                RoleName=ctx.output(self.role_key, "name"),
+                Tags=[
+                    {
+                        "Key": ADMINS_TAG,
+                        "Value": " ".join(sorted(marked | {principal_hash(principal)})),
+                    }
+                ],
+            )
         set_admins(ctx, self.account, add=[principal])
         return {"principal": principal}
 
