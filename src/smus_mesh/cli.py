@@ -2,7 +2,7 @@
 
 Each command parses its options, builds a Workspace and calls one library
 function. Prompts, colours, tables and exit codes live only here. Exit codes
-(`errors.py`, ADR 11): 0 success; 1 AWS refused, a check failed or something
+(`errors.py`, ADR 12): 0 success; 1 AWS refused, a check failed or something
 was left; 2 the user's input (config, options, state file) with nothing
 changed; 3 a transient failure that retries did not overcome (run it again);
 130 interrupted. No traceback is shown unless `--debug`, except for bugs,

@@ -2,7 +2,7 @@
 
 The file is the one input a user (or a script, or an attacker who can write it)
 controls completely, so reading it must cost a bounded amount of time and memory
-whatever it holds (ADR 11):
+whatever it holds (ADR 12):
 
 * only a regular file is read (a FIFO would block forever, `/dev/zero` never ends),
   opened without blocking, and at most `MAX_CONFIG_BYTES` of it;

@@ -271,7 +271,9 @@ def check_sql(sql: str) -> str:
     text = PLACEHOLDER.sub(lambda m: f'"{m.group(1)}"', sql)
     # sqlglot logs a warning for a statement it can only keep as a raw command (VACUUM,
     # MSCK...): such a statement is refused below with a message of our own.
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         statements = [s for s in sqlglot.parse(text, dialect="athena") if s is not None]
     except ParseError as exc:
@@ -281,6 +283,8 @@ def check_sql(sql: str) -> str:
         raise ValueError(f"not valid SQL{where}: {description}") from None
     except (TokenError, RecursionError) as exc:
         raise ValueError(f"not valid SQL: {str(exc)[:200]}") from None
+    finally:
+        logger.setLevel(level)
     if len(statements) != 1:
         raise ValueError(
             f"a check is one SQL statement; this has {len(statements)} (remove the ';')"

@@ -1,6 +1,6 @@
 """The tool's error hierarchy: what the user did wrong vs. what AWS did, and what to retry.
 
-Each error carries its exit code, and each exit code means one thing (ADR 11):
+Each error carries its exit code, and each exit code means one thing (ADR 12):
 
 * 0 `EXIT_OK`: success.
 * 1 `EXIT_FAILED`: AWS refused, a check failed, or something was left behind.

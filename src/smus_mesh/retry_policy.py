@@ -7,7 +7,7 @@ standard retry mode (exponential backoff with jitter) with `max_attempts` from t
 settings. A failure that survives every attempt is *transient* when AWS (or the
 network) said "not now" rather than "no": throttling, a 5xx, a timeout or a dropped
 connection. Those end the run with exit code 3 (run the same command again), never
-with the exit code of a user error (ADR 11).
+with the exit code of a user error (ADR 12).
 """
 
 from __future__ import annotations
