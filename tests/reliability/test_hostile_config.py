@@ -159,6 +159,11 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "has an empty, '.' or '..' segment",
     ),
     (
+        "prefix ending in an empty segment",
+        lambda d: d["tables"][0].update(location="s3://smus-mesh-demo-retail/inventory//"),
+        "the prefix 'inventory//' has an empty, '.' or '..' segment",
+    ),
+    (
         "int column with text",
         lambda d: d["tables"][0]["rows"][2].__setitem__(3, "not-a-number"),
         "tables[0].rows: rows[2][3] (column quantity): 'not-a-number' is not an integer (int)",
