@@ -30,7 +30,7 @@ test: lint typecheck
 # The reliability suite's full matrix (every crash point of up and down, the fault
 # matrix at three seeds, SMUS_MESH_FUZZ_EXAMPLES fuzzed configs): minutes, not seconds.
 test-full: $(STAMP)
-	SMUS_MESH_FUZZ_EXAMPLES=$${SMUS_MESH_FUZZ_EXAMPLES:-2000} \
+	SMUS_MESH_FUZZ_EXAMPLES=$${SMUS_MESH_FUZZ_EXAMPLES:-500} \
 		$(BIN)/pytest -n 2 -q -m full tests/reliability
 
 unit: $(STAMP)

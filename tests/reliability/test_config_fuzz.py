@@ -8,7 +8,7 @@ that do not fit their column, SQL that writes), unknown keys at any depth, dupli
 keys, deep nesting and alias bombs. Every generator produces only invalid files, so
 the property is exactly "refused, cleanly, before AWS".
 
-`make test` tries 200 files; `make test-full` tries `SMUS_MESH_FUZZ_EXAMPLES` (2,000 by
+`make test` tries 200 files; `make test-full` tries `SMUS_MESH_FUZZ_EXAMPLES` (500 by
 default) and prints the counts.
 """
 
@@ -31,7 +31,7 @@ from tests.reliability.conftest import run_cli
 from tests.support import Cloud
 
 SAMPLE_EXAMPLES = 200
-FULL_EXAMPLES = int(os.environ.get("SMUS_MESH_FUZZ_EXAMPLES", "2000"))
+FULL_EXAMPLES = int(os.environ.get("SMUS_MESH_FUZZ_EXAMPLES", "500"))
 
 #: Values of the wrong type for any field of the example. Not null and no empty list or
 #: mapping: an optional field may be null, and an empty list or mapping of settings is
