@@ -76,7 +76,9 @@ def main_options(
     ] = Path("smus-mesh.yaml"),
     state: Annotated[
         Path | None,
-        typer.Option("--state", help="State file (default .smus-mesh/<name>.state.json)."),
+        typer.Option(
+            "--state", help="State file (default <config dir>/.smus-mesh/<name>.state.json)."
+        ),
     ] = None,
     output: Annotated[Output, typer.Option("--output", "-o", help="text or json.")] = Output.text,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail.")] = 0,
@@ -193,9 +195,15 @@ def _aws_failure(exc: Exception) -> tuple[str, int] | None:
 def _workspace(options: Options, console: Any = None, ignore_state: bool = False) -> Any:
     from smus_mesh.engine.workspace import Workspace
 
-    return Workspace.open(
+    workspace = Workspace.open(
         options.config, options.state, console or _console(options), ignore_state=ignore_state
     )
+    if workspace.moved_from is not None:
+        _err(
+            f"note: moved the state file from {workspace.moved_from} (where older versions "
+            f"kept it) to {workspace.state_path}, next to the config"
+        )
+    return workspace
 
 
 def _emit(options: Options, payload: Any, render: Callable[[], None]) -> None:
