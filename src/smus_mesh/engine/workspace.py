@@ -29,6 +29,7 @@ from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
 from smus_mesh.engine.state import State, locked
 from smus_mesh.errors import StateError, StateUnreadable
 from smus_mesh.inventory import Auditor, Inventory
+from smus_mesh.resources.base import Status
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import SETUP_ID_TAG, SETUP_TAG, Names, new_setup_id
 from smus_mesh.resources.setup import SetupBuilder
@@ -128,6 +129,7 @@ class Workspace:
             self.console,
             remembered=state.identities(),
             ownership={k: r.owned for k, r in state.records.items()},
+            unsubscribed=state.remembered("unsubscribed"),
         )
 
     def load_state(self, persist_id: bool = False) -> State:
@@ -212,11 +214,37 @@ class Workspace:
         with locked(self.state_path):
             state = self.load_state(persist_id=True)
             try:
+                # An explicit `state: subscribed` in the config undoes `unsubscribe`.
+                explicit = {
+                    f"{s.project}/{t}"
+                    for s in self.config.subscriptions
+                    if s.state == "subscribed"
+                    for t in s.tables
+                }
+                state.remember_setup(resubscribed=explicit & state.remembered("unsubscribed"))
                 ctx, observed = self.observe(state)
                 plan = plan_up(self.graph, ctx, observed)
-                return Executor(self.graph, ctx, state).apply(plan)
+                report = Executor(self.graph, ctx, state).apply(plan)
+                report.awaiting_approval = self._awaiting_approval(ctx)
+                return report
             finally:
                 state.close()
+
+    def _awaiting_approval(self, ctx: Context) -> list[dict[str, str]]:
+        """The configured subscriptions whose request `up` left PENDING."""
+        waiting = []
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                outputs = ctx.outputs(self.keys[f"request:{subscription.project}:{table}"])
+                if outputs.get("request_status") == "PENDING":
+                    waiting.append(
+                        {
+                            "project": subscription.project,
+                            "table": table,
+                            "request_id": str(outputs.get("request_id", "")),
+                        }
+                    )
+        return waiting
 
     def down_plan(self) -> tuple[Plan, State, Context]:
         state = self.load_state()
@@ -297,6 +325,67 @@ class Workspace:
             project_ids |= state.remembered("project_ids")
             project_ids |= _project_ids(state)
         return self.auditor(domain_ids, project_ids).run()
+
+    def outputs(self) -> dict[str, Any]:
+        """What a user needs to find the set-up: its id, the domain's id, ARN and portal
+        URL, each project's id and account, the roles' and buckets' ARNs, and every
+        configured subscription's state (observed live, read-only)."""
+        self.verify_accounts()
+        state = self.load_state()
+        ctx, observed = self.observe(state)
+
+        def seen(alias: str) -> dict[str, Any]:
+            found = observed[self.keys[alias]]
+            return dict(found.identity) if found.status != Status.ABSENT else {}
+
+        domain = seen("domain")
+        resources = [r for r in self.graph.ordered() if observed[r.key].status != Status.ABSENT]
+        subscriptions = []
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                request = seen(f"request:{subscription.project}:{table}")
+                wanted = ctx.subscription_wanted(subscription.project, table)
+                subscriptions.append(
+                    {
+                        "project": subscription.project,
+                        "table": table,
+                        "state": "subscribed" if wanted else "unsubscribed",
+                        "request_status": request.get("request_status", "NOT_REQUESTED"),
+                        "request_id": request.get("request_id", ""),
+                        "subscription_id": request.get("subscription_id", ""),
+                    }
+                )
+        return {
+            "setup": self.config.name,
+            "setup_id": self.names.setup_id,
+            "state_file": str(self.state_path),
+            "domain": {
+                "name": self.config.domain.name,
+                "id": domain.get("id", ""),
+                "arn": domain.get("arn", ""),
+                "portal_url": domain.get("portal_url", ""),
+                "account_id": self.config.account_id(self.config.domain.account),
+            },
+            "projects": {
+                p.name: {
+                    "id": seen(f"project:{p.name}").get("id", ""),
+                    "account": p.account,
+                    "account_id": self.config.account_id(p.account),
+                }
+                for p in self.config.projects
+            },
+            "roles": {
+                r.key: observed[r.key].identity.get("arn", "")
+                for r in resources
+                if r.kind == "iam:role"
+            },
+            "buckets": {
+                r.key: observed[r.key].identity.get("arn", "")
+                for r in resources
+                if r.kind == "s3:bucket"
+            },
+            "subscriptions": subscriptions,
+        }
 
     def status(self) -> list[dict[str, Any]]:
         """Every resource as observed now, with what the state file remembers."""

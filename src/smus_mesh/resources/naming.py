@@ -22,6 +22,10 @@ SETUP_TAG = "smus-mesh:setup"
 SETUP_ID_TAG = "smus-mesh:setup-id"
 MANAGED_TAG = "smus-mesh:managed-by"
 
+#: The state file's record of the set-up itself (its id, the ids of its domains and
+#: projects, the subscriptions `unsubscribe` ended): not a step of the graph.
+SETUP_RECORD = "smus-mesh:setup"
+
 #: Glue table parameter that marks a table smus-mesh created (Glue tables have no tags API
 #: that works for every account type; parameters are part of the table itself).
 TABLE_OWNER_PARAMETER = "smus-mesh:setup"
