@@ -76,7 +76,9 @@ def main_options(
     ] = Path("smus-mesh.yaml"),
     state: Annotated[
         Path | None,
-        typer.Option("--state", help="State file (default .smus-mesh/<name>.state.json)."),
+        typer.Option(
+            "--state", help="State file (default <config dir>/.smus-mesh/<name>.state.json)."
+        ),
     ] = None,
     output: Annotated[Output, typer.Option("--output", "-o", help="text or json.")] = Output.text,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail.")] = 0,
@@ -193,9 +195,15 @@ def _aws_failure(exc: Exception) -> tuple[str, int] | None:
 def _workspace(options: Options, console: Any = None, ignore_state: bool = False) -> Any:
     from smus_mesh.engine.workspace import Workspace
 
-    return Workspace.open(
+    workspace = Workspace.open(
         options.config, options.state, console or _console(options), ignore_state=ignore_state
     )
+    if workspace.moved_from is not None:
+        _err(
+            f"note: moved the state file from {workspace.moved_from} (where older versions "
+            f"kept it) to {workspace.state_path}, next to the config"
+        )
+    return workspace
 
 
 def _emit(options: Options, payload: Any, render: Callable[[], None]) -> None:
@@ -328,6 +336,16 @@ def up(ctx: typer.Context) -> None:
     with _handled(options):
         report = _workspace(options).up()
         _emit(options, report.to_dict(), lambda: _render_report(report))
+        if report.awaiting_approval:
+            waiting = ", ".join(
+                f"{w['project']} -> {w['table']} ({w['request_id']})"
+                for w in report.awaiting_approval
+            )
+            _err(
+                f"{len(report.awaiting_approval)} subscription request(s) wait for the "
+                f"producer: {waiting}; see them with `smus-mesh requests`, decide with "
+                "`smus-mesh approve` or `smus-mesh reject`"
+            )
         _raise_for_failures(options, report)
 
 
@@ -533,9 +551,75 @@ def unsubscribe(
         from smus_mesh.collaboration import Collaboration
 
         count = Collaboration(_workspace(options)).unsubscribe(project, table)
+
+        def render() -> None:
+            if count:
+                typer.echo(f"cancelled {count} subscription(s) of {project} to {table}")
+            else:
+                typer.echo(f"{project} is not subscribed to {table}: nothing to cancel")
+            typer.echo("recorded in the state file: `up` will not subscribe again")
+
         _emit(
-            options, {"cancelled": count}, lambda: typer.echo(f"cancelled {count} subscription(s)")
+            options,
+            {"cancelled": count, "project": project, "table": table, "state": "unsubscribed"},
+            render,
         )
+
+
+@app.command()
+def requests(ctx: typer.Context) -> None:
+    """Subscription requests of the configured subscriptions, per project and table."""
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.collaboration import Collaboration
+
+        rows = Collaboration(_workspace(options)).requests()
+        _emit(
+            options,
+            {"requests": rows},
+            lambda: _table(
+                "subscription requests",
+                ["project", "table", "producer", "state", "status", "request", "comment"],
+                [
+                    [
+                        r["project"],
+                        r["table"],
+                        r["producer"],
+                        r["state"],
+                        r["status"],
+                        r["request_id"],
+                        r.get("decision_comment", ""),
+                    ]
+                    for r in rows
+                ],
+            ),
+        )
+
+
+@app.command()
+def outputs(ctx: typer.Context) -> None:
+    """Ids, ARNs and the portal URL of the set-up, and each subscription's state."""
+    options = _options(ctx)
+    with _handled(options):
+        result = _workspace(options).outputs()
+
+        def render() -> None:
+            domain = result["domain"]
+            typer.echo(f"set-up       {result['setup']} (id {result['setup_id']})")
+            typer.echo(f"state file   {result['state_file']}")
+            typer.echo(f"domain       {domain['name']} {domain['id']} {domain['arn']}")
+            typer.echo(f"portal       {domain['portal_url']}")
+            for name, project in result["projects"].items():
+                typer.echo(f"project      {name} {project['id']} ({project['account_id']})")
+            for key, arn in {**result["roles"], **result["buckets"]}.items():
+                typer.echo(f"{key}  {arn}")
+            for sub in result["subscriptions"]:
+                typer.echo(
+                    f"subscription {sub['project']} -> {sub['table']}: {sub['state']} "
+                    f"(request {sub['request_status']} {sub['request_id']})"
+                )
+
+        _emit(options, result, render)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.config import CheckConfig
 from smus_mesh.engine.plan import observe_safely
+from smus_mesh.engine.state import locked
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import (
     QueryCheckFailed,
@@ -37,7 +38,6 @@ from smus_mesh.resources.subscriptions import (
     grant_state,
     grants_of,
     requests_of,
-    revoke_subscriptions,
     subscriptions_of,
 )
 from smus_mesh.retry_policy import client_config, is_transient
@@ -430,29 +430,86 @@ class Collaboration:
 
         ctx.wait(resource, granted, until=Status.COMPLETE)
 
+    def requests(self) -> list[dict[str, Any]]:
+        """Every subscription request of the configured subscriptions, per consumer
+        project and table, with what the set-up wants (`state`) and DataZone's status; a
+        subscription never requested is listed with status NOT_REQUESTED."""
+        rows: list[dict[str, Any]] = []
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                request_key = self._key(f"request:{subscription.project}:{table}")
+                ctx = self._require(request_key)
+                wanted = ctx.subscription_wanted(subscription.project, table)
+                base = {
+                    "project": subscription.project,
+                    "table": table,
+                    "producer": self.config.producer_of(table).name,
+                    "state": "subscribed" if wanted else "unsubscribed",
+                }
+                outputs = ctx.outputs(request_key)
+                found = []
+                if outputs.get("listing_id"):
+                    found = requests_of(
+                        ctx,
+                        self.config.domain.account,
+                        ctx.output(self._key("domain"), "id"),
+                        outputs["listing_id"],
+                        ctx.output(self._key(f"project:{subscription.project}"), "id"),
+                    )
+                if not found:
+                    rows.append({**base, "request_id": "", "status": "NOT_REQUESTED"})
+                for request in found:
+                    rows.append(
+                        {
+                            **base,
+                            "request_id": request["id"],
+                            "status": request["status"],
+                            "reason": request.get("requestReason", ""),
+                            "decision_comment": request.get("decisionComment", ""),
+                            "updated_at": str(request.get("updatedAt", "")),
+                        }
+                    )
+        return rows
+
     def unsubscribe(self, project: str, table: str) -> int:
-        """Cancel the consumer's approved subscription; returns how many were cancelled."""
-        if not any(s.project == project and table in s.tables for s in self.config.subscriptions):
+        """End the consumer's subscription and record that in the state file, so that `up`
+        does not subscribe again (until the config says `state: subscribed`). Cancels the
+        approved subscription and deletes a pending request; returns how many subscriptions
+        were cancelled (0 when it was already unsubscribed: running it twice is a no-op)."""
+        subscription = next(
+            (s for s in self.config.subscriptions if s.project == project and table in s.tables),
+            None,
+        )
+        if subscription is None:
             raise UserError(f"the config has no subscription of {project!r} to {table!r}")
-        request_key = self._key(f"request:{project}:{table}")
-        ctx = self._require(request_key)
-        outputs = ctx.outputs(request_key)
-        if not outputs.get("listing_id"):
-            raise UserError(f"{project} has no subscription to {table}")
-        try:
-            return revoke_subscriptions(
-                ctx,
-                self.workspace.graph.get(request_key),
-                ctx.output(self._key("domain"), "id"),
-                outputs["listing_id"],
-                ctx.output(self._key(f"project:{project}"), "id"),
-                cancel=True,
+        if subscription.state == "subscribed":
+            raise UserError(
+                f"the config says `state: subscribed` for {project!r} -> {table!r}, so the "
+                "next `up` would subscribe again: set `state: unsubscribed` (or remove the "
+                "subscription) in the config and run `smus-mesh up` instead"
             )
-        except ClientError as exc:
-            if is_transient(exc):
-                message = f"unsubscribe: AWS kept failing ({exc}); run it again"
-                raise TransientError(message) from None
-            raise SmusMeshError(f"unsubscribe failed: {exc}") from None
+        workspace = self.workspace
+        with locked(workspace.state_path):
+            state = workspace.load_state(persist_id=True)
+            try:
+                state.remember_setup(unsubscribed={f"{project}/{table}"})
+                self._ctx = workspace.context(state)
+                self._observed = {}
+                request_key = self._key(f"request:{project}:{table}")
+                ctx = self._require(request_key)
+                observed = self._observed[request_key]
+                if not observed.drift:
+                    return 0  # nothing subscribed or pending: already unsubscribed
+                approved = observed.identity.get("approved") or []
+                workspace.graph.get(request_key).update(ctx, observed)
+                return len(approved)
+            except ClientError as exc:
+                if is_transient(exc):
+                    message = f"unsubscribe: AWS kept failing ({exc}); run it again"
+                    raise TransientError(message) from None
+                raise SmusMeshError(f"unsubscribe failed: {exc}") from None
+            finally:
+                state.close()
 
 
 def _normalise(value: Any) -> str:

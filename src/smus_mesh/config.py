@@ -279,6 +279,14 @@ class SubscriptionConfig(Strict):
     project: ProjectName
     tables: list[Alias] = Field(min_length=1)
     reason: str = Field("Requested by smus-mesh", min_length=1, max_length=4096)
+    state: Literal["subscribed", "unsubscribed"] | None = Field(
+        None,
+        description=(
+            "`unsubscribed`: `up` cancels the subscription and does not ask again. "
+            "`subscribed`: `up` subscribes even after `smus-mesh unsubscribe`. Unset: "
+            "subscribed, unless `smus-mesh unsubscribe` recorded otherwise."
+        ),
+    )
 
 
 class CheckConfig(Strict):

@@ -7,19 +7,23 @@ stacks of a deleted domain, CodeCommit repositories, workgroups, resource links,
 Lake Formation grants, project roles, ...) is deleted here, in an order that
 keeps dependencies valid, then the audit runs again.
 
-What counts as the set-up's:
+What counts as the set-up's (and nothing else: ADR 13):
 
-* objects smus-mesh marks: the set-up tag on roles, buckets, RAM shares and the
-  domain, the `smus-mesh:setup` parameter on Glue databases and tables, the
-  admin hash on the Lake Formation access role;
-* objects DataZone creates for one of the set-up's domains, recognised by the
-  `AmazonDataZoneDomain` tag (stacks, workgroups, repositories, project roles) or
-  by name (the projects' Glue databases, DataZone-<domain>-* shares);
-* DataZone leftovers of a domain that no longer exists (stacks and roles tagged
-  with a domain id that GetDomain no longer knows) — the orphans that make the
-  next set-up fail.
+* objects smus-mesh marks: the set-up tags (name and id) on roles, buckets, RAM
+  shares and the domain, the same marks as parameters of Glue databases and tables,
+  the admin hash on the set-up's Lake Formation access role;
+* objects DataZone creates for one of *this set-up's* domains — the domain found by
+  its tags, or remembered in the state file — recognised by that domain's id: the
+  `AmazonDataZoneDomain` tag (stacks, workgroups, repositories, project roles), the
+  manage-access role named after it and the grants to it, the domain share named after
+  it; and grants to project roles named after one of its projects' ids (kept in the
+  state so that they are found after the domain is gone);
+* the projects' Glue databases, named after the set-up.
 
-Objects that existed before smus-mesh (unmarked) are never listed or deleted.
+A name prefix shared by every domain (`AmazonSageMakerManageAccess-<region>-dzd`,
+`datazone_usr_role_`) is never enough: another set-up's or another tool's domain in
+the same accounts is left alone. Objects that existed before smus-mesh (unmarked) are
+never listed or deleted.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from botocore.exceptions import ClientError
 from smus_mesh.clients import Clients
 from smus_mesh.config import Config
 from smus_mesh.resources.lakeformation import ADMINS_TAG, principal_hash
-from smus_mesh.resources.naming import SETUP_TAG, TABLE_OWNER_PARAMETER, Names
+from smus_mesh.resources.naming import Names
 from smus_mesh.settings import Settings
 
 CLASSES = (
@@ -115,13 +119,18 @@ class Auditor:
         clients: Clients,
         known_domain_ids: set[str] | None = None,
         settings: Settings | None = None,
+        names: Names | None = None,
+        known_project_ids: set[str] | None = None,
     ) -> None:
         self.config = config
         self.clients = clients
         self.settings = settings or Settings()
-        self.names = Names(config)
+        self.names = names or Names(config)
+        #: This set-up's domains: remembered (state) or found by their tags.
         self.known_domain_ids = set(known_domain_ids or ())
-        self._domain_exists: dict[str, bool] = {}
+        #: The projects of those domains: remembered (state) or listed in a live domain.
+        self.known_project_ids = set(known_project_ids or ())
+        self._role_owned: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     # domains ----------------------------------------------------------------------------
@@ -146,28 +155,32 @@ class Auditor:
                     summary["id"] in self.known_domain_ids
                 ):
                     found.append(dict(domain))
+        projects = {
+            project["id"]
+            for domain in found
+            if domain.get("status") not in ("DELETING", "DELETED")
+            for page in datazone.get_paginator("list_projects").paginate(
+                domainIdentifier=domain["id"]
+            )
+            for project in page.get("items", [])
+        }
         with self._lock:
             self.known_domain_ids |= {d["id"] for d in found}
+            self.known_project_ids |= projects
         return found
 
-    def domain_is_ours_or_gone(self, domain_id: str) -> bool:
-        """DataZone leftovers: tagged with one of our domains, or with a domain that no
-        longer exists (an orphan of an earlier, incomplete teardown)."""
-        if domain_id in self.known_domain_ids:
-            return True
-        with self._lock:
-            cached = self._domain_exists.get(domain_id)
-        if cached is None:
-            try:
-                self._datazone().get_domain(identifier=domain_id)
-                cached = True
-            except ClientError as exc:
-                if _code(exc) not in ("ResourceNotFoundException", "AccessDeniedException"):
-                    raise
-                cached = False
-            with self._lock:
-                self._domain_exists[domain_id] = cached
-        return not cached
+    def domain_is_ours(self, domain_id: str) -> bool:
+        """One of this set-up's domains (live or remembered); never another's, even one
+        that no longer exists."""
+        return domain_id in self.known_domain_ids
+
+    def _project_role_is_ours(self, name: str) -> bool:
+        """`datazone_usr_role_<projectId>_<environmentId>` of one of our projects."""
+        rest = name.removeprefix(PROJECT_ROLE_PREFIX)
+        return rest != name and rest.split("_", 1)[0] in self.known_project_ids
+
+    def _manage_access_roles(self) -> set[str]:
+        return {self.names.manage_access_role(d) for d in self.known_domain_ids}
 
     # listing ------------------------------------------------------------------------------
     def run(self) -> Inventory:
@@ -211,21 +224,17 @@ class Auditor:
 
     def _roles(self, alias: str) -> Iterator[Finding]:
         iam = self._client(alias, "iam")
-        ours = self._our_role_names()
+        ours = self._our_role_names() | self._manage_access_roles()
         for page in iam.get_paginator("list_roles").paginate():
             for role in page["Roles"]:
                 name = role["RoleName"]
-                candidate = (
-                    name in ours
-                    or name.startswith(self.names.manage_access_role_prefix())
-                    or name.startswith(PROJECT_ROLE_PREFIX)
-                )
+                candidate = name in ours or name.startswith(PROJECT_ROLE_PREFIX)
                 if not candidate:
                     continue
                 tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
-                if tags.get(SETUP_TAG) == self.names.setup:
+                if self.names.is_ours(tags):
                     yield Finding("iam_roles", name, "tagged with the set-up", {"arn": role["Arn"]})
-                elif DZ_DOMAIN_TAG in tags and self.domain_is_ours_or_gone(tags[DZ_DOMAIN_TAG]):
+                elif DZ_DOMAIN_TAG in tags and self.domain_is_ours(tags[DZ_DOMAIN_TAG]):
                     yield Finding(
                         "iam_roles",
                         name,
@@ -275,7 +284,7 @@ class Auditor:
     def _databases(self, alias: str) -> Iterator[Finding]:
         _, project_dbs = self._database_names(alias)
         for name, database in self._existing_databases(alias).items():
-            if database.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == self.names.setup:
+            if self.names.owns_parameters(database.get("Parameters")):
                 yield Finding("glue_databases", name, "created by smus-mesh")
             elif name in project_dbs:
                 yield Finding("glue_databases", name, "a project database DataZone created")
@@ -287,7 +296,7 @@ class Auditor:
             for page in glue.get_paginator("get_tables").paginate(DatabaseName=name):
                 for table in page["TableList"]:
                     ident = f"{name}.{table['Name']}"
-                    if table.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == self.names.setup:
+                    if self.names.owns_parameters(table.get("Parameters")):
                         yield Finding("glue_tables", ident, "created by smus-mesh")
                     elif name in project_dbs:
                         what = "resource link" if table.get("TargetTable") else "table"
@@ -295,9 +304,9 @@ class Auditor:
 
     def _tagged_by_domain(self, tags: dict[str, str]) -> str | None:
         domain_id = tags.get(DZ_DOMAIN_TAG)
-        if domain_id and self.domain_is_ours_or_gone(domain_id):
+        if domain_id and self.domain_is_ours(domain_id):
             return f"DataZone resource of domain {domain_id}"
-        if tags.get(SETUP_TAG) == self.names.setup:
+        if self.names.is_ours(tags):
             return "tagged with the set-up"
         return None
 
@@ -360,18 +369,48 @@ class Auditor:
                     yield Finding("codecommit_repositories", name, why)
 
     def _principal_is_ours(self, principal: str) -> bool:
+        """A role of this set-up: one it tagged (or, gone, named after it), the
+        manage-access role of one of its domains, a project role of one of its projects."""
         if ":role/" not in principal:
             return False
         name = principal.rsplit("/", 1)[-1]
-        return (
-            name in self._our_role_names()
-            or name.startswith(self.names.manage_access_role_prefix())
-            or (name.startswith(PROJECT_ROLE_PREFIX) and self._role_in_scope(principal))
+        if name in self._manage_access_roles() or self._project_role_is_ours(name):
+            return True
+        if name in self._our_role_names():
+            return self._tagged_role_is_ours(principal)
+        return name.startswith(PROJECT_ROLE_PREFIX) and self._role_in_scope(principal)
+
+    def _tagged_role_is_ours(self, arn: str) -> bool:
+        """A role named after the set-up is ours if tagged so, or if it no longer exists."""
+        with self._lock:
+            cached = self._role_owned.get(arn)
+        if cached is not None:
+            return cached
+        alias = self._alias_of(arn)
+        owned = False
+        if alias is not None:
+            iam = self._client(alias, "iam")
+            try:
+                tags = iam.list_role_tags(RoleName=arn.rsplit("/", 1)[-1])["Tags"]
+                owned = self.names.is_ours(tags)
+            except ClientError as exc:
+                if _code(exc) != "NoSuchEntity":
+                    raise
+                owned = True
+        with self._lock:
+            self._role_owned[arn] = owned
+        return owned
+
+    def _alias_of(self, arn: str) -> str | None:
+        account_id = arn.split(":")[4]
+        return next(
+            (a for a in self.config.used_accounts() if self.config.account_id(a) == account_id),
+            None,
         )
 
     def _role_in_scope(self, arn: str) -> bool:
-        """A project role belongs to us if it still exists and is tagged with our domain,
-        or if it no longer exists (a grant to a deleted role is a leftover in any case)."""
+        """A project role (of a project not known by id) is ours if it exists and is
+        tagged with one of our domains."""
         account_id = arn.split(":")[4]
         alias = next(
             (a for a in self.config.used_accounts() if self.config.account_id(a) == account_id),
@@ -385,18 +424,18 @@ class Auditor:
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
         except ClientError as exc:
             if _code(exc) == "NoSuchEntity":
-                return True
+                return False
             raise
         domain_id = tags.get(DZ_DOMAIN_TAG)
-        return bool(domain_id) and self.domain_is_ours_or_gone(str(domain_id))
+        return bool(domain_id) and self.domain_is_ours(str(domain_id))
 
     def _permissions(self, alias: str) -> Iterator[Finding]:
         lakeformation = self._client(alias, "lakeformation")
-        config_dbs, project_dbs = self._database_names(alias)
+        _, project_dbs = self._database_names(alias)
         our_dbs = project_dbs | {
             name
             for name, db in self._existing_databases(alias).items()
-            if db.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == self.names.setup
+            if self.names.owns_parameters(db.get("Parameters"))
         }
         other_accounts = {
             self.config.account_id(a) for a in self.config.used_accounts() if a != alias
@@ -415,7 +454,7 @@ class Auditor:
                 in_scope = (
                     self._principal_is_ours(principal)
                     or (database in our_dbs and principal != "IAM_ALLOWED_PRINCIPALS")
-                    or (principal in other_accounts and database in (config_dbs | project_dbs))
+                    or (principal in other_accounts and database in our_dbs)
                 )
                 if in_scope:
                     ident = f"{principal} {json.dumps(resource, sort_keys=True)}"
@@ -464,18 +503,22 @@ class Auditor:
                 yield Finding("lakeformation_admins", principal, "added by smus-mesh")
             elif principal.rsplit("/", 1)[-1].startswith(
                 PROJECT_ROLE_PREFIX
-            ) and self._role_in_scope(principal):
+            ) and self._principal_is_ours(principal):
                 yield Finding("lakeformation_admins", principal, "DataZone project role")
 
     def _shares(self, alias: str) -> Iterator[Finding]:
         ram = self._client(alias, "ram")
-        prefix = f"DataZone-{self.config.domain.name}-"
+        prefixes = tuple(
+            f"DataZone-{self.config.domain.name}-{domain_id}-"
+            for domain_id in self.known_domain_ids
+        )
         for page in ram.get_paginator("get_resource_shares").paginate(
             resourceOwner="SELF", resourceShareStatus="ACTIVE"
         ):
             for share in page.get("resourceShares", []):
                 tags = {t.get("key"): t.get("value") for t in share.get("tags", [])}
-                if tags.get(SETUP_TAG) == self.names.setup or share["name"].startswith(prefix):
+                named = bool(prefixes) and share["name"].startswith(prefixes)
+                if self.names.is_ours({str(k): str(v) for k, v in tags.items()}) or named:
                     yield Finding(
                         "ram_shares",
                         share["name"],

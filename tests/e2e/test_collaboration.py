@@ -222,7 +222,10 @@ def test_two_consumer_accounts_subscribe_to_one_table(
     # the other consumer keeps its subscription.
     result = setup.cli("unsubscribe", "--project", "consumer", "--table", "inventory")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "cancelled 1 subscription(s)\n"
+    assert result.stdout == (
+        "cancelled 1 subscription(s) of consumer to inventory\n"
+        "recorded in the state file: `up` will not subscribe again\n"
+    )
     assert [s["status"] for s in datazone.subscriptions("consumer")] == ["CANCELLED"]
     assert [s["status"] for s in datazone.subscriptions("analytics")] == ["APPROVED"]
     denied = setup.cli("query", "--check", STOCK)
@@ -384,3 +387,150 @@ def test_unsubscribe_from_a_table_not_subscribed_is_a_user_error(
     assert result.exit_code == 2
     assert result.stderr == "error: the config has no subscription of 'producer' to 'inventory'\n"
     assert mutating(cloud) == []
+
+
+def test_manual_approval_is_visible_and_unsubscribe_is_recorded(
+    cloud: Cloud, set_up: Callable[[dict[str, Any]], SetUp], write_config: Callable[..., Path]
+) -> None:
+    """approval: manual end to end (issue 12.5): `up` says what waits, `requests` lists it,
+    `outputs` shows the ids, `unsubscribe` is recorded (twice is a no-op) and the next `up`
+    does not ask again until the config says `state: subscribed`; `state: unsubscribed`
+    cancels."""
+    document = example_document()
+    document["projects"][0]["approval"] = {"mode": "manual"}
+    setup = set_up(document)
+    up = setup.cli("up")
+    assert up.exit_code == 0, up.output
+    datazone = DataZone(cloud)
+    [request] = datazone.requests("consumer")
+    assert request["status"] == "PENDING"
+    assert up.stderr.endswith(
+        f"1 subscription request(s) wait for the producer: consumer -> inventory "
+        f"({request['id']}); see them with `smus-mesh requests`, decide with "
+        "`smus-mesh approve` or `smus-mesh reject`\n"
+    ), up.stderr
+    code, listed = setup.json("requests")
+    assert code == 0
+    assert listed["requests"] == [
+        {
+            "project": "consumer",
+            "table": "inventory",
+            "producer": "producer",
+            "state": "subscribed",
+            "request_id": request["id"],
+            "status": "PENDING",
+            "reason": request["requestReason"],
+            "decision_comment": "",
+            "updated_at": listed["requests"][0]["updated_at"],
+        }
+    ]
+    code, report = setup.json("up")  # again: still waiting, said again, nothing asked
+    assert code == 0
+    assert report["awaiting_approval"] == [
+        {"project": "consumer", "table": "inventory", "request_id": request["id"]}
+    ]
+    assert approved_ok(setup)
+
+    code, outputs = setup.json("outputs")
+    assert code == 0
+    [domain] = datazone.client.list_domains()["items"]
+    described = datazone.client.get_domain(identifier=domain["id"])
+    assert outputs["domain"] == {
+        "name": "smus-mesh-demo",
+        "id": domain["id"],
+        "arn": described["arn"],
+        "portal_url": described["portalUrl"],
+        "account_id": DOMAIN_ACCOUNT,
+    }
+    assert outputs["setup_id"] == described["tags"]["smus-mesh:setup-id"]
+    assert outputs["projects"] == {
+        "producer": {
+            "id": datazone.projects["producer"],
+            "account": "producer",
+            "account_id": DOMAIN_ACCOUNT,
+        },
+        "consumer": {
+            "id": datazone.projects["consumer"],
+            "account": "consumer",
+            "account_id": CONSUMER_ACCOUNT,
+        },
+    }
+    [subscription] = datazone.subscriptions("consumer")
+    assert outputs["subscriptions"] == [
+        {
+            "project": "consumer",
+            "table": "inventory",
+            "state": "subscribed",
+            "request_status": "APPROVED",
+            "request_id": request["id"],
+            "subscription_id": subscription["id"],
+        }
+    ]
+    assert all(arn.startswith("arn:aws:iam::") for arn in outputs["roles"].values())
+
+    # unsubscribe: cancelled and recorded; twice is a no-op; `up` does not ask again.
+    first = setup.cli("unsubscribe", "--project", "consumer", "--table", "inventory")
+    assert first.exit_code == 0, first.output
+    assert first.stdout == (
+        "cancelled 1 subscription(s) of consumer to inventory\n"
+        "recorded in the state file: `up` will not subscribe again\n"
+    )
+    assert [s["status"] for s in datazone.subscriptions("consumer")] == ["CANCELLED"]
+    cloud.admin("POST", "calls/reset")
+    second = setup.cli("unsubscribe", "--project", "consumer", "--table", "inventory")
+    assert second.exit_code == 0, second.output
+    assert second.stdout == (
+        "consumer is not subscribed to inventory: nothing to cancel\n"
+        "recorded in the state file: `up` will not subscribe again\n"
+    )
+    assert mutating(cloud) == []
+    code, report = setup.json("up")
+    assert code == 0
+    assert report["awaiting_approval"] == []
+    assert mutating(cloud) == []
+    assert setup.cli("plan", "--expect-no-changes").exit_code == 0
+    code, listed = setup.json("requests")
+    assert [(r["state"], r["status"]) for r in listed["requests"]] == [("unsubscribed", "ACCEPTED")]
+    code, outputs = setup.json("outputs")
+    assert [(s["state"], s["request_status"]) for s in outputs["subscriptions"]] == [
+        ("unsubscribed", "UNSUBSCRIBED")
+    ]
+
+    # `state: subscribed` in the config undoes it: a new request, waiting again; and
+    # `unsubscribe` against that config is refused.
+    document["subscriptions"][0]["state"] = "subscribed"
+    write_config(document)
+    refused = setup.cli("unsubscribe", "--project", "consumer", "--table", "inventory")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(
+        "error: the config says `state: subscribed` for 'consumer' -> 'inventory', so the next "
+    ), refused.stderr
+    code, report = setup.json("up")
+    assert code == 0
+    [again] = [r for r in datazone.requests("consumer") if r["status"] == "PENDING"]
+    assert report["awaiting_approval"] == [
+        {"project": "consumer", "table": "inventory", "request_id": again["id"]}
+    ]
+    assert approved_ok(setup)
+
+    # `state: unsubscribed` in the config: `up` cancels, then has nothing to do.
+    document["subscriptions"][0]["state"] = "unsubscribed"
+    write_config(document)
+    setup.up()
+    assert sorted(s["status"] for s in datazone.subscriptions("consumer")) == [
+        "CANCELLED",
+        "CANCELLED",
+    ]
+    assert setup.cli("plan", "--expect-no-changes").exit_code == 0
+    code, checks = setup.query(STOCK)
+    assert code == 1
+    assert checks[STOCK]["message"].startswith(f"project consumer {NO_GRANT}")
+
+
+def approved_ok(setup: SetUp) -> bool:
+    """`approve` the consumer's request, then its query returns the rows."""
+    approved = setup.cli("approve", "--project", "consumer")
+    assert approved.exit_code == 0, approved.output
+    code, checks = setup.query(STOCK)
+    assert code == 0, checks
+    return bool(checks[STOCK]["rows"] == ROWS)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from smus_mesh.collaboration import Collaboration
+from smus_mesh.engine.state import State
 from smus_mesh.engine.workspace import Workspace
 from tests.e2e.conftest import example_document
 from tests.e2e.helpers import (
@@ -122,10 +123,13 @@ def test_up_killed_between_create_bucket_and_its_tagging_finishes_the_bucket(
 
     resumed = make_workspace(document, state).up()
     assert resumed.ok, [f.message for f in resumed.failures]
+    setup_id = State.load(state, "demo").setup_id
+    assert setup_id
     for account, bucket in stripped:
         s3 = cloud.client("s3", account)
         assert {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]} == {
             "smus-mesh:setup": "demo",
+            "smus-mesh:setup-id": setup_id,
             "smus-mesh:managed-by": "smus-mesh",
         }
         settings = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]

@@ -93,3 +93,21 @@ def test_tags_mark_the_set_up() -> None:
     assert not names.is_ours([{"Key": "smus-mesh:setup", "Value": "beta"}])
     assert not names.is_ours(None)
     assert not names.is_ours([])
+
+
+def test_ownership_needs_the_set_up_name_and_its_id() -> None:
+    """Name and id must both match; an object with the name and no id predates ids."""
+    mine = Names(config("demo"), setup_id="aaaa")
+    assert mine.is_ours({"smus-mesh:setup": "demo", "smus-mesh:setup-id": "aaaa"})
+    assert mine.is_ours([{"Key": "smus-mesh:setup", "Value": "demo"}])  # before ids
+    assert mine.is_ours([{"key": "smus-mesh:setup", "value": "demo"}])  # RAM's spelling
+    assert not mine.is_ours({"smus-mesh:setup": "demo", "smus-mesh:setup-id": "bbbb"})
+    assert not mine.is_ours({"smus-mesh:setup": "other", "smus-mesh:setup-id": "aaaa"})
+    assert not mine.is_ours({})
+    assert not mine.is_ours(None)
+    unknown = Names(config("demo"))  # id not known yet: only objects without one
+    assert not unknown.is_ours({"smus-mesh:setup": "demo", "smus-mesh:setup-id": "aaaa"})
+    assert mine.tags()["smus-mesh:setup-id"] == "aaaa"
+    assert "smus-mesh:setup-id" not in unknown.tags()
+    assert mine.owns_parameters(mine.parameters())
+    assert not Names(config("demo"), setup_id="bbbb").owns_parameters(mine.parameters())

@@ -264,3 +264,25 @@ def test_a_lock_held_by_another_process_is_freed_when_it_dies(tmp_path: Path) ->
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+def test_the_set_up_record_keeps_the_id_and_every_id_until_the_file_is_gone(
+    tmp_path: Path,
+) -> None:
+    state = new_state(tmp_path)
+    assert state.setup_id is None
+    state.remember_setup("abc", domain_ids={"dzd_1"}, project_ids={"p1"})
+    state.remember_setup(domain_ids={"dzd_2"}, unsubscribed={"consumer/inventory"})
+    reloaded = State.load(state.path, "demo")  # from the journal
+    assert reloaded.setup_id == "abc"
+    assert reloaded.remembered("domain_ids") == {"dzd_1", "dzd_2"}
+    assert reloaded.remembered("project_ids") == {"p1"}
+    assert reloaded.remembered("unsubscribed") == {"consumer/inventory"}
+    reloaded.remember_setup(resubscribed={"consumer/inventory"})
+    reloaded.save()
+    again = State.load(state.path, "demo")
+    assert again.remembered("unsubscribed") == set()
+    assert again.setup_id == "abc"
+    # Nothing new: no journal line.
+    again.remember_setup("abc", domain_ids={"dzd_1"})
+    assert not again.journal_path.exists()

@@ -59,6 +59,9 @@ class RunReport:
     results: list[StepResult]
     wall_s: float
     calls: dict[str, Any]
+    #: Subscription requests left PENDING for a person (`smus-mesh approve`/`reject`):
+    #: {"project", "table", "request_id"} each.
+    awaiting_approval: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +91,7 @@ class RunReport:
             "failures": [r.to_dict() for r in self.failures],
             "steps": [r.to_dict() for r in self.results],
             "calls": self.calls,
+            "awaiting_approval": self.awaiting_approval,
         }
 
 

@@ -38,8 +38,15 @@ from pathlib import Path
 from typing import Any
 
 from smus_mesh.errors import StateError, StateLockedError, StateUnreadable
+from smus_mesh.resources.naming import SETUP_RECORD
 
 SCHEMA_VERSION = 1
+
+#: The record of the set-up itself (not a step): its id and every domain and project id it
+#: has had, kept until a `down` succeeds so that what DataZone made for them is found even
+#: after the domain is gone.
+SETUP_KEY = SETUP_RECORD
+SETUP_KIND = "smus-mesh:setup"
 
 #: from_version -> function upgrading a document to from_version + 1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -403,6 +410,55 @@ class State:
             if key not in self.records:
                 self.records[key] = ResourceRecord(kind, account, account_id)
             return self.records[key]
+
+    @property
+    def setup_id(self) -> str | None:
+        """The set-up id this state file belongs to (None for a file written before ids)."""
+        with self._lock:
+            record = self.records.get(SETUP_KEY)
+            value = record.identity.get("setup_id") if record else None
+        return value if isinstance(value, str) and value else None
+
+    def remembered(self, name: str) -> set[str]:
+        """Ids the set-up record keeps under `name` ("domain_ids", "project_ids",
+        "unsubscribed")."""
+        with self._lock:
+            record = self.records.get(SETUP_KEY)
+            values = record.identity.get(name, []) if record else []
+        return {str(v) for v in values} if isinstance(values, list) else set()
+
+    def remember_setup(
+        self,
+        setup_id: str | None = None,
+        domain_ids: set[str] | frozenset[str] = frozenset(),
+        project_ids: set[str] | frozenset[str] = frozenset(),
+        unsubscribed: set[str] | frozenset[str] = frozenset(),
+        resubscribed: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """Record the set-up id, add domain and project ids and subscriptions ended by
+        `unsubscribe` ("<project>/<table>"), drop `resubscribed` ones (journaled if
+        anything changed)."""
+        with self._lock:
+            record = self.records.get(SETUP_KEY) or ResourceRecord(SETUP_KIND, "", "")
+            identity = dict(record.identity)
+            if setup_id:
+                identity["setup_id"] = setup_id
+            for name, add, drop in (
+                ("domain_ids", domain_ids, frozenset()),
+                ("project_ids", project_ids, frozenset()),
+                ("unsubscribed", unsubscribed, resubscribed),
+            ):
+                known = identity.get(name, [])
+                known = [str(v) for v in known] if isinstance(known, list) else []
+                identity[name] = sorted((set(known) | set(add)) - set(drop))
+            if SETUP_KEY in self.records and identity == record.identity:
+                return
+            record.identity = identity
+            record.owned = True
+            record.status = "COMPLETE"
+            self.records[SETUP_KEY] = record
+            line = self._entry(SETUP_KEY)
+        self._append(line)
 
     def identities(self) -> dict[str, dict[str, Any]]:
         with self._lock:

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from smus_mesh.accounts import SessionFactory
 from smus_mesh.clients import Clients
 from smus_mesh.config import Config, load_config
@@ -25,17 +27,26 @@ from smus_mesh.engine.apply import Executor, RunReport
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
 from smus_mesh.engine.state import State, locked
-from smus_mesh.errors import StateUnreadable
+from smus_mesh.errors import StateError, StateUnreadable
 from smus_mesh.inventory import Auditor, Inventory
+from smus_mesh.resources.base import Status
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.naming import Names
+from smus_mesh.resources.naming import SETUP_ID_TAG, SETUP_TAG, Names, new_setup_id
 from smus_mesh.resources.setup import SetupBuilder
 from smus_mesh.settings import Settings
 
 DEFAULT_STATE_DIR = ".smus-mesh"
 
 
-def default_state_path(config: Config) -> Path:
+def default_state_path(config: Config, config_path: str | Path | None = None) -> Path:
+    """`<config dir>/.smus-mesh/<name>.state.json`: the same file from any working
+    directory (without a config path, the working directory stands for it)."""
+    base = Path(config_path).resolve().parent if config_path is not None else Path()
+    return base / DEFAULT_STATE_DIR / f"{config.name}.state.json"
+
+
+def legacy_state_path(config: Config) -> Path:
+    """Where versions before 0.2 kept the state: relative to the working directory."""
     return Path(DEFAULT_STATE_DIR) / f"{config.name}.state.json"
 
 
@@ -53,6 +64,8 @@ class Workspace:
     ) -> None:
         self.config = config
         self.state_path = state_path or default_state_path(config)
+        #: Set by `open` when the state was found at the old, working-directory location.
+        self.moved_from: Path | None = None
         #: Neither read nor write the state file (`down --ignore-state`): what is the
         #: set-up's is found by its tags alone, and the file is left as it was.
         self.ignore_state = ignore_state
@@ -79,7 +92,24 @@ class Workspace:
         console: Console | None = None,
         ignore_state: bool = False,
     ) -> Workspace:
-        return cls(load_config(config_path), state_path, console, ignore_state=ignore_state)
+        config = load_config(config_path)
+        moved_from = None
+        if state_path is None:
+            state_path = default_state_path(config, config_path)
+            legacy = legacy_state_path(config).resolve()
+            if not ignore_state and legacy != state_path and _state_files_at(legacy):
+                if _state_files_at(state_path):
+                    raise StateUnreadable(
+                        f"two state files for set-up {config.name!r}: {state_path} (next to "
+                        f"the config) and {legacy} (the working directory, where older "
+                        "versions kept it); keep the right one and remove the other, or "
+                        "choose with --state"
+                    )
+                _move_state(legacy, state_path)
+                moved_from = legacy
+        workspace = cls(config, state_path, console, ignore_state=ignore_state)
+        workspace.moved_from = moved_from
+        return workspace
 
     # -------------------------------------------------------------------------------
     def verify_accounts(self) -> dict[str, str]:
@@ -99,15 +129,62 @@ class Workspace:
             self.console,
             remembered=state.identities(),
             ownership={k: r.owned for k, r in state.records.items()},
+            unsubscribed=state.remembered("unsubscribed"),
         )
 
-    def load_state(self) -> State:
+    def load_state(self, persist_id: bool = False) -> State:
+        """The state, with the set-up id settled (see `_settle_setup_id`); `persist_id`
+        records a new id in the file (runs that change something, under the lock)."""
         if self.ignore_state:
             # An empty state in a directory of its own (made by its first write, removed
             # at the end of the run).
             scratch = Path(tempfile.gettempdir()) / f"smus-mesh-ignored-state-{uuid.uuid4().hex}"
-            return State(scratch / self.state_path.name, self.config.name, {})
-        return State.load(self.state_path, self.config.name)
+            state = State(scratch / self.state_path.name, self.config.name, {})
+        else:
+            state = State.load(self.state_path, self.config.name)
+        self._settle_setup_id(state, persist_id)
+        return state
+
+    def _domain_marks(self) -> tuple[str | None, str | None]:
+        """(id, set-up id tag) of the live domain of the config's name tagged with this
+        set-up's name, if there is one."""
+        datazone = self.clients.get(self.config.domain.account, "datazone")
+        for page in datazone.get_paginator("list_domains").paginate():
+            for summary in page.get("items", []):
+                if summary.get("name") != self.config.domain.name:
+                    continue
+                if summary.get("status") in ("DELETED", "DELETING"):
+                    continue
+                try:
+                    tags = datazone.get_domain(identifier=summary["id"]).get("tags") or {}
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                        continue
+                    raise
+                if tags.get(SETUP_TAG) == self.config.name:
+                    return str(summary["id"]), tags.get(SETUP_ID_TAG)
+        return None, None
+
+    def _settle_setup_id(self, state: State, persist: bool) -> None:
+        """The set-up id: the state file's, else the one on the set-up's domain, else new.
+        A state file whose id differs from the domain's belongs to another set-up of the
+        same name: refused."""
+        if self.names.setup_id and state.setup_id in (None, self.names.setup_id):
+            setup_id: str = self.names.setup_id
+        else:
+            domain_id, tagged = self._domain_marks()
+            remembered = state.setup_id
+            if remembered and tagged and remembered != tagged:
+                raise StateUnreadable(
+                    f"{self.state_path} belongs to set-up {self.config.name!r} with id "
+                    f"{remembered}, but the domain {self.config.domain.name} ({domain_id}) "
+                    f"belongs to the set-up of that name with id {tagged}: this state file is "
+                    "another set-up's; use --state to point at the right file"
+                )
+            setup_id = remembered or tagged or new_setup_id()
+        self.names.setup_id = setup_id
+        if persist:
+            state.remember_setup(setup_id)
 
     def _done_with(self, state: State) -> None:
         """Compact the state (and, for `--ignore-state`, throw the scratch state away)."""
@@ -135,18 +212,60 @@ class Workspace:
         """Converge the accounts to the config."""
         self.verify_accounts()
         with locked(self.state_path):
-            state = self.load_state()
+            state = self.load_state(persist_id=True)
             try:
+                # An explicit `state: subscribed` in the config undoes `unsubscribe`.
+                explicit = {
+                    f"{s.project}/{t}"
+                    for s in self.config.subscriptions
+                    if s.state == "subscribed"
+                    for t in s.tables
+                }
+                state.remember_setup(resubscribed=explicit & state.remembered("unsubscribed"))
                 ctx, observed = self.observe(state)
                 plan = plan_up(self.graph, ctx, observed)
-                return Executor(self.graph, ctx, state).apply(plan)
+                report = Executor(self.graph, ctx, state).apply(plan)
+                report.awaiting_approval = self._awaiting_approval(ctx)
+                return report
             finally:
                 state.close()
+
+    def _awaiting_approval(self, ctx: Context) -> list[dict[str, str]]:
+        """The configured subscriptions whose request `up` left PENDING."""
+        waiting = []
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                outputs = ctx.outputs(self.keys[f"request:{subscription.project}:{table}"])
+                if outputs.get("request_status") == "PENDING":
+                    waiting.append(
+                        {
+                            "project": subscription.project,
+                            "table": table,
+                            "request_id": str(outputs.get("request_id", "")),
+                        }
+                    )
+        return waiting
 
     def down_plan(self) -> tuple[Plan, State, Context]:
         state = self.load_state()
         ctx, observed = self.observe(state)
         return plan_down(self.graph, ctx, observed), state, ctx
+
+    def _remember_ownership(
+        self, state: State, observed: dict[str, Any]
+    ) -> tuple[set[str], set[str]]:
+        """Before anything is deleted: this set-up's domain ids and the ids of their
+        projects (live, and remembered), written to the state so that what DataZone made
+        for them is still recognised after the domain is gone."""
+        domain_ids = self._domain_ids(state, observed)
+        project_ids = set(state.remembered("project_ids"))
+        project_ids |= _project_ids(state)
+        auditor = self.auditor(domain_ids)
+        auditor.our_domains()
+        domain_ids |= auditor.known_domain_ids
+        project_ids |= auditor.known_project_ids
+        state.remember_setup(self.names.setup_id, domain_ids, project_ids)
+        return domain_ids, project_ids
 
     def down(self) -> tuple[RunReport, Inventory]:
         """Delete everything this set-up owns, in reverse dependency order; then sweep what
@@ -154,15 +273,15 @@ class Workspace:
         self.verify_accounts()
         with locked(self.state_path):
             plan, state, ctx = self.down_plan()
-            domain_ids = self._domain_ids(state, plan.observed)
+            domain_ids, project_ids = self._remember_ownership(state, plan.observed)
             report = Executor(self.graph, ctx, state).destroy(plan)
-            auditor = self.auditor(domain_ids)
+            auditor = self.auditor(domain_ids, project_ids)
             leftovers = auditor.run()
             if leftovers.count():
                 self.console.info(f"sweeping {leftovers.count()} leftover(s) DataZone left behind")
                 for error in auditor.sweep(leftovers, self.console.info):
                     self.console.warn(error)
-                leftovers = self.auditor(domain_ids).run()
+                leftovers = self.auditor(domain_ids, project_ids).run()
             self._done_with(state)
             if report.ok and not leftovers.count() and not self.ignore_state:
                 self.state_path.unlink(missing_ok=True)
@@ -170,7 +289,7 @@ class Workspace:
 
     def _domain_ids(self, state: State, observed: dict[str, Any]) -> set[str]:
         key = self.keys["domain"]
-        ids = set()
+        ids = set(state.remembered("domain_ids"))
         if key in state.records and state.records[key].identity.get("id"):
             ids.add(str(state.records[key].identity["id"]))
         seen = observed.get(key)
@@ -178,23 +297,95 @@ class Workspace:
             ids.add(str(seen.identity["id"]))
         return ids
 
-    def auditor(self, domain_ids: set[str] | None = None) -> Auditor:
-        return Auditor(self.config, self.clients, domain_ids, self.settings)
+    def auditor(
+        self, domain_ids: set[str] | None = None, project_ids: set[str] | None = None
+    ) -> Auditor:
+        return Auditor(
+            self.config, self.clients, domain_ids, self.settings, self.names, project_ids
+        )
 
     def audit(self) -> Inventory:
         """What of the set-up (or DataZone leftovers of it) exists now, per account."""
         self.verify_accounts()
         key = self.keys["domain"]
-        ids = set()
+        domain_ids: set[str] = set()
+        project_ids: set[str] = set()
         try:
-            records = {} if self.ignore_state else self.load_state().records
+            state = self.load_state()
         except StateUnreadable as exc:
             # The audit must work when the state does not: it finds the set-up by its tags.
             self.console.warn(f"{exc}; auditing from the tags alone")
-            records = {}
-        if key in records and records[key].identity.get("id"):
-            ids.add(str(records[key].identity["id"]))
-        return self.auditor(ids).run()
+            self.names.setup_id = None
+            self._settle_setup_id(State(self.state_path, self.config.name, {}), False)
+        else:
+            records = state.records
+            if key in records and records[key].identity.get("id"):
+                domain_ids.add(str(records[key].identity["id"]))
+            domain_ids |= state.remembered("domain_ids")
+            project_ids |= state.remembered("project_ids")
+            project_ids |= _project_ids(state)
+        return self.auditor(domain_ids, project_ids).run()
+
+    def outputs(self) -> dict[str, Any]:
+        """What a user needs to find the set-up: its id, the domain's id, ARN and portal
+        URL, each project's id and account, the roles' and buckets' ARNs, and every
+        configured subscription's state (observed live, read-only)."""
+        self.verify_accounts()
+        state = self.load_state()
+        ctx, observed = self.observe(state)
+
+        def seen(alias: str) -> dict[str, Any]:
+            found = observed[self.keys[alias]]
+            return dict(found.identity) if found.status != Status.ABSENT else {}
+
+        domain = seen("domain")
+        resources = [r for r in self.graph.ordered() if observed[r.key].status != Status.ABSENT]
+        subscriptions = []
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                request = seen(f"request:{subscription.project}:{table}")
+                wanted = ctx.subscription_wanted(subscription.project, table)
+                subscriptions.append(
+                    {
+                        "project": subscription.project,
+                        "table": table,
+                        "state": "subscribed" if wanted else "unsubscribed",
+                        "request_status": request.get("request_status", "NOT_REQUESTED"),
+                        "request_id": request.get("request_id", ""),
+                        "subscription_id": request.get("subscription_id", ""),
+                    }
+                )
+        return {
+            "setup": self.config.name,
+            "setup_id": self.names.setup_id,
+            "state_file": str(self.state_path),
+            "domain": {
+                "name": self.config.domain.name,
+                "id": domain.get("id", ""),
+                "arn": domain.get("arn", ""),
+                "portal_url": domain.get("portal_url", ""),
+                "account_id": self.config.account_id(self.config.domain.account),
+            },
+            "projects": {
+                p.name: {
+                    "id": seen(f"project:{p.name}").get("id", ""),
+                    "account": p.account,
+                    "account_id": self.config.account_id(p.account),
+                }
+                for p in self.config.projects
+            },
+            "roles": {
+                r.key: observed[r.key].identity.get("arn", "")
+                for r in resources
+                if r.kind == "iam:role"
+            },
+            "buckets": {
+                r.key: observed[r.key].identity.get("arn", "")
+                for r in resources
+                if r.kind == "s3:bucket"
+            },
+            "subscriptions": subscriptions,
+        }
 
     def status(self) -> list[dict[str, Any]]:
         """Every resource as observed now, with what the state file remembers."""
@@ -216,3 +407,32 @@ class Workspace:
                 }
             )
         return rows
+
+
+def _state_files_at(path: Path) -> bool:
+    return path.exists() or path.with_name(path.name + ".journal").exists()
+
+
+def _move_state(old: Path, new: Path) -> None:
+    """Move a state file (and its journal) from the old location to the new one."""
+    new.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for suffix in ("", ".journal"):
+            source = old.with_name(old.name + suffix)
+            if source.exists():
+                shutil.move(source, new.with_name(new.name + suffix))
+        old.with_name(old.name + ".lock").unlink(missing_ok=True)
+    except OSError as exc:
+        raise StateError(
+            f"cannot move the state file {old} to {new}: {exc.strerror or exc}; move it "
+            "yourself, or choose it with --state"
+        ) from None
+
+
+def _project_ids(state: State) -> set[str]:
+    """The ids of the projects the state remembers."""
+    return {
+        str(record.identity["id"])
+        for record in state.records.values()
+        if record.kind == "datazone:project" and record.identity.get("id")
+    }

@@ -53,6 +53,7 @@ class Context:
         console: Console,
         remembered: dict[str, dict[str, Any]] | None = None,
         ownership: dict[str, bool | None] | None = None,
+        unsubscribed: set[str] | None = None,
     ) -> None:
         self.config = config
         self.clients = clients
@@ -63,11 +64,23 @@ class Context:
         self.remembered = remembered or {}
         #: whether this set-up created each resource, as the state file remembers it.
         self.ownership = ownership or {}
+        #: "<project>/<table>" subscriptions `smus-mesh unsubscribe` ended (state file).
+        self.unsubscribed = set(unsubscribed or ())
         self._outputs: dict[str, dict[str, Any]] = {}
         self._memo: dict[str, Any] = {}
         self._shared: dict[tuple[str, ...], _SharedList] = {}
         self._lock = threading.Lock()
         self.sleep: Callable[[float], None] = time.sleep
+
+    def subscription_wanted(self, project: str, table: str) -> bool:
+        """Whether the config wants `project` subscribed to `table` now: its explicit
+        `state`, else subscribed unless `smus-mesh unsubscribe` ended it."""
+        for subscription in self.config.subscriptions:
+            if subscription.project == project and table in subscription.tables:
+                if subscription.state is not None:
+                    return subscription.state == "subscribed"
+                return f"{project}/{table}" not in self.unsubscribed
+        return False
 
     # clients -------------------------------------------------------------------
     def client(self, alias: str, service: str) -> Any:

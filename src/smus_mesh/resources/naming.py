@@ -12,15 +12,29 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 
 from smus_mesh.config import Config
 
 SETUP_TAG = "smus-mesh:setup"
+#: A random id of one set-up, made by its first `up`, kept in its state file and on its
+#: domain: the set-up name alone can be reused by another config in the same accounts.
+SETUP_ID_TAG = "smus-mesh:setup-id"
 MANAGED_TAG = "smus-mesh:managed-by"
+
+#: The state file's record of the set-up itself (its id, the ids of its domains and
+#: projects, the subscriptions `unsubscribe` ended): not a step of the graph.
+SETUP_RECORD = "smus-mesh:setup"
 
 #: Glue table parameter that marks a table smus-mesh created (Glue tables have no tags API
 #: that works for every account type; parameters are part of the table itself).
 TABLE_OWNER_PARAMETER = "smus-mesh:setup"
+SETUP_ID_PARAMETER = "smus-mesh:setup-id"
+
+
+def new_setup_id() -> str:
+    """A fresh set-up id (random; short enough for every tag and parameter value)."""
+    return secrets.token_hex(8)
 
 
 def _short_hash(text: str, length: int = 6) -> str:
@@ -30,22 +44,58 @@ def _short_hash(text: str, length: int = 6) -> str:
 class Names:
     """Names and tags of one set-up."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, setup_id: str | None = None) -> None:
         self.config = config
         self.setup = config.name
         self.region = config.region
+        #: The set-up's id (None until the workspace has read it from the state file or the
+        #: domain, or made one): what tells this set-up from another of the same name.
+        self.setup_id = setup_id
 
     # tags ---------------------------------------------------------------------------
     def tags(self) -> dict[str, str]:
-        return {SETUP_TAG: self.setup, MANAGED_TAG: "smus-mesh"}
+        tags = {SETUP_TAG: self.setup, MANAGED_TAG: "smus-mesh"}
+        if self.setup_id:
+            tags[SETUP_ID_TAG] = self.setup_id
+        return tags
 
     def iam_tags(self) -> list[dict[str, str]]:
         return [{"Key": k, "Value": v} for k, v in self.tags().items()]
 
     def is_ours(self, tags: dict[str, str] | list[dict[str, str]] | None) -> bool:
+        """Tagged with this set-up's name and id. An object tagged with the name and no id
+        was made before set-up ids existed, and is taken as this set-up's."""
         if isinstance(tags, list):
-            tags = {t.get("Key", ""): t.get("Value", "") for t in tags}
-        return bool(tags) and tags.get(SETUP_TAG) == self.setup  # type: ignore[union-attr]
+            tags = {
+                str(t.get("Key", t.get("key", ""))): str(t.get("Value", t.get("value", "")))
+                for t in tags
+            }
+        if not tags or tags.get(SETUP_TAG) != self.setup:
+            return False
+        marked = tags.get(SETUP_ID_TAG)
+        return marked is None or marked == self.setup_id
+
+    def marks(self, name_key: str, id_key: str) -> dict[str, str]:
+        """Key-value marks (Glue parameters, S3 object metadata) naming this set-up."""
+        marks = {name_key: self.setup}
+        if self.setup_id:
+            marks[id_key] = self.setup_id
+        return marks
+
+    def owns_marks(self, marks: dict[str, str] | None, name_key: str, id_key: str) -> bool:
+        """The marks name this set-up, and its id when they carry one (see `is_ours`)."""
+        marks = marks or {}
+        if marks.get(name_key) != self.setup:
+            return False
+        marked = marks.get(id_key)
+        return marked is None or marked == self.setup_id
+
+    def parameters(self) -> dict[str, str]:
+        """The Glue parameters that mark a database or table as this set-up's."""
+        return self.marks(TABLE_OWNER_PARAMETER, SETUP_ID_PARAMETER)
+
+    def owns_parameters(self, parameters: dict[str, str] | None) -> bool:
+        return self.owns_marks(parameters, TABLE_OWNER_PARAMETER, SETUP_ID_PARAMETER)
 
     # IAM roles (workflow.md Phase A) -----------------------------------------------
     SERVICE_ROLE_PATH = "/service-role/"
@@ -62,9 +112,6 @@ class Names:
     def manage_access_role(self, domain_id: str) -> str:
         # The documented pattern; the domain id makes it unique per set-up.
         return f"AmazonSageMakerManageAccess-{self.region}-{domain_id}"[:64]
-
-    def manage_access_role_prefix(self) -> str:
-        return f"AmazonSageMakerManageAccess-{self.region}-dzd"
 
     # S3 -----------------------------------------------------------------------------------
     def blueprint_bucket(self, account_id: str) -> str:

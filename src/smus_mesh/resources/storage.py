@@ -23,9 +23,9 @@ from smus_mesh.config_rules import ColumnType
 from smus_mesh.errors import UserError
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.naming import TABLE_OWNER_PARAMETER
 
 OWNER_METADATA = "smus-mesh-setup"
+OWNER_ID_METADATA = "smus-mesh-setup-id"
 
 
 def _code(exc: ClientError) -> str:
@@ -237,15 +237,16 @@ class SampleData(Resource):
             if _code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
                 return Observed.absent(f"no {self.object_key}")
             raise
-        owner = head.get("Metadata", {}).get(OWNER_METADATA)
-        digest = head.get("Metadata", {}).get("sha256")
+        metadata = head.get("Metadata", {})
+        owned = ctx.names.owns_marks(metadata, OWNER_METADATA, OWNER_ID_METADATA)
+        digest = metadata.get("sha256")
         drift = () if digest == hashlib.sha256(self._body()).hexdigest() else ("rows changed",)
         return Observed(
             Status.COMPLETE,
             {"bucket": self.table.bucket, "key": self.object_key},
             detail="written",
-            owned=owner == ctx.names.setup,
-            drift=drift if owner == ctx.names.setup else (),
+            owned=owned,
+            drift=drift if owned else (),
         )
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -254,7 +255,10 @@ class SampleData(Resource):
             Bucket=self.table.bucket,
             Key=self.object_key,
             Body=body,
-            Metadata={OWNER_METADATA: ctx.names.setup, "sha256": hashlib.sha256(body).hexdigest()},
+            Metadata={
+                **ctx.names.marks(OWNER_METADATA, OWNER_ID_METADATA),
+                "sha256": hashlib.sha256(body).hexdigest(),
+            },
         )
         return {"bucket": self.table.bucket, "key": self.object_key}
 
@@ -293,12 +297,11 @@ class GlueDatabase(Resource):
             if _code(exc) == "EntityNotFoundException":
                 return Observed.absent(f"no database {self.database}")
             raise
-        owner = database.get("Parameters", {}).get(TABLE_OWNER_PARAMETER)
         return Observed(
             Status.COMPLETE,
             {"name": self.database, "catalog_id": ctx.account_id(self.account)},
             detail="exists",
-            owned=owner == ctx.names.setup,
+            owned=ctx.names.owns_parameters(database.get("Parameters")),
         )
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -311,7 +314,7 @@ class GlueDatabase(Resource):
             DatabaseInput={
                 "Name": self.database,
                 "Description": f"Created by smus-mesh for set-up {ctx.names.setup}",
-                "Parameters": {TABLE_OWNER_PARAMETER: ctx.names.setup},
+                "Parameters": ctx.names.parameters(),
                 # No IAM_ALLOWED_PRINCIPALS defaults: Lake Formation governs the tables.
                 "CreateTableDefaultPermissions": [],
             }
@@ -378,7 +381,7 @@ class GlueTable(Resource):
                 },
             }
             parameters = {"classification": "parquet"}
-        parameters[TABLE_OWNER_PARAMETER] = ctx.names.setup
+        parameters.update(ctx.names.parameters())
         return {
             "Name": table.table,
             "TableType": "EXTERNAL_TABLE",
@@ -409,7 +412,7 @@ class GlueTable(Resource):
             if _code(exc) == "EntityNotFoundException":
                 return Observed.absent(f"no table {self.table.database}.{self.table.table}")
             raise
-        owned = table.get("Parameters", {}).get(TABLE_OWNER_PARAMETER) == ctx.names.setup
+        owned = ctx.names.owns_parameters(table.get("Parameters"))
         drift: tuple[str, ...] = ()
         if owned:
             columns = [

@@ -8,6 +8,9 @@ producer's decision under its approval policy, and the grant DataZone fulfils.
   leaves it to `smus-mesh approve` / `reject` (then `up` stops at the request).
 * The grant step waits until every grant reads COMPLETED with every asset GRANTED,
   and fails with DataZone's failure cause otherwise.
+* A subscription the config marks `state: unsubscribed`, or that `smus-mesh
+  unsubscribe` ended (recorded in the state file), is not asked for again: `up`
+  cancels what is still subscribed or pending, and the other two steps stand aside.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ _DZ = "datazone:"
 
 GRANT_IN_PROGRESS = ("PENDING", "IN_PROGRESS")
 AWAITING_APPROVAL = "no grant: the request awaits approval"
+UNSUBSCRIBED = "unsubscribed (the config or `smus-mesh unsubscribe`)"
 GRANT_FAILED = ("GRANT_FAILED", "REVOKE_FAILED", "GRANT_AND_REVOKE_FAILED", "INACCESSIBLE")
 SUBSCRIPTION_ENDED = ("REVOKED", "CANCELLED")
 
@@ -220,11 +224,40 @@ class SubscriptionRequest(_SubscriptionBase):
         _DZ + "DeleteSubscriptionRequest",
     )
 
+    updatable = True
+
     def __init__(self, *args: Any, reason: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reason = reason
 
     def observe(self, ctx: Context) -> Observed:
+        observed = self._observe(ctx)
+        if ctx.subscription_wanted(self.consumer, self.table):
+            return observed
+        status = observed.identity.get("request_status")
+        if status in ("APPROVED", "PENDING"):
+            return Observed(
+                Status.COMPLETE,
+                observed.identity,
+                detail=f"{observed.detail}; to be cancelled",
+                owned=True,
+                drift=(f"{status.lower()}, but {UNSUBSCRIBED}",),
+            )
+        identity = {**observed.identity, "request_status": "UNSUBSCRIBED"}
+        return Observed(Status.COMPLETE, identity, detail=UNSUBSCRIBED, owned=True)
+
+    def update(self, ctx: Context, observed: Observed) -> None:
+        """Unsubscribed: cancel the approved subscription (consumer side), delete a
+        pending request."""
+        domain_id, listing_id, consumer_id = self.ids(ctx)
+        approved = observed.identity.get("approved")
+        if approved:
+            revoke_subscriptions(
+                ctx, self, domain_id, listing_id, consumer_id, cancel=True, approved=approved
+            )
+        self._delete_pending(ctx, domain_id, listing_id, consumer_id)
+
+    def _observe(self, ctx: Context) -> Observed:
         domain_id, listing_id, consumer_id = self.ids(ctx)
         identity: dict[str, Any] = {"domain_id": domain_id, "listing_id": listing_id}
         approved = subscriptions_of(
@@ -235,15 +268,18 @@ class SubscriptionRequest(_SubscriptionBase):
             identity["request_id"] = approved[0].get("subscriptionRequestId", "")
             # Every approved one (normally one): what `delete` revokes, without listing again.
             identity["approved"] = [s["id"] for s in approved]
+            identity["request_status"] = "APPROVED"
             return Observed(Status.COMPLETE, identity, detail="subscribed", owned=True)
         requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
         pending = [r for r in requests if r["status"] == "PENDING"]
         if pending:
             identity["request_id"] = pending[-1]["id"]
+            identity["request_status"] = "PENDING"
             return Observed(Status.COMPLETE, identity, detail="request PENDING", owned=True)
         latest = requests[-1] if requests else None
         if latest is not None and latest["status"] == "REJECTED":
             identity["request_id"] = latest["id"]
+            identity["request_status"] = "REJECTED"
             comment = latest.get("decisionComment") or "no comment"
             return Observed(Status.COMPLETE, identity, detail=f"REJECTED ({comment})", owned=True)
         if latest is not None and latest["status"] == "ACCEPTED":
@@ -253,6 +289,7 @@ class SubscriptionRequest(_SubscriptionBase):
             if live and all(s["status"] in SUBSCRIPTION_ENDED for s in live):
                 return Observed(Status.ABSENT, identity, detail="subscription revoked or cancelled")
             identity["request_id"] = latest["id"]
+            identity["request_status"] = "ACCEPTED"
             return Observed(Status.COMPLETE, identity, detail="request ACCEPTED", owned=True)
         return Observed(Status.ABSENT, identity, detail="not requested")
 
@@ -288,11 +325,14 @@ class SubscriptionRequest(_SubscriptionBase):
         }
 
     def wait_created(self, ctx: Context) -> Observed:
+        if not ctx.subscription_wanted(self.consumer, self.table):
+            return self.observe(ctx)  # after `update` cancelled it
         # CreateSubscriptionRequest answers with the request's status: PENDING (approval
         # required) or ACCEPTED (it is not) is final for this step, no need to read it back.
         outputs = ctx.outputs(self.key)
         if outputs.get("request_status") in ("PENDING", "ACCEPTED"):
-            identity = {k: outputs[k] for k in ("domain_id", "listing_id", "request_id")}
+            keys = ("domain_id", "listing_id", "request_id", "request_status")
+            identity = {k: outputs[k] for k in keys}
             detail = f"request {outputs['request_status']}"
             return Observed(Status.COMPLETE, identity, detail=detail, owned=True)
         return super().wait_created(ctx)
@@ -302,6 +342,11 @@ class SubscriptionRequest(_SubscriptionBase):
         domain_id, listing_id, consumer_id = self.ids(ctx)
         approved = observed.identity.get("approved")
         revoke_subscriptions(ctx, self, domain_id, listing_id, consumer_id, approved=approved)
+        self._delete_pending(ctx, domain_id, listing_id, consumer_id)
+
+    def _delete_pending(
+        self, ctx: Context, domain_id: str, listing_id: str, consumer_id: str
+    ) -> None:
         datazone = ctx.client(self.account, "datazone")
         for request in requests_of(
             ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"
@@ -470,6 +515,8 @@ class SubscriptionApproval(_SubscriptionBase):
             raise
 
     def observe(self, ctx: Context) -> Observed:
+        if not ctx.subscription_wanted(self.consumer, self.table):
+            return Observed(Status.COMPLETE, detail=UNSUBSCRIBED, owned=True)
         if ctx.outputs(self.request_key).get("subscription_id"):
             return Observed(Status.COMPLETE, detail="subscribed", owned=True)
         request = self._observed_request = self._request(ctx)
@@ -611,6 +658,8 @@ class SubscriptionGrant(_SubscriptionBase):
         return observed, False
 
     def observe(self, ctx: Context) -> Observed:
+        if not ctx.subscription_wanted(self.consumer, self.table):
+            return Observed(Status.COMPLETE, detail=UNSUBSCRIBED, owned=True)
         return self._observe(ctx)[0]
 
     def create(self, ctx: Context) -> dict[str, Any]:

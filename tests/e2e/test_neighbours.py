@@ -1,0 +1,143 @@
+"""`down` of one set-up leaves its neighbours exactly as they were (issue 12.1).
+
+Three tenants of the same two emulated accounts:
+
+* `foreign`: a SageMaker Unified Studio domain made with plain boto3 (not smus-mesh), with
+  its own projects in both accounts, its manage-access role (`AmazonSageMakerManageAccess-
+  <region>-dzd_...`, the name every domain's role has) and Lake Formation grants to it;
+* `other`: a second smus-mesh set-up (its own name, domain, table and state file);
+* `demo`: the example set-up, brought up after the other two and then taken down.
+
+The emulator's whole inventory (every account and class, the Lake Formation permission
+list included) after `demo`'s `down` must be equal to the one before its `up`; `other`'s
+own audit must count the same objects, its query must still return its rows and its plan
+must have nothing to do. Also with `down --ignore-state`, which finds what is `demo`'s
+from the tags and the domain alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smus_mesh.collaboration import Collaboration
+from smus_mesh.config import parse_config
+from smus_mesh.engine.workspace import Workspace
+from smus_mesh.settings import Settings
+from tests.e2e.conftest import FAST, example_document
+from tests.e2e.helpers import inventory_diff
+from tests.emulator.datazone_setup import build_mesh, create_table, grant_import_access
+from tests.support import DOMAIN_ACCOUNT, Cloud
+
+EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
+
+
+def other_document() -> dict[str, Any]:
+    """The example under another name, with its own domain, database and bucket."""
+    document = example_document()
+    document["name"] = "other"
+    document["domain"]["name"] = "smus-mesh-other"
+    table = document["tables"][0]
+    table["database"] = "retail_other"
+    table["location"] = "s3://smus-mesh-other-retail-111111111111/inventory/"
+    return document
+
+
+def foreign_domain(cloud: Cloud) -> dict[str, str]:
+    """A domain made by plain boto3, its projects, and grants to its manage-access role."""
+    mesh = build_mesh(cloud)
+    create_table(cloud, "corp_sales", "orders")
+    grant_import_access(
+        cloud,
+        "corp_sales",
+        "orders",
+        mesh.producer.role_arn,
+        mesh.producer_setup.manage_access_role,
+    )
+    return {"id": mesh.domain_id, "manage_access_role": mesh.producer_setup.manage_access_role}
+
+
+def lake_formation_permissions(cloud: Cloud, account: str) -> list[str]:
+    """Every Lake Formation permission of an account, as sorted JSON lines."""
+    lakeformation = cloud.client("lakeformation", account)
+    entries: list[str] = []
+    token = None
+    while True:
+        page = lakeformation.list_permissions(**({"NextToken": token} if token else {}))
+        entries += [
+            json.dumps(
+                {k: v for k, v in entry.items() if k != "LastUpdated"}, sort_keys=True, default=str
+            )
+            for entry in page.get("PrincipalResourcePermissions", [])
+        ]
+        token = page.get("NextToken")
+        if not token:
+            return sorted(entries)
+
+
+def _workspace(document: dict[str, Any], state: Path, ignore_state: bool = False) -> Workspace:
+    config = parse_config(document, "test config")
+    return Workspace(
+        config,
+        state,
+        settings=Settings.load({**FAST, **config.settings}),
+        ignore_state=ignore_state,
+    )
+
+
+@pytest.mark.parametrize("ignore_state", [False, True], ids=["with-state", "ignore-state"])
+def test_down_of_one_set_up_leaves_the_others_as_they_were(
+    cloud: Cloud, tmp_path: Path, fast_polling: None, ignore_state: bool
+) -> None:
+    foreign = foreign_domain(cloud)
+    other_state = tmp_path / "other" / "state.json"
+    demo_state = tmp_path / "demo" / "state.json"
+    other: Callable[[], Workspace] = lambda: _workspace(other_document(), other_state)  # noqa: E731
+
+    report = other().up()
+    assert report.ok, [f.message for f in report.failures]
+
+    before = cloud.inventory()
+    permissions_before = {a: lake_formation_permissions(cloud, a) for a in before}
+    other_audit_before = other().audit().to_dict()
+    assert other_audit_before["leftovers"] > 0
+    # The foreign domain's manage-access role holds grants, and so does the other set-up's.
+    foreign_grants = [p for p in permissions_before[DOMAIN_ACCOUNT] if foreign["id"] in p]
+    assert len(foreign_grants) >= 2, permissions_before[DOMAIN_ACCOUNT]
+
+    report = _workspace(example_document(), demo_state).up()
+    assert report.ok, [f.message for f in report.failures]
+    assert cloud.inventory() != before
+
+    down, leftovers = _workspace(example_document(), demo_state, ignore_state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+
+    after = cloud.inventory()
+    permissions_after = {a: lake_formation_permissions(cloud, a) for a in after}
+    other_audit_after = other().audit().to_dict()
+    counts = {
+        "inventory objects": (_count(before), _count(after)),
+        "lakeformation permissions": (
+            sum(map(len, permissions_before.values())),
+            sum(map(len, permissions_after.values())),
+        ),
+        "other's audit": (other_audit_before["leftovers"], other_audit_after["leftovers"]),
+    }
+    print(f"\n[neighbours, down {'--ignore-state' if ignore_state else ''}] before/after {counts}")
+    assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)
+    assert permissions_after == permissions_before
+    assert other_audit_after == other_audit_before
+
+    # The neighbour still works: its query returns its rows, its plan has nothing to do.
+    results = Collaboration(other()).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]
+    assert [s.key for s in other().plan().changes()] == []
+
+
+def _count(inventory: dict[str, Any]) -> int:
+    return sum(len(items) for classes in inventory.values() for items in classes.values())
