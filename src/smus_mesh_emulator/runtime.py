@@ -2,10 +2,11 @@
 
 moto keeps every backend in module-level `BackendDict`s, so there can be only one
 emulated cloud per process; the calls log, fault injection settings, latency
-profile and async scheduler live here beside them, in one `Runtime`.
+profile, async scheduler and its clock live here beside them, in one `Runtime`.
 
 Every AWS request runs under `Runtime.lock`: moto's backends are not thread safe
-and the tool makes parallel calls. Injected latency sleeps outside the lock.
+and the tool makes parallel calls; so does every tick of the clock. Injected latency
+sleeps outside the lock.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from smus_mesh_emulator.progress import LatencyProfile, Scheduler
+from smus_mesh_emulator.progress import Clock, LatencyProfile, Scheduler
 
 
 @dataclass
@@ -73,12 +74,14 @@ def check_time_scale(value: object) -> float:
 
 
 class Runtime:
-    """Calls log, faults, latency profile and scheduler of the one emulated cloud."""
+    """Calls log, faults, latency profile, scheduler and clock of the one emulated cloud."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.profile = LatencyProfile()
         self.scheduler = Scheduler(self.profile)
+        #: moves transitions on while the server runs (`EmulatorServer` starts and stops it)
+        self.clock = Clock(self.scheduler, self.lock)
         self.calls: list[CallRecord] = []
         self._calls_lock = threading.Lock()
         self.faults = FaultConfig()
@@ -121,8 +124,10 @@ class Runtime:
         if name not in ("none", "realistic"):
             raise ValueError(f"unknown latency profile {name!r}; expected 'none' or 'realistic'")
         check_time_scale(time_scale)
-        self.profile.name = name  # type: ignore[assignment]
-        self.profile.time_scale = time_scale
+        with self.lock:
+            self.profile.name = name  # type: ignore[assignment]
+            self.profile.time_scale = time_scale
+            self.scheduler.reschedule()
 
     def reset(self) -> None:
         """Forget calls, faults and pending transitions (backends are reset by moto)."""

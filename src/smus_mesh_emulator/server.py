@@ -10,8 +10,9 @@ free port::
 
 Every AWS request passes through `EmulatorApp`, which names it (service,
 operation, account), injects configured faults and latency, advances pending
-asynchronous transitions, dispatches it to moto under the request lock, and
-records it in the calls log.
+asynchronous transitions that are due, dispatches it to moto under the request lock,
+and records it in the calls log. The runtime's clock thread, started and stopped with
+the server, advances due transitions between requests too (ADR 3).
 """
 
 from __future__ import annotations
@@ -255,6 +256,7 @@ class EmulatorServer:
             finally:
                 listener.close()  # werkzeug works on its own duplicate of the socket
             EmulatorServer._active = self
+            RUNTIME.clock.start()
 
     def _listen(self) -> socket.socket:
         try:
@@ -309,6 +311,7 @@ class EmulatorServer:
         self._server = None
         with EmulatorServer._active_lock:
             if EmulatorServer._active is self:
+                RUNTIME.clock.stop()
                 EmulatorServer._active = None
 
     def __enter__(self) -> EmulatorServer:

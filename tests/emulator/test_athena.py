@@ -75,7 +75,8 @@ def test_query_passes_through_queued_and_running_and_returns_typed_rows(cloud: C
     query_id = _start(athena, "SELECT * FROM sales_db.sales ORDER BY id")
     first = athena.get_query_execution(QueryExecutionId=query_id)
     assert first["QueryExecution"]["Status"]["State"] == "QUEUED"
-    # The QUEUED stage has been read, so the next request moves it on.
+    # The QUEUED stage has been read, so the next request moves it on: the worker takes
+    # the query, which shows RUNNING until the worker is done.
     with pytest.raises(ClientError) as excinfo:
         athena.get_query_results(QueryExecutionId=query_id)
     assert excinfo.value.response["Error"] == {
@@ -83,7 +84,7 @@ def test_query_passes_through_queued_and_running_and_returns_typed_rows(cloud: C
         "Message": "Query has not yet finished. Current state: RUNNING",
     }
     execution = wait_query(athena, query_id)
-    assert execution["ObservedStates"][0] == "RUNNING"
+    assert set(execution["ObservedStates"][:-1]) <= {"RUNNING"}
     assert execution["ObservedStates"][-1] == "SUCCEEDED"
     assert _rows(athena, query_id) == SALES
     results = athena.get_query_results(QueryExecutionId=query_id)

@@ -347,12 +347,8 @@ def test_accept_grants_through_in_progress_states_and_the_consumer_can_query(
     assert (pending["status"], pending["assets"][0]["status"]) == ("PENDING", "GRANT_PENDING")
     assert pending["environmentId"] == mesh.consumer.lakehouse_id
     assert pending["grantedEntity"] == {"listing": {"id": listing_id, "revision": "1"}}
-    assert "accept_orders" not in consumer_tables(mesh)  # nothing happens before completion
-    [in_progress] = grants()
-    assert (in_progress["status"], in_progress["assets"][0]["status"]) == (
-        "IN_PROGRESS",
-        "GRANT_IN_PROGRESS",
-    )
+    # IN_PROGRESS lasts no time under the "none" latency profile: once the first read has
+    # seen PENDING, the grant is done.
     [done] = grants()
     assert done["status"] == "COMPLETED"
     [granted] = done["assets"]
@@ -432,11 +428,6 @@ def test_accept_grants_through_in_progress_states_and_the_consumer_can_query(
     assert revoked["status"] == "REVOKED"
     [revoking] = grants()
     assert (revoking["status"], revoking["assets"][0]["status"]) == ("PENDING", "REVOKE_PENDING")
-    [revoking] = grants()
-    assert (revoking["status"], revoking["assets"][0]["status"]) == (
-        "IN_PROGRESS",
-        "REVOKE_IN_PROGRESS",
-    )
     [ended] = grants()
     assert (ended["status"], ended["assets"][0]["status"]) == ("COMPLETED", "REVOKED")
     assert "accept_orders" not in consumer_tables(mesh)
