@@ -220,10 +220,10 @@ class Scheduler:
         if transition in self._pending and transition.index == 0:
             self._schedule(transition)
 
-    def next_due(self) -> float | None:
-        """The earliest due time in the heap (stale entries included), or None."""
-        with self.wakeup:
-            return self._heap[0][0] if self._heap else None
+    def peek_due(self) -> float | None:
+        """The earliest due time in the heap (stale entries included), or None. Call it
+        with `wakeup` held."""
+        return self._heap[0][0] if self._heap else None
 
     def _pop_due(self, now: float) -> Transition | None:
         with self.wakeup:
@@ -294,7 +294,7 @@ class Clock:
             with wakeup:
                 if self._stopped:
                     return
-                due = self.scheduler._heap[0][0] if self.scheduler._heap else None
+                due = self.scheduler.peek_due()
                 delay = CLOCK_MAX_SLEEP if due is None else due - time.monotonic()
                 if delay > 0:
                     wakeup.wait(timeout=min(delay, CLOCK_MAX_SLEEP))

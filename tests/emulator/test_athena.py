@@ -109,7 +109,6 @@ def test_query_passes_through_queued_and_running_and_returns_typed_rows(cloud: C
     assert described["QueryExecution"]["WorkGroup"] == "primary"
 
 
-
 #: Under the "none" latency profile, a transition nobody reads completes within this (ADR 3).
 UNOBSERVED_BOUND = 0.5
 
@@ -123,14 +122,16 @@ def test_a_query_nobody_reads_runs_and_its_first_late_read_shows_it_succeeded(
     unread = _start(athena, "SELECT * FROM sales_db.sales ORDER BY id")
     # The neighbour, started after it and read at once, is still QUEUED.
     watched = _start(athena, "SELECT count(*) FROM sales_db.sales")
-    assert athena.get_query_execution(QueryExecutionId=watched)["QueryExecution"]["Status"][
-        "State"
-    ] == "QUEUED"
+    assert (
+        athena.get_query_execution(QueryExecutionId=watched)["QueryExecution"]["Status"]["State"]
+        == "QUEUED"
+    )
     time.sleep(UNOBSERVED_BOUND)
     execution = athena.get_query_execution(QueryExecutionId=unread)["QueryExecution"]
     assert execution["Status"]["State"] == "SUCCEEDED"
     assert execution["Status"]["SubmissionDateTime"] <= execution["Status"]["CompletionDateTime"]
     assert _rows(athena, unread) == SALES
+
 
 def test_parquet_table_with_aggregation(cloud: Cloud) -> None:
     make_producer_table(cloud, table="sales_parquet", fmt="parquet")
