@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import logging
 import os
 import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from smus_mesh_emulator.runtime import RUNTIME, check_time_scale
 
 StartResponse = Callable[..., Any]
+
+LOG = logging.getLogger(__name__)
 
 _ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 _ERROR_CODE_JSON = re.compile(rb'"__type"\s*:\s*"(?:[^"#]*#)?([A-Za-z.]+)')
@@ -46,6 +50,12 @@ def _error_code(headers: list[tuple[str, str]], body: bytes) -> str | None:
             return value.split(":")[0]
     match = _ERROR_CODE_JSON.search(body[:4096]) or _ERROR_CODE_XML.search(body[:4096])
     return match.group(1).decode() if match else None
+
+
+def _is_html(headers: list[tuple[str, str]]) -> bool:
+    return any(
+        name.lower() == "content-type" and value.startswith("text/html") for name, value in headers
+    )
 
 
 class EmulatorApp:
@@ -88,31 +98,53 @@ class EmulatorApp:
         if delay:
             time.sleep(delay)
         fault = RUNTIME.draw_fault(operation)
+        from smus_mesh_emulator.faults import (
+            body_error,
+            fault_response,
+            internal_error,
+            region_error,
+        )
 
+        # The response is buffered and started once: an HTML page (an exception inside
+        # moto, rendered by Flask) is replaced by the service's own error shape.
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"] = int(status.split()[0])
+            captured["line"] = status
             captured["headers"] = headers
-            return (
-                start_response(status, headers, exc_info)
-                if exc_info
-                else start_response(status, headers)
-            )
+            return lambda data: None
 
         with RUNTIME.lock:
             locked_at = time.perf_counter()
             account = self._account(environ)
-            if fault:
-                from smus_mesh_emulator.faults import fault_response
-
-                status, headers, payload = fault_response(service, fault, operation)
-                capture(f"{status} Injected", list(headers.items()))
-                body = [payload]
-            else:
+            made = (
+                region_error(service, region)
+                or body_error(service, environ["wsgi.input"].getvalue())
+                if service != "unknown"
+                else None
+            )
+            if made is not None:
+                fault = None  # AWS refuses the signature before anything else
+            elif fault:
+                made = fault_response(service, fault, operation)
+            if made is None:
                 RUNTIME.scheduler.tick()
-                body = list(self.dispatcher(environ, capture))
+                try:
+                    body = list(self.dispatcher(environ, capture))
+                except Exception:
+                    LOG.exception("%s %s failed inside the emulator", service, operation)
+                    captured.clear()
             busy = time.perf_counter() - locked_at
+        if made is None and (
+            "line" not in captured or (captured["status"] >= 500 and _is_html(captured["headers"]))
+        ):
+            made = internal_error(service, operation)
+        if made is not None:
+            status, headers, payload = made
+            capture(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+            body = [payload]
+        start_response(captured["line"], captured["headers"])
         status_code = captured.get("status", 500)
         joined = b"".join(body) if status_code >= 400 else b""
         RUNTIME.record(
