@@ -77,6 +77,8 @@ class LatencyProfile:
 
     name: LatencyProfileName = "none"
     time_scale: float = 1.0
+    #: how long an unread first stage waits for its first read at most (seconds)
+    first_read_grace: float = FIRST_READ_GRACE
 
     def duration(self, kind: str) -> float:
         if self.name == "none":
@@ -98,6 +100,7 @@ class LatencyProfile:
             "time_scale": self.time_scale,
             "durations": {k: self.duration(k) for k in sorted(REALISTIC_DURATIONS)},
             "call_latency": self.call_latency(),
+            "first_read_grace": self.first_read_grace,
         }
 
 
@@ -149,9 +152,8 @@ class Scheduler:
     the request lock, never before it.
     """
 
-    def __init__(self, profile: LatencyProfile, grace: float = FIRST_READ_GRACE) -> None:
+    def __init__(self, profile: LatencyProfile) -> None:
         self.profile = profile
-        self.grace = grace
         # Insertion-ordered set (dict) of pending transitions.
         self._pending: dict[Transition, None] = {}
         self._heap: list[tuple[float, int, Transition]] = []
@@ -179,7 +181,7 @@ class Scheduler:
         duration = self.profile.duration(stage.kind) if stage.kind else 0.0
         end = transition.entered_at + duration
         if transition.index == 0 and not transition.was_read:
-            end = max(end, transition.started_at + self.grace)
+            end = max(end, transition.started_at + self.profile.first_read_grace)
         return end
 
     def _schedule(self, transition: Transition) -> None:

@@ -73,6 +73,22 @@ def check_time_scale(value: object) -> float:
     return float(value)
 
 
+#: Longest first-read grace (seconds): beyond it an unread object would look stuck.
+MAX_FIRST_READ_GRACE = 60.0
+
+
+def check_grace(value: object) -> float:
+    """`value` as a first-read grace: a finite number in [0, MAX_FIRST_READ_GRACE]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"first_read_grace must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or not 0 <= value <= MAX_FIRST_READ_GRACE:
+        raise ValueError(
+            f"first_read_grace must be a finite number in [0, {MAX_FIRST_READ_GRACE:g}], "
+            f"not {value}"
+        )
+    return float(value)
+
+
 class Runtime:
     """Calls log, faults, latency profile, scheduler and clock of the one emulated cloud."""
 
@@ -120,13 +136,19 @@ class Runtime:
         return None
 
     # latency ----------------------------------------------------------------
-    def set_latency(self, name: str, time_scale: float) -> None:
+    def set_latency(
+        self, name: str, time_scale: float, first_read_grace: float | None = None
+    ) -> None:
         if name not in ("none", "realistic"):
             raise ValueError(f"unknown latency profile {name!r}; expected 'none' or 'realistic'")
         check_time_scale(time_scale)
+        if first_read_grace is not None:
+            check_grace(first_read_grace)
         with self.lock:
             self.profile.name = name  # type: ignore[assignment]
             self.profile.time_scale = time_scale
+            if first_read_grace is not None:
+                self.profile.first_read_grace = first_read_grace
             self.scheduler.reschedule()
 
     def reset(self) -> None:

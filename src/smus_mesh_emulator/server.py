@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from smus_mesh_emulator.runtime import RUNTIME, check_time_scale
+from smus_mesh_emulator.progress import FIRST_READ_GRACE
+from smus_mesh_emulator.runtime import RUNTIME, check_grace, check_time_scale
 
 StartResponse = Callable[..., Any]
 
@@ -223,12 +224,14 @@ class EmulatorServer:
         allow_remote: bool = False,
         strict: bool | None = None,
         prewarm: bool = False,
+        first_read_grace: float = FIRST_READ_GRACE,
     ) -> None:
         _check_environment(host, allow_remote)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise EmulatorError(f"port must be 0-65535 (0 picks a free one), not {port!r}")
         try:
             check_time_scale(time_scale)
+            check_grace(first_read_grace)
         except ValueError as exc:
             raise EmulatorError(str(exc)) from None
         self.strict = (
@@ -238,6 +241,8 @@ class EmulatorServer:
         self.requested_port = port
         self.latency = latency
         self.time_scale = time_scale
+        #: how long an object nobody reads shows its first in-progress stage at least (ADR 3)
+        self.first_read_grace = first_read_grace
         #: also build every account's backends after each reset (serve, demo, bench);
         #: tests keep resets cheap instead.
         self.prewarm = prewarm
@@ -269,7 +274,7 @@ class EmulatorServer:
             services.register_all()
             RUNTIME.prewarm = self.prewarm
             reset_cloud()
-            RUNTIME.set_latency(self.latency, self.time_scale)
+            RUNTIME.set_latency(self.latency, self.time_scale, self.first_read_grace)
             RUNTIME.strict = self.strict
             app = EmulatorApp()
             app.prewarm()

@@ -114,7 +114,7 @@ UNOBSERVED_BOUND = 0.5
 
 
 def test_a_query_nobody_reads_runs_and_its_first_late_read_shows_it_succeeded(
-    cloud: Cloud,
+    cloud: Cloud, default_grace: float
 ) -> None:
     make_producer_table(cloud)
     _results_bucket(cloud, PRODUCER)

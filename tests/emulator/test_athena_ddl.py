@@ -516,7 +516,9 @@ def test_ddl_without_an_output_bucket_fails_before_changing_the_catalog(cloud: C
 UNOBSERVED_BOUND = 0.5
 
 
-def test_a_script_that_waits_then_grants_on_the_database_it_created_works(cloud: Cloud) -> None:
+def test_a_script_that_waits_then_grants_on_the_database_it_created_works(
+    cloud: Cloud, default_grace: float
+) -> None:
     """A shell script starts CREATE DATABASE, sleeps as scripts do instead of polling, and
     grants Lake Formation rights on the database: the query ran with nobody reading it."""
     _buckets(cloud)

@@ -618,7 +618,9 @@ def _probe(mesh: Mesh, name: str, database: str, table: str) -> None:
     )
 
 
-def test_revocation_ends_access_with_nobody_polling_the_grant(mesh: Mesh, dz: Any) -> None:
+def test_revocation_ends_access_with_nobody_polling_the_grant(
+    mesh: Mesh, dz: Any, default_grace: float
+) -> None:
     _, revoked_listing = published_listing(mesh, "unpolled_db", "unpolled_orders")
     subscription, _ = accepted_subscription(mesh, revoked_listing)
     _probe(mesh, "unpolled_probe", "unpolled_db", "unpolled_orders")
