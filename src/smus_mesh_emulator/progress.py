@@ -18,7 +18,8 @@ its work whether or not anyone watches. So every asynchronous object holds a
   at that moment, whether or not the object was read.
 
 The scheduler keeps due times in a heap, so a tick costs what is due, not how many
-objects are in progress (thousands of grants in a large set-up). See ADR 3.
+objects are in progress (thousands of grants in a large set-up). See ADR 3
+(docs/adr/0003-emulated-time-moves-on-its-own.md).
 """
 
 from __future__ import annotations
