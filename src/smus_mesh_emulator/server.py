@@ -130,8 +130,8 @@ class EmulatorApp:
             elif fault:
                 made = fault_response(service, fault, operation)
             if made is None:
-                RUNTIME.scheduler.tick()
                 try:
+                    RUNTIME.scheduler.tick()
                     body = list(self.dispatcher(environ, capture))
                 except Exception:
                     LOG.exception("%s %s failed inside the emulator", service, operation)
