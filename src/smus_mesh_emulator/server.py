@@ -53,10 +53,11 @@ def _error_code(headers: list[tuple[str, str]], body: bytes) -> str | None:
     return match.group(1).decode() if match else None
 
 
-def _is_html(headers: list[tuple[str, str]]) -> bool:
-    return any(
-        name.lower() == "content-type" and value.startswith("text/html") for name, value in headers
-    )
+def _is_html(body: list[bytes]) -> bool:
+    """Flask's error page (a response of ours may carry Flask's default text/html type
+    with a JSON body, so the body decides)."""
+    start = b"".join(body)[:64].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html"))
 
 
 class EmulatorApp:
@@ -138,7 +139,7 @@ class EmulatorApp:
                     captured.clear()
             busy = time.perf_counter() - locked_at
         if made is None and (
-            "line" not in captured or (captured["status"] >= 500 and _is_html(captured["headers"]))
+            "line" not in captured or (captured["status"] >= 500 and _is_html(body))
         ):
             made = internal_error(service, operation)
         if made is not None:
