@@ -1,7 +1,8 @@
 """Shared fixtures: one in-thread emulator per test process, no network.
 
 * `emulator_server` (session): the emulator on a free loopback port, strict
-  (a DataZone response that breaks the botocore model fails the request).
+  (a DataZone response that breaks the botocore model fails the request), with a
+  first-read grace of TEST_FIRST_READ_GRACE.
 * `cloud`: resets the emulated cloud, points the AWS environment at it and hands
   out sessions/clients per account (assumed `OrganizationAccountAccessRole`).
 * Sockets to anything but loopback raise, so no test can reach AWS.
@@ -16,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from smus_mesh_emulator.progress import FIRST_READ_GRACE
 from smus_mesh_emulator.server import EmulatorServer
-from tests.support import REGION, Cloud
+from tests.support import REGION, TEST_FIRST_READ_GRACE, Cloud
 
 _real_connect = socket.socket.connect
 
@@ -61,7 +63,10 @@ def _aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
 
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(strict=True).start()
+    # A first read that comes 0.2 s (the default grace) after a create on a loaded machine
+    # would see the final status and fail a test asserting the in-progress one; tests of
+    # the default bound set it back (`default_grace`).
+    server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE).start()
     yield server
     server.stop()
 
@@ -73,3 +78,12 @@ def cloud(emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> C
     handle.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_server.url)
     return handle
+
+
+@pytest.fixture
+def default_grace(emulator_server: EmulatorServer) -> Iterator[float]:
+    """The emulator's default first-read grace for one test (`serve`'s), restored after."""
+    admin = Cloud(emulator_server.url)
+    admin.admin("POST", "latency", {"first_read_grace": FIRST_READ_GRACE})
+    yield FIRST_READ_GRACE
+    admin.admin("POST", "latency", {"first_read_grace": TEST_FIRST_READ_GRACE})

@@ -24,6 +24,10 @@ CONSUMER_ACCOUNT = "222222222222"
 BASE_ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
+#: The test server's first-read grace (seconds): long enough that a test's first read right
+#: after a create is never late on a loaded machine; short enough that nothing unread waits long.
+TEST_FIRST_READ_GRACE = 1.0
+
 
 class Cloud:
     """Test handle on the emulated cloud: sessions per account and the admin API."""

@@ -151,14 +151,18 @@ def _fault_settings(request: AdminRequest) -> tuple[int, Any]:
 def _latency(request: AdminRequest) -> tuple[int, Any]:
     if request.method == "POST":
         body = _json_body(request.environ)
-        unknown = set(body) - {"profile", "time_scale"}
+        unknown = set(body) - {"profile", "time_scale", "first_read_grace"}
         if unknown:
             raise AdminError(400, f"unknown latency settings: {sorted(unknown)}")
         profile = body.get("profile", RUNTIME.profile.name)
         if not isinstance(profile, str):
             raise AdminError(400, "profile must be 'none' or 'realistic'")
         try:
-            RUNTIME.set_latency(profile, _number(body, "time_scale", RUNTIME.profile.time_scale))
+            RUNTIME.set_latency(
+                profile,
+                _number(body, "time_scale", RUNTIME.profile.time_scale),
+                _number(body, "first_read_grace", RUNTIME.profile.first_read_grace),
+            )
         except ValueError as exc:
             raise AdminError(400, f"bad latency settings: {exc}") from None
     return 200, RUNTIME.profile.to_dict()

@@ -58,8 +58,10 @@ def render() -> str:
         "",
         f"**{len(implemented)} of {len(operations)} operations implemented.** Every implemented "
         "response is parsed back by botocore and validated against the model's output shape in "
-        "the test suite (strict mode). Any other operation answers at once with HTTP 501 "
-        "`NotImplemented` naming it (not retried by botocore).",
+        "the test suite (strict mode). Every implemented operation first checks the model's "
+        "input constraints (patterns, lengths, ranges, enums) and answers AWS's "
+        "`ValidationException` listing what failed. Any other operation answers at once with "
+        "HTTP 501 `NotImplemented` naming it (not retried by botocore).",
         "",
         "Besides DataZone and Redshift Serverless (below), the emulator serves every other AWS "
         "service through moto 5.2.5, with these fixes on the same port: STS (AssumeRole needs "
@@ -81,7 +83,7 @@ def render() -> str:
         lines += [f"## {name} ({done}/{len(members)})", "", "| Operation | Emulated |", "|---|---|"]
         lines += [f"| {op} | {'yes' if op in implemented else '—'} |" for op in members]
         lines.append("")
-    return "\n".join(lines + _redshift_serverless() + _athena_statements())
+    return "\n".join(lines + _redshift_serverless() + _athena_statements() + _time_and_errors())
 
 
 def _redshift_serverless() -> list[str]:
@@ -124,6 +126,34 @@ def _athena_statements() -> list[str]:
         for kind, syntax in ATHENA_STATEMENTS.items()
     ]
     return [*lines, ""]
+
+
+def _time_and_errors() -> list[str]:
+    return [
+        "# Emulator behaviour: time and errors",
+        "",
+        "Asynchronous work (domains, RAM associations, environments and their stacks, data "
+        "source runs, listings, subscription grants and revocations, Athena queries, Redshift "
+        "Serverless and DataZone deletions) completes with its side effects when its duration "
+        "has passed, whether or not anyone reads the object: a clock thread ticks the "
+        "scheduler. Only the first read right after a transition starts is sure to show the "
+        "in-progress status; an unread first stage ends after `first_read_grace` (0.2 s by "
+        "default; `POST /_emulator/latency`). See docs/adr/0003-emulated-time-moves-on-its-own.md.",
+        "",
+        "Errors come in the service's own protocol, never as an HTML page:",
+        "",
+        "| Request | Answer |",
+        "|---|---|",
+        "| signed for a region no endpoint of the service serves (botocore's endpoint data for "
+        "aws, aws-cn, aws-us-gov) | 403 `InvalidSignatureException` (JSON protocols), "
+        "`SignatureDoesNotMatch` (query, EC2), S3: 400 `AuthorizationHeaderMalformed` |",
+        "| a JSON-protocol body that is not JSON | 400 `SerializationException` |",
+        "| a DataZone input that breaks a constraint of the model | 400 `ValidationException` |",
+        "| a missing resource | the service's not-found error (e.g. DataZone "
+        "`ResourceNotFoundException`, 404) |",
+        "| a failure inside moto | 500 `InternalFailure` (JSON) / `InternalError` (XML) |",
+        "",
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover

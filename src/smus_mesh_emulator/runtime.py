@@ -2,10 +2,11 @@
 
 moto keeps every backend in module-level `BackendDict`s, so there can be only one
 emulated cloud per process; the calls log, fault injection settings, latency
-profile and async scheduler live here beside them, in one `Runtime`.
+profile, async scheduler and its clock live here beside them, in one `Runtime`.
 
 Every AWS request runs under `Runtime.lock`: moto's backends are not thread safe
-and the tool makes parallel calls. Injected latency sleeps outside the lock.
+and the tool makes parallel calls; so does every tick of the clock. Injected latency
+sleeps outside the lock.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from smus_mesh_emulator.progress import LatencyProfile, Scheduler
+from smus_mesh_emulator.progress import Clock, LatencyProfile, Scheduler
 
 
 @dataclass
@@ -72,13 +73,31 @@ def check_time_scale(value: object) -> float:
     return float(value)
 
 
+#: Longest first-read grace (seconds): beyond it an unread object would look stuck.
+MAX_FIRST_READ_GRACE = 60.0
+
+
+def check_grace(value: object) -> float:
+    """`value` as a first-read grace: a finite number in [0, MAX_FIRST_READ_GRACE]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"first_read_grace must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or not 0 <= value <= MAX_FIRST_READ_GRACE:
+        raise ValueError(
+            f"first_read_grace must be a finite number in [0, {MAX_FIRST_READ_GRACE:g}], "
+            f"not {value}"
+        )
+    return float(value)
+
+
 class Runtime:
-    """Calls log, faults, latency profile and scheduler of the one emulated cloud."""
+    """Calls log, faults, latency profile, scheduler and clock of the one emulated cloud."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.profile = LatencyProfile()
         self.scheduler = Scheduler(self.profile)
+        #: moves transitions on while the server runs (`EmulatorServer` starts and stops it)
+        self.clock = Clock(self.scheduler, self.lock)
         self.calls: list[CallRecord] = []
         self._calls_lock = threading.Lock()
         self.faults = FaultConfig()
@@ -117,12 +136,20 @@ class Runtime:
         return None
 
     # latency ----------------------------------------------------------------
-    def set_latency(self, name: str, time_scale: float) -> None:
+    def set_latency(
+        self, name: str, time_scale: float, first_read_grace: float | None = None
+    ) -> None:
         if name not in ("none", "realistic"):
             raise ValueError(f"unknown latency profile {name!r}; expected 'none' or 'realistic'")
         check_time_scale(time_scale)
-        self.profile.name = name  # type: ignore[assignment]
-        self.profile.time_scale = time_scale
+        if first_read_grace is not None:
+            check_grace(first_read_grace)
+        with self.lock:
+            self.profile.name = name  # type: ignore[assignment]
+            self.profile.time_scale = time_scale
+            if first_read_grace is not None:
+                self.profile.first_read_grace = first_read_grace
+            self.scheduler.reschedule()
 
     def reset(self) -> None:
         """Forget calls, faults and pending transitions (backends are reset by moto)."""

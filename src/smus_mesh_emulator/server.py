@@ -10,25 +10,31 @@ free port::
 
 Every AWS request passes through `EmulatorApp`, which names it (service,
 operation, account), injects configured faults and latency, advances pending
-asynchronous transitions, dispatches it to moto under the request lock, and
-records it in the calls log.
+asynchronous transitions that are due, dispatches it to moto under the request lock,
+and records it in the calls log. The runtime's clock thread, started and stopped with
+the server, advances due transitions between requests too (ADR 3).
 """
 
 from __future__ import annotations
 
 import io
 import ipaddress
+import logging
 import os
 import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
-from smus_mesh_emulator.runtime import RUNTIME, check_time_scale
+from smus_mesh_emulator.progress import FIRST_READ_GRACE
+from smus_mesh_emulator.runtime import RUNTIME, check_grace, check_time_scale
 
 StartResponse = Callable[..., Any]
+
+LOG = logging.getLogger(__name__)
 
 _ACCESS_KEY = re.compile(r"Credential=([A-Z0-9]{16,128})/")
 _ERROR_CODE_JSON = re.compile(rb'"__type"\s*:\s*"(?:[^"#]*#)?([A-Za-z.]+)')
@@ -45,6 +51,13 @@ def _error_code(headers: list[tuple[str, str]], body: bytes) -> str | None:
             return value.split(":")[0]
     match = _ERROR_CODE_JSON.search(body[:4096]) or _ERROR_CODE_XML.search(body[:4096])
     return match.group(1).decode() if match else None
+
+
+def _is_html(body: list[bytes]) -> bool:
+    """Flask's error page (a response of ours may carry Flask's default text/html type
+    with a JSON body, so the body decides)."""
+    start = b"".join(body)[:64].lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html"))
 
 
 class EmulatorApp:
@@ -87,31 +100,53 @@ class EmulatorApp:
         if delay:
             time.sleep(delay)
         fault = RUNTIME.draw_fault(operation)
+        from smus_mesh_emulator.faults import (
+            body_error,
+            fault_response,
+            internal_error,
+            region_error,
+        )
 
+        # The response is buffered and started once: an HTML page (an exception inside
+        # moto, rendered by Flask) is replaced by the service's own error shape.
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"] = int(status.split()[0])
+            captured["line"] = status
             captured["headers"] = headers
-            return (
-                start_response(status, headers, exc_info)
-                if exc_info
-                else start_response(status, headers)
-            )
+            return lambda data: None
 
         with RUNTIME.lock:
             locked_at = time.perf_counter()
             account = self._account(environ)
-            if fault:
-                from smus_mesh_emulator.faults import fault_response
-
-                status, headers, payload = fault_response(service, fault, operation)
-                capture(f"{status} Injected", list(headers.items()))
-                body = [payload]
-            else:
-                RUNTIME.scheduler.tick()
-                body = list(self.dispatcher(environ, capture))
+            made = (
+                region_error(service, region)
+                or body_error(service, environ["wsgi.input"].getvalue())
+                if service != "unknown"
+                else None
+            )
+            if made is not None:
+                fault = None  # AWS refuses the signature before anything else
+            elif fault:
+                made = fault_response(service, fault, operation)
+            if made is None:
+                try:
+                    RUNTIME.scheduler.tick()
+                    body = list(self.dispatcher(environ, capture))
+                except Exception:
+                    LOG.exception("%s %s failed inside the emulator", service, operation)
+                    captured.clear()
             busy = time.perf_counter() - locked_at
+        if made is None and (
+            "line" not in captured or (captured["status"] >= 500 and _is_html(body))
+        ):
+            made = internal_error(service, operation)
+        if made is not None:
+            status, headers, payload = made
+            capture(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+            body = [payload]
+        start_response(captured["line"], captured["headers"])
         status_code = captured.get("status", 500)
         joined = b"".join(body) if status_code >= 400 else b""
         RUNTIME.record(
@@ -190,12 +225,14 @@ class EmulatorServer:
         allow_remote: bool = False,
         strict: bool | None = None,
         prewarm: bool = False,
+        first_read_grace: float = FIRST_READ_GRACE,
     ) -> None:
         _check_environment(host, allow_remote)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise EmulatorError(f"port must be 0-65535 (0 picks a free one), not {port!r}")
         try:
             check_time_scale(time_scale)
+            check_grace(first_read_grace)
         except ValueError as exc:
             raise EmulatorError(str(exc)) from None
         self.strict = (
@@ -205,6 +242,8 @@ class EmulatorServer:
         self.requested_port = port
         self.latency = latency
         self.time_scale = time_scale
+        #: how long an object nobody reads shows its first in-progress stage at least (ADR 3)
+        self.first_read_grace = first_read_grace
         #: also build every account's backends after each reset (serve, demo, bench);
         #: tests keep resets cheap instead.
         self.prewarm = prewarm
@@ -236,7 +275,7 @@ class EmulatorServer:
             services.register_all()
             RUNTIME.prewarm = self.prewarm
             reset_cloud()
-            RUNTIME.set_latency(self.latency, self.time_scale)
+            RUNTIME.set_latency(self.latency, self.time_scale, self.first_read_grace)
             RUNTIME.strict = self.strict
             app = EmulatorApp()
             app.prewarm()
@@ -255,6 +294,7 @@ class EmulatorServer:
             finally:
                 listener.close()  # werkzeug works on its own duplicate of the socket
             EmulatorServer._active = self
+            RUNTIME.clock.start()
 
     def _listen(self) -> socket.socket:
         try:
@@ -309,6 +349,7 @@ class EmulatorServer:
         self._server = None
         with EmulatorServer._active_lock:
             if EmulatorServer._active is self:
+                RUNTIME.clock.stop()
                 EmulatorServer._active = None
 
     def __enter__(self) -> EmulatorServer:

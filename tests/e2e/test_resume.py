@@ -29,6 +29,9 @@ from tests.e2e.helpers import (
 )
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
+#: `up`'s last mutating call among the kill points.
+LAST_MUTATING_CALL = "AcceptSubscriptionRequest"
+
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
 
 
@@ -50,9 +53,16 @@ def test_up_killed_then_resumed_converges_without_duplicates_and_down_cleans_up(
     kill = run_up_killed_at(cloud, config, state, operation, occurrence)
     print(f"\n{kill.describe()}")
 
+    resumed_since = last_seq(cloud)
     resumed = make_workspace(document, state).up()
     assert resumed.ok, [f.message for f in resumed.failures]
-    assert {r.action for r in resumed.results} - {"keep"}, "the kill came after the last step"
+    acted = {r.action for r in resumed.results} - {"keep"}
+    if operation == LAST_MUTATING_CALL:
+        # What the kill left was waiting for the grants, which AWS (and the emulator, ADR 3)
+        # completes on its own: the resumed run finds it done and only reads.
+        assert (acted, mutating_calls(cloud, resumed_since)) == (set(), [])
+    else:
+        assert acted, "the kill came after the last step"
     assert count_setup(cloud, document["domain"]["name"]) == CONVERGED
 
     results = Collaboration(make_workspace(document, state)).run_checks()

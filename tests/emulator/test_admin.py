@@ -15,7 +15,13 @@ from botocore.exceptions import ClientError
 
 from smus_mesh_emulator.admin import ENDPOINTS
 from tests.emulator.datazone_support import create_role
-from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
+from tests.support import (
+    BASE_ACCOUNT,
+    CONSUMER_ACCOUNT,
+    DOMAIN_ACCOUNT,
+    TEST_FIRST_READ_GRACE,
+    Cloud,
+)
 
 #: One retry, so that a test sees botocore retry an injected fault without waiting long.
 ONE_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 2})
@@ -47,6 +53,7 @@ def test_health_names_the_accounts_and_the_latency_profile(cloud: Cloud) -> None
     assert health["accounts"] == [BASE_ACCOUNT, DOMAIN_ACCOUNT, CONSUMER_ACCOUNT]
     assert (health["latency"]["profile"], health["latency"]["time_scale"]) == ("none", 1.0)
     assert health["latency"]["durations"]["domain.create"] == 0.0
+    assert health["latency"]["first_read_grace"] == TEST_FIRST_READ_GRACE
 
 
 def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
@@ -246,6 +253,11 @@ def test_realistic_latency_keeps_objects_in_progress_for_their_scaled_duration(
         ({"time_scale": True}, "time_scale must be a number, not true"),
         ({"profile": 5}, "profile must be 'none' or 'realistic'"),
         ({"speed": 2}, "unknown latency settings: ['speed']"),
+        (
+            {"first_read_grace": -1},
+            "bad latency settings: first_read_grace must be a finite number in [0, 60], not -1.0",
+        ),
+        ({"first_read_grace": "1"}, 'first_read_grace must be a number, not "1"'),
         (b'{"time_scale": 1e400}', "time_scale must be a finite number, not inf"),
         (b'{"time_scale": NaN}', "body is not JSON: NaN is not JSON (use a number)"),
         (b'{"time_scale": -Infinity}', "body is not JSON: -Infinity is not JSON"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import time
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -507,3 +508,46 @@ def test_ddl_without_an_output_bucket_fails_before_changing_the_catalog(cloud: C
         "Unable to verify/create output bucket no-such-bucket",
     )
     assert cloud.client("glue", PRODUCER).get_databases()["DatabaseList"] == []
+
+
+# --- time moves on its own ---------------------------------------------------------------
+
+#: Under the "none" latency profile, a transition nobody reads completes within this (ADR 3).
+UNOBSERVED_BOUND = 0.5
+
+
+def test_a_script_that_waits_then_grants_on_the_database_it_created_works(
+    cloud: Cloud, default_grace: float
+) -> None:
+    """A shell script starts CREATE DATABASE, sleeps as scripts do instead of polling, and
+    grants Lake Formation rights on the database: the query ran with nobody reading it."""
+    _buckets(cloud)
+    athena = cloud.client("athena", PRODUCER)
+    lakeformation = cloud.client("lakeformation", PRODUCER)
+    analyst = make_role(cloud, PRODUCER, "ScriptAnalyst")
+    make_admin(cloud, PRODUCER, role_arn(PRODUCER))
+    query_id = _start(athena, "CREATE DATABASE scripted")
+    # The neighbour: a database whose CREATE nobody started cannot be granted on.
+    with pytest.raises(ClientError) as excinfo:
+        lakeformation.grant_permissions(
+            Principal=principal(analyst),
+            Resource={"Database": {"Name": "never_created"}},
+            Permissions=["DESCRIBE"],
+        )
+    assert excinfo.value.response["Error"]["Code"] == "EntityNotFoundException"
+    assert excinfo.value.response["Error"]["Message"] == (
+        f"Database never_created not found in catalog {PRODUCER}."
+    )
+    time.sleep(UNOBSERVED_BOUND)
+    lakeformation.grant_permissions(
+        Principal=principal(analyst),
+        Resource={"Database": {"Name": "scripted"}},
+        Permissions=["DESCRIBE"],
+    )
+    held = lakeformation.list_permissions(
+        Principal=principal(analyst), Resource={"Database": {"Name": "scripted"}}
+    )["PrincipalResourcePermissions"]
+    assert [p["Permissions"] for p in held] == [["DESCRIBE"]]
+    # The query's first read, after the bound, shows it over.
+    execution = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    assert execution["Status"]["State"] == "SUCCEEDED"

@@ -133,7 +133,6 @@ def test_accepted_invitation_associates_after_an_associating_read(
     assert invitations(cloud)[0]["status"] == "ACCEPTED"
 
     assert principal_statuses(cloud, share_arn) == ["ASSOCIATING"]
-    assert shared_accounts(domain) == set()
     assert principal_statuses(cloud, share_arn) == ["ASSOCIATED"]
     assert shared_accounts(domain) == {CONSUMER_ACCOUNT}
 

@@ -27,6 +27,8 @@ from moto.core.utils import camelcase_to_underscores
 from smus_mesh_emulator.accounts import caller_arn, principal_of
 from smus_mesh_emulator.datazone import wire
 from smus_mesh_emulator.datazone.common import Caller
+from smus_mesh_emulator.datazone.constraints import constraint_errors, message
+from smus_mesh_emulator.datazone.exceptions import ValidationException
 from smus_mesh_emulator.datazone.models import DataZoneBackend, datazone_backends
 from smus_mesh_emulator.runtime import RUNTIME
 
@@ -94,6 +96,9 @@ class DataZoneResponse(BaseResponse):
             return _not_implemented(operation or f"{self.method} {self.path}")
         method = getattr(self.backend, camelcase_to_underscores(operation))
         params = dict(self.params) if isinstance(self.params, dict) else {}
+        broken = constraint_errors(_service_model().operation_model(operation).input_shape, params)
+        if broken:
+            return self.serialized(ActionResult(ValidationException(message(broken))))
         try:
             result = method(self.caller, params)
         except Exception as exc:
