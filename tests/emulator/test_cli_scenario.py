@@ -88,9 +88,9 @@ def test_the_admin_guide_two_account_set_up_runs_as_an_aws_cli_script(
     # The ORG-ONLY share associated the consumer account without an invitation.
     assert out["INVITATIONS"] == "0"
     ram = cloud.client("ram", DOMAIN_ACCOUNT)
-    [share] = ram.get_resource_shares(
-        resourceOwner="SELF", resourceShareArns=[out["SHARE_ARN"]]
-    )["resourceShares"]
+    [share] = ram.get_resource_shares(resourceOwner="SELF", resourceShareArns=[out["SHARE_ARN"]])[
+        "resourceShares"
+    ]
     assert (share["allowExternalPrincipals"], share["status"]) == (False, "ACTIVE")
     [association] = ram.get_resource_share_associations(
         associationType="PRINCIPAL", resourceShareArns=[out["SHARE_ARN"]]
