@@ -21,6 +21,8 @@ def _shared(session: boto3.Session) -> boto3.Session:
 
 DOMAIN_ACCOUNT = "111111111111"
 CONSUMER_ACCOUNT = "222222222222"
+#: The third member account, which exists after `cloud.reset(accounts=3)`.
+THIRD_ACCOUNT = "333333333333"
 BASE_ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
@@ -42,9 +44,18 @@ class Cloud:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
-    def reset(self) -> None:
-        self.admin("POST", "reset")
+    def reset(self, accounts: int | None = None) -> None:
+        """A fresh organization: `accounts` member accounts, or the server's number."""
+        self.admin("POST", "reset", None if accounts is None else {"accounts": accounts})
         self._sessions.clear()
+
+    def accounts(self) -> list[str]:
+        """The management account, then every member account (created ones included)."""
+        accounts: list[str] = self.admin("GET", "health")["accounts"]
+        return accounts
+
+    def member_accounts(self) -> list[str]:
+        return self.accounts()[1:]
 
     def calls(self) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = self.admin("GET", "calls")["calls"]

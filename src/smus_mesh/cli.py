@@ -40,7 +40,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-emulator_app = typer.Typer(help="The local two-account AWS emulator.", no_args_is_help=True)
+emulator_app = typer.Typer(
+    help="The local AWS emulator: an organization of member accounts.", no_args_is_help=True
+)
 app.add_typer(emulator_app, name="emulator")
 
 
@@ -695,8 +697,19 @@ def emulator_serve(
             "signatures or credentials: anyone who reaches it can use it).",
         ),
     ] = False,
+    accounts: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=100,
+            help="Member accounts of the emulated organization: 111111111111, "
+            "222222222222, 333333333333, ... (the management account 123456789012 "
+            "comes on top).",
+        ),
+    ] = 2,
 ) -> None:
-    """Run the local two-account cloud in the foreground (Ctrl-C stops it)."""
+    """Run the local cloud in the foreground (Ctrl-C stops it): an AWS Organization whose
+    management account holds any credentials, and its member accounts."""
     if latency not in ("none", "realistic"):
         _err("error: --latency must be none or realistic")
         raise typer.Exit(2)
@@ -720,10 +733,12 @@ def emulator_serve(
         )
 
     def ready(server: EmulatorServer) -> None:
+        management, *members = server.account_ids()
         typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
         typer.echo(
-            "# accounts: 111111111111 (domain, producer) and 222222222222 (consumer), reached "
-            "by assuming OrganizationAccountAccessRole; admin API at "
+            f"# organization: management account {management}, member accounts "
+            f"{', '.join(members) or 'none'}, reached by assuming "
+            "OrganizationAccountAccessRole; admin API at "
             f"{server.url}/_emulator/health. Ctrl-C to stop."
         )
 
@@ -735,6 +750,7 @@ def emulator_serve(
             time_scale,
             allow_remote=allow_remote,
             prewarm=True,
+            accounts=accounts,
         ).serve_forever(ready)
     except EmulatorError as exc:
         _err(f"error: {exc}")

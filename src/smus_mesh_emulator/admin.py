@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 
+from smus_mesh_emulator.accounts import check_member_count
 from smus_mesh_emulator.runtime import RUNTIME, FaultConfig
 
 StartResponse = Callable[..., Any]
@@ -169,8 +170,18 @@ def _latency(request: AdminRequest) -> tuple[int, Any]:
 
 
 def _reset(request: AdminRequest) -> tuple[int, Any]:
+    body = _json_body(request.environ)
+    unknown = set(body) - {"accounts"}
+    if unknown:
+        raise AdminError(400, f"unknown reset settings: {sorted(unknown)}")
+    member_count = None
+    if "accounts" in body:
+        try:
+            member_count = check_member_count(body["accounts"])
+        except ValueError as exc:
+            raise AdminError(400, str(exc)) from None
     with RUNTIME.lock:
-        request.reset_cloud()
+        request.reset_cloud(member_count)
     return 200, {"status": "reset", "accounts": request.accounts()}
 
 
@@ -181,7 +192,7 @@ class AdminRequest:
     environ: dict[str, Any]
     method: str
     query: str
-    reset_cloud: Callable[[], None]
+    reset_cloud: Callable[[int | None], None]
     accounts: Callable[[], list[str]]
 
 
@@ -204,10 +215,11 @@ ROUTES = Map(
 def handle(
     environ: dict[str, Any],
     start_response: StartResponse,
-    reset_cloud: Callable[[], None],
+    reset_cloud: Callable[[int | None], None],
     accounts: Callable[[], list[str]],
 ) -> Iterable[bytes]:
-    """Serve one admin request. `reset_cloud` wipes moto and re-seeds the accounts.
+    """Serve one admin request. `reset_cloud(member_count)` wipes moto and re-seeds the
+    organization (None: the server's number of member accounts).
 
     A path or method no route has is a 404 that lists the endpoints (a wrong method too:
     the contract has no 405)."""

@@ -2,8 +2,8 @@
 
     python -m smus_mesh_emulator.coverage > docs/emulator-coverage.md   (make coverage-doc)
 
-Every DataZone and Redshift Serverless operation of the model is listed with whether the
-emulator implements it (an operation it does not implement fails at once with a
+Every DataZone, Redshift Serverless and Organizations operation of the model is listed with
+whether the emulator implements it (an operation it does not implement fails at once with a
 non-retryable `NotImplemented` error naming it), and so is every SQL statement its Athena
 runs. A test checks the committed file is up to date, so the page never drifts from the
 code.
@@ -63,10 +63,16 @@ def render() -> str:
         "`ValidationException` listing what failed. Any other operation answers at once with "
         "HTTP 501 `NotImplemented` naming it (not retried by botocore).",
         "",
-        "Besides DataZone and Redshift Serverless (below), the emulator serves every other AWS "
+        "Besides DataZone, Redshift Serverless and the account creation of Organizations "
+        "(below), the emulator serves every other AWS "
         "service through moto 5.2.5, with these fixes on the same port: STS (AssumeRole needs "
         "an existing role that trusts the caller), IAM (AWS managed policies on first "
-        "reference), RAM (invitations, OTHER-ACCOUNTS, shareable domains), CloudFormation "
+        "reference), Organizations (the base account manages an organization of `--accounts` "
+        "member accounts; CreateAccount is asynchronous, IN_PROGRESS then SUCCEEDED, and makes "
+        "the account and its OrganizationAccountAccessRole), RAM (invitations, OTHER-ACCOUNTS, "
+        "shareable domains, the organization's rules: after EnableSharingWithAwsOrganization "
+        "members are associated without invitation, ORG-ONLY shares to non-members are "
+        "refused), CloudFormation "
         "(Glue database, Athena workgroup, CodeCommit repository, Redshift Serverless "
         "namespace and workgroup types; DELETE_FAILED on non-empty buckets), CodeCommit "
         "(ListRepositories), Lake Formation (checked grants, pruning, cross-account views) and "
@@ -83,7 +89,13 @@ def render() -> str:
         lines += [f"## {name} ({done}/{len(members)})", "", "| Operation | Emulated |", "|---|---|"]
         lines += [f"| {op} | {'yes' if op in implemented else '—'} |" for op in members]
         lines.append("")
-    return "\n".join(lines + _redshift_serverless() + _athena_statements() + _time_and_errors())
+    return "\n".join(
+        lines
+        + _redshift_serverless()
+        + _organizations()
+        + _athena_statements()
+        + _time_and_errors()
+    )
 
 
 def _redshift_serverless() -> list[str]:
@@ -102,6 +114,42 @@ def _redshift_serverless() -> list[str]:
         "|---|---|",
     ]
     lines += [f"| {op} | {'yes' if op in REDSHIFT_IMPLEMENTED else '—'} |" for op in operations]
+    return [*lines, ""]
+
+
+def _organizations() -> list[str]:
+    from moto.core.utils import camelcase_to_underscores
+    from moto.organizations.responses import OrganizationsResponse
+
+    from smus_mesh_emulator.organizations.responses import OrganizationsEmulatorResponse
+
+    model = botocore.session.get_session().get_service_model("organizations")
+    operations = sorted(model.operation_names)
+    own = {
+        op
+        for op in operations
+        if camelcase_to_underscores(op) in vars(OrganizationsEmulatorResponse)
+    }
+    moto = {
+        op
+        for op in operations
+        if op not in own and hasattr(OrganizationsResponse, camelcase_to_underscores(op))
+    }
+    lines = [
+        "# Emulator coverage: Organizations",
+        "",
+        f"**{len(own) + len(moto)} of {len(operations)} operations served** (API "
+        f"{model.api_version}): {len(own)} by the emulator (account creation, asynchronous as "
+        "AWS documents it), the others by moto 5.2.5, on the organization the base account "
+        "manages (`--accounts` member accounts). moto implements no other operation.",
+        "",
+        "| Operation | Served by |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {op} | {'emulator' if op in own else 'moto' if op in moto else '—'} |"
+        for op in operations
+    ]
     return [*lines, ""]
 
 

@@ -35,6 +35,7 @@ from moto.s3.models import s3_backends
 from smus_mesh_emulator import accounts
 from smus_mesh_emulator.datazone.models import datazone_backends
 from smus_mesh_emulator.lakeformation.catalog_sync import prune
+from smus_mesh_emulator.organizations.models import known_accounts
 from smus_mesh_emulator.redshiftserverless.models import redshiftserverless_backends
 
 #: The resource classes of the inventory, in DESIGN.md's order plus the extras (IAM
@@ -76,7 +77,7 @@ def _walk(backends: BackendDict[Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _known_accounts() -> set[str]:
-    found = set(accounts.known_accounts())
+    found = set(known_accounts())
     for backends in (
         iam_backends,
         s3_backends,

@@ -66,6 +66,9 @@ REALISTIC_DURATIONS: dict[str, float] = {
     "subscription.revoke": 5.0,
     "athena.query": 2.0,
     "cloudformation.stack": 30.0,
+    # Organizations' CreateAccount guide: creation "can take several minutes"; the
+    # emulator takes one (unverified against AWS, like every duration here).
+    "organizations.create_account": 60.0,
 }
 
 #: Per-request service latency (seconds) under "realistic", scaled by time_scale.

@@ -17,6 +17,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from smus_mesh_emulator.accounts import DEFAULT_MEMBER_COUNT
 from smus_mesh_emulator.progress import Clock, LatencyProfile, Scheduler
 
 
@@ -107,6 +108,8 @@ class Runtime:
         self.strict = False
         #: Build every account's backends at each reset (see services.seed).
         self.prewarm = False
+        #: Member accounts a reset makes when it is not told otherwise (`--accounts`).
+        self.member_count = DEFAULT_MEMBER_COUNT
 
     # calls log -------------------------------------------------------------
     def record(self, **fields: Any) -> None:

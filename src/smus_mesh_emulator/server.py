@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
+from smus_mesh_emulator.accounts import DEFAULT_MEMBER_COUNT, check_member_count
 from smus_mesh_emulator.progress import FIRST_READ_GRACE
 from smus_mesh_emulator.runtime import RUNTIME, check_grace, check_time_scale
 
@@ -171,15 +172,19 @@ class EmulatorApp:
         return str(get_account_id_from(match.group(1) if match else "AKIAEXAMPLE"))
 
 
-def reset_cloud() -> None:
-    """Wipe every moto backend and the runtime, then seed the accounts again."""
+def reset_cloud(member_count: int | None = None) -> None:
+    """Wipe every moto backend and the runtime, then seed the organization again: with
+    `member_count` member accounts, or the server's number (`--accounts`)."""
     from moto.core.base_backend import BackendDict
 
     from smus_mesh_emulator import services
 
     BackendDict.reset()
     RUNTIME.reset()
-    services.seed(prewarm_backends=RUNTIME.prewarm)
+    services.seed(
+        RUNTIME.member_count if member_count is None else member_count,
+        prewarm_backends=RUNTIME.prewarm,
+    )
 
 
 def _check_environment(host: str, allow_remote: bool) -> None:
@@ -207,7 +212,8 @@ def is_loopback(host: str) -> bool:
 
 
 class EmulatorServer:
-    """The emulated two-account cloud on one loopback port.
+    """The emulated organization (a management account and `accounts` member accounts) on
+    one loopback port.
 
     `port=0` picks a free port. `start()` serves in a daemon thread; `serve_forever()`
     in the calling thread (stopped by Ctrl-C or `stop()` from another thread).
@@ -226,6 +232,7 @@ class EmulatorServer:
         strict: bool | None = None,
         prewarm: bool = False,
         first_read_grace: float = FIRST_READ_GRACE,
+        accounts: int = DEFAULT_MEMBER_COUNT,
     ) -> None:
         _check_environment(host, allow_remote)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -233,6 +240,7 @@ class EmulatorServer:
         try:
             check_time_scale(time_scale)
             check_grace(first_read_grace)
+            check_member_count(accounts)
         except ValueError as exc:
             raise EmulatorError(str(exc)) from None
         self.strict = (
@@ -247,6 +255,8 @@ class EmulatorServer:
         #: also build every account's backends after each reset (serve, demo, bench);
         #: tests keep resets cheap instead.
         self.prewarm = prewarm
+        #: member accounts at start and at each reset that names no number
+        self.accounts = accounts
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -261,6 +271,13 @@ class EmulatorServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def account_ids(self) -> list[str]:
+        """The management account, then the member accounts (including any created since)."""
+        from smus_mesh_emulator import services
+
+        with RUNTIME.lock:
+            return services.known_accounts()
+
     def _bind(self) -> None:
         from werkzeug.serving import make_server
 
@@ -274,6 +291,7 @@ class EmulatorServer:
                 )
             services.register_all()
             RUNTIME.prewarm = self.prewarm
+            RUNTIME.member_count = self.accounts
             reset_cloud()
             RUNTIME.set_latency(self.latency, self.time_scale, self.first_read_grace)
             RUNTIME.strict = self.strict

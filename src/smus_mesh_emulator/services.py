@@ -19,6 +19,7 @@ def _response_classes() -> dict[str, type[Any]]:
     from smus_mesh_emulator.datazone.responses import DataZoneResponse
     from smus_mesh_emulator.iam.responses import ManagedPolicyIamResponse
     from smus_mesh_emulator.lakeformation.responses import LakeFormationExtResponse
+    from smus_mesh_emulator.organizations.responses import OrganizationsEmulatorResponse
     from smus_mesh_emulator.ram.responses import RamResponse
     from smus_mesh_emulator.redshiftserverless.responses import RedshiftServerlessResponse
     from smus_mesh_emulator.sts.responses import StrictTokenResponse
@@ -34,6 +35,7 @@ def _response_classes() -> dict[str, type[Any]]:
     classes["lakeformation"] = LakeFormationExtResponse
     classes["athena"] = AthenaSqlResponse
     classes["redshift-serverless"] = RedshiftServerlessResponse
+    classes["organizations"] = OrganizationsEmulatorResponse
     return classes
 
 
@@ -63,10 +65,13 @@ WORKFLOW_SERVICES = (
 )
 
 
-def seed(prewarm_backends: bool = False) -> None:
-    """Make a reset cloud look like a fresh organisation: member accounts and their role;
-    optionally build every workflow backend of every account now rather than on first use."""
-    accounts.bootstrap()
+def seed(member_count: int = accounts.DEFAULT_MEMBER_COUNT, prewarm_backends: bool = False) -> None:
+    """Make a reset cloud look like a fresh organization: the management account and
+    `member_count` member accounts with their role; optionally build every workflow
+    backend of every account now rather than on first use."""
+    from smus_mesh_emulator.organizations import models as organizations
+
+    organizations.seed(member_count)
     if prewarm_backends:
         from moto.backends import get_backend
 
@@ -74,7 +79,7 @@ def seed(prewarm_backends: bool = False) -> None:
             backends = (
                 _datazone_backends() if service == "datazone" else get_backend(service)  # type: ignore[call-overload]
             )
-            for account_id in accounts.known_accounts():
+            for account_id in organizations.known_accounts():
                 regions = backends[account_id]
                 for region in ("us-east-1", "global", "aws"):
                     try:
@@ -91,4 +96,6 @@ def _datazone_backends() -> Any:
 
 
 def known_accounts() -> list[str]:
-    return accounts.known_accounts()
+    from smus_mesh_emulator.organizations.models import known_accounts
+
+    return known_accounts()

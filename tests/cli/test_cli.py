@@ -142,6 +142,20 @@ def test_emulator_serve_refuses_a_port_outside_0_to_65535(port: str, expected: s
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("accounts", "expected"),
+    [("101", "less than or equal to 100"), ("-1", "greater than or equal to 0")],
+)
+def test_emulator_serve_refuses_a_number_of_accounts_outside_0_to_100(
+    accounts: str, expected: str
+) -> None:
+    result = run("emulator", "serve", "--accounts", accounts, "--port", "0")
+    assert result.exit_code == 2
+    words = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for '--accounts': Input should be {expected}" in words
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.com"])  # noqa: S104
 def test_emulator_serve_refuses_a_non_loopback_host_without_allow_remote(host: str) -> None:
     result = run("emulator", "serve", "--host", host, "--port", "0")
@@ -354,6 +368,41 @@ def test_emulator_serve_with_allow_remote_warns_that_it_checks_no_signatures() -
     ), result.stderr
     assert "Traceback" not in result.stderr
     assert result.returncode == 2
+
+
+def test_emulator_serve_with_three_accounts_names_them_and_serves_them() -> None:
+    """In a process of its own (this one already serves the tests' emulator); stopped by
+    its own pid once it has answered."""
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "smus_mesh", "emulator", "serve"),
+            *("--port", "0", "--accounts", "3"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        export = server.stdout.readline()
+        accounts = server.stdout.readline()
+        assert export.startswith("export AWS_ENDPOINT_URL=http://127.0.0.1:"), export
+        assert accounts.startswith(
+            "# organization: management account 123456789012, member accounts "
+            "111111111111, 222222222222, 333333333333, reached by assuming "
+            "OrganizationAccountAccessRole"
+        ), accounts
+        url = export.strip().split("=", 1)[1]
+        health = Cloud(url).admin("GET", "health")
+        assert health["accounts"] == [
+            "123456789012",
+            "111111111111",
+            "222222222222",
+            "333333333333",
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
 
 
 def test_help_documents_the_exit_codes() -> None:

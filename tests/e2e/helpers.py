@@ -238,7 +238,7 @@ def count_setup(cloud: Cloud, domain_name: str) -> dict[str, Any]:
                 and s["StackStatus"] != "DELETE_COMPLETE"
             ]
         )
-        for account in (DOMAIN_ACCOUNT, CONSUMER_ACCOUNT)
+        for account in cloud.member_accounts()
     }
     return counts
 

@@ -83,9 +83,14 @@ def create_domain(
 
 
 def associate_account(
-    cloud: Cloud, domain: dict[str, Any], account: str = CONSUMER_ACCOUNT
+    cloud: Cloud,
+    domain: dict[str, Any],
+    account: str = CONSUMER_ACCOUNT,
+    allow_external_principals: bool = True,
 ) -> None:
-    """Share the domain with `account` through RAM, accept there, wait for ASSOCIATED."""
+    """Share the domain with `account` through RAM, accept the invitation there if there is
+    one (none inside the organization once RAM sharing with it is enabled), wait for
+    ASSOCIATED."""
     ram = cloud.client("ram", DOMAIN_ACCOUNT)
     share_arn = ram.create_resource_share(
         name=f"DataZone-{domain['name']}-{domain['id']}",
@@ -94,19 +99,20 @@ def associate_account(
         permissionArns=[
             "arn:aws:ram::aws:permission/AWSRAMPermissionsAmazonDatazoneDomainExtendedServiceAccess"
         ],
-        allowExternalPrincipals=True,
+        allowExternalPrincipals=allow_external_principals,
     )["resourceShare"]["resourceShareArn"]
     accept_share(cloud, share_arn, account)
 
 
 def accept_share(cloud: Cloud, share_arn: str, account: str) -> None:
     member = cloud.client("ram", account)
-    invitations = member.get_resource_share_invitations(resourceShareArns=[share_arn])
-    member.accept_resource_share_invitation(
-        resourceShareInvitationArn=invitations["resourceShareInvitations"][0][
-            "resourceShareInvitationArn"
-        ]
-    )
+    invitations = member.get_resource_share_invitations(resourceShareArns=[share_arn])[
+        "resourceShareInvitations"
+    ]
+    if invitations:
+        member.accept_resource_share_invitation(
+            resourceShareInvitationArn=invitations[0]["resourceShareInvitationArn"]
+        )
     ram = cloud.client("ram", DOMAIN_ACCOUNT)
     poll(
         lambda: ram.get_resource_share_associations(

@@ -348,9 +348,12 @@ def test_shares_filter_by_name_tag_and_permission_and_page(cloud: Cloud) -> None
             "Permission arn:aws:ram::aws:permission/AWSRAMNoSuchPermission could not be found.",
         ),
         (
+            # The consumer is a member, but RAM cannot tell before sharing with the
+            # organization is enabled (test_organizations: after it is).
             {"allowExternalPrincipals": False},
             "OperationNotPermittedException",
-            "does not allow external principals, and 222222222222 is not in your organization.",
+            "does not allow external principals, and 222222222222 cannot be checked against "
+            "your organization: sharing with AWS Organizations is not enabled.",
         ),
     ],
 )

@@ -18,11 +18,14 @@ subclass of moto's `ResourceShare` whose own `SHAREABLE_RESOURCES` adds
 "domain" (moto's class and module are left untouched), stored in moto's
 backend list so that moto's remaining operations (UpdateResourceShare,
 ListPermissions, ...) keep working on them. Invitations and association
-states live on the share. The emulated accounts are not in an AWS
-Organization, so every other account is an external principal and gets an
-invitation; its association reads ASSOCIATING until the invitation is
-accepted, then passes through the scheduler (kind "ram.associate") to
-ASSOCIATED, and reads DISASSOCIATED once the share is deleted.
+states live on the share. The accounts belong to the emulated AWS Organization
+(`organizations/`): once the management account has called
+EnableSharingWithAwsOrganization, a share to an account of the owner's organization
+is associated without an invitation (and may be ORG-ONLY,
+`allowExternalPrincipals=false`); any other account is external, refused by an
+ORG-ONLY share, else invited. Its association reads ASSOCIATING until the
+invitation is accepted; either way it then passes through the scheduler (kind
+"ram.associate") to ASSOCIATED, and reads DISASSOCIATED once the share is deleted.
 
 `associated_accounts()` is the in-process view the DataZone backend uses to
 decide whether an account may use a domain.

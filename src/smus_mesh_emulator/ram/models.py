@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from moto.moto_api._internal import mock_random
 from moto.ram.models import ResourceAccessManagerBackend, ResourceShare, ram_backends
 from moto.ram.utils import AWS_MANAGED_PERMISSIONS, RAM_RESOURCE_TYPES
 
+from smus_mesh_emulator.organizations import models as organizations
 from smus_mesh_emulator.progress import Stage, Transition
 from smus_mesh_emulator.ram.exceptions import (
     MalformedArnException,
@@ -35,6 +37,13 @@ _DATAZONE_PERMISSIONS_CREATED = datetime(2023, 9, 28, tzinfo=UTC)
 
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+#: The organization as a principal: `arn:aws:organizations::<management>:organization/o-...`.
+_ORGANIZATION_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:organization/(o-\w+)$")
+
+
+_ORGANIZATION_OR_UNIT = re.compile(r"^arn:aws[a-z-]*:organizations::\d{12}:(?:organization|ou)/")
 
 
 _IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):(?:root|role/.+|user/.+)$")
@@ -200,23 +209,54 @@ class Share(ResourceShare):
 
     # creation -------------------------------------------------------------------
     def add_principals(self, principals: list[str]) -> None:
+        """Add principals as RAM does for the share's organization (docs/adr: organization).
+
+        * An account of the owner's organization, once RAM sharing with AWS Organizations
+          is enabled, is associated without an invitation (ASSOCIATING, then ASSOCIATED).
+        * Any other account is external: refused by an ORG-ONLY share
+          (`allowExternalPrincipals=false`), else invited; its association stays
+          ASSOCIATING until it accepts.
+        * The organization (or one of its OUs) as principal needs sharing enabled.
+        """
+        sharing = organizations.ram_sharing_enabled(self.account_id)
+        if not sharing and any(_ORGANIZATION_OR_UNIT.match(p) for p in principals):
+            # Unverified: AWS's exact wording of this refusal.
+            raise OperationNotPermittedException(
+                "You can share with your organization or an organizational unit only after "
+                "you enable sharing with AWS Organizations (EnableSharingWithAwsOrganization)."
+            )
         receivers = {account_of_principal(p) for p in principals} - {None, self.account_id}
-        if receivers and not self.allow_external_principals:
-            # The emulated accounts belong to no Organization, so any other account is
-            # external. Unverified: AWS's exact wording of this refusal.
+        outsiders = sorted(
+            str(r)
+            for r in receivers
+            if not (sharing and organizations.same_organization(self.account_id, str(r)))
+        )
+        if outsiders and not self.allow_external_principals:
+            # Unverified: AWS's exact wording of this refusal.
+            reason = (
+                "is not in your organization"
+                if sharing
+                else "cannot be checked against your organization: sharing with AWS "
+                "Organizations is not enabled"
+            )
             raise OperationNotPermittedException(
                 f"The resource share {self.name} does not allow external principals, and "
-                f"{', '.join(sorted(str(r) for r in receivers))} is not in your organization."
+                f"{', '.join(outsiders)} {reason}."
             )
         super().add_principals(principals)
         for principal in principals:
             receiver = account_of_principal(principal)
             if receiver is None or receiver == self.account_id:
-                # Service principals, organizations and the owner's own account need no
-                # invitation.
+                # Service principals, the organization, its OUs and the owner's own account
+                # need no invitation.
                 self.principal_associations[principal] = Association(
                     principal, "PRINCIPAL", "ASSOCIATED"
                 )
+                continue
+            if receiver not in outsiders:
+                association = Association(principal, "PRINCIPAL", "ASSOCIATING")
+                self.principal_associations[principal] = association
+                self._associate(association)
                 continue
             self.principal_associations[principal] = Association(
                 principal, "PRINCIPAL", "ASSOCIATING", external=True
@@ -279,11 +319,22 @@ class Share(ResourceShare):
 
     # life cycle -------------------------------------------------------------------
     def associations_of(self, account_id: str) -> list[Association]:
+        """The principal associations that give `account_id` the share: its own (account
+        or IAM principals of it), and the organization's if it is a member."""
         return [
             a
             for p, a in self.principal_associations.items()
             if account_of_principal(p) == account_id
+            or (_ORGANIZATION_PRINCIPAL.match(p) and self._organization_covers(p, account_id))
         ]
+
+    def _organization_covers(self, principal: str, account_id: str) -> bool:
+        match = _ORGANIZATION_PRINCIPAL.match(principal)
+        return bool(
+            match
+            and match.group(1) == organizations.organization_of(account_id)
+            and organizations.same_organization(self.account_id, account_id)
+        )
 
     def accept(self, invitation: Invitation) -> None:
         invitation.status = "ACCEPTED"
@@ -329,8 +380,15 @@ class Share(ResourceShare):
 
     # views --------------------------------------------------------------------------
     def accepted_by(self, account_id: str) -> bool:
+        """Whether `account_id` has the share: it accepted the invitation, or it is in the
+        organization and was shared with without one."""
         invitation = self.invitations.get(account_id)
-        return invitation is not None and invitation.status == "ACCEPTED"
+        if invitation is not None:
+            return invitation.status == "ACCEPTED"
+        return any(
+            not a.external and a.status in ("ASSOCIATING", "ASSOCIATED")
+            for a in self.associations_of(account_id)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -344,6 +402,51 @@ class Share(ResourceShare):
             "lastUpdatedTime": aware(self.last_updated_time),
             "featureSet": self.feature_set,
         }
+
+
+#: The service-linked role EnableSharingWithAwsOrganization creates in the management account.
+RAM_SERVICE_ROLE = "AWSServiceRoleForResourceAccessManager"
+RAM_SERVICE_POLICY_ARN = (
+    "arn:aws:iam::aws:policy/aws-service-role/AWSResourceAccessManagerServiceRolePolicy"
+)
+RAM_SERVICE_PRINCIPAL = organizations.RAM_SERVICE_PRINCIPAL
+
+
+def enable_sharing_with_organization(account_id: str) -> None:
+    """EnableSharingWithAwsOrganization from the management account `account_id`: RAM may
+    read the organization (its service-linked role, trusted access), and shares to member
+    accounts need no invitation from now on."""
+    from moto.iam.models import iam_backends
+    from moto.organizations.models import organizations_backends
+
+    from smus_mesh_emulator.iam.models import ensure_aws_managed_policy
+
+    iam = iam_backends[account_id]["global"]
+    if not any(role.name == RAM_SERVICE_ROLE for role in iam.roles.values()):
+        iam.create_role(
+            role_name=RAM_SERVICE_ROLE,
+            assume_role_policy_document=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": RAM_SERVICE_PRINCIPAL},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            path=f"/aws-service-role/{RAM_SERVICE_PRINCIPAL}/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration="3600",
+        )
+        ensure_aws_managed_policy(account_id, RAM_SERVICE_POLICY_ARN)
+        iam.attach_role_policy(RAM_SERVICE_POLICY_ARN, RAM_SERVICE_ROLE)
+    backend = organizations_backends[account_id][organizations.PARTITION]
+    backend.enable_aws_service_access(ServicePrincipal=organizations.RAM_SERVICE_PRINCIPAL)
 
 
 def shares_of(backend: ResourceAccessManagerBackend | None) -> list[Share]:
@@ -388,7 +491,15 @@ def associated_accounts(owner_account: str, region: str, resource_arn: str) -> s
                 continue
             for principal, association in share.principal_associations.items():
                 RUNTIME.scheduler.mark_read(association.transition)
+                if association.status != "ASSOCIATED":
+                    continue
                 account = account_of_principal(principal)
-                if association.status == "ASSOCIATED" and account is not None:
+                if account is not None:
                     accounts.add(account)
+                elif _ORGANIZATION_PRINCIPAL.match(principal):
+                    accounts.update(
+                        a
+                        for a in organizations.known_accounts()
+                        if a != owner_account and share._organization_covers(principal, a)
+                    )
     return accounts
