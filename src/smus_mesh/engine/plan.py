@@ -115,6 +115,8 @@ def observe_safely(resource: Resource, ctx: Context) -> Observed:
 
 
 def _observe_one(resource: Resource, ctx: Context) -> Observed:
+    # Observing changes nothing: after Ctrl-C there is no reason to go on.
+    ctx.stop.check_not_stopping()
     observed = observe_safely(resource, ctx)
     if observed.status != Status.ABSENT:
         ctx.set_outputs(resource.key, {**observed.identity, **observed.outputs})
@@ -125,7 +127,9 @@ def _observe_one(resource: Resource, ctx: Context) -> Observed:
 def observe_all(graph: Graph, ctx: Context) -> dict[str, Observed]:
     """Observe every resource, each after its dependencies (read-only calls only)."""
     results: dict[str, Observed] = {}
-    with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
+    with ThreadPoolExecutor(
+        max_workers=ctx.settings.max_workers, thread_name_prefix="smus-observe"
+    ) as pool:
         for batch in graph.batches():
             for resource, observed in zip(
                 batch, pool.map(lambda r: _observe_one(r, ctx), batch), strict=True

@@ -25,12 +25,13 @@ from smus_mesh.engine.apply import Executor, RunReport
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
 from smus_mesh.engine.state import State, locked
-from smus_mesh.errors import StateUnreadable
+from smus_mesh.errors import Interrupted, StateUnreadable
 from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import Names
 from smus_mesh.resources.setup import SetupBuilder
 from smus_mesh.settings import Settings
+from smus_mesh.waiting import Stop
 
 DEFAULT_STATE_DIR = ".smus-mesh"
 
@@ -50,8 +51,11 @@ class Workspace:
         sessions: SessionFactory | None = None,
         settings: Settings | None = None,
         ignore_state: bool = False,
+        stop: Stop | None = None,
     ) -> None:
         self.config = config
+        #: Ctrl-C of this run: the CLI's SIGINT handler sets it (`waiting.Stop`).
+        self.stop = stop or Stop()
         self.state_path = state_path or default_state_path(config)
         #: Neither read nor write the state file (`down --ignore-state`): what is the
         #: set-up's is found by its tags alone, and the file is left as it was.
@@ -64,6 +68,7 @@ class Workspace:
             max_attempts=self.settings.max_attempts,
             pool=self.settings.max_workers,
             limited_tps=self.settings.accept_tps,
+            stop=self.stop,
         )
         self.names = Names(config)
         builder = SetupBuilder(config)
@@ -78,15 +83,20 @@ class Workspace:
         state_path: Path | None = None,
         console: Console | None = None,
         ignore_state: bool = False,
+        stop: Stop | None = None,
     ) -> Workspace:
-        return cls(load_config(config_path), state_path, console, ignore_state=ignore_state)
+        return cls(
+            load_config(config_path), state_path, console, ignore_state=ignore_state, stop=stop
+        )
 
     # -------------------------------------------------------------------------------
     def verify_accounts(self) -> dict[str, str]:
         """Reach every account (in parallel); the caller ARN per alias. Fails fast and
         clearly on wrong credentials, before any change."""
         aliases = self.config.used_accounts()
-        with ThreadPoolExecutor(max_workers=len(aliases)) as pool:
+        with ThreadPoolExecutor(
+            max_workers=len(aliases), thread_name_prefix="smus-observe"
+        ) as pool:
             arns = list(pool.map(self.sessions.verify, aliases))
         return dict(zip(aliases, arns, strict=True))
 
@@ -139,9 +149,12 @@ class Workspace:
             try:
                 ctx, observed = self.observe(state)
                 plan = plan_up(self.graph, ctx, observed)
-                return Executor(self.graph, ctx, state).apply(plan)
+                report = Executor(self.graph, ctx, state).apply(plan)
             finally:
                 state.close()
+        if report.interrupted:
+            raise Interrupted(report.interruption())
+        return report
 
     def down_plan(self) -> tuple[Plan, State, Context]:
         state = self.load_state()
@@ -156,6 +169,9 @@ class Workspace:
             plan, state, ctx = self.down_plan()
             domain_ids = self._domain_ids(state, plan.observed)
             report = Executor(self.graph, ctx, state).destroy(plan)
+            if report.interrupted:
+                self._done_with(state)
+                raise Interrupted(report.interruption())
             auditor = self.auditor(domain_ids)
             leftovers = auditor.run()
             if leftovers.count():
