@@ -597,10 +597,11 @@ def unsubscribe(
 ) -> None:
     """Cancel a consumer project's subscription; its grants are revoked."""
     options = _options(ctx)
-    with _handled(options):
+    stop = Stop()
+    with _handled(options), _ctrl_c(stop):
         from smus_mesh.collaboration import Collaboration
 
-        count = Collaboration(_workspace(options)).unsubscribe(project, table)
+        count = Collaboration(_workspace(options, stop=stop)).unsubscribe(project, table)
         _emit(
             options, {"cancelled": count}, lambda: typer.echo(f"cancelled {count} subscription(s)")
         )
