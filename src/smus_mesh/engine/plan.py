@@ -127,9 +127,7 @@ def _observe_one(resource: Resource, ctx: Context) -> Observed:
 def observe_all(graph: Graph, ctx: Context) -> dict[str, Observed]:
     """Observe every resource, each after its dependencies (read-only calls only)."""
     results: dict[str, Observed] = {}
-    with ThreadPoolExecutor(
-        max_workers=ctx.settings.max_workers, thread_name_prefix="smus-observe"
-    ) as pool:
+    with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
         for batch in graph.batches():
             for resource, observed in zip(
                 batch, pool.map(lambda r: _observe_one(r, ctx), batch), strict=True

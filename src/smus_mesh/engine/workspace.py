@@ -94,9 +94,7 @@ class Workspace:
         """Reach every account (in parallel); the caller ARN per alias. Fails fast and
         clearly on wrong credentials, before any change."""
         aliases = self.config.used_accounts()
-        with ThreadPoolExecutor(
-            max_workers=len(aliases), thread_name_prefix="smus-observe"
-        ) as pool:
+        with ThreadPoolExecutor(max_workers=len(aliases)) as pool:
             arns = list(pool.map(self.sessions.verify, aliases))
         return dict(zip(aliases, arns, strict=True))
 
