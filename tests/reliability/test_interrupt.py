@@ -11,7 +11,8 @@ sent a real SIGINT while it waits for AWS:
   duplicate), and `down` leaves the emulator's inventory as it was before the first `up`.
 
 The emulator's realistic latency (scaled) makes the waits real; it is set back to none
-for the reruns, which then converge at once.
+for the reruns, which then converge at once. `make test` runs `up` and `query`; the
+`down` case runs in `make test-full`.
 """
 
 from __future__ import annotations
@@ -242,6 +243,7 @@ def test_second_ctrl_c_ends_every_wait_at_once_and_exits_130_within_2_s(
     _converges_then_leaves_nothing(cloud, config, state, before, "up and query, two Ctrl-C")
 
 
+@pytest.mark.full  # an up and two downs: make test-full (make test keeps its budget)
 def test_ctrl_c_during_down_stops_deleting_and_the_rerun_leaves_nothing(
     cloud: Cloud,
     fast_polling: None,
