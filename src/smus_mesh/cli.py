@@ -12,7 +12,9 @@ which say so.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +26,8 @@ from typing import Annotated, Any
 import typer
 
 from smus_mesh import __version__
-from smus_mesh.errors import SmusMeshError
+from smus_mesh.errors import EXIT_INTERRUPTED, Interrupted, SmusMeshError
+from smus_mesh.waiting import Stop
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 AWS refused, a check failed or something was left; "
@@ -130,7 +133,12 @@ def _handled(options: Options) -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         _err("interrupted; the state file is saved: run the same command again to resume")
-        raise typer.Exit(130) from None
+        _exit_interrupted(pressed=True)
+    except Interrupted as exc:
+        if options.json:
+            typer.echo(json.dumps({"ok": False, "error": "Interrupted", "message": str(exc)}))
+        _err(str(exc))
+        _exit_interrupted()
     except SmusMeshError as exc:
         if options.debug:
             raise
@@ -146,6 +154,43 @@ def _handled(options: Options) -> Iterator[None]:
             f"{traceback.format_exc()}Please report it with the output above."
         )
         raise typer.Exit(1) from None
+
+
+#: Set when this process got SIGINT while a command ran under `_ctrl_c`.
+_PRESSED = threading.Event()
+
+
+@contextmanager
+def _ctrl_c(stop: Stop) -> Iterator[None]:
+    """Ctrl-C as `waiting.Stop` defines it (first: finish what is in flight, start
+    nothing; second: abort), for the commands that run steps or wait."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (a library caller's thread)
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        _PRESSED.set()
+        stop.on_sigint(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _exit_interrupted(pressed: bool = False) -> None:
+    """Exit 130. After a real Ctrl-C, at once: the state is saved, and the interpreter's
+    shutdown (joining pool threads still inside an AWS call, finalising every module)
+    would hold the exit for up to seconds; what those calls did is found by the next
+    run, as after a crash (ownership is recorded before each create)."""
+    if pressed or _PRESSED.is_set():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _finite_positive(value: float) -> bool:
@@ -194,11 +239,17 @@ def _aws_failure(exc: Exception) -> tuple[str, int] | None:
     return None
 
 
-def _workspace(options: Options, console: Any = None, ignore_state: bool = False) -> Any:
+def _workspace(
+    options: Options, console: Any = None, ignore_state: bool = False, stop: Stop | None = None
+) -> Any:
     from smus_mesh.engine.workspace import Workspace
 
     workspace = Workspace.open(
-        options.config, options.state, console or _console(options), ignore_state=ignore_state
+        options.config,
+        options.state,
+        console or _console(options),
+        ignore_state=ignore_state,
+        stop=stop,
     )
     if workspace.moved_from is not None:
         _err(
@@ -335,8 +386,9 @@ def plan(
 def up(ctx: typer.Context) -> None:
     """Converge the accounts to the config: every step, resumable and idempotent."""
     options = _options(ctx)
-    with _handled(options):
-        report = _workspace(options).up()
+    stop = Stop()
+    with _handled(options), _ctrl_c(stop):
+        report = _workspace(options, stop=stop).up()
         _emit(options, report.to_dict(), lambda: _render_report(report))
         if report.awaiting_approval:
             waiting = ", ".join(
@@ -402,8 +454,9 @@ def down(
 ) -> None:
     """Delete everything `up` made in every account, then verify with `audit`."""
     options = _options(ctx)
+    stop = Stop()
     with _handled(options):
-        workspace = _workspace(options, ignore_state=ignore_state)
+        workspace = _workspace(options, ignore_state=ignore_state, stop=stop)
         plan = workspace.plan("down")
         if not options.json:
             _render_plan(plan, options.verbose)
@@ -412,7 +465,8 @@ def down(
                 _err("error: down deletes resources; confirm with --yes when not interactive")
                 raise typer.Exit(2)
             typer.confirm("Delete these resources?", abort=True)
-        report, leftovers = workspace.down()
+        with _ctrl_c(stop):
+            report, leftovers = workspace.down()
         payload = {**report.to_dict(), "audit": leftovers.to_dict()}
 
         def render() -> None:
@@ -473,15 +527,26 @@ def query(
 ) -> None:
     """Run the configured checks as each consumer project, with Athena; print the rows."""
     options = _options(ctx)
-    with _handled(options):
+    stop = Stop()
+    with _handled(options), _ctrl_c(stop):
         from smus_mesh.collaboration import Collaboration
 
-        results = Collaboration(_workspace(options)).run_checks(check)
+        collaboration = Collaboration(_workspace(options, stop=stop))
+        results = collaboration.run_checks(check)
+        wanted = collaboration.checks(check)
+        interrupted = len(results) < len(wanted)
         _emit(
             options,
-            {"ok": all(r.ok for r in results), "checks": [r.to_dict() for r in results]},
+            {
+                "ok": all(r.ok for r in results) and not interrupted,
+                "interrupted": interrupted,
+                "checks": [r.to_dict() for r in results],
+            },
             lambda: _render_checks(results),
         )
+        if interrupted:
+            _err(f"interrupted: {len(results)} of {len(wanted)} check(s) ran")
+            _exit_interrupted()
         if not all(r.ok for r in results):
             raise typer.Exit(1)
 
@@ -503,10 +568,13 @@ def _decide(
     ctx: typer.Context, accept: bool, project: str | None, table: str | None, comment: str
 ) -> None:
     options = _options(ctx)
-    with _handled(options):
+    stop = Stop()
+    with _handled(options), _ctrl_c(stop):
         from smus_mesh.collaboration import Collaboration
 
-        decided = Collaboration(_workspace(options)).decide(accept, comment, project, table)
+        decided = Collaboration(_workspace(options, stop=stop)).decide(
+            accept, comment, project, table
+        )
 
         def render() -> None:
             for d in decided:
@@ -549,10 +617,11 @@ def unsubscribe(
 ) -> None:
     """Cancel a consumer project's subscription; its grants are revoked."""
     options = _options(ctx)
-    with _handled(options):
+    stop = Stop()
+    with _handled(options), _ctrl_c(stop):
         from smus_mesh.collaboration import Collaboration
 
-        count = Collaboration(_workspace(options)).unsubscribe(project, table)
+        count = Collaboration(_workspace(options, stop=stop)).unsubscribe(project, table)
 
         def render() -> None:
             if count:

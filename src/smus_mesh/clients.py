@@ -18,33 +18,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from smus_mesh.accounts import SessionFactory
 from smus_mesh.retry_policy import client_config
+from smus_mesh.waiting import Stop, call_purpose
 
 READ_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head", "Lookup")
 READ_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
-
-_purpose = threading.local()
 
 
 def is_mutating(operation: str) -> bool:
     """Same classification as the emulator's calls log: anything that is not a read."""
     return not (operation.startswith(READ_PREFIXES) or operation in READ_OPERATIONS)
-
-
-@contextmanager
-def polling() -> Iterator[None]:
-    """Calls made inside this block (a wait's status reads) count as polls."""
-    previous = getattr(_purpose, "value", None)
-    _purpose.value = "poll"
-    try:
-        yield
-    finally:
-        _purpose.value = previous
 
 
 class CallStats:
@@ -56,7 +42,7 @@ class CallStats:
         self.by_operation: Counter[str] = Counter()
 
     def record(self, service: str, operation: str) -> None:
-        kind = "mutating" if is_mutating(operation) else getattr(_purpose, "value", None) or "read"
+        kind = "mutating" if is_mutating(operation) else call_purpose() or "read"
         with self._lock:
             self.by_kind[kind] += 1
             self.by_operation[f"{service}:{operation}:{kind}"] += 1
@@ -71,21 +57,28 @@ class CallStats:
 
 
 class RateLimiter:
-    """At most `rate` calls per second across threads (a spaced schedule, no bursts)."""
+    """At most `rate` calls per second across threads (a spaced schedule, no bursts).
 
-    def __init__(self, rate: float) -> None:
+    A call waiting for its turn has not been made: once the run is stopping (Ctrl-C),
+    it is not made at all (`Interrupted`), so the first Ctrl-C does not wait for a
+    queue of paced calls.
+    """
+
+    def __init__(self, rate: float, stop: Stop | None = None) -> None:
         self.interval = 1.0 / rate
         self._next = 0.0
         self._lock = threading.Lock()
+        self.stop = stop or Stop()
 
     def acquire(self) -> None:
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + self.interval
+        self.stop.check_not_stopping()
         delay = start - now
         if delay > 0:
-            time.sleep(delay)
+            self.stop.sleep_unless_stopping(delay)
 
 
 #: DataZone operations with a per-account quota below the usual 20 TPS (workflow.md §4.8).
@@ -101,11 +94,16 @@ class Clients:
         max_attempts: int = 10,
         pool: int = 32,
         limited_tps: float = 3.0,
+        stop: Stop | None = None,
     ) -> None:
         self.sessions = sessions
         self.stats = CallStats()
+        #: Ctrl-C of the run these clients serve (see `waiting.Stop`).
+        self.stop = stop or Stop()
         # 80% of the quota: calls arrive with jitter; a throttled call costs a backoff.
-        self.limiters = {operation: RateLimiter(limited_tps * 0.8) for operation in RATE_LIMITED}
+        self.limiters = {
+            operation: RateLimiter(limited_tps * 0.8, self.stop) for operation in RATE_LIMITED
+        }
         self._cache: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.max_attempts = max_attempts

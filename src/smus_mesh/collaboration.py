@@ -41,6 +41,7 @@ from smus_mesh.resources.subscriptions import (
     subscriptions_of,
 )
 from smus_mesh.retry_policy import client_config, is_transient
+from smus_mesh.waiting import Backoff, DeadlinePassed, poll
 
 
 @dataclass
@@ -236,17 +237,28 @@ class Collaboration:
         )
 
     # checks ---------------------------------------------------------------------------------
-    def run_checks(self, names: list[str] | None = None) -> list[CheckResult]:
+    def checks(self, names: list[str] | None = None) -> list[CheckConfig]:
+        """The configured checks named `names` (all of them without names)."""
         checks = [c for c in self.config.checks if not names or (c.name or c.sql) in names]
         if names and not checks:
             known = [c.name or c.sql for c in self.config.checks]
             raise UserError(f"no check named {names}; checks are {known}")
+        return checks
+
+    def run_checks(self, names: list[str] | None = None) -> list[CheckResult]:
+        """Run the checks in turn; after Ctrl-C, the one in flight finishes and no other
+        starts (fewer results than checks)."""
+        checks = self.checks(names)
         results = []
         accesses: dict[str, ConsumerAccess] = {}
+        stop = self.workspace.stop
         for index, check in enumerate(checks):
-            if check.project not in accesses:
-                accesses[check.project] = self.access(check.project)
-            results.append(self.run_check(check, accesses[check.project], index))
+            if stop.stopping:  # Ctrl-C: the check in flight finished; start no other
+                break
+            with stop.in_flight():
+                if check.project not in accesses:
+                    accesses[check.project] = self.access(check.project)
+                results.append(self.run_check(check, accesses[check.project], index))
         return results
 
     def run_check(self, check: CheckConfig, access: ConsumerAccess, index: int = 0) -> CheckResult:
@@ -314,23 +326,33 @@ class Collaboration:
                 ) from None
             raise QueryCheckFailed(f"Athena refused the query: {exc}") from None
         settings = self.workspace.settings
-        delay = settings.poll_initial
-        deadline = time.monotonic() + settings.timeout
-        while True:
-            status = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"][
-                "Status"
-            ]
-            state = status["State"]
-            if state == "SUCCEEDED":
-                break
+
+        def status() -> dict[str, Any]:
+            found: dict[str, Any] = athena.get_query_execution(QueryExecutionId=execution_id)[
+                "QueryExecution"
+            ]["Status"]
+            return found
+
+        def finished(found: dict[str, Any]) -> bool:
+            state = found["State"]
             if state in ("FAILED", "CANCELLED"):
                 raise QueryCheckFailed(
-                    f"query {state}: {status.get('StateChangeReason', 'no reason given')}"
+                    f"query {state}: {found.get('StateChangeReason', 'no reason given')}"
                 )
-            if time.monotonic() > deadline:
-                raise QueryCheckFailed(f"query still {state} after {settings.timeout:.0f}s")
-            time.sleep(delay)
-            delay = min(max(delay * settings.poll_factor, 0.001), settings.poll_max)
+            return bool(state == "SUCCEEDED")
+
+        try:
+            poll(
+                status,
+                finished,
+                backoff=Backoff.of(settings),
+                timeout=settings.timeout,
+                stop=self.workspace.stop,
+            )
+        except DeadlinePassed as exc:
+            raise QueryCheckFailed(
+                f"query still {exc.last['State']} after {settings.timeout:.0f}s"
+            ) from None
         columns: list[str] = []
         rows: list[list[str]] = []
         for page_number, page in enumerate(

@@ -116,3 +116,10 @@ class QueryCheckFailed(SmusMeshError):
 
 class LeftoversFound(SmusMeshError):
     """`audit` (or the end of `down`) found resources of the set-up that still exist."""
+
+
+class Interrupted(SmusMeshError):
+    """Ctrl-C: the run stopped starting steps (and, on a second Ctrl-C, every wait
+    ended at once). What was done is in the state file; running again resumes."""
+
+    exit_code = EXIT_INTERRUPTED

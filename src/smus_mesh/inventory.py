@@ -28,9 +28,9 @@ never listed or deleted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ from smus_mesh.config import Config
 from smus_mesh.resources.lakeformation import ADMINS_TAG, principal_hash
 from smus_mesh.resources.naming import Names
 from smus_mesh.settings import Settings
+from smus_mesh.waiting import Backoff, DeadlinePassed, poll
 
 CLASSES = (
     "iam_roles",
@@ -569,19 +570,47 @@ class Auditor:
             if _code(exc) == "ResourceNotFoundException":
                 return
             raise
-        delay = self.settings.poll_initial
-        deadline = time.monotonic() + self.settings.timeout
-        while time.monotonic() < deadline:
+
+        def status() -> str | None:
             try:
-                status = datazone.get_domain(identifier=domain_id)["status"]
+                return str(datazone.get_domain(identifier=domain_id)["status"])
             except ClientError as exc:
                 if _code(exc) == "ResourceNotFoundException":
-                    return
+                    return None
                 raise
-            if status in ("DELETED", "DELETION_FAILED"):
-                return
-            time.sleep(delay)
-            delay = min(max(delay * self.settings.poll_factor, 0.001), self.settings.poll_max)
+
+        with contextlib.suppress(DeadlinePassed):  # audited afterwards, like any leftover
+            poll(
+                status,
+                lambda found: found in (None, "DELETED", "DELETION_FAILED"),
+                backoff=Backoff.of(self.settings),
+                timeout=self.settings.timeout,
+                stop=self.clients.stop,
+            )
+
+    def _delete_stack(self, alias: str, stack_id: str) -> None:
+        """Delete a stack and wait until it is gone (what botocore's
+        `stack_delete_complete` waiter accepts, on the one backoff of `waiting`)."""
+        cloudformation = self._client(alias, "cloudformation")
+        cloudformation.delete_stack(StackName=stack_id)
+
+        def status() -> str | None:
+            try:
+                stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
+            except ClientError as exc:
+                if _code(exc) == "ValidationError":  # "Stack ... does not exist"
+                    return None
+                raise
+            return str(stacks[0]["StackStatus"]) if stacks else None
+
+        with contextlib.suppress(DeadlinePassed):  # audited afterwards, like any leftover
+            poll(
+                status,
+                lambda found: found in (None, "DELETE_COMPLETE", "DELETE_FAILED"),
+                backoff=Backoff.of(self.settings),
+                timeout=self.settings.timeout,
+                stop=self.clients.stop,
+            )
 
     def _delete(self, alias: str, finding: Finding) -> None:
         from smus_mesh.resources.iam import delete_role
@@ -594,11 +623,7 @@ class Auditor:
             case "ram_shares":
                 client(alias, "ram").delete_resource_share(resourceShareArn=finding.data["arn"])
             case "cloudformation_stacks":
-                cloudformation = client(alias, "cloudformation")
-                cloudformation.delete_stack(StackName=finding.data["id"])
-                cloudformation.get_waiter("stack_delete_complete").wait(
-                    StackName=finding.data["id"], WaiterConfig={"Delay": 2, "MaxAttempts": 300}
-                )
+                self._delete_stack(alias, finding.data["id"])
             case "codecommit_repositories":
                 client(alias, "codecommit").delete_repository(repositoryName=finding.id)
             case "athena_workgroups":

@@ -1,7 +1,8 @@
 """Timing and concurrency knobs, in one object, overridable by the config and by environment.
 
-Every wait polls with exponential backoff up to a deadline; nothing sleeps a
-fixed time. Tests set the poll interval near zero through the environment
+Every wait polls with exponential backoff up to a deadline (`waiting.poll`, ADR 13):
+the first polls come quickly and the interval doubles up to AWS's own polling
+interval; nothing sleeps a fixed time. Tests set the poll interval near zero through the environment
 (`SMUS_MESH_POLL_INITIAL=0.01`) instead of patching code.
 """
 
@@ -20,11 +21,18 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    poll_initial: float = Field(2.0, ge=0, description="First poll interval of a wait, seconds.")
+    poll_initial: float = Field(
+        0.1,
+        ge=0,
+        description="First poll interval of a wait, seconds (a job AWS finishes at once "
+        "costs a fraction of a second, not a fixed first interval).",
+    )
     poll_max: float = Field(
         10.0, gt=0, description="Longest poll interval, seconds (AWS samples poll every 5-10 s)."
     )
-    poll_factor: float = Field(1.5, ge=1, description="Backoff factor between polls.")
+    poll_factor: float = Field(
+        2.0, ge=1, description="Backoff factor between polls (0.1, 0.2, 0.4 ... up to poll_max)."
+    )
     timeout: float = Field(3600.0, gt=0, description="Deadline of one wait, seconds.")
     max_workers: int = Field(
         256,

@@ -8,6 +8,12 @@ that depend on it; everything independent still runs, and the run ends with
 every failure listed. Each step is recorded in the state file when it starts
 and when it ends, so an interrupted run resumes where it stopped.
 
+Ctrl-C (`waiting.Stop`): the first stops starting steps and lets the steps in flight
+finish; the run then ends as interrupted. The second aborts every wait at once; the
+scheduler stops waiting for steps still inside an AWS call after `ABORT_GRACE`
+seconds, and the caller exits (what those calls did is found by the next run, as
+after a crash: ownership is recorded before each create).
+
 Before creating, a step observes again: if the object appeared meanwhile (a
 previous run was killed after AWS accepted the create call), it waits for it or
 keeps it instead of creating a duplicate.
@@ -27,10 +33,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Action, Plan, Step, observe_safely
 from smus_mesh.engine.state import State
-from smus_mesh.errors import SmusMeshError, StepError
+from smus_mesh.errors import Interrupted, SmusMeshError, StepError
 from smus_mesh.resources.base import Observed, Resource, Status
 from smus_mesh.resources.context import Context
 from smus_mesh.retry_policy import is_transient
+
+#: Seconds an aborted run waits for its steps to leave their AWS calls before returning.
+ABORT_GRACE = 0.5
 
 
 @dataclass
@@ -42,6 +51,8 @@ class StepResult:
     message: str = ""
     error: BaseException | None = field(default=None, repr=False, compare=False)
     bug: bool = False
+    #: Not run, or ended, because of Ctrl-C.
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,10 +73,22 @@ class RunReport:
     #: Subscription requests left PENDING for a person (`smus-mesh approve`/`reject`):
     #: {"project", "table", "request_id"} each.
     awaiting_approval: list[dict[str, str]] = field(default_factory=list)
+    #: Ctrl-C stopped the run before every step had run.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.results)
+        return all(r.ok for r in self.results) and not self.interrupted
+
+    def interruption(self) -> str:
+        """What an interrupted run did, and what to do next."""
+        done = sum(1 for r in self.results if r.ok)
+        not_run = sum(1 for r in self.results if r.interrupted)
+        failed = len(self.results) - done - not_run
+        return (
+            f"interrupted: {done} step(s) done, {failed} failed, {not_run} not run or "
+            "stopped; the state file is saved: run the same command again to resume"
+        )
 
     @property
     def failures(self) -> list[StepResult]:
@@ -86,6 +109,7 @@ class RunReport:
         return {
             "operation": self.operation,
             "ok": self.ok,
+            "interrupted": self.interrupted,
             "wall_s": round(self.wall_s, 3),
             "summary": counts,
             "failures": [r.to_dict() for r in self.failures],
@@ -149,11 +173,13 @@ class Executor:
                 self.console.step(current, "skipped", f"{cause} failed")
                 stack.extend(waiting_on_me[current])
 
-        with ThreadPoolExecutor(
+        stop = self.ctx.stop
+        pool = ThreadPoolExecutor(
             max_workers=self.ctx.settings.max_workers, thread_name_prefix="smus-step"
-        ) as pool:
+        )
+        try:
             for step in plan.steps:  # plan order keeps runs reproducible
-                if unmet[step.key] == 0:
+                if unmet[step.key] == 0 and not stop.stopping:
                     running[pool.submit(self._visit, step)] = step.key
             while running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
@@ -164,15 +190,37 @@ class Executor:
                     for dependent in waiting_on_me[key]:
                         if dependent in results:
                             continue
-                        if not result.ok:
+                        if not result.ok and not result.interrupted:
                             skip(dependent, key)
                             continue
                         unmet[dependent] -= 1
-                        if unmet[dependent] == 0:
+                        if unmet[dependent] == 0 and not stop.stopping:
                             running[pool.submit(self._visit, steps[dependent])] = dependent
+        except BaseException:
+            # A second Ctrl-C (KeyboardInterrupt in this thread): every wait ends now;
+            # steps inside an AWS call get a moment to record what they did.
+            stop.abort()
+            pool.shutdown(wait=False, cancel_futures=True)
+            wait(list(running), timeout=ABORT_GRACE)
+            raise
+        pool.shutdown(wait=True)
+        for step in plan.steps:
+            if step.key not in results:  # never started: Ctrl-C stopped the scheduling
+                results[step.key] = StepResult(
+                    step.key,
+                    step.action.value,
+                    False,
+                    0.0,
+                    "not run: interrupted",
+                    interrupted=True,
+                )
         ordered = [results[s.key] for s in plan.steps if s.key in results]
         return RunReport(
-            plan.operation, ordered, time.monotonic() - started, self.ctx.clients.stats.snapshot()
+            plan.operation,
+            ordered,
+            time.monotonic() - started,
+            self.ctx.clients.stats.snapshot(),
+            interrupted=stop.stopping,
         )
 
     def apply(self, plan: Plan) -> RunReport:
@@ -187,6 +235,15 @@ class Executor:
 
     # visiting ------------------------------------------------------------------------
     def _visit(self, step: Step) -> StepResult:
+        stop = self.ctx.stop
+        if stop.stopping:  # queued before Ctrl-C, not begun: leave it for the next run
+            return StepResult(
+                step.key, step.action.value, False, 0.0, "not run: interrupted", interrupted=True
+            )
+        with stop.in_flight():
+            return self._visit_now(step)
+
+    def _visit_now(self, step: Step) -> StepResult:
         resource = self.graph.get(step.key)
         started = time.monotonic()
         visitor = getattr(self, f"visit_{step.action.value}")
@@ -221,7 +278,13 @@ class Executor:
         if step.key in self.state.records:
             self.state.finished(step.key, success=False, message=message)
         return StepResult(
-            step.key, step.action.value, False, time.monotonic() - started, message, exc
+            step.key,
+            step.action.value,
+            False,
+            time.monotonic() - started,
+            message,
+            exc,
+            interrupted=isinstance(exc, Interrupted),
         )
 
     def _record(self, resource: Resource, observed: Observed, owned: bool | None) -> None:

@@ -115,6 +115,8 @@ def observe_safely(resource: Resource, ctx: Context) -> Observed:
 
 
 def _observe_one(resource: Resource, ctx: Context) -> Observed:
+    # Observing changes nothing: after Ctrl-C there is no reason to go on.
+    ctx.stop.check_not_stopping()
     observed = observe_safely(resource, ctx)
     if observed.status != Status.ABSENT:
         ctx.set_outputs(resource.key, {**observed.identity, **observed.outputs})

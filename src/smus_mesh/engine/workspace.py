@@ -27,13 +27,14 @@ from smus_mesh.engine.apply import Executor, RunReport
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
 from smus_mesh.engine.state import State, locked
-from smus_mesh.errors import StateError, StateUnreadable
+from smus_mesh.errors import Interrupted, StateError, StateUnreadable
 from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.base import Status
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import SETUP_ID_TAG, SETUP_TAG, Names, new_setup_id
 from smus_mesh.resources.setup import SetupBuilder
 from smus_mesh.settings import Settings
+from smus_mesh.waiting import Stop
 
 DEFAULT_STATE_DIR = ".smus-mesh"
 
@@ -61,8 +62,11 @@ class Workspace:
         sessions: SessionFactory | None = None,
         settings: Settings | None = None,
         ignore_state: bool = False,
+        stop: Stop | None = None,
     ) -> None:
         self.config = config
+        #: Ctrl-C of this run: the CLI's SIGINT handler sets it (`waiting.Stop`).
+        self.stop = stop or Stop()
         self.state_path = state_path or default_state_path(config)
         #: Set by `open` when the state was found at the old, working-directory location.
         self.moved_from: Path | None = None
@@ -77,6 +81,7 @@ class Workspace:
             max_attempts=self.settings.max_attempts,
             pool=self.settings.max_workers,
             limited_tps=self.settings.accept_tps,
+            stop=self.stop,
         )
         self.names = Names(config)
         builder = SetupBuilder(config)
@@ -91,6 +96,7 @@ class Workspace:
         state_path: Path | None = None,
         console: Console | None = None,
         ignore_state: bool = False,
+        stop: Stop | None = None,
     ) -> Workspace:
         config = load_config(config_path)
         moved_from = None
@@ -107,7 +113,7 @@ class Workspace:
                     )
                 _move_state(legacy, state_path)
                 moved_from = legacy
-        workspace = cls(config, state_path, console, ignore_state=ignore_state)
+        workspace = cls(config, state_path, console, ignore_state=ignore_state, stop=stop)
         workspace.moved_from = moved_from
         return workspace
 
@@ -226,9 +232,11 @@ class Workspace:
                 plan = plan_up(self.graph, ctx, observed)
                 report = Executor(self.graph, ctx, state).apply(plan)
                 report.awaiting_approval = self._awaiting_approval(ctx)
-                return report
             finally:
                 state.close()
+        if report.interrupted:
+            raise Interrupted(report.interruption())
+        return report
 
     def _awaiting_approval(self, ctx: Context) -> list[dict[str, str]]:
         """The configured subscriptions whose request `up` left PENDING."""
@@ -275,6 +283,9 @@ class Workspace:
             plan, state, ctx = self.down_plan()
             domain_ids, project_ids = self._remember_ownership(state, plan.observed)
             report = Executor(self.graph, ctx, state).destroy(plan)
+            if report.interrupted:
+                self._done_with(state)
+                raise Interrupted(report.interruption())
             auditor = self.auditor(domain_ids, project_ids)
             leftovers = auditor.run()
             if leftovers.count():

@@ -1,5 +1,6 @@
 """What a resource sees while it runs: clients, config, names, its dependencies' outputs,
-and the one way to wait (backoff to a deadline, progress reported, polls counted).
+and the one way to wait (`waiting.poll`: backoff to a deadline, progress reported, polls
+counted, Ctrl-C obeyed).
 
 The engine builds one `Context` per run and fills `outputs` as resources are
 observed or created; resources read their dependencies' values from it, so a
@@ -15,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from smus_mesh.clients import Clients, polling
+from smus_mesh.clients import Clients
 from smus_mesh.errors import FailedStatus, StepError, WaitTimeout
 from smus_mesh.resources.base import Observed, Status
+from smus_mesh.waiting import Backoff, DeadlinePassed, Stop, poll, retry
 
 if TYPE_CHECKING:
     from smus_mesh.config import Config
@@ -70,7 +72,11 @@ class Context:
         self._memo: dict[str, Any] = {}
         self._shared: dict[tuple[str, ...], _SharedList] = {}
         self._lock = threading.Lock()
-        self.sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def stop(self) -> Stop:
+        """Ctrl-C of this run (shared with the clients' paced calls)."""
+        return self.clients.stop
 
     def subscription_wanted(self, project: str, table: str) -> bool:
         """Whether the config wants `project` subscribed to `table` now: its explicit
@@ -164,31 +170,32 @@ class Context:
         until: Status,
         timeout: float | None = None,
     ) -> Observed:
-        """Poll `observe` with exponential backoff until `until`; FAILED raises with the
-        service's reason; the deadline raises WaitTimeout. Reads count as polls."""
-        settings = self.settings
-        deadline = time.monotonic() + (timeout or settings.timeout)
-        delay = settings.poll_initial
-        started = time.monotonic()
-        while True:
-            with polling():
-                observed = observe()
-            if observed.status == until:
-                return observed
-            if observed.status == Status.FAILED:
+        """Poll `observe` until `until` (`waiting.poll`); FAILED raises with the service's
+        reason; the deadline raises WaitTimeout. Reads count as polls."""
+        seconds = timeout or self.settings.timeout
+
+        def reached(observed: Observed) -> bool:
+            if observed.status == Status.FAILED and until != Status.FAILED:
                 raise FailedStatus(resource.key, observed.detail or "failed")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WaitTimeout(
-                    resource.key,
-                    f"still {observed.detail or observed.status.value} after "
-                    f"{timeout or settings.timeout:.0f}s",
-                )
-            self.console.step(
-                resource.key, "waiting", f"{observed.detail} ({time.monotonic() - started:.0f}s)"
+            return observed.status == until
+
+        def progress(observed: Observed, elapsed: float) -> None:
+            self.console.step(resource.key, "waiting", f"{observed.detail} ({elapsed:.0f}s)")
+
+        try:
+            return poll(
+                observe,
+                reached,
+                backoff=Backoff.of(self.settings),
+                timeout=seconds,
+                stop=self.stop,
+                progress=progress,
             )
-            self.sleep(min(delay, remaining))
-            delay = min(max(delay * settings.poll_factor, 0.001), settings.poll_max)
+        except DeadlinePassed as exc:
+            last: Observed = exc.last
+            raise WaitTimeout(
+                resource.key, f"still {last.detail or last.status.value} after {seconds:.0f}s"
+            ) from None
 
     def retry_while(
         self,
@@ -200,19 +207,22 @@ class Context:
     ) -> Any:
         """Retry `call` while AWS answers one of `codes` (eventual consistency right
         after IAM or RAM changes, research/workflow.md §4.7), with backoff."""
-        deadline = time.monotonic() + timeout
-        delay = max(self.settings.poll_initial, 0.001)
-        while True:
-            try:
-                return call()
-            except ClientError as exc:
-                error = exc.response.get("Error", {})
-                if error.get("Code") not in codes or message_contains not in error.get(
-                    "Message", ""
-                ):
-                    raise
-                if time.monotonic() + delay > deadline:
-                    raise
-                self.console.step(key, "waiting", f"{error.get('Code')}: retrying")
-                self.sleep(delay)
-                delay = min(delay * self.settings.poll_factor, self.settings.poll_max)
+
+        def retryable(exc: Exception) -> bool:
+            if not isinstance(exc, ClientError):
+                return False
+            error = exc.response.get("Error", {})
+            return error.get("Code") in codes and message_contains in error.get("Message", "")
+
+        def progress(exc: Exception) -> None:
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
+            self.console.step(key, "waiting", f"{code}: retrying")
+
+        return retry(
+            call,
+            retryable,
+            backoff=Backoff.of(self.settings),
+            timeout=timeout,
+            stop=self.stop,
+            progress=progress,
+        )
