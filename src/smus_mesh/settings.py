@@ -1,6 +1,6 @@
 """Timing and concurrency knobs, in one object, overridable by the config and by environment.
 
-Every wait polls with exponential backoff up to a deadline (`waiting.poll`, ADR 13):
+Every wait polls with exponential backoff up to a deadline (`waiting.poll`, ADR 15):
 the first polls come quickly and the interval doubles up to AWS's own polling
 interval; nothing sleeps a fixed time. Tests set the poll interval near zero through the environment
 (`SMUS_MESH_POLL_INITIAL=0.01`) instead of patching code.

@@ -1,5 +1,5 @@
 """The one way the tool waits: poll a read until a condition, with backoff, to a deadline,
-reporting progress and giving way to Ctrl-C (ADR 13).
+reporting progress and giving way to Ctrl-C (ADR 15).
 
 Every wait of the tool goes through `poll` (or `retry` for a call AWS answers "not yet"
 with an error): `Context.wait` for the resources' asynchronous jobs, the Athena query of

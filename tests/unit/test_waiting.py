@@ -1,4 +1,4 @@
-"""The one waiting policy (`smus_mesh.waiting`, ADR 13): its schedule, its deadline, and
+"""The one waiting policy (`smus_mesh.waiting`, ADR 15): its schedule, its deadline, and
 how Ctrl-C ends its sleeps. Real threads and clocks; the waits against AWS are covered
 by every e2e test and by tests/reliability/test_interrupt.py."""
 
