@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from smus_mesh.accounts import SessionFactory
-from smus_mesh.retry_policy import client_config
+from smus_mesh.retry_policy import client_config, without_retry_quota
 
 READ_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head", "Lookup")
 READ_OPERATIONS = frozenset({"AssumeRole", "GetCallerIdentity"})
@@ -122,7 +122,9 @@ class Clients:
             client = self._cache.get(key)
             if client is None:
                 session = self.sessions.session(alias)
-                client = session.client(service, region_name=self.region, config=self._config)
+                client = without_retry_quota(
+                    session.client(service, region_name=self.region, config=self._config)
+                )
                 client.meta.events.register("before-call", self._count)
                 for operation, limiter in self.limiters.items():
                     client.meta.events.register(
