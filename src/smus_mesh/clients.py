@@ -21,7 +21,7 @@ from collections import Counter
 from typing import Any
 
 from smus_mesh.accounts import SessionFactory
-from smus_mesh.retry_policy import client_config
+from smus_mesh.retry_policy import client_config, without_retry_quota
 from smus_mesh.waiting import Stop, call_purpose
 
 READ_PREFIXES = ("Get", "List", "Describe", "Search", "BatchGet", "Head", "Lookup")
@@ -120,7 +120,9 @@ class Clients:
             client = self._cache.get(key)
             if client is None:
                 session = self.sessions.session(alias)
-                client = session.client(service, region_name=self.region, config=self._config)
+                client = without_retry_quota(
+                    session.client(service, region_name=self.region, config=self._config)
+                )
                 client.meta.events.register("before-call", self._count)
                 for operation, limiter in self.limiters.items():
                     client.meta.events.register(

@@ -40,7 +40,7 @@ from smus_mesh.resources.subscriptions import (
     requests_of,
     subscriptions_of,
 )
-from smus_mesh.retry_policy import client_config, is_transient
+from smus_mesh.retry_policy import client_config, is_transient, without_retry_quota
 from smus_mesh.waiting import Backoff, DeadlinePassed, poll
 
 
@@ -309,9 +309,8 @@ class Collaboration:
     def athena(self, access: ConsumerAccess, sql: str) -> tuple[list[str], list[list[str]], str]:
         """Run `sql` as the consumer project role in its workgroup; (columns, rows, id)."""
         session = self._project_session(access)
-        athena = session.client(
-            "athena",
-            config=client_config(self.workspace.settings.max_attempts),
+        athena = without_retry_quota(
+            session.client("athena", config=client_config(self.workspace.settings.max_attempts))
         )
         try:
             execution_id = athena.start_query_execution(

@@ -12,10 +12,18 @@ with the exit code of a user error (ADR 12).
 
 from __future__ import annotations
 
+from typing import Any
+
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.retries.standard import (
+    ExponentialBackoff,
+    RetryEventAdapter,
+    RetryHandler,
+    RetryPolicy,
+    StandardRetryConditions,
     ThrottledRetryableChecker,
+    ThrottlingErrorDetector,
     ThrottlingStatusCodeChecker,
     TransientRetryableChecker,
 )
@@ -44,6 +52,46 @@ def client_config(max_attempts: int, pool: int = 10) -> BotoConfig:
         max_pool_connections=pool,
         user_agent_extra=f"smus-mesh/{__version__}",
     )
+
+
+class _NoRetryQuota:
+    """Stands in for botocore's retry quota: every retry the policy allows is made."""
+
+    def acquire_retry_quota(self, context: Any) -> bool:
+        return True
+
+
+def without_retry_quota(client: Any) -> Any:
+    """`client`, with botocore's standard retries minus the client-side retry quota.
+
+    Standard mode gives each client a bucket of 500 "retry tokens": a retry costs 5
+    (throttling) or 14, a success without retry gives 1 back. Under sustained throttling a
+    long-lived client empties it, and from then on every call gets one attempt only: with
+    30 % throttling and 5 % 5xx, one client met its first unretried failure after 766
+    calls (`down`'s polls make that many). A run that waits for an hour on the same clients
+    must keep its retries, so the quota goes and the rest of the policy (attempts, jittered
+    exponential backoff capped at 20 s, which errors are retried) stays botocore's own.
+    Terraform's AWS provider turned the same bucket off for the same reason
+    (hashicorp/terraform-provider-aws#34669, "retry quota exceeded").
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    attempts = client.meta.config.retries.get("total_max_attempts")
+    adapter = RetryEventAdapter()
+    handler = RetryHandler(
+        retry_policy=RetryPolicy(
+            retry_checker=StandardRetryConditions(max_attempts=attempts),
+            retry_backoff=ExponentialBackoff(
+                service_name=service, throttling_detector=ThrottlingErrorDetector(adapter)
+            ),
+        ),
+        retry_event_adapter=adapter,
+        retry_quota=_NoRetryQuota(),
+        service_name=service,
+    )
+    unique_id = f"retry-config-{service}"
+    client.meta.events.unregister(f"needs-retry.{service}", unique_id=unique_id)
+    client.meta.events.register(f"needs-retry.{service}", handler.needs_retry, unique_id=unique_id)
+    return client
 
 
 def is_transient(exc: BaseException) -> bool:

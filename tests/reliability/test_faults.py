@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from smus_mesh.engine.workspace import Workspace
+from smus_mesh.retry_policy import client_config
 from tests.e2e.conftest import example_document
 from tests.e2e.helpers import assert_inventory_unchanged, calls_since, last_seq
 from tests.reliability.conftest import Result, run_cli
@@ -96,6 +99,42 @@ def test_a_step_that_keeps_failing_transiently_exits_3_and_a_rerun_finishes(
     _faults(cloud)
     _ok(run_cli("-c", config, "--state", state, "up"), "up once AWS recovered")
     _ok(run_cli("-c", config, "--state", state, "down", "--yes"), "down")
+
+
+def test_a_long_run_keeps_its_retries_where_botocore_would_run_out(
+    cloud: Cloud,
+    make_workspace: Callable[..., Workspace],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """botocore's standard mode stops retrying once a client's retry quota (500 tokens, 14
+    per retried 5xx) is spent: that ended `down` under the fault matrix with exit 3 after
+    some 700 calls. The tool's clients keep every retry the policy allows; a plain boto3
+    client with the same policy runs out within 60 failures, which shows the quota is real."""
+    monkeypatch.setenv("SMUS_MESH_MAX_ATTEMPTS", "2")
+    # The backoff between attempts is botocore's (up to 1 s here); skipping the sleep keeps
+    # the test fast and changes nothing else.
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
+    tool_iam = make_workspace(example_document(), tmp_path / "state.json").clients.get(
+        "producer", "iam"
+    )
+    plain_iam = cloud.session().client("iam", endpoint_url=cloud.url, config=client_config(2))
+    _faults(cloud, error_rate=1.0, seed=1, operations=["GetRole"])
+    retried_by = {}
+    for name, client in (("plain boto3", plain_iam), ("smus-mesh", tool_iam)):
+        retried = 0
+        for _ in range(60):
+            with pytest.raises(ClientError) as raised:
+                client.get_role(RoleName="nobody")
+            metadata = raised.value.response["ResponseMetadata"]
+            assert raised.value.response["Error"]["Code"] == "InternalError"
+            if metadata["RetryAttempts"] == 0:
+                assert metadata.get("RetryQuotaReached") is True, metadata
+                break
+            retried += 1
+        retried_by[name] = retried
+    assert retried_by["plain boto3"] < 60
+    assert retried_by["smus-mesh"] == 60
 
 
 @pytest.mark.slow
