@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import traceback
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from smus_mesh import __version__
 from smus_mesh.errors import EXIT_INTERRUPTED, Interrupted, SmusMeshError
@@ -35,10 +37,102 @@ EXIT_CODES_HELP = (
     "transiently after every retry, safe to run again; 130 interrupted."
 )
 
+#: The tool's own options that take a value, and its flags: accepted after the
+#: subcommand too (`smus-mesh plan -o json` is `smus-mesh -o json plan`).
+_ANYWHERE_VALUE_OPTIONS = ("-c", "--config", "-o", "--output", "--state")
+_ANYWHERE_FLAGS = re.compile(r"-v+|--verbose|--debug")
+
+
+class _OptionsAnywhere(TyperGroup):
+    """The top-level group: moves the tool's options found after the subcommand to before
+    it, then parses as usual. A subcommand's own options (and their values) stay where
+    they are, and so does everything after `--`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        _no_flag_metavars(self, ctx)
+        return super().parse_args(ctx, _hoisted(self, ctx, args))
+
+
+def _no_flag_metavars(command: Any, ctx: Any) -> None:
+    """Help shows `-v` and `--debug` bare, not `-v <int>` and `--debug <bool>`: they take
+    no value (this version of Typer labels every option with its type)."""
+    for param in [*command.params, command.get_help_option(ctx)]:
+        if _is_option(param) and (param.is_flag or param.count):
+            param.metavar = ""
+    for sub in _subcommands(command):
+        _no_flag_metavars(sub, ctx)
+
+
+def _subcommands(command: Any) -> list[Any]:
+    commands: dict[str, Any] = getattr(command, "commands", {})
+    return list(commands.values())
+
+
+def _is_option(param: Any) -> bool:
+    return getattr(param, "param_type_name", "") == "option"
+
+
+def _value_options(command: Any, nested: bool = True) -> set[str]:
+    """The option names of `command` (and of its subcommands) that take a value."""
+    names: set[str] = set()
+    for param in command.params:
+        if _is_option(param) and not (param.is_flag or param.count):
+            names.update(param.opts)
+    for sub in _subcommands(command) if nested else []:
+        names |= _value_options(sub)
+    return names
+
+
+def _hoisted(group: TyperGroup, ctx: Any, args: list[str]) -> list[str]:
+    own_values = _value_options(group, nested=False)
+    start = 0
+    while start < len(args) and args[start].startswith("-") and args[start] != "--":
+        start += 2 if args[start] in own_values else 1
+    if start >= len(args) or args[start] == "--":
+        return args
+    command = group.get_command(ctx, args[start])
+    if command is None:
+        return args
+    theirs = _value_options(command)
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = args[start + 1 :]
+    index = 0
+    while index < len(rest):
+        arg = rest[index]
+        name = arg.split("=", 1)[0]
+        short = arg[:2] if len(arg) > 2 and not arg.startswith("--") else ""
+        if arg == "--":
+            kept.extend(rest[index:])
+            break
+        if name in theirs:  # the subcommand's option: keep it and its value
+            width = 1 if "=" in arg else 2
+        elif name in _ANYWHERE_VALUE_OPTIONS and "=" not in arg:
+            moved.extend(rest[index : index + 2])
+            index += 2
+            continue
+        elif (
+            name in _ANYWHERE_VALUE_OPTIONS
+            or short in _ANYWHERE_VALUE_OPTIONS
+            or _ANYWHERE_FLAGS.fullmatch(arg)
+        ):
+            moved.append(arg)
+            index += 1
+            continue
+        else:
+            width = 1
+        kept.extend(rest[index : index + width])
+        index += width
+    return [*args[:start], *moved, args[start], *kept]
+
+
 app = typer.Typer(
     name="smus-mesh",
     help="Set up, check and tear down a two-account SageMaker Unified Studio collaboration "
-    "from one YAML file, against AWS or the bundled local emulator.\n\n" + EXIT_CODES_HELP,
+    "from one YAML file, against AWS or the bundled local emulator.\n\n"
+    "The options -c, -o, -v, --state and --debug go before or after the command.\n\n"
+    + EXIT_CODES_HELP,
+    cls=_OptionsAnywhere,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -72,6 +166,12 @@ def _options(ctx: typer.Context) -> Options:
     return options
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"smus-mesh {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -88,6 +188,12 @@ def main_options(
     output: Annotated[Output, typer.Option("--output", "-o", help="text or json.")] = Output.text,
     verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More detail.")] = 0,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = Options(config, state, output, verbose, debug)
 
@@ -277,9 +383,19 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*[str(c) for c in row])
-    console = Console()
+    # Not a terminal (a pipe, a file): as wide as the rows, so `status | grep` sees
+    # whole keys; on a terminal, long cells fold to its width.
+    console = Console() if sys.stdout.isatty() else Console(width=_natural_width(table, title))
     console.print(title, soft_wrap=True)
     console.print(table)
+
+
+def _natural_width(table: Any, title: str) -> int:
+    """The width `table` takes with no cell folded (at least the title's)."""
+    from rich.console import Console
+
+    measured = Console(width=1_000_000).measure(table)
+    return max(measured.maximum, len(title), 1)
 
 
 ACTION_STYLE = {
@@ -434,9 +550,16 @@ def status(ctx: typer.Context) -> None:
             lambda: _table(
                 "status",
                 ["step", "account", "status", "detail", "ours"],
-                [[r["key"], r["account"], r["status"], r["detail"], r["owned"]] for r in rows],
+                [
+                    [r["key"], r["account"], r["status"], r["detail"], _yes_no(r["owned"])]
+                    for r in rows
+                ],
             ),
         )
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value else "no"
 
 
 @app.command()

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from smus_mesh.errors import StateError, StateLockedError, StateUnreadable
 from smus_mesh.resources.naming import SETUP_RECORD
@@ -507,26 +507,46 @@ class State:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold `<state>.lock` for the duration; refuse if another run holds it."""
+    """Hold `<state>.lock` for the duration; refuse if another run holds it. The lock file
+    is removed on release (no file is left once a run ends)."""
     lock_path = path.with_name(path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held for the block)
+    handle = _lock_file(path, lock_path)
     try:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise StateLockedError(
-                f"the state {path} is in use by {holder}; wait for that run to finish "
-                "(the lock is released automatically if it died)"
-            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} since {_now()}")
         handle.flush()
         yield
     finally:
+        # Removed while still held: a run that opened the old file meanwhile finds it
+        # unlinked once it gets the lock (`_lock_file`) and takes the new one instead.
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
         with contextlib.suppress(OSError):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         handle.close()
+
+
+def _lock_file(path: Path, lock_path: Path) -> TextIO:
+    """The lock file, open and exclusively locked: the one at `lock_path` now (not one
+    that the run holding it removed between our open and our lock)."""
+    while True:
+        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 (held by the caller)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StateLockedError(
+                f"the state {path} is in use by {holder}; wait for that run to finish "
+                "(the lock is released automatically if it died)"
+            ) from None
+        try:
+            same = os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return handle
+        handle.close()  # released and removed by its holder meanwhile: open it again

@@ -10,6 +10,7 @@ prints, prompts or exits (that is the CLI's job).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import uuid
@@ -294,9 +295,15 @@ class Workspace:
                     self.console.warn(error)
                 leftovers = self.auditor(domain_ids, project_ids).run()
             self._done_with(state)
-            if report.ok and not leftovers.count() and not self.ignore_state:
+            finished = report.ok and not leftovers.count() and not self.ignore_state
+            if finished:
                 self.state_path.unlink(missing_ok=True)
-            return report, leftovers
+        if finished:
+            # The lock went with the `with`; the default directory goes too if now empty.
+            if self.state_path.parent.name == DEFAULT_STATE_DIR:
+                with contextlib.suppress(OSError):
+                    self.state_path.parent.rmdir()
+        return report, leftovers
 
     def _domain_ids(self, state: State, observed: dict[str, Any]) -> set[str]:
         key = self.keys["domain"]
