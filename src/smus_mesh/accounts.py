@@ -19,6 +19,7 @@ The endpoint is never chosen here: botocore honours `AWS_ENDPOINT_URL` (and
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from dataclasses import dataclass
 
 import boto3
@@ -27,6 +28,7 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from smus_mesh.config import AccountConfig, Config
+from smus_mesh.emulated import TEST_REGION, credential_exports, is_emulator
 from smus_mesh.errors import AccountError, TransientError
 from smus_mesh.retry_policy import client_config, describe_aws_error, is_transient
 
@@ -95,7 +97,7 @@ class SessionFactory:
                 origin = f"profile {account.source_profile!r}"
             raise AccountError(
                 f"accounts.{alias}: no credentials to assume {account.role_arn} with: "
-                f"{origin} found none (set AWS credentials, a profile or source_profile)"
+                f"{origin} found none ({_what_to_set(source)})"
             )
         extra: dict[str, str] = {"RoleSessionName": ROLE_SESSION_NAME}
         if account.external_id:
@@ -140,3 +142,18 @@ class SessionFactory:
                 f"not {expected} (check profile / role_arn)"
             )
         return str(identity["Arn"])
+
+
+def _what_to_set(session: boto3.Session) -> str:
+    """What to do about missing credentials: against the local emulator (the endpoint
+    answers its admin API), the test keys to export; otherwise AWS credentials."""
+    # The endpoint the AssumeRole would go to, however configured (AWS_ENDPOINT_URL,
+    # AWS_ENDPOINT_URL_STS, the profile's endpoint_url); AWS's own is never asked.
+    endpoint = session.client("sts").meta.endpoint_url
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    if not host.endswith((".amazonaws.com", ".amazonaws.com.cn")) and is_emulator(endpoint):
+        return (
+            f"{endpoint} is the smus-mesh emulator, which takes any keys: "
+            f"{credential_exports(session.region_name or TEST_REGION)}"
+        )
+    return "set AWS credentials, a profile or source_profile"

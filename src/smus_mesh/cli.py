@@ -899,9 +899,18 @@ def emulator_serve(
             "comes on top).",
         ),
     ] = 2,
+    log_requests: Annotated[
+        bool,
+        typer.Option(
+            "--log-requests",
+            help="Print one line per AWS request to stderr: time, account, service, "
+            "operation, HTTP status (and error code), milliseconds. Never a credential.",
+        ),
+    ] = False,
 ) -> None:
     """Run the local cloud in the foreground (Ctrl-C stops it): an AWS Organization whose
-    management account holds any credentials, and its member accounts."""
+    management account holds any credentials, and its member accounts. Prints the
+    environment to export in the shell that runs smus-mesh or the AWS CLI against it."""
     if latency not in ("none", "realistic"):
         _err("error: --latency must be none or realistic")
         raise typer.Exit(2)
@@ -924,9 +933,12 @@ def emulator_serve(
             "or credentials; anyone who can reach this address can use it"
         )
 
+    from smus_mesh.emulated import credential_exports
+
     def ready(server: EmulatorServer) -> None:
         management, *members = server.account_ids()
         typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
+        typer.echo(f"{credential_exports()}  # test keys: the emulator takes any")
         typer.echo(
             f"# organization: management account {management}, member accounts "
             f"{', '.join(members) or 'none'}, reached by assuming "
@@ -943,12 +955,22 @@ def emulator_serve(
             allow_remote=allow_remote,
             prewarm=True,
             accounts=accounts,
+            request_log=_log_line if log_requests else None,
         ).serve_forever(ready)
     except EmulatorError as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+
+
+_LOG_LOCK = threading.Lock()
+
+
+def _log_line(line: str) -> None:
+    """A request line of `serve --log-requests` (requests are served on many threads)."""
+    with _LOG_LOCK:
+        print(line, file=sys.stderr, flush=True)
 
 
 def main() -> None:

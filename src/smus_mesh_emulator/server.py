@@ -64,10 +64,12 @@ def _is_html(body: list[bytes]) -> bool:
 class EmulatorApp:
     """WSGI app: admin endpoints, calls log, faults and latency around moto's dispatcher."""
 
-    def __init__(self) -> None:
+    def __init__(self, request_log: Callable[[str], None] | None = None) -> None:
         from smus_mesh_emulator.registration import make_dispatcher
 
         self.dispatcher = make_dispatcher()
+        #: called with one line per AWS request (`request_line`), if given
+        self.request_log = request_log
 
     def prewarm(self) -> None:
         """Build the Flask app and the request router of every workflow service now, so
@@ -150,6 +152,8 @@ class EmulatorApp:
         start_response(captured["line"], captured["headers"])
         status_code = captured.get("status", 500)
         joined = b"".join(body) if status_code >= 400 else b""
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        error_code = _error_code(captured.get("headers", []), joined) if joined else None
         RUNTIME.record(
             service=service,
             operation=operation,
@@ -157,11 +161,15 @@ class EmulatorApp:
             region=region,
             mutating=is_mutating(operation),
             status=status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            duration_ms=duration_ms,
             busy_ms=round(busy * 1000, 3),
-            error_code=_error_code(captured.get("headers", []), joined) if joined else None,
+            error_code=error_code,
             injected=fault,
         )
+        if self.request_log is not None:
+            self.request_log(
+                request_line(account, service, operation, status_code, duration_ms, error_code)
+            )
         return body
 
     @staticmethod
@@ -170,6 +178,24 @@ class EmulatorApp:
 
         match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
         return str(get_account_id_from(match.group(1) if match else "AKIAEXAMPLE"))
+
+
+def request_line(
+    account: str,
+    service: str,
+    operation: str,
+    status: int,
+    duration_ms: float,
+    error_code: str | None = None,
+) -> str:
+    """One request as `emulator serve --log-requests` prints it: the time, the account, the
+    service, the operation, the HTTP status (and AWS error code) and the milliseconds.
+    Built from the request's name only: never a header, a key or a body."""
+    error = f" {error_code}" if error_code else ""
+    return (
+        f"{time.strftime('%H:%M:%S')} {account} {service} {operation} "
+        f"{status}{error} {duration_ms:.0f}ms"
+    )
 
 
 def reset_cloud(member_count: int | None = None) -> None:
@@ -233,6 +259,7 @@ class EmulatorServer:
         prewarm: bool = False,
         first_read_grace: float = FIRST_READ_GRACE,
         accounts: int = DEFAULT_MEMBER_COUNT,
+        request_log: Callable[[str], None] | None = None,
     ) -> None:
         _check_environment(host, allow_remote)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
@@ -257,6 +284,8 @@ class EmulatorServer:
         self.prewarm = prewarm
         #: member accounts at start and at each reset that names no number
         self.accounts = accounts
+        #: called with one line per AWS request (`request_line`), if given
+        self.request_log = request_log
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -295,7 +324,7 @@ class EmulatorServer:
             reset_cloud()
             RUNTIME.set_latency(self.latency, self.time_scale, self.first_read_grace)
             RUNTIME.strict = self.strict
-            app = EmulatorApp()
+            app = EmulatorApp(self.request_log)
             app.prewarm()
             # Bound here, not by werkzeug: on a bind error werkzeug prints the reason and
             # calls sys.exit(1) itself; this way the caller gets an EmulatorError.

@@ -298,11 +298,10 @@ class Workspace:
             finished = report.ok and not leftovers.count() and not self.ignore_state
             if finished:
                 self.state_path.unlink(missing_ok=True)
-        if finished:
-            # The lock went with the `with`; the default directory goes too if now empty.
-            if self.state_path.parent.name == DEFAULT_STATE_DIR:
-                with contextlib.suppress(OSError):
-                    self.state_path.parent.rmdir()
+        # The lock went with the `with`; the default directory goes too if now empty.
+        if finished and self.state_path.parent.name == DEFAULT_STATE_DIR:
+            with contextlib.suppress(OSError):
+                self.state_path.parent.rmdir()
         return report, leftovers
 
     def _domain_ids(self, state: State, observed: dict[str, Any]) -> set[str]:
