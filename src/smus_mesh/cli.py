@@ -108,6 +108,8 @@ def _hoisted(group: TyperGroup, ctx: Any, args: list[str]) -> list[str]:
         if name in theirs:  # the subcommand's option: keep it and its value
             width = 1 if "=" in arg else 2
         elif name in _ANYWHERE_VALUE_OPTIONS and "=" not in arg:
+            if index + 1 == len(rest):  # moved, it would take the subcommand as its value
+                raise typer.BadParameter("a value is missing", ctx=ctx, param_hint=f"'{arg}'")
             moved.extend(rest[index : index + 2])
             index += 2
             continue

@@ -232,6 +232,7 @@ class Workspace:
                 ctx, observed = self.observe(state)
                 plan = plan_up(self.graph, ctx, observed)
                 report = Executor(self.graph, ctx, state).apply(plan)
+                self._settle_request_messages(report, ctx)
                 report.awaiting_approval = self._awaiting_approval(ctx)
             finally:
                 state.close()
@@ -239,13 +240,42 @@ class Workspace:
             raise Interrupted(report.interruption())
         return report
 
+    def _settle_request_messages(self, report: RunReport, ctx: Context) -> None:
+        """A request that the producer's policy decided later in the same run is reported
+        with that decision, not as the PENDING it was when it was made."""
+        results = {r.key: r for r in report.results}
+        for subscription in self.config.subscriptions:
+            for table in subscription.tables:
+                alias = f"{subscription.project}:{table}"
+                request = results.get(self.keys[f"request:{alias}"])
+                decided = self._decided(ctx, alias)
+                if request is not None and request.ok and decided and "PENDING" in request.message:
+                    request.message = request.message.replace(
+                        "PENDING", f"{decided} by the producer's policy"
+                    )
+
+    def _decided(self, ctx: Context, alias: str) -> str | None:
+        """ACCEPTED or REJECTED if the approval step of `alias` ("<project>:<table>") decided
+        the current request in this run."""
+        if f"approval:{alias}" not in self.keys:
+            return None  # approval: manual
+        decision = ctx.outputs(self.keys[f"approval:{alias}"])
+        request = ctx.outputs(self.keys[f"request:{alias}"])
+        decided = decision.get("decided")
+        if decided in ("ACCEPTED", "REJECTED") and decision.get("request_id") == request.get(
+            "request_id"
+        ):
+            return str(decided)
+        return None
+
     def _awaiting_approval(self, ctx: Context) -> list[dict[str, str]]:
         """The configured subscriptions whose request `up` left PENDING."""
         waiting = []
         for subscription in self.config.subscriptions:
             for table in subscription.tables:
-                outputs = ctx.outputs(self.keys[f"request:{subscription.project}:{table}"])
-                if outputs.get("request_status") == "PENDING":
+                alias = f"{subscription.project}:{table}"
+                outputs = ctx.outputs(self.keys[f"request:{alias}"])
+                if outputs.get("request_status") == "PENDING" and not self._decided(ctx, alias):
                     waiting.append(
                         {
                             "project": subscription.project,

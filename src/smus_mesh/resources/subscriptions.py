@@ -593,7 +593,7 @@ class SubscriptionApproval(_SubscriptionBase):
         if outputs.get("decided") in ("ACCEPTED", "REJECTED"):
             return Observed(
                 Status.COMPLETE,
-                {"request_id": outputs["request_id"]},
+                {"request_id": outputs["request_id"], "decided": outputs["decided"]},
                 detail=f"{outputs['decided']} ({outputs.get('comment') or ''})",
                 owned=True,
             )
