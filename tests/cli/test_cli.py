@@ -385,6 +385,7 @@ def test_emulator_serve_with_three_accounts_names_them_and_serves_them() -> None
     try:
         assert server.stdout is not None
         export = server.stdout.readline()
+        server.stdout.readline()  # the test keys' export (test_text_output.py)
         accounts = server.stdout.readline()
         assert export.startswith("export AWS_ENDPOINT_URL=http://127.0.0.1:"), export
         assert accounts.startswith(

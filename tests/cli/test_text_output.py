@@ -156,13 +156,17 @@ def test_up_status_down_for_people_and_pipes(cloud: Cloud, config_file: Path) ->
     # status on an 80-column "terminal" that is not one: whole keys, one row per line
     status = run("-c", config_file, "status")
     assert status.exit_code == 0, status.output
-    keys = [r["key"] for r in json.loads(run("-c", config_file, "status", "-o", "json").stdout)]
+    owned = {
+        r["key"]: r["owned"]
+        for r in json.loads(run("-c", config_file, "status", "-o", "json").stdout)
+    }
     cells = [ln.split("│") for ln in status.stdout.splitlines() if ln.startswith("│")]
     rows = {c[1].strip(): c for c in cells}
     assert max(len(ln) for ln in status.stdout.splitlines()) > 80
-    for key in keys:
+    for key, ours in owned.items():
         assert key in rows, (key, status.stdout)
-        assert rows[key][5].strip() == "yes", rows[key]
+        assert rows[key][5].strip() == ("yes" if ours else "no"), rows[key]
+    assert {r[5].strip() for r in rows.values()} == {"yes", "no"}  # the default VPC: not ours
     assert "True" not in status.stdout
     assert "None" not in status.stdout
 
