@@ -219,6 +219,17 @@ def test_the_lock_refuses_a_second_holder_and_is_released_after(tmp_path: Path) 
         pass
 
 
+def test_the_lock_file_is_removed_on_release(tmp_path: Path) -> None:
+    path = tmp_path / "demo.state.json"
+    lock = tmp_path / "demo.state.json.lock"
+    with locked(path):
+        assert lock.read_text().startswith(f"pid {os.getpid()} since ")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="boom"), locked(path):
+        raise ValueError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_lock_is_released_when_the_block_fails(tmp_path: Path) -> None:
     path = tmp_path / "demo.state.json"
     with pytest.raises(ValueError, match="boom"), locked(path):
