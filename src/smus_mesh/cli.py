@@ -488,26 +488,120 @@ def plan(
     expect_no_changes: Annotated[
         bool, typer.Option("--expect-no-changes", help="Exit 1 if anything would change.")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also save the plan (JSON: steps, set-up id, config digest; no credentials) "
+            "for `up --plan FILE`.",
+        ),
+    ] = None,
 ) -> None:
     """Show what `up` (or `down`) would do, from what exists now. Makes no change."""
     options = _options(ctx)
     with _handled(options):
         if operation not in ("up", "down"):
             raise typer.BadParameter("operation must be up or down")
-        result = _workspace(options).plan(operation)
+        workspace = _workspace(options)
+        result = workspace.plan(operation)
+        if out is not None:
+            _save_plan(out, workspace.plan_document(result))
         _emit(options, result.to_dict(), lambda: _render_plan(result, options.verbose))
+        if out is not None and not options.json:
+            typer.echo(f"saved the plan to {out}; apply it with `smus-mesh up --plan {out}`")
         if expect_no_changes and result.changes():
             raise typer.Exit(1)
 
 
+def _save_plan(path: Path, document: dict[str, Any]) -> None:
+    from smus_mesh.errors import UserError
+
+    try:
+        path.write_text(json.dumps(document, indent=1, default=str) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the plan to {path}: {exc.strerror or exc}") from None
+
+
+def _load_plan(path: Path) -> dict[str, Any]:
+    from smus_mesh.errors import UserError
+
+    try:
+        if path.stat().st_size > 64 * 1024 * 1024:
+            raise UserError(f"{path} is not a smus-mesh plan file (larger than 64 MiB)")
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise UserError(
+            f"{path} is not a smus-mesh plan file (not JSON); save one with "
+            "`smus-mesh plan --out FILE`"
+        ) from None
+    if not isinstance(document, dict):
+        raise UserError(f"{path} is not a smus-mesh plan file (not a JSON object)")
+    return document
+
+
+def _confirm(yes: bool, question: str, refusal: str) -> None:
+    """Ask `question` (on stderr) unless `yes`; without a terminal to ask on, print
+    `refusal` and exit 2 (nothing has changed yet). Declining aborts (exit 1)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        _err(f"error: {refusal}")
+        raise typer.Exit(2)
+    typer.confirm(question, abort=True, err=True)
+
+
 @app.command()
-def up(ctx: typer.Context) -> None:
-    """Converge the accounts to the config: every step, resumable and idempotent."""
+def up(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            "--auto-approve",
+            help="Do not ask before deleting or replacing resources.",
+        ),
+    ] = False,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            help="Apply this plan of `plan --out FILE`, only if a fresh look at the accounts "
+            "yields the same plan from the same config (else exit 2, nothing changed).",
+        ),
+    ] = None,
+) -> None:
+    """Converge the accounts to the config: every step, resumable and idempotent.
+
+    Prints the plan first; asks before deleting or replacing anything (not with --yes,
+    --auto-approve or --plan: a saved plan is the one reviewed)."""
     options = _options(ctx)
     stop = Stop()
+    shown: dict[str, Any] = {}
+
+    def approve(plan: Any) -> None:
+        shown["plan"] = plan.to_dict()
+        if not options.json:
+            _render_plan(plan, options.verbose)
+        destructive = plan.destructive()
+        if not destructive:
+            return
+        names = ", ".join(f"{s.action.value} {s.key}" for s in destructive[:10])
+        more = f" and {len(destructive) - 10} more" if len(destructive) > 10 else ""
+        _confirm(
+            yes or plan_file is not None,
+            f"up will delete or replace {len(destructive)} resource(s). Go on?",
+            f"up would delete or replace {len(destructive)} resource(s) ({names}{more}); "
+            "nothing was changed: review the plan and run again with --yes (or "
+            "--auto-approve) when not interactive",
+        )
+
     with _handled(options), _ctrl_c(stop):
-        report = _workspace(options, stop=stop).up()
-        _emit(options, report.to_dict(), lambda: _render_report(report))
+        saved = _load_plan(plan_file) if plan_file is not None else None
+        report = _workspace(options, stop=stop).up(approve, saved, str(plan_file))
+        _emit(options, {**report.to_dict(), **shown}, lambda: _render_report(report))
         if report.awaiting_approval:
             waiting = ", ".join(
                 f"{w['project']} -> {w['table']} ({w['request_id']})"
@@ -585,11 +679,12 @@ def down(
         plan = workspace.plan("down")
         if not options.json:
             _render_plan(plan, options.verbose)
-        if plan.changes() and not yes:
-            if not sys.stdin.isatty():
-                _err("error: down deletes resources; confirm with --yes when not interactive")
-                raise typer.Exit(2)
-            typer.confirm("Delete these resources?", abort=True)
+        if plan.changes():
+            _confirm(
+                yes,
+                "Delete these resources?",
+                "down deletes resources; confirm with --yes when not interactive",
+            )
         with _ctrl_c(stop):
             report, leftovers = workspace.down()
         payload = {**report.to_dict(), "audit": leftovers.to_dict()}

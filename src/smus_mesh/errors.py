@@ -77,6 +77,11 @@ class PlanError(SmusMeshError):
     """The dependency graph or the plan is inconsistent (a cycle, an unknown step)."""
 
 
+class PlanOutdated(UserError):
+    """A saved plan (`up --plan FILE`) is not what a fresh observation yields any more, or
+    was made from another config: nothing was changed."""
+
+
 class StepError(SmusMeshError):
     """An AWS step failed. Carries the resource key, the operation and AWS's request id."""
 

@@ -47,6 +47,12 @@ class Action(enum.StrEnum):
 
 
 MUTATING_ACTIONS = frozenset({Action.CREATE, Action.UPDATE, Action.RECREATE, Action.DELETE})
+#: What `up` asks before: something that exists goes away (deleted, or deleted and made again).
+DESTRUCTIVE_ACTIONS = frozenset({Action.DELETE, Action.RECREATE})
+
+#: The `format` of a plan file (`plan --out`), and its version.
+PLAN_FILE_FORMAT = "smus-mesh-plan"
+PLAN_FILE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ class Plan:
     def changes(self) -> list[Step]:
         return [s for s in self.steps if s.action not in (Action.KEEP, Action.SKIP)]
 
+    def destructive(self) -> list[Step]:
+        """The steps that delete or replace something that exists."""
+        return [s for s in self.steps if s.action in DESTRUCTIVE_ACTIONS]
+
     def step(self, key: str) -> Step:
         return next(s for s in self.steps if s.key == key)
 
@@ -97,6 +107,31 @@ class Plan:
             "summary": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
         }
+
+
+def _essence(step: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """What a saved plan promises of a step: its action, why, and the drift it repairs
+    (not `before`'s detail, which may carry a live status message)."""
+    return (str(step.get("action")), str(step.get("reason")), tuple(step.get("drift") or ()))
+
+
+def plan_differences(saved: dict[str, Any], fresh: Plan) -> list[str]:
+    """How `fresh` differs from a saved plan's steps, one line per step ([] when equal)."""
+    old = {str(s.get("key")): s for s in saved.get("steps", []) if isinstance(s, dict)}
+    new = {s.key: s.to_dict() for s in fresh.steps}
+    lines = []
+    for key in [*old, *(k for k in new if k not in old)]:
+        if key not in new:
+            lines.append(f"{key}: was {old[key].get('action')}, no longer a step")
+        elif key not in old:
+            lines.append(f"{key}: now {new[key]['action']} ({new[key]['reason']}), not in the plan")
+        elif _essence(old[key]) != _essence(new[key]):
+            was, now = old[key], new[key]
+            lines.append(
+                f"{key}: was {was.get('action')} ({was.get('reason')}), "
+                f"now {now['action']} ({now['reason']})"
+            )
+    return lines
 
 
 def observe_safely(resource: Resource, ctx: Context) -> Observed:

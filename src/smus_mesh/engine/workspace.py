@@ -11,9 +11,11 @@ prints, prompts or exits (that is the CLI's job).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,17 @@ from smus_mesh.config import Config, load_config
 from smus_mesh.console import Console, NoopConsole
 from smus_mesh.engine.apply import Executor, RunReport
 from smus_mesh.engine.graph import Graph
-from smus_mesh.engine.plan import Plan, observe_all, plan_down, plan_up
+from smus_mesh.engine.plan import (
+    PLAN_FILE_FORMAT,
+    PLAN_FILE_VERSION,
+    Plan,
+    observe_all,
+    plan_differences,
+    plan_down,
+    plan_up,
+)
 from smus_mesh.engine.state import State, locked
-from smus_mesh.errors import Interrupted, StateError, StateUnreadable
+from smus_mesh.errors import Interrupted, PlanOutdated, StateError, StateUnreadable, UserError
 from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.base import Status
 from smus_mesh.resources.context import Context
@@ -127,7 +137,7 @@ class Workspace:
             arns = list(pool.map(self.sessions.verify, aliases))
         return dict(zip(aliases, arns, strict=True))
 
-    def context(self, state: State) -> Context:
+    def context(self, state: State, resubscribed: set[str] | None = None) -> Context:
         return Context(
             self.config,
             self.clients,
@@ -136,7 +146,7 @@ class Workspace:
             self.console,
             remembered=state.identities(),
             ownership={k: r.owned for k, r in state.records.items()},
-            unsubscribed=state.remembered("unsubscribed"),
+            unsubscribed=state.remembered("unsubscribed") - (resubscribed or set()),
         )
 
     def load_state(self, persist_id: bool = False) -> State:
@@ -199,9 +209,65 @@ class Workspace:
         if self.ignore_state:
             shutil.rmtree(state.path.parent, ignore_errors=True)
 
-    def observe(self, state: State) -> tuple[Context, dict[str, Any]]:
-        ctx = self.context(state)
+    def observe(
+        self, state: State, resubscribed: set[str] | None = None
+    ) -> tuple[Context, dict[str, Any]]:
+        ctx = self.context(state, resubscribed)
         return ctx, observe_all(self.graph, ctx)
+
+    def config_digest(self) -> str:
+        """sha256 of the parsed config: a saved plan is applied only to the config it was
+        made from (comments and formatting do not count)."""
+        return hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()
+
+    def plan_document(self, plan: Plan) -> dict[str, Any]:
+        """The plan as `plan --out` saves it: the steps, and what it was made from (the
+        set-up's name and id, the config's digest). Ids and names only: no credentials."""
+        return {
+            "format": PLAN_FILE_FORMAT,
+            "version": PLAN_FILE_VERSION,
+            "setup": self.config.name,
+            "setup_id": self.names.setup_id,
+            "config_sha256": self.config_digest(),
+            **plan.to_dict(),
+        }
+
+    def _check_saved(self, saved: dict[str, Any], plan: Plan, source: str) -> None:
+        """Refuse (nothing changed) a saved plan that is not this set-up's up plan, was
+        made from another config, or that a fresh observation no longer yields."""
+        if saved.get("format") != PLAN_FILE_FORMAT or saved.get("version") != PLAN_FILE_VERSION:
+            raise UserError(
+                f"{source} is not a smus-mesh plan file (format {PLAN_FILE_FORMAT} version "
+                f"{PLAN_FILE_VERSION}); save one with `smus-mesh plan --out FILE`"
+            )
+        if saved.get("operation") != "up":
+            raise UserError(
+                f"{source} is a plan of {str(saved.get('operation'))[:20]!r}; up applies "
+                "only a plan of up (`smus-mesh plan up --out FILE`)"
+            )
+        if saved.get("setup") != self.config.name or saved.get("setup_id") not in (
+            None,
+            self.names.setup_id,
+        ):
+            raise UserError(
+                f"{source} is a plan of set-up {str(saved.get('setup'))[:40]!r} (id "
+                f"{str(saved.get('setup_id'))[:40]}), not of {self.config.name!r} (id "
+                f"{self.names.setup_id}); nothing was changed"
+            )
+        if saved.get("config_sha256") != self.config_digest():
+            raise PlanOutdated(
+                f"{source} was made from another version of the config: the config changed "
+                "since; nothing was changed: run `smus-mesh plan --out FILE` again and review it"
+            )
+        differences = plan_differences(saved, plan)
+        if differences:
+            shown = "\n  ".join(differences[:20])
+            more = f"\n  ... and {len(differences) - 20} more" if len(differences) > 20 else ""
+            raise PlanOutdated(
+                f"{source} is out of date: what exists changed since it was saved, "
+                f"{len(differences)} step(s) differ:\n  {shown}{more}\nnothing was changed: "
+                "run `smus-mesh plan --out FILE` again and review it"
+            )
 
     # operations ------------------------------------------------------------------------
     def plan(self, operation: str = "up") -> Plan:
@@ -215,22 +281,36 @@ class Workspace:
             else plan_down(self.graph, ctx, observed)
         )
 
-    def up(self) -> RunReport:
-        """Converge the accounts to the config."""
+    def up(
+        self,
+        approve: Callable[[Plan], None] | None = None,
+        saved: dict[str, Any] | None = None,
+        saved_source: str = "the saved plan",
+    ) -> RunReport:
+        """Converge the accounts to the config.
+
+        `approve` sees the plan before anything is changed (the state file included) and
+        raises to stop the run; `saved` is a plan from `plan_document`, applied only if
+        the fresh plan is the same (else `PlanOutdated`, nothing changed)."""
         self.verify_accounts()
         with locked(self.state_path):
-            state = self.load_state(persist_id=True)
+            state = self.load_state()
+            # An explicit `state: subscribed` in the config undoes `unsubscribe`.
+            explicit = {
+                f"{s.project}/{t}"
+                for s in self.config.subscriptions
+                if s.state == "subscribed"
+                for t in s.tables
+            }
+            resubscribed = explicit & state.remembered("unsubscribed")
+            ctx, observed = self.observe(state, resubscribed)
+            plan = plan_up(self.graph, ctx, observed)
+            if saved is not None:
+                self._check_saved(saved, plan, saved_source)
+            if approve is not None:
+                approve(plan)
             try:
-                # An explicit `state: subscribed` in the config undoes `unsubscribe`.
-                explicit = {
-                    f"{s.project}/{t}"
-                    for s in self.config.subscriptions
-                    if s.state == "subscribed"
-                    for t in s.tables
-                }
-                state.remember_setup(resubscribed=explicit & state.remembered("unsubscribed"))
-                ctx, observed = self.observe(state)
-                plan = plan_up(self.graph, ctx, observed)
+                state.remember_setup(self.names.setup_id, resubscribed=resubscribed)
                 report = Executor(self.graph, ctx, state).apply(plan)
                 self._settle_request_messages(report, ctx)
                 report.awaiting_approval = self._awaiting_approval(ctx)

@@ -1,0 +1,169 @@
+"""`up` shows its plan before it acts, and asks before it deletes or replaces anything;
+`plan --out FILE` saves a plan that `up --plan FILE` applies only while it still holds.
+
+The destructive step is a real one: a consumer project whose deployment FAILED is
+replaced (`recreate`). It fails because a role of the provisioning role's name already
+existed in the consumer account, not smus-mesh's (so left as it was), trusting nobody;
+the user then deletes that role, and the next `up` creates the right one and replaces
+the failed project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from smus_mesh.cli import app
+from tests.e2e.conftest import example_document
+from tests.support import CONSUMER_ACCOUNT, Cloud
+
+ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+PROJECT = "datazone:project/consumer"
+ROLE = "iam:role/provisioning/consumer"
+REFUSAL = (
+    "error: up would delete or replace 1 resource(s) (recreate datazone:project/consumer); "
+    "nothing was changed: review the plan and run again with --yes (or --auto-approve) "
+    "when not interactive\n"
+)
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args], env=ENV)
+
+
+def minimal_document() -> dict[str, Any]:
+    """The example's domain and its consumer project alone (the smallest set-up with a
+    project in the second account)."""
+    document = example_document()
+    document["projects"] = [p for p in document["projects"] if p["name"] == "consumer"]
+    document["tables"] = []
+    document["subscriptions"] = []
+    document["checks"] = []
+    return document
+
+
+def project_status(cloud: Cloud) -> dict[str, str]:
+    datazone = cloud.client("datazone")
+    domain = next(d for d in datazone.list_domains()["items"] if d["name"] == "smus-mesh-demo")
+    project = datazone.list_projects(domainIdentifier=domain["id"])["items"][0]
+    got = datazone.get_project(domainIdentifier=domain["id"], identifier=project["id"])
+    return {"id": got["id"], "status": got.get("projectStatus", "")}
+
+
+@pytest.fixture
+def failed_project(
+    cloud: Cloud, fast_polling: None, write_config: Callable[[dict[str, Any]], Path]
+) -> Path:
+    """A set-up whose consumer project FAILED, the cause removed: `up` will replace it."""
+    config = write_config(minimal_document())
+    iam = cloud.client("iam", CONSUMER_ACCOUNT)
+    iam.create_role(
+        RoleName="AmazonSageMakerProvisioning-demo",
+        Path="/service-role/",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )
+    # Nothing destructive in this plan: no prompt, no terminal needed.
+    first = run("-c", config, "up")
+    assert first.exit_code == 1, first.output
+    assert (
+        "failed: datazone:project/consumer: datazone:project/consumer: FAILED_DEPLOYMENT: "
+        "Tooling: PROVISIONING_ROLE_INVALID DataZone cannot assume provisioning role "
+        f"arn:aws:iam::{CONSUMER_ACCOUNT}:role/service-role/AmazonSageMakerProvisioning-demo: "
+        "its trust policy does not"
+    ) in first.stderr
+    assert "recreate" not in first.stdout  # its plan: nothing destructive yet
+    return config
+
+
+def test_up_asks_before_replacing_and_without_a_terminal_changes_nothing(
+    cloud: Cloud, failed_project: Path
+) -> None:
+    config = failed_project
+    iam = cloud.client("iam", CONSUMER_ACCOUNT)
+    iam.delete_role(RoleName="AmazonSageMakerProvisioning-demo")
+    failed = project_status(cloud)
+    before = cloud.inventory()
+    state = config.parent / ".smus-mesh" / "demo.state.json"
+    state_before = state.read_bytes()
+
+    # No terminal, no --yes: the plan, the refusal, exit 2 and nothing changed.
+    refused = run("-c", config, "up")
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.endswith(REFUSAL), refused.stderr
+    assert "recreate" in refused.stdout and PROJECT in refused.stdout
+    assert "create" in refused.stdout and ROLE in refused.stdout
+    assert cloud.inventory() == before
+    assert state.read_bytes() == state_before
+    assert not state.with_name(state.name + ".journal").exists()
+
+    # The same with --output json: the error as JSON, the same exit code.
+    as_json = run("-c", config, "--output", "json", "up")
+    assert as_json.exit_code == 2
+    assert as_json.stderr.endswith(REFUSAL)
+    assert cloud.inventory() == before
+
+    # On a terminal, answering no: aborted, nothing changed.
+    declined = _on_a_terminal(config, "n\n")
+    assert declined.returncode == 1, declined.stderr
+    assert "up will delete or replace 1 resource(s). Go on? [y/N]:Aborted.\n" in declined.stderr
+    assert cloud.inventory() == before
+    assert state.read_bytes() == state_before
+
+    # --auto-approve: replaced; the project is a new one, deployed.
+    approved = run("-c", config, "-o", "json", "up", "--auto-approve")
+    assert approved.exit_code == 0, approved.output
+    payload = json.loads(approved.stdout)
+    assert payload["ok"] is True
+    steps = {s["key"]: s["action"] for s in payload["plan"]["steps"]}
+    assert (steps[PROJECT], steps[ROLE]) == ("recreate", "create")
+    now = project_status(cloud)
+    assert now["id"] != failed["id"]
+    again = run("-c", config, "plan", "--expect-no-changes")
+    assert again.exit_code == 0, again.output
+
+
+def _on_a_terminal(config: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    """`smus-mesh -c config up` with its stdin on a pseudo-terminal that types `answer`
+    once the question is asked."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smus_mesh", "-c", str(config), "up"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+    )
+    os.close(terminal)
+    try:
+        stdout, stderr = _answer_when_asked(process, controller, answer)
+    finally:
+        os.close(controller)
+    return subprocess.CompletedProcess(process.args, process.wait(), stdout, stderr)
+
+
+def _answer_when_asked(process: Any, controller: int, answer: str) -> tuple[str, str]:
+    stderr = ""
+    deadline = time.monotonic() + 120
+    assert process.stderr is not None
+    while "[y/N]" not in stderr and time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], 1)
+        if ready:
+            chunk = os.read(process.stderr.fileno(), 4096).decode()
+            if not chunk:
+                break
+            stderr += chunk
+    os.write(controller, answer.encode())
+    stdout, rest = process.communicate(timeout=120)
+    return stdout, stderr + rest
