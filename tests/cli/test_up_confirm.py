@@ -167,3 +167,101 @@ def _answer_when_asked(process: Any, controller: int, answer: str) -> tuple[str,
     os.write(controller, answer.encode())
     stdout, rest = process.communicate(timeout=120)
     return stdout, stderr + rest
+
+
+def test_a_saved_plan_is_applied_only_while_it_holds(
+    cloud: Cloud, failed_project: Path, tmp_path: Path
+) -> None:
+    config = failed_project
+    saved = tmp_path / "plan.json"
+
+    made = run("-c", config, "plan", "--out", saved)
+    assert made.exit_code == 0, made.output
+    assert made.stdout.endswith(
+        f"saved the plan to {saved}; apply it with `smus-mesh up --plan {saved}`\n"
+    )
+    document = json.loads(saved.read_text())
+    assert (document["format"], document["version"], document["operation"]) == (
+        "smus-mesh-plan",
+        1,
+        "up",
+    )
+    assert document["setup"] == "demo" and len(document["setup_id"]) > 8
+    steps = {s["key"]: s for s in document["steps"]}
+    assert steps[PROJECT]["action"] == "recreate"
+    assert (steps[ROLE]["action"], steps[ROLE]["reason"]) == ("keep", "exists (not ours)")
+    text = saved.read_text()
+    for secret in ("AKIAIOSFODNN7EXAMPLE", "emulator-secret", "SecretAccessKey", "SessionToken"):
+        assert secret not in text
+
+    # The user fixes the account (deletes the foreign role): what exists changed, so the
+    # saved plan no longer holds. Exit 2, what changed, nothing done.
+    cloud.client("iam", CONSUMER_ACCOUNT).delete_role(RoleName="AmazonSageMakerProvisioning-demo")
+    before = cloud.inventory()
+    stale = run("-c", config, "up", "--plan", saved)
+    assert stale.exit_code == 2, stale.output
+    assert stale.stderr == (
+        f"error: {saved} is out of date: what exists changed since it was saved, 5 step(s) "
+        f"differ:\n  {ROLE}: was keep (exists (not ours)), now create (does not exist)\n"
+        # what depends on the role is planned anew with it
+        "  datazone:blueprint-configuration/consumer/Tooling: was keep (exists), "
+        "now create (does not exist)\n"
+        "  datazone:policy-grant/consumer/Tooling: was keep (exists), now create (does not "
+        "exist)\n"
+        "  datazone:blueprint-configuration/consumer/DataLake: was keep (exists), "
+        "now create (does not exist)\n"
+        "  datazone:policy-grant/consumer/DataLake: was keep (exists), now create (does not "
+        "exist)\n"
+        "nothing was changed: run `smus-mesh plan --out FILE` again and review it\n"
+    )
+    assert cloud.inventory() == before
+
+    # A plan of another config (a new description) is refused before anything is compared.
+    again = run("-c", config, "plan", "--out", saved)
+    assert again.exit_code == 0, again.output
+    edited = minimal_document()
+    edited["projects"][0]["description"] = "Reads the retail inventory, now audited."
+    other = tmp_path / "edited" / "smus-mesh.yaml"
+    other.parent.mkdir()
+    other.write_text(json.dumps(edited))
+    changed = run(
+        "-c",
+        other,
+        "--state",
+        config.parent / ".smus-mesh" / "demo.state.json",
+        "up",
+        "--plan",
+        saved,
+    )
+    assert changed.exit_code == 2, changed.output
+    assert changed.stderr == (
+        f"error: {saved} was made from another version of the config: the config changed "
+        "since; nothing was changed: run `smus-mesh plan --out FILE` again and review it\n"
+    )
+    # Not a plan of up, not a plan file at all: refused too.
+    down_plan = tmp_path / "down.json"
+    assert run("-c", config, "plan", "down", "--out", down_plan).exit_code == 0
+    wrong = run("-c", config, "up", "--plan", down_plan)
+    assert (wrong.exit_code, wrong.stderr) == (
+        2,
+        f"error: {down_plan} is a plan of 'down'; up applies only a plan of up "
+        "(`smus-mesh plan up --out FILE`)\n",
+    )
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("not json")
+    bad = run("-c", config, "up", "--plan", garbage)
+    assert (bad.exit_code, bad.stderr) == (
+        2,
+        f"error: {garbage} is not a smus-mesh plan file (not JSON); save one with "
+        "`smus-mesh plan --out FILE`\n",
+    )
+    assert cloud.inventory() == before
+
+    # The fresh plan, applied without a question (it is the reviewed one): converged.
+    applied = run("-c", config, "-o", "json", "up", "--plan", saved)
+    assert applied.exit_code == 0, applied.output
+    assert {s["key"]: s["action"] for s in json.loads(applied.stdout)["plan"]["steps"]}[
+        PROJECT
+    ] == "recreate"
+    converged = run("-c", config, "plan", "--expect-no-changes")
+    assert converged.exit_code == 0, converged.output
