@@ -106,7 +106,7 @@ def test_example_up_query_down_leaves_nothing(
     before = cloud.inventory()
     common = ("-c", config, "--output", "json")
 
-    up = run(*common, "up")
+    up = run(*common, "up", "--yes")
     assert up.exit_code == 0, up.output
     assert json.loads(up.stdout)["ok"] is True
     # every step of the config exists now: a second plan has nothing to do
