@@ -108,7 +108,11 @@ def test_example_up_query_down_leaves_nothing(
 
     up = run(*common, "up", "--yes")
     assert up.exit_code == 0, up.output
-    assert json.loads(up.stdout)["ok"] is True
+    report = json.loads(up.stdout)
+    assert report["ok"] is True
+    # every request was decided by the producer's policy (auto or rules): none waits
+    assert report["awaiting_approval"] == []
+    assert "wait for the producer" not in up.stderr
     # every step of the config exists now: a second plan has nothing to do
     again = run(*common, "plan", "--expect-no-changes")
     assert again.exit_code == 0, again.output
