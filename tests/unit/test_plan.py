@@ -378,3 +378,42 @@ def test_steps_that_report_their_outcome(tmp_path: Path) -> None:
         "fake:thing/plain": "",
     }
     assert report.ok
+
+
+def test_destructive_steps_and_how_a_saved_plan_differs_from_a_fresh_one() -> None:
+    from smus_mesh.engine.plan import Plan, Step, plan_differences
+
+    def step(key: str, action: Action, reason: str, drift: tuple[str, ...] = ()) -> Step:
+        return Step(key, "fake", "producer", action, reason, "detail " + key, (), drift)
+
+    saved = Plan(
+        "up",
+        (
+            step("a", Action.KEEP, "exists"),
+            step("b", Action.RECREATE, "failed: x"),
+            step("c", Action.UPDATE, "differs", ("trust policy",)),
+            step("d", Action.DELETE, "left the config"),
+        ),
+    )
+    assert [s.key for s in saved.destructive()] == ["b", "d"]
+    document = saved.to_dict()
+    assert plan_differences(document, saved) == []
+    # `before` carries live detail: not part of what a saved plan promises
+    relabelled = Plan("up", tuple(step(s.key, s.action, s.reason, s.drift) for s in saved.steps))
+    assert plan_differences(document, relabelled) == []
+    fresh = Plan(
+        "up",
+        (
+            step("a", Action.CREATE, "does not exist"),
+            step("c", Action.UPDATE, "differs", ("trust policy", "missing policies")),
+            step("d", Action.DELETE, "left the config"),
+            step("e", Action.CREATE, "does not exist"),
+        ),
+    )
+    assert plan_differences(document, fresh) == [
+        "a: was keep (exists), now create (does not exist)",
+        "b: was recreate, no longer a step",
+        "c: update, but what differs from the config was trust policy, now trust policy, "
+        "missing policies",
+        "e: now create (does not exist), not in the plan",
+    ]

@@ -127,6 +127,13 @@ def plan_differences(saved: dict[str, Any], fresh: Plan) -> list[str]:
             lines.append(f"{key}: now {new[key]['action']} ({new[key]['reason']}), not in the plan")
         elif _essence(old[key]) != _essence(new[key]):
             was, now = old[key], new[key]
+            if _essence(was)[:2] == _essence(now)[:2]:
+                lines.append(
+                    f"{key}: {now['action']}, but what differs from the config was "
+                    f"{', '.join(_essence(was)[2]) or 'nothing'}, now "
+                    f"{', '.join(now['drift']) or 'nothing'}"
+                )
+                continue
             lines.append(
                 f"{key}: was {was.get('action')} ({was.get('reason')}), "
                 f"now {now['action']} ({now['reason']})"
