@@ -86,93 +86,11 @@ def failed_project(
     return config
 
 
-def test_up_asks_before_replacing_and_without_a_terminal_changes_nothing(
-    cloud: Cloud, failed_project: Path
-) -> None:
-    config = failed_project
-    iam = cloud.client("iam", CONSUMER_ACCOUNT)
-    iam.delete_role(RoleName="AmazonSageMakerProvisioning-demo")
-    failed = project_status(cloud)
-    before = cloud.inventory()
-    state = config.parent / ".smus-mesh" / "demo.state.json"
-    state_before = state.read_bytes()
-
-    # No terminal, no --yes: the plan, the refusal, exit 2 and nothing changed.
-    refused = run("-c", config, "up")
-    assert refused.exit_code == 2, refused.output
-    assert refused.stderr.endswith(REFUSAL), refused.stderr
-    assert "recreate" in refused.stdout and PROJECT in refused.stdout
-    assert "create" in refused.stdout and ROLE in refused.stdout
-    assert cloud.inventory() == before
-    assert state.read_bytes() == state_before
-    assert not state.with_name(state.name + ".journal").exists()
-
-    # The same with --output json: the error as JSON, the same exit code.
-    as_json = run("-c", config, "--output", "json", "up")
-    assert as_json.exit_code == 2
-    assert as_json.stderr.endswith(REFUSAL)
-    assert cloud.inventory() == before
-
-    # On a terminal, answering no: aborted, nothing changed.
-    declined = _on_a_terminal(config, "n\n")
-    assert declined.returncode == 1, declined.stderr
-    assert "up will delete or replace 1 resource(s). Go on? [y/N]:Aborted.\n" in declined.stderr
-    assert cloud.inventory() == before
-    assert state.read_bytes() == state_before
-
-    # --auto-approve: replaced; the project is a new one, deployed.
-    approved = run("-c", config, "-o", "json", "up", "--auto-approve")
-    assert approved.exit_code == 0, approved.output
-    payload = json.loads(approved.stdout)
-    assert payload["ok"] is True
-    steps = {s["key"]: s["action"] for s in payload["plan"]["steps"]}
-    assert (steps[PROJECT], steps[ROLE]) == ("recreate", "create")
-    now = project_status(cloud)
-    assert now["id"] != failed["id"]
-    again = run("-c", config, "plan", "--expect-no-changes")
-    assert again.exit_code == 0, again.output
-
-
-def _on_a_terminal(config: Path, answer: str) -> subprocess.CompletedProcess[str]:
-    """`smus-mesh -c config up` with its stdin on a pseudo-terminal that types `answer`
-    once the question is asked."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "smus_mesh", "-c", str(config), "up"],
-        stdin=terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **ENV},
-    )
-    os.close(terminal)
-    try:
-        stdout, stderr = _answer_when_asked(process, controller, answer)
-    finally:
-        os.close(controller)
-    return subprocess.CompletedProcess(process.args, process.wait(), stdout, stderr)
-
-
-def _answer_when_asked(process: Any, controller: int, answer: str) -> tuple[str, str]:
-    stderr = ""
-    deadline = time.monotonic() + 120
-    assert process.stderr is not None
-    while "[y/N]" not in stderr and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], 1)
-        if ready:
-            chunk = os.read(process.stderr.fileno(), 4096).decode()
-            if not chunk:
-                break
-            stderr += chunk
-    os.write(controller, answer.encode())
-    stdout, rest = process.communicate(timeout=120)
-    return stdout, stderr + rest
-
-
-def test_a_saved_plan_is_applied_only_while_it_holds(
+def test_up_shows_asks_and_applies_a_saved_plan_only_while_it_holds(
     cloud: Cloud, failed_project: Path, tmp_path: Path
 ) -> None:
     config = failed_project
+    failed = project_status(cloud)
     saved = tmp_path / "plan.json"
 
     made = run("-c", config, "plan", "--out", saved)
@@ -216,6 +134,32 @@ def test_a_saved_plan_is_applied_only_while_it_holds(
     )
     assert cloud.inventory() == before
 
+    state = config.parent / ".smus-mesh" / "demo.state.json"
+    state_before = state.read_bytes()
+
+    # No terminal, no --yes: the plan, the refusal, exit 2 and nothing changed.
+    refused = run("-c", config, "up")
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.endswith(REFUSAL), refused.stderr
+    assert "recreate" in refused.stdout and PROJECT in refused.stdout
+    assert "create" in refused.stdout and ROLE in refused.stdout
+    assert cloud.inventory() == before
+    assert state.read_bytes() == state_before
+    assert not state.with_name(state.name + ".journal").exists()
+
+    # The same with --output json: the refusal on stderr, nothing on stdout.
+    as_json = run("-c", config, "--output", "json", "up")
+    assert (as_json.exit_code, as_json.stdout) == (2, "")
+    assert as_json.stderr.endswith(REFUSAL)
+    assert cloud.inventory() == before
+
+    # On a terminal, answering no: aborted, nothing changed.
+    declined = _on_a_terminal(config, "n\n")
+    assert declined.returncode == 1, declined.stderr
+    assert "up will delete or replace 1 resource(s). Go on? [y/N]:Aborted.\n" in declined.stderr
+    assert cloud.inventory() == before
+    assert state.read_bytes() == state_before
+
     # A plan of another config (a new description) is refused before anything is compared.
     again = run("-c", config, "plan", "--out", saved)
     assert again.exit_code == 0, again.output
@@ -257,11 +201,56 @@ def test_a_saved_plan_is_applied_only_while_it_holds(
     )
     assert cloud.inventory() == before
 
-    # The fresh plan, applied without a question (it is the reviewed one): converged.
+    # The fresh plan, applied without a question (it is the reviewed one): the project is
+    # a new one, deployed, and nothing is left to do.
     applied = run("-c", config, "-o", "json", "up", "--plan", saved)
     assert applied.exit_code == 0, applied.output
     assert {s["key"]: s["action"] for s in json.loads(applied.stdout)["plan"]["steps"]}[
         PROJECT
     ] == "recreate"
+    assert project_status(cloud)["id"] != failed["id"]
     converged = run("-c", config, "plan", "--expect-no-changes")
     assert converged.exit_code == 0, converged.output
+
+
+def _on_a_terminal(config: Path, answer: str) -> subprocess.CompletedProcess[str]:
+    """`smus-mesh -c config up` with its stdin on a pseudo-terminal that types `answer`
+    once the question is asked."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smus_mesh", "-c", str(config), "up"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+    )
+    os.close(terminal)
+    try:
+        stdout, stderr = _answer_when_asked(process, controller, answer)
+    finally:
+        os.close(controller)
+    return subprocess.CompletedProcess(process.args, process.wait(), stdout, stderr)
+
+
+def _answer_when_asked(process: Any, controller: int, answer: str) -> tuple[str, str]:
+    stderr = ""
+    deadline = time.monotonic() + 120
+    assert process.stderr is not None
+    while "[y/N]" not in stderr and time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stderr], [], [], 1)
+        if ready:
+            chunk = os.read(process.stderr.fileno(), 4096).decode()
+            if not chunk:
+                break
+            stderr += chunk
+    os.write(controller, answer.encode())
+    stdout, rest = process.communicate(timeout=120)
+    return stdout, stderr + rest
+
+
+def test_up_names_its_three_ways_to_skip_the_question() -> None:
+    shown = run("up", "--help")
+    assert shown.exit_code == 0
+    assert "--yes" in shown.stdout and "-y" in shown.stdout
+    assert "--auto-approve" in shown.stdout and "--plan" in shown.stdout

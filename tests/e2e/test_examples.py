@@ -106,7 +106,7 @@ def test_example_up_query_down_leaves_nothing(
     before = cloud.inventory()
     common = ("-c", config, "--output", "json")
 
-    up = run(*common, "up", "--yes")
+    up = run(*common, "up", "--auto-approve")
     assert up.exit_code == 0, up.output
     report = json.loads(up.stdout)
     assert report["ok"] is True
