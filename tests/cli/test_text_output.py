@@ -146,7 +146,9 @@ def test_up_status_down_for_people_and_pipes(cloud: Cloud, config_file: Path) ->
     # The request was PENDING when made, then accepted by the producer's policy (auto) in
     # the same run: the summary tells the outcome, not the intermediate state.
     assert "request PENDING" not in up.stdout
-    request_lines = [ln for ln in up.stdout.splitlines() if "subscription-request" in ln]
+    # (the report's lines, after the plan `up` prints first)
+    report = up.stdout.split("up finished in", 1)[1]
+    request_lines = [ln for ln in report.splitlines() if "subscription-request" in ln]
     assert request_lines, up.stdout
     assert all(
         ln.endswith(": request ACCEPTED by the producer's policy") for ln in request_lines
