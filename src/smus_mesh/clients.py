@@ -18,7 +18,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
+
+import boto3
 
 from smus_mesh.accounts import SessionFactory
 from smus_mesh.retry_policy import client_config, without_retry_quota
@@ -131,6 +134,23 @@ class Clients:
                     )
                 self._cache[key] = client
             return client
+
+    def with_credentials(self, service: str, credentials: Mapping[str, str]) -> Any:
+        """A client for `service` as temporary credentials (a project role's, from
+        DataZone's GetEnvironmentCredentials), with the retries, timeouts and call
+        accounting of every other client. Never cached: the credentials live only as
+        long as the caller keeps the client, and are never written anywhere."""
+        session = boto3.Session(
+            aws_access_key_id=credentials["accessKeyId"],
+            aws_secret_access_key=credentials["secretAccessKey"],
+            aws_session_token=credentials["sessionToken"],
+            region_name=self.region,
+        )
+        client = without_retry_quota(
+            session.client(service, region_name=self.region, config=self._config)
+        )
+        client.meta.events.register("before-call", self._count)
+        return client
 
     def _count(self, model: Any, **_: Any) -> None:
         self.stats.record(model.service_model.service_name, model.name)

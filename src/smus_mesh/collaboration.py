@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
 from smus_mesh.config import CheckConfig
@@ -40,7 +39,7 @@ from smus_mesh.resources.subscriptions import (
     requests_of,
     subscriptions_of,
 )
-from smus_mesh.retry_policy import client_config, is_transient, without_retry_quota
+from smus_mesh.retry_policy import is_transient
 from smus_mesh.waiting import Backoff, DeadlinePassed, poll
 
 
@@ -220,8 +219,8 @@ class Collaboration:
                 return str(workgroup)
         raise StepError("query", "the consumer project has no Athena connection")
 
-    def _project_session(self, access: ConsumerAccess) -> boto3.Session:
-        """A session as the project role, from DataZone (memory only, never persisted)."""
+    def _project_client(self, access: ConsumerAccess, service: str) -> Any:
+        """A client as the project role, from DataZone (memory only, never persisted)."""
         ctx = self._context()
         domain_id = ctx.output(self._key("domain"), "id")
         credentials = ctx.client(
@@ -229,12 +228,7 @@ class Collaboration:
         ).get_environment_credentials(
             domainIdentifier=domain_id, environmentIdentifier=access.environment_id
         )
-        return boto3.Session(
-            aws_access_key_id=credentials["accessKeyId"],
-            aws_secret_access_key=credentials["secretAccessKey"],
-            aws_session_token=credentials["sessionToken"],
-            region_name=self.config.region,
-        )
+        return ctx.clients.with_credentials(service, credentials)
 
     # checks ---------------------------------------------------------------------------------
     def checks(self, names: list[str] | None = None) -> list[CheckConfig]:
@@ -308,10 +302,7 @@ class Collaboration:
 
     def athena(self, access: ConsumerAccess, sql: str) -> tuple[list[str], list[list[str]], str]:
         """Run `sql` as the consumer project role in its workgroup; (columns, rows, id)."""
-        session = self._project_session(access)
-        athena = without_retry_quota(
-            session.client("athena", config=client_config(self.workspace.settings.max_attempts))
-        )
+        athena = self._project_client(access, "athena")
         try:
             execution_id = athena.start_query_execution(
                 QueryString=sql,

@@ -128,3 +128,14 @@ class Interrupted(SmusMeshError):
     ended at once). What was done is in the state file; running again resumes."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+def aws_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore `ClientError` (`""` for any other exception).
+
+    Read through `response`, so this module needs no botocore import and any exception
+    can be asked."""
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", "") or "")

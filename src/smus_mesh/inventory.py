@@ -40,6 +40,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.clients import Clients
 from smus_mesh.config import Config
+from smus_mesh.errors import aws_code
 from smus_mesh.resources.lakeformation import ADMINS_TAG, principal_hash
 from smus_mesh.resources.naming import Names
 from smus_mesh.settings import Settings
@@ -61,10 +62,6 @@ CLASSES = (
 )
 DZ_DOMAIN_TAG = "AmazonDataZoneDomain"
 PROJECT_ROLE_PREFIX = "datazone_usr_role_"
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ class Auditor:
                 try:
                     domain = datazone.get_domain(identifier=summary["id"])
                 except ClientError as exc:
-                    if _code(exc) == "ResourceNotFoundException":
+                    if aws_code(exc) == "ResourceNotFoundException":
                         continue
                     raise
                 if self.names.is_ours(domain.get("tags")) or (
@@ -256,7 +253,7 @@ class Auditor:
                 s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=self.config.account_id(alias))
                 tags = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
             except ClientError as exc:
-                if _code(exc) in ("404", "NoSuchBucket", "NotFound", "403", "NoSuchTagSet"):
+                if aws_code(exc) in ("404", "NoSuchBucket", "NotFound", "403", "NoSuchTagSet"):
                     continue
                 raise
             if self.names.is_ours(tags):
@@ -278,7 +275,7 @@ class Auditor:
             try:
                 found[name] = glue.get_database(Name=name)["Database"]
             except ClientError as exc:
-                if _code(exc) != "EntityNotFoundException":
+                if aws_code(exc) != "EntityNotFoundException":
                     raise
         return found
 
@@ -362,7 +359,7 @@ class Auditor:
                     ]
                     tags = codecommit.list_tags_for_resource(resourceArn=arn).get("tags", {})
                 except ClientError as exc:
-                    if _code(exc) == "RepositoryDoesNotExistException":
+                    if aws_code(exc) == "RepositoryDoesNotExistException":
                         continue
                     raise
                 why = self._tagged_by_domain(tags)
@@ -395,7 +392,7 @@ class Auditor:
                 tags = iam.list_role_tags(RoleName=arn.rsplit("/", 1)[-1])["Tags"]
                 owned = self.names.is_ours(tags)
             except ClientError as exc:
-                if _code(exc) != "NoSuchEntity":
+                if aws_code(exc) != "NoSuchEntity":
                     raise
                 owned = True
         with self._lock:
@@ -424,7 +421,7 @@ class Auditor:
         try:
             tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
+            if aws_code(exc) == "NoSuchEntity":
                 return False
             raise
         domain_id = tags.get(DZ_DOMAIN_TAG)
@@ -489,7 +486,7 @@ class Auditor:
         try:
             tags = iam.list_role_tags(RoleName=f"SmusMeshLakeFormationAccess-{self.names.setup}")
         except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
+            if aws_code(exc) == "NoSuchEntity":
                 return set()
             raise
         value = next((t["Value"] for t in tags["Tags"] if t["Key"] == ADMINS_TAG), "")
@@ -567,7 +564,7 @@ class Auditor:
         try:
             datazone.delete_domain(identifier=domain_id, cascadeDelete=True)
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if aws_code(exc) == "ResourceNotFoundException":
                 return
             raise
 
@@ -575,7 +572,7 @@ class Auditor:
             try:
                 return str(datazone.get_domain(identifier=domain_id)["status"])
             except ClientError as exc:
-                if _code(exc) == "ResourceNotFoundException":
+                if aws_code(exc) == "ResourceNotFoundException":
                     return None
                 raise
 
@@ -598,7 +595,7 @@ class Auditor:
             try:
                 stacks = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
             except ClientError as exc:
-                if _code(exc) == "ValidationError":  # "Stack ... does not exist"
+                if aws_code(exc) == "ValidationError":  # "Stack ... does not exist"
                     return None
                 raise
             return str(stacks[0]["StackStatus"]) if stacks else None
@@ -641,7 +638,7 @@ class Auditor:
                         PermissionsWithGrantOption=entry.get("PermissionsWithGrantOption", []),
                     )
                 except ClientError as exc:
-                    if _code(exc) not in ("EntityNotFoundException", "InvalidInputException"):
+                    if aws_code(exc) not in ("EntityNotFoundException", "InvalidInputException"):
                         raise
             case "glue_tables":
                 database, table = finding.id.split(".", 1)

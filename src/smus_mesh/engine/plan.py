@@ -31,6 +31,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smus_mesh.engine.graph import Graph
+from smus_mesh.errors import aws_code
 from smus_mesh.resources.base import Observed, Resource, Status
 from smus_mesh.resources.context import Context, MissingOutput
 
@@ -151,7 +152,7 @@ def observe_safely(resource: Resource, ctx: Context) -> Observed:
         # DataZone answers a read under a domain that is gone with ResourceNotFoundException:
         # the domain may finish deleting between its observation and its children's (a
         # `down` run after one that was interrupted while the domain was DELETING).
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if aws_code(exc) == "ResourceNotFoundException":
             return Observed.absent(f"not found: {exc.response['Error'].get('Message', '')}")
         raise
 

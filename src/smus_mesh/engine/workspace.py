@@ -38,7 +38,14 @@ from smus_mesh.engine.plan import (
     plan_up,
 )
 from smus_mesh.engine.state import State, locked
-from smus_mesh.errors import Interrupted, PlanOutdated, StateError, StateUnreadable, UserError
+from smus_mesh.errors import (
+    Interrupted,
+    PlanOutdated,
+    StateError,
+    StateUnreadable,
+    UserError,
+    aws_code,
+)
 from smus_mesh.inventory import Auditor, Inventory
 from smus_mesh.resources.base import Status
 from smus_mesh.resources.context import Context
@@ -175,7 +182,7 @@ class Workspace:
                 try:
                     tags = datazone.get_domain(identifier=summary["id"]).get("tags") or {}
                 except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                    if aws_code(exc) == "ResourceNotFoundException":
                         continue
                     raise
                 if tags.get(SETUP_TAG) == self.config.name:

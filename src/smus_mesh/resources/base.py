@@ -12,49 +12,16 @@ later run (or `down` after a crash) finds the same object again.
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from smus_mesh.resources.observed import Observed, Status
 
 if TYPE_CHECKING:
     from smus_mesh.resources.context import Context
 
-
-class Status(enum.Enum):
-    """A service status collapsed to what the engine decides on."""
-
-    ABSENT = "ABSENT"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETE = "COMPLETE"
-    FAILED = "FAILED"
-
-
-@dataclass(frozen=True)
-class Observed:
-    """What exists for a resource right now.
-
-    Args:
-        status: the collapsed status.
-        identity: ids/ARNs that locate it (kept in the state file).
-        outputs: values its dependents read (ids, names, ARNs; never secrets).
-        detail: the service's own status and reason, for people.
-        owned: True when this set-up created it (state or tags say so), False when
-            it existed before and must never be deleted, None when unknown.
-        drift: differences between what exists and what the config wants.
-    """
-
-    status: Status
-    identity: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""
-    owned: bool | None = None
-    drift: tuple[str, ...] = ()
-
-    @classmethod
-    def absent(cls, detail: str = "does not exist") -> Observed:
-        return cls(Status.ABSENT, detail=detail)
+__all__ = ["REGISTRY", "Factory", "Observed", "Resource", "Status", "register"]
 
 
 class Resource(ABC):

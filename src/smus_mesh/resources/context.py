@@ -12,21 +12,27 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from smus_mesh.clients import Clients
-from smus_mesh.errors import FailedStatus, StepError, WaitTimeout
-from smus_mesh.resources.base import Observed, Status
+from smus_mesh.errors import FailedStatus, StepError, WaitTimeout, aws_code
+from smus_mesh.resources.observed import Observed, Status
 from smus_mesh.waiting import Backoff, DeadlinePassed, Stop, poll, retry
 
 if TYPE_CHECKING:
     from smus_mesh.config import Config
     from smus_mesh.console import Console
-    from smus_mesh.resources.base import Resource
     from smus_mesh.resources.naming import Names
     from smus_mesh.settings import Settings
+
+
+class Keyed(Protocol):
+    """What a wait needs of the thing it waits for: the key it reports progress under."""
+
+    @property
+    def key(self) -> str: ...
 
 
 class MissingOutput(StepError):
@@ -165,7 +171,7 @@ class Context:
     # waiting -----------------------------------------------------------------------
     def wait(
         self,
-        resource: Resource,
+        resource: Keyed,
         observe: Callable[[], Observed],
         until: Status,
         timeout: float | None = None,
@@ -215,7 +221,7 @@ class Context:
             return error.get("Code") in codes and message_contains in error.get("Message", "")
 
         def progress(exc: Exception) -> None:
-            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else ""
+            code = aws_code(exc)
             self.console.step(key, "waiting", f"{code}: retrying")
 
         return retry(

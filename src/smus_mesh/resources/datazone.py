@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smus_mesh.errors import UserError
+from smus_mesh.errors import UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
 
@@ -34,10 +34,6 @@ ATHENA_CONNECTION = "project.athena"
 _DZ = "datazone:"
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every item of a paginated DataZone list call."""
     for page in client.get_paginator(operation).paginate(**kwargs):
@@ -45,11 +41,11 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[d
 
 
 def not_found(exc: ClientError) -> bool:
-    return _code(exc) == "ResourceNotFoundException"
+    return aws_code(exc) == "ResourceNotFoundException"
 
 
 def conflict(exc: ClientError) -> bool:
-    return _code(exc) == "ConflictException"
+    return aws_code(exc) == "ConflictException"
 
 
 def failure_text(reasons: Any) -> str:
@@ -300,7 +296,7 @@ class DomainShare(Resource):
                 resourceShareArn=observed.identity["arn"]
             )
         except ClientError as exc:
-            if _code(exc) not in ("UnknownResourceException",):
+            if aws_code(exc) not in ("UnknownResourceException",):
                 raise
 
 
@@ -536,7 +532,10 @@ class BlueprintConfiguration(Resource):
             # Until the RAM share is accepted and associated (workflow.md D2-D3), DataZone
             # refuses another account any call on the domain: nothing can be configured
             # there yet, so nothing is. Seen when a run stopped before the acceptance.
-            if _code(exc) == "AccessDeniedException" and self.account != ctx.config.domain.account:
+            if (
+                aws_code(exc) == "AccessDeniedException"
+                and self.account != ctx.config.domain.account
+            ):
                 return Observed.absent("the domain is not shared with this account yet")
             raise
         if found is None:
@@ -588,7 +587,7 @@ class BlueprintConfiguration(Resource):
                 environmentBlueprintIdentifier=observed.identity["blueprint_id"],
             )
         except ClientError as exc:
-            if not (not_found(exc) or _code(exc) == "AccessDeniedException"):
+            if not (not_found(exc) or aws_code(exc) == "AccessDeniedException"):
                 raise
 
 
@@ -674,7 +673,7 @@ class PolicyGrant(Resource):
                 **selector, principal=self.principal(ctx)
             )
         except ClientError as exc:
-            if not (not_found(exc) or _code(exc) == "AccessDeniedException"):
+            if not (not_found(exc) or aws_code(exc) == "AccessDeniedException"):
                 raise
 
 

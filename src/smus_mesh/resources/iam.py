@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from smus_mesh.errors import UserError
+from smus_mesh.errors import UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
 
@@ -126,7 +126,7 @@ class IamRole(Resource):
         try:
             role = iam.get_role(RoleName=name)["Role"]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "NoSuchEntity":
+            if aws_code(exc) == "NoSuchEntity":
                 return Observed.absent(f"no role {name}")
             raise
         identity = {"arn": role["Arn"], "name": role["RoleName"]}
@@ -230,7 +230,7 @@ def delete_role(iam: Any, name: str) -> None:
                 )
         iam.delete_role(RoleName=name)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "NoSuchEntity":
+        if aws_code(exc) != "NoSuchEntity":
             raise
 
 

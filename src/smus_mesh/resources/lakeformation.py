@@ -19,15 +19,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from smus_mesh.errors import aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
 
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"
 ADMINS_TAG = "smus-mesh:lf-admins"
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def principal_hash(arn: str) -> str:
@@ -221,7 +218,7 @@ class LakeFormationOnly(Resource):
             except ClientError as exc:
                 # Tables of one database share its database-level grant: another step
                 # may have revoked it between our read and our revoke.
-                if _code(exc) != "InvalidInputException":
+                if aws_code(exc) != "InvalidInputException":
                     raise
             revoked.append({"resource": resource, "permissions": sorted(held)})
         return {"revoked": revoked}
@@ -238,7 +235,7 @@ class LakeFormationOnly(Resource):
                     Permissions=entry["permissions"],
                 )
             except ClientError as exc:
-                if _code(exc) != "EntityNotFoundException":
+                if aws_code(exc) != "EntityNotFoundException":
                     raise
 
     def wait_deleted(self, ctx: Context) -> Observed:
@@ -280,7 +277,7 @@ class LocationRegistration(Resource):
         try:
             info = lakeformation.describe_resource(ResourceArn=self.resource_arn)["ResourceInfo"]
         except ClientError as exc:
-            if _code(exc) == "EntityNotFoundException":
+            if aws_code(exc) == "EntityNotFoundException":
                 return Observed.absent("not registered")
             raise
         identity = {"resource_arn": self.resource_arn, "role_arn": info.get("RoleArn", "")}
@@ -314,7 +311,7 @@ class LocationRegistration(Resource):
                 ResourceArn=self.resource_arn
             )
         except ClientError as exc:
-            if _code(exc) != "EntityNotFoundException":
+            if aws_code(exc) != "EntityNotFoundException":
                 raise
 
 
@@ -390,5 +387,5 @@ class LakeFormationGrant(Resource):
                 PermissionsWithGrantOption=list(self.grantable),
             )
         except ClientError as exc:
-            if _code(exc) not in ("EntityNotFoundException", "InvalidInputException"):
+            if aws_code(exc) not in ("EntityNotFoundException", "InvalidInputException"):
                 raise

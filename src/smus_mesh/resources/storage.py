@@ -20,16 +20,12 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.config import TableConfig
 from smus_mesh.config_rules import ColumnType
-from smus_mesh.errors import UserError
+from smus_mesh.errors import UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
 
 OWNER_METADATA = "smus-mesh-setup"
 OWNER_ID_METADATA = "smus-mesh-setup-id"
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 @register
@@ -67,9 +63,9 @@ class S3Bucket(Resource):
         try:
             s3.head_bucket(Bucket=self.bucket, ExpectedBucketOwner=ctx.account_id(self.account))
         except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            if aws_code(exc) in ("404", "NoSuchBucket", "NotFound"):
                 return Observed.absent(f"no bucket {self.bucket}")
-            if _code(exc) in ("403", "AccessDenied"):
+            if aws_code(exc) in ("403", "AccessDenied"):
                 return Observed(
                     Status.FAILED,
                     detail=f"bucket name {self.bucket} is taken by another account",
@@ -78,7 +74,7 @@ class S3Bucket(Resource):
         try:
             tags = s3.get_bucket_tagging(Bucket=self.bucket)["TagSet"]
         except ClientError as exc:
-            if _code(exc) != "NoSuchTagSet":
+            if aws_code(exc) != "NoSuchTagSet":
                 raise
             tags = []
         owned = ctx.names.is_ours(tags)
@@ -102,7 +98,7 @@ class S3Bucket(Resource):
         try:
             settings = s3.get_public_access_block(Bucket=self.bucket)
         except ClientError as exc:
-            if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            if aws_code(exc) != "NoSuchPublicAccessBlockConfiguration":
                 raise
             return False
         return all(settings["PublicAccessBlockConfiguration"].values())
@@ -158,7 +154,7 @@ def empty_and_delete_bucket(s3: Any, bucket: str) -> None:
                 )
         s3.delete_bucket(Bucket=bucket)
     except ClientError as exc:
-        if _code(exc) not in ("NoSuchBucket", "404"):
+        if aws_code(exc) not in ("NoSuchBucket", "404"):
             raise
 
 
@@ -234,7 +230,7 @@ class SampleData(Resource):
         try:
             head = s3.head_object(Bucket=self.table.bucket, Key=self.object_key)
         except ClientError as exc:
-            if _code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+            if aws_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
                 return Observed.absent(f"no {self.object_key}")
             raise
         metadata = head.get("Metadata", {})
@@ -294,7 +290,7 @@ class GlueDatabase(Resource):
         try:
             database = glue.get_database(Name=self.database)["Database"]
         except ClientError as exc:
-            if _code(exc) == "EntityNotFoundException":
+            if aws_code(exc) == "EntityNotFoundException":
                 return Observed.absent(f"no database {self.database}")
             raise
         return Observed(
@@ -325,7 +321,7 @@ class GlueDatabase(Resource):
         try:
             ctx.client(self.account, "glue").delete_database(Name=self.database)
         except ClientError as exc:
-            if _code(exc) != "EntityNotFoundException":
+            if aws_code(exc) != "EntityNotFoundException":
                 raise
 
 
@@ -409,7 +405,7 @@ class GlueTable(Resource):
         try:
             table = glue.get_table(DatabaseName=self.table.database, Name=self.table.table)["Table"]
         except ClientError as exc:
-            if _code(exc) == "EntityNotFoundException":
+            if aws_code(exc) == "EntityNotFoundException":
                 return Observed.absent(f"no table {self.table.database}.{self.table.table}")
             raise
         owned = ctx.names.owns_parameters(table.get("Parameters"))
@@ -447,5 +443,5 @@ class GlueTable(Resource):
                 DatabaseName=self.table.database, Name=self.table.table
             )
         except ClientError as exc:
-            if _code(exc) != "EntityNotFoundException":
+            if aws_code(exc) != "EntityNotFoundException":
                 raise
