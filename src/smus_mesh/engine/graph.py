@@ -1,12 +1,14 @@
 """The dependency graph of a set-up: resources as nodes, `depends_on` as edges.
 
-Batches (Kahn's algorithm) give the order; destroy walks it reversed. A cycle
-or a dependency on an unknown key is a `PlanError` that names the keys.
+Batches (the standard library's `graphlib.TopologicalSorter`) give the order;
+destroy walks it reversed. A cycle or a dependency on an unknown key is a
+`PlanError` that names the keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from graphlib import CycleError, TopologicalSorter
 
 from smus_mesh.errors import PlanError
 from smus_mesh.resources.base import Resource
@@ -48,17 +50,17 @@ class Graph:
         return [r.key for r in self._nodes.values() if key in r.depends_on]
 
     def _layers(self) -> list[list[Resource]]:
-        remaining = {k: set(r.depends_on) for k, r in self._nodes.items()}
+        sorter = TopologicalSorter({k: r.depends_on for k, r in self._nodes.items()})
+        try:
+            sorter.prepare()
+        except CycleError as exc:
+            raise PlanError(f"dependency cycle: {' -> '.join(_named(exc.args[1]))}") from None
+        position = {key: index for index, key in enumerate(self._nodes)}
         layers: list[list[Resource]] = []
-        while remaining:
-            ready = [k for k, deps in remaining.items() if not deps]
-            if not ready:
-                raise PlanError(f"dependency cycle: {' -> '.join(_cycle(remaining))}")
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=position.__getitem__)  # config order
             layers.append([self._nodes[k] for k in ready])
-            for key in ready:
-                del remaining[key]
-            for deps in remaining.values():
-                deps.difference_update(ready)
+            sorter.done(*ready)
         return layers
 
     def batches(self) -> list[list[Resource]]:
@@ -82,18 +84,14 @@ class Graph:
         return seen
 
 
-def _cycle(waiting: dict[str, set[str]]) -> list[str]:
-    """One cycle among the steps that could not be ordered, as a closed path.
+def _named(cycle: list[str]) -> list[str]:
+    """A cycle as the user reads it: each step followed by one it depends on, starting
+    from the smallest key, so the same loop is always named the same way.
 
-    Every one of them still waits for another of them, so following any waiting
-    edge must come back to a step already seen; naming only that loop (not the
-    steps merely stuck behind it) tells the user which edges to break.
+    `graphlib` gives it closed (first == last) and the other way round: each node
+    before one that depends on it.
     """
-    path: list[str] = []
-    position: dict[str, int] = {}
-    current = min(waiting)
-    while current not in position:
-        position[current] = len(path)
-        path.append(current)
-        current = min(waiting[current])
-    return [*path[position[current] :], current]
+    loop = list(reversed(cycle[1:]))
+    first = loop.index(min(loop))
+    loop = loop[first:] + loop[:first]
+    return [*loop, loop[0]]
