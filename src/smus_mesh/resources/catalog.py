@@ -17,7 +17,14 @@ from smus_mesh.config import TableConfig
 from smus_mesh.errors import FailedStatus
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.datazone import failure_text, not_found, paginate, wait_gone
+from smus_mesh.resources.datazone import (
+    IN_DOMAIN,
+    DataZoneResource,
+    Deletion,
+    failure_text,
+    not_found,
+    paginate,
+)
 
 _DZ = "datazone:"
 
@@ -36,7 +43,7 @@ IMPORTED = ("SUCCEEDED_CREATED", "SUCCEEDED_UPDATED", "SKIPPED_ALREADY_IMPORTED"
 
 
 @register
-class DataSource(Resource):
+class DataSource(DataZoneResource):
     """A Glue data source of a producer project over one database, filtered to the
     tables the project imports, bound to the project's lakehouse connection (V2).
 
@@ -47,6 +54,13 @@ class DataSource(Resource):
     """
 
     kind = "datazone:data-source"
+    deletion = Deletion(
+        "delete_data_source",
+        IN_DOMAIN,
+        {"retainPermissionsOnRevokeFailure": False},
+        get="get_data_source",
+        failed="FAILED_DELETION",
+    )
     iam_actions = (
         _DZ + "CreateDataSource",
         _DZ + "GetDataSource",
@@ -135,32 +149,6 @@ class DataSource(Resource):
             publishOnImport=False,
         )
         return self._identity(ctx, source["id"])
-
-    def delete(self, ctx: Context, observed: Observed) -> None:
-        try:
-            ctx.client(self.account, "datazone").delete_data_source(
-                domainIdentifier=observed.identity["domain_id"],
-                identifier=observed.identity["id"],
-                retainPermissionsOnRevokeFailure=False,
-            )
-        except ClientError as exc:
-            if not not_found(exc):
-                raise
-
-    def wait_deleted(self, ctx: Context) -> Observed:
-        identity = ctx.outputs(self.key)
-        datazone = ctx.client(self.account, "datazone")
-        return wait_gone(
-            ctx,
-            self,
-            lambda: dict(
-                datazone.get_data_source(
-                    domainIdentifier=identity["domain_id"], identifier=identity["id"]
-                )
-            ),
-            "status",
-            failed="FAILED_DELETION",
-        )
 
 
 def find_asset(

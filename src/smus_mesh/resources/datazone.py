@@ -10,8 +10,9 @@ know their id, so a lost state file never leads to duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -91,11 +92,73 @@ def wait_gone(
     return ctx.wait(resource, status, until=Status.ABSENT)
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """How DataZone deletes one kind of resource, and how the deletion is seen through.
+
+    Args:
+        operation: the client method that deletes, e.g. "delete_project".
+        identifiers: request parameter -> identity key; the Get takes the same ones.
+        arguments: constant parameters of the delete (cascadeDelete, skipDeletionCheck...).
+        already_gone: error codes that mean there is nothing left to delete.
+        get: the client method whose status shows the deletion's progress; None when
+            the delete is synchronous (the wait then observes until ABSENT).
+        status_key, failed, gone: the Get's status field, its failed value, and the
+            values that mean deleted (besides ResourceNotFound).
+    """
+
+    operation: str
+    identifiers: Mapping[str, str]
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    already_gone: tuple[str, ...] = ("ResourceNotFoundException",)
+    get: str | None = None
+    status_key: str = "status"
+    failed: str = ""
+    gone: tuple[str, ...] = ()
+
+
+class DataZoneResource(Resource):
+    """A DataZone resource whose delete and wait-for-deletion follow its `deletion`."""
+
+    deletion: ClassVar[Deletion]
+
+    def _identifiers(self, identity: Mapping[str, Any]) -> dict[str, Any]:
+        return {param: identity[key] for param, key in self.deletion.identifiers.items()}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        deletion = self.deletion
+        call = getattr(ctx.client(self.account, "datazone"), deletion.operation)
+        try:
+            call(**self._identifiers(observed.identity), **deletion.arguments)
+        except ClientError as exc:
+            if aws_code(exc) not in deletion.already_gone:
+                raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        deletion = self.deletion
+        if deletion.get is None:
+            return super().wait_deleted(ctx)
+        read = getattr(ctx.client(self.account, "datazone"), deletion.get)
+        identifiers = self._identifiers(ctx.outputs(self.key))
+        return wait_gone(
+            ctx,
+            self,
+            lambda: dict(read(**identifiers)),
+            deletion.status_key,
+            failed=deletion.failed,
+            gone=deletion.gone,
+        )
+
+
+#: The identifiers of most DataZone objects: their domain and their own id.
+IN_DOMAIN = {"domainIdentifier": "domain_id", "identifier": "id"}
+
+
 # --- domain -------------------------------------------------------------------------------
 
 
 @register
-class Domain(Resource):
+class Domain(DataZoneResource):
     """The SageMaker Unified Studio (DataZone V2) domain.
 
     Example::
@@ -107,6 +170,16 @@ class Domain(Resource):
     """
 
     kind = "datazone:domain"
+    # Deleting the domain deletes everything in it (cascadeDelete), and DELETED is
+    # what GetDomain answers for a while before it answers ResourceNotFound.
+    deletion = Deletion(
+        "delete_domain",
+        {"identifier": "id"},
+        {"cascadeDelete": True},
+        get="get_domain",
+        failed="DELETION_FAILED",
+        gone=("DELETED",),
+    )
     iam_actions = (
         _DZ + "CreateDomain",
         _DZ + "GetDomain",
@@ -196,27 +269,6 @@ class Domain(Resource):
             message_contains="role",
         )
         return {"id": created["id"], "arn": created["arn"]}
-
-    def delete(self, ctx: Context, observed: Observed) -> None:
-        try:
-            ctx.client(self.account, "datazone").delete_domain(
-                identifier=observed.identity["id"], cascadeDelete=True
-            )
-        except ClientError as exc:
-            if not not_found(exc):
-                raise
-
-    def wait_deleted(self, ctx: Context) -> Observed:
-        datazone = ctx.client(self.account, "datazone")
-        domain_id = ctx.output(self.key, "id")
-        return wait_gone(
-            ctx,
-            self,
-            lambda: dict(datazone.get_domain(identifier=domain_id)),
-            "status",
-            failed="DELETION_FAILED",
-            gone=("DELETED",),
-        )
 
 
 # --- account association (workflow.md Phase D) ---------------------------------------------
@@ -459,7 +511,7 @@ def blueprint_id(ctx: Context, account: str, domain_id: str, name: str) -> str |
 
 
 @register
-class BlueprintConfiguration(Resource):
+class BlueprintConfiguration(DataZoneResource):
     """A managed blueprint (Tooling or DataLake) enabled in one account, with that account's
     provisioning and manage-access roles and its S3 location.
 
@@ -470,6 +522,13 @@ class BlueprintConfiguration(Resource):
     """
 
     kind = "datazone:blueprint-configuration"
+    # Synchronous. AccessDenied: the domain is no longer shared with this account, so
+    # nothing of it is reachable from here (as `observe` reads it too).
+    deletion = Deletion(
+        "delete_environment_blueprint_configuration",
+        {"domainIdentifier": "domain_id", "environmentBlueprintIdentifier": "blueprint_id"},
+        already_gone=("ResourceNotFoundException", "AccessDeniedException"),
+    )
     iam_actions = (
         _DZ + "ListEnvironmentBlueprints",
         _DZ + "GetEnvironmentBlueprintConfiguration",
@@ -580,16 +639,6 @@ class BlueprintConfiguration(Resource):
     def update(self, ctx: Context, observed: Observed) -> None:
         self.create(ctx)
 
-    def delete(self, ctx: Context, observed: Observed) -> None:
-        try:
-            ctx.client(self.account, "datazone").delete_environment_blueprint_configuration(
-                domainIdentifier=observed.identity["domain_id"],
-                environmentBlueprintIdentifier=observed.identity["blueprint_id"],
-            )
-        except ClientError as exc:
-            if not (not_found(exc) or aws_code(exc) == "AccessDeniedException"):
-                raise
-
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     import json
@@ -681,7 +730,7 @@ class PolicyGrant(Resource):
 
 
 @register
-class ProjectProfile(Resource):
+class ProjectProfile(DataZoneResource):
     """A project profile whose Tooling and Lakehouse Database environments are deployed
     into one account (so a project lands where its profile points).
 
@@ -692,6 +741,7 @@ class ProjectProfile(Resource):
     """
 
     kind = "datazone:project-profile"
+    deletion = Deletion("delete_project_profile", IN_DOMAIN)  # synchronous
     iam_actions = (
         _DZ + "CreateProjectProfile",
         _DZ + "ListProjectProfiles",
@@ -774,15 +824,6 @@ class ProjectProfile(Resource):
         )
         return {"id": profile["id"], "name": name, "domain_id": domain_id}
 
-    def delete(self, ctx: Context, observed: Observed) -> None:
-        try:
-            ctx.client(self.account, "datazone").delete_project_profile(
-                domainIdentifier=observed.identity["domain_id"], identifier=observed.identity["id"]
-            )
-        except ClientError as exc:
-            if not not_found(exc):
-                raise
-
 
 # --- projects (workflow.md Phase G) -------------------------------------------------------------
 
@@ -797,7 +838,7 @@ PROJECT_DEPLOYMENT = {
 
 
 @register
-class Project(Resource):
+class Project(DataZoneResource):
     """A project and its environments, deployed and awaited; its outputs are the ids and
     names other steps need (environments, project role, lakehouse and Athena connections).
 
@@ -811,6 +852,15 @@ class Project(Resource):
     """
 
     kind = "datazone:project"
+    # skipDeletionCheck: the project's environments and their stacks go with it.
+    deletion = Deletion(
+        "delete_project",
+        IN_DOMAIN,
+        {"skipDeletionCheck": True},
+        get="get_project",
+        status_key="projectStatus",
+        failed="DELETE_FAILED",
+    )
     iam_actions = (
         _DZ + "CreateProject",
         _DZ + "GetProject",
@@ -959,29 +1009,3 @@ class Project(Resource):
             codes=("AccessDeniedException",),
         )
         return {"id": project["id"], "domain_id": domain_id, "name": self.project}
-
-    def delete(self, ctx: Context, observed: Observed) -> None:
-        try:
-            ctx.client(self.account, "datazone").delete_project(
-                domainIdentifier=observed.identity["domain_id"],
-                identifier=observed.identity["id"],
-                skipDeletionCheck=True,
-            )
-        except ClientError as exc:
-            if not not_found(exc):
-                raise
-
-    def wait_deleted(self, ctx: Context) -> Observed:
-        identity = ctx.outputs(self.key)
-        datazone = ctx.client(self.account, "datazone")
-        return wait_gone(
-            ctx,
-            self,
-            lambda: dict(
-                datazone.get_project(
-                    domainIdentifier=identity["domain_id"], identifier=identity["id"]
-                )
-            ),
-            "projectStatus",
-            failed="DELETE_FAILED",
-        )
