@@ -17,7 +17,13 @@ from smus_mesh.config import TableConfig
 from smus_mesh.errors import FailedStatus
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.datazone import failure_text, not_found, paginate, wait_gone
+from smus_mesh.resources.datazone import (
+    failure_text,
+    not_found,
+    paginate,
+    remembered_as_ours,
+    wait_gone,
+)
 
 _DZ = "datazone:"
 
@@ -119,7 +125,8 @@ class DataSource(Resource):
             detail = source["status"]
             if source.get("errorMessage"):
                 detail += f": {source['errorMessage'].get('errorDetail', '')}"
-            return Observed(status, self._identity(ctx, source["id"]), detail=detail, owned=True)
+            owned = remembered_as_ours(ctx, self.key, source["id"])
+            return Observed(status, self._identity(ctx, source["id"]), detail=detail, owned=owned)
         return Observed.absent(f"no data source {name}")
 
     def create(self, ctx: Context) -> dict[str, Any]:
