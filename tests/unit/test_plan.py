@@ -30,20 +30,28 @@ from tests.unit.test_config import example
 CONFIG = parse_config(example(), "example")
 
 
-def context(ownership: dict[str, bool | None] | None = None) -> Context:
+def context(
+    ownership: dict[str, bool | None] | None = None,
+    remembered: dict[str, dict[str, Any]] | None = None,
+) -> Context:
     return Context(
         CONFIG,
         Clients(SessionFactory(CONFIG)),
         Settings(poll_initial=0.0, poll_max=0.001, timeout=5),
         Names(CONFIG),
         NoopConsole(),
+        remembered=remembered,
         ownership=ownership,
     )
 
 
-def decide_up(resource: Resource, ownership: dict[str, bool | None] | None = None) -> Any:
+def decide_up(
+    resource: Resource,
+    ownership: dict[str, bool | None] | None = None,
+    remembered: dict[str, dict[str, Any]] | None = None,
+) -> Any:
     graph = Graph([resource])
-    ctx = context(ownership)
+    ctx = context(ownership, remembered)
     return plan_up(graph, ctx, observe_all(graph, ctx)).step(resource.key)
 
 
@@ -103,11 +111,41 @@ DRIFTED = Observed(
             id="drift, not ours (state says so)",
         ),
         pytest.param(
-            Recreatable("a", observed=Observed(Status.FAILED, detail="CREATE_FAILED: quota")),
+            Recreatable(
+                "a", observed=Observed(Status.FAILED, detail="CREATE_FAILED: quota", owned=True)
+            ),
             None,
             Action.RECREATE,
             "failed: CREATE_FAILED: quota",
-            id="failed, recreatable",
+            id="failed, recreatable, ours",
+        ),
+        pytest.param(
+            Recreatable("a", observed=Observed(Status.FAILED, detail="CREATE_FAILED: quota")),
+            None,
+            Action.BLOCKED,
+            "failed: CREATE_FAILED: quota; not replaced: not known to be this set-up's",
+            id="failed, recreatable, nobody's",
+        ),
+        pytest.param(
+            Recreatable(
+                "a", observed=Observed(Status.FAILED, detail="CREATE_FAILED: quota", owned=False)
+            ),
+            None,
+            Action.BLOCKED,
+            "failed: CREATE_FAILED: quota; not replaced: not known to be this set-up's",
+            id="failed, recreatable, another set-up's (tags)",
+        ),
+        pytest.param(
+            Fake(
+                "a",
+                observed=Observed(
+                    Status.FAILED, {"found_id": "d-2"}, detail="taken", owned=False, foreign=True
+                ),
+            ),
+            {"fake:thing/a": True},
+            Action.BLOCKED,
+            "not this set-up's: taken",
+            id="found by name, another set-up's",
         ),
         pytest.param(
             Fake("a", observed=Observed(Status.FAILED, detail="FAILED_CREATION: no role")),
@@ -128,6 +166,19 @@ def test_up_decision_table(
     assert (step.action, step.reason) == (action, reason)
     assert step.kind == resource.kind
     assert step.account == "producer"
+
+
+def test_failed_namesake_of_a_remembered_object_is_not_replaced() -> None:
+    """The state remembers x-1 as ours; a FAILED x-2 found under the same key (by name) is
+    not x-1: it is not replaced (that would delete it) unless its own tags say ours."""
+    failed = Observed(Status.FAILED, {"id": "x-2"}, detail="CREATE_FAILED: quota")
+    remembered = {"fake:recreatable/a": {"id": "x-1"}}
+    step = decide_up(Recreatable("a", observed=failed), {"fake:recreatable/a": True}, remembered)
+    assert step.action == Action.BLOCKED
+    assert "not known to be this set-up's" in step.reason
+    same = Observed(Status.FAILED, {"id": "x-1"}, detail="CREATE_FAILED: quota")
+    step = decide_up(Recreatable("a", observed=same), {"fake:recreatable/a": True}, remembered)
+    assert step.action == Action.RECREATE
 
 
 def test_up_step_carries_before_and_drift() -> None:

@@ -31,7 +31,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from smus_mesh.engine.graph import Graph
-from smus_mesh.engine.plan import Action, Plan, Step, observe_safely
+from smus_mesh.engine.plan import Action, Plan, Step, observe_safely, owned
 from smus_mesh.engine.state import State
 from smus_mesh.errors import Interrupted, SmusMeshError, StepError
 from smus_mesh.resources.base import Observed, Resource, Status
@@ -141,6 +141,9 @@ class Executor:
         self.state = state
         self.console = ctx.console
         self._plan_observed: dict[str, Observed] = {}
+        #: Steps that made, replaced or changed their object in this run: what depends on
+        #: them is looked at again before it is kept (their ids or ARNs may be new).
+        self._changed: set[str] = set()
 
     # scheduling --------------------------------------------------------------------
     def _run(self, plan: Plan, prerequisites: Callable[[str], list[str]]) -> RunReport:
@@ -312,9 +315,34 @@ class Executor:
     # up -------------------------------------------------------------------------------
     def visit_keep(self, resource: Resource, step: Step) -> str:
         observed = self._observed(step)
+        if any(d in self._changed for d in resource.depends_on):
+            # Observed before a dependency was made again or changed: what it refers to
+            # (a role's ARN, a project's id) may be new; look again and follow it.
+            observed = observe_safely(resource, self.ctx)
+            if self._follow(resource, observed):
+                return "updated: " + "; ".join(observed.drift)
         if observed.status != Status.ABSENT:
             self._record(resource, observed, None)
         return self._outcome(resource, observed, "")
+
+    def _follow(self, resource: Resource, observed: Observed) -> bool:
+        """Update a COMPLETE object of this set-up that differs from the config (found at
+        apply time, not at plan time); True when it did."""
+        if not (
+            observed.status == Status.COMPLETE
+            and observed.drift
+            and resource.updatable
+            and owned(resource, observed, self.ctx) is not False
+        ):
+            return False
+        self._begin(resource, "update")
+        resource.update(self.ctx, observed)
+        self._changed.add(resource.key)
+        final = resource.wait_created(self.ctx)
+        self._record(resource, final, None)
+        self.state.finished(resource.key, success=True)
+        self.console.step(resource.key, "done", "update " + "; ".join(observed.drift))
+        return True
 
     @staticmethod
     def _outcome(resource: Resource, observed: Observed, default: str) -> str:
@@ -325,7 +353,13 @@ class Executor:
         # Observe again: the object may have been created by a run that died after
         # AWS accepted the call but before the state file said so.
         observed = observe_safely(resource, self.ctx)
+        if observed.foreign:
+            raise StepError(resource.key, f"not this set-up's: {observed.detail}")
         if observed.status == Status.COMPLETE:
+            # Found now: it could not be looked for at plan time (a dependency was missing),
+            # or a killed run made it. Converge it like any other (drift -> update).
+            if self._follow(resource, observed):
+                return "(already existed) updated: " + "; ".join(observed.drift)
             self._record(resource, observed, None)
             return self._outcome(resource, observed, "(already existed)")
         if observed.status == Status.IN_PROGRESS:
@@ -354,6 +388,7 @@ class Executor:
         observed = resource.wait_created(self.ctx)
         self._record(resource, observed, True)
         self.state.finished(resource.key, success=True)
+        self._changed.add(resource.key)
         return self._outcome(resource, observed, "")
 
     def visit_wait(self, resource: Resource, step: Step) -> str:
@@ -366,6 +401,7 @@ class Executor:
     def visit_update(self, resource: Resource, step: Step) -> str:
         self._begin(resource, "update")
         resource.update(self.ctx, self._observed(step))
+        self._changed.add(resource.key)
         observed = resource.wait_created(self.ctx)
         self._record(resource, observed, None)
         self.state.finished(resource.key, success=True)
@@ -376,6 +412,7 @@ class Executor:
         resource.delete(self.ctx, self._observed(step))
         resource.wait_deleted(self.ctx)
         identity = resource.create(self.ctx)
+        self._changed.add(resource.key)
         self.state.update(resource.key, identity=identity, owned=True)
         self.ctx.set_outputs(resource.key, identity)
         observed = resource.wait_created(self.ctx)

@@ -142,12 +142,16 @@ def plan_differences(saved: dict[str, Any], fresh: Plan) -> list[str]:
     return lines
 
 
+#: The detail of an observation that needs a dependency that does not exist (yet).
+_AFTER = "after "
+
+
 def observe_safely(resource: Resource, ctx: Context) -> Observed:
     """Observe; a resource whose dependency does not exist (yet, or any more) is absent too."""
     try:
         return resource.observe(ctx)
     except MissingOutput as missing:
-        return Observed.absent(f"after {missing.key}")
+        return Observed.absent(f"{_AFTER}{missing.key}")
     except ClientError as exc:
         # DataZone answers a read under a domain that is gone with ResourceNotFoundException:
         # the domain may finish deleting between its observation and its children's (a
@@ -180,9 +184,31 @@ def observe_all(graph: Graph, ctx: Context) -> dict[str, Observed]:
 
 
 def owned(resource: Resource, observed: Observed, ctx: Context) -> bool | None:
-    """Ownership: the state file's memory wins, then what AWS says (tags, parents)."""
+    """Ownership: the state file's memory wins, then what AWS says (tags, parents).
+
+    The state's memory counts only for the object it remembers: when what was found
+    has another id or ARN (the remembered one is gone and a namesake was found by
+    name), only what AWS says of the namesake counts (ADR 18)."""
+    if observed.foreign:
+        return False
     remembered = ctx.ownership.get(resource.key)
-    return remembered if remembered is not None else observed.owned
+    if remembered is not None and _same_object(
+        ctx.remembered.get(resource.key, {}), observed.identity
+    ):
+        return remembered
+    return observed.owned
+
+
+def _same_object(remembered: dict[str, Any], found: dict[str, Any]) -> bool:
+    """The remembered identity and the found one agree on every id they both carry."""
+    return all(
+        remembered[k] == found[k] for k in ("id", "arn") if remembered.get(k) and found.get(k)
+    )
+
+
+def _waits_for(seen: Observed) -> str | None:
+    """The dependency an ABSENT observation could not look past (see `observe_safely`)."""
+    return seen.detail[len(_AFTER) :] if seen.detail.startswith(_AFTER) else None
 
 
 def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
@@ -190,8 +216,17 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
     for resource in graph.ordered():
         seen = observed[resource.key]
         before = f"{seen.status.value}: {seen.detail}" if seen.detail else seen.status.value
-        if seen.status == Status.ABSENT:
+        if seen.foreign:
+            action, reason = Action.BLOCKED, f"not this set-up's: {seen.detail}"
+        elif seen.status == Status.ABSENT:
             action, reason = Action.CREATE, "does not exist"
+            waited = _waits_for(seen)
+            if waited is not None and resource.key in ctx.ownership:
+                # It could not be looked for, as what it needs does not exist now; but the
+                # state remembers it, so it may well exist (a role deleted by hand leaves
+                # its blueprint configurations). The step looks again once `waited` exists
+                # and keeps, or updates, what it finds (apply.py).
+                reason = f"waits for {waited}: looked for again once that exists"
         elif seen.status == Status.IN_PROGRESS:
             action, reason = Action.WAIT, "in progress"
         elif seen.status == Status.COMPLETE:
@@ -202,8 +237,15 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
                 action, reason = Action.UPDATE, "differs from the config: " + "; ".join(seen.drift)
             elif seen.drift:
                 reason += "; differs from the config (not changed): " + "; ".join(seen.drift)
-        elif resource.recreate_on_failure():
+        elif resource.recreate_on_failure() and owned(resource, seen, ctx) is True:
             action, reason = Action.RECREATE, f"failed: {seen.detail}"
+        elif resource.recreate_on_failure():
+            # Replacing deletes: only what is known to be this set-up's (the state file
+            # remembers this very object, or its tags say so), never a namesake (ADR 18).
+            action, reason = (
+                Action.BLOCKED,
+                f"failed: {seen.detail}; not replaced: not known to be this set-up's",
+            )
         else:
             action, reason = Action.BLOCKED, f"failed: {seen.detail}"
         steps.append(
@@ -229,6 +271,8 @@ def plan_down(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan
         mine = owned(resource, seen, ctx)
         if seen.status == Status.ABSENT:
             action, reason = Action.SKIP, "does not exist"
+        elif seen.foreign:
+            action, reason = Action.KEEP, f"not this set-up's; left as it was: {seen.detail}"
         elif mine is False:
             action, reason = Action.KEEP, "existed before smus-mesh; left as it was"
         elif not resource.deletable:

@@ -312,6 +312,13 @@ class Workspace:
             resubscribed = explicit & state.remembered("unsubscribed")
             ctx, observed = self.observe(state, resubscribed)
             plan = plan_up(self.graph, ctx, observed)
+            foreign = [key for key, seen in observed.items() if seen.foreign]
+            if foreign:
+                # Nothing is changed beside another set-up's domain (ADR 18).
+                raise UserError(
+                    "refused, nothing was changed: "
+                    + "; ".join(f"{key}: {observed[key].detail}" for key in foreign)
+                )
             if saved is not None:
                 self._check_saved(saved, plan, saved_source)
             if approve is not None:

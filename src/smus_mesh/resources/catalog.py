@@ -24,6 +24,7 @@ from smus_mesh.resources.datazone import (
     failure_text,
     not_found,
     paginate,
+    remembered_as_ours,
 )
 
 _DZ = "datazone:"
@@ -133,7 +134,8 @@ class DataSource(DataZoneResource):
             detail = source["status"]
             if source.get("errorMessage"):
                 detail += f": {source['errorMessage'].get('errorDetail', '')}"
-            return Observed(status, self._identity(ctx, source["id"]), detail=detail, owned=True)
+            owned = remembered_as_ours(ctx, self.key, source["id"])
+            return Observed(status, self._identity(ctx, source["id"]), detail=detail, owned=owned)
         return Observed.absent(f"no data source {name}")
 
     def create(self, ctx: Context) -> dict[str, Any]:

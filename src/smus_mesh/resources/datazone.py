@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from smus_mesh.errors import UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
+from smus_mesh.resources.naming import SETUP_ID_TAG, SETUP_TAG
 
 V2_DOMAIN_PERMISSION = (
     "arn:aws:ram::aws:permission/AWSRAMPermissionsAmazonDatazoneDomainExtendedServiceAccess"
@@ -154,6 +155,12 @@ class DataZoneResource(Resource):
 IN_DOMAIN = {"domainIdentifier": "domain_id", "identifier": "id"}
 
 
+def remembered_as_ours(ctx: Context, key: str, found_id: str) -> bool | None:
+    """For kinds without tags: True when the state file remembers this very object (by
+    id) as this set-up's, else unknown (a namesake found by name; ADR 18)."""
+    return True if ctx.remembered_identity(key).get("id") == found_id else None
+
+
 # --- domain -------------------------------------------------------------------------------
 
 
@@ -206,25 +213,49 @@ class Domain(DataZoneResource):
         self.execution_role_key = execution_role_key
         self.service_role_key = service_role_key
 
-    def _find(self, ctx: Context) -> dict[str, Any] | None:
+    def _find(self, ctx: Context) -> tuple[dict[str, Any] | None, bool]:
+        """The domain, and whether it is the one the state file remembers (by id)."""
         datazone = ctx.client(self.account, "datazone")
         known = ctx.known_id(self.key)
         if known:
             try:
-                return dict(datazone.get_domain(identifier=known))
+                return dict(datazone.get_domain(identifier=known)), True
             except ClientError as exc:
                 if not not_found(exc):
                     raise
         name = ctx.config.domain.name
         for summary in paginate(datazone, "list_domains", "items"):
             if summary["name"] == name and summary["status"] != "DELETED":
-                return dict(datazone.get_domain(identifier=summary["id"]))
-        return None
+                return dict(datazone.get_domain(identifier=summary["id"])), False
+        return None, False
 
     def observe(self, ctx: Context) -> Observed:
-        domain = self._find(ctx)
+        domain, remembered = self._find(ctx)
         if domain is None:
             return Observed.absent(f"no domain named {ctx.config.domain.name}")
+        if not remembered and not ctx.names.is_ours(domain.get("tags")):
+            # Found by name only, and not tagged as this set-up's: another set-up's domain
+            # (or one made without smus-mesh) that happens to have the name of the config's.
+            # Adopting it would build, and later delete, inside someone else's domain: it is
+            # never used (no id in the outputs, so nothing is looked for under it). ADR 18.
+            tags = domain.get("tags") or {}
+            owner = (
+                f"set-up {tags[SETUP_TAG]!r} (id {tags.get(SETUP_ID_TAG, 'none')})"
+                if SETUP_TAG in tags
+                else "no smus-mesh set-up"
+            )
+            return Observed(
+                Status.FAILED,
+                {"found_id": domain["id"]},
+                detail=(
+                    f"the domain named {ctx.config.domain.name} ({domain['id']}) belongs to "
+                    f"{owner}, not to set-up {ctx.names.setup!r} (id {ctx.names.setup_id}); "
+                    "smus-mesh never adopts a domain it did not make for this set-up: give "
+                    "this config another domain.name"
+                ),
+                owned=False,
+                foreign=True,
+            )
         status = self.STATUS.get(domain["status"], Status.IN_PROGRESS)
         detail = domain["status"]
         if domain.get("failureReasons"):
@@ -921,13 +952,15 @@ class Project(DataZoneResource):
         if project is None:
             return Observed.absent(f"no project {self.project}")
         identity = {"id": project["id"], "domain_id": domain_id, "name": self.project}
+        # Projects carry no tags: this set-up's are the ones its state file remembers.
+        owned = remembered_as_ours(ctx, self.key, project["id"])
         status = project.get("projectStatus", "ACTIVE")
         if status in ("DELETING", "DELETE_FAILED"):
             return Observed(
                 Status.FAILED,
                 identity,
                 detail=f"{status} {failure_text(project.get('failureReasons'))}".strip(),
-                owned=True,
+                owned=owned,
             )
         details = project.get("environmentDeploymentDetails") or {}
         deployment = details.get("overallDeploymentStatus", "SUCCESSFUL")
@@ -935,15 +968,15 @@ class Project(DataZoneResource):
         detail = deployment
         if collapsed == Status.FAILED:
             detail += ": " + failure_text(details.get("environmentFailureReasons"))
-            return Observed(Status.FAILED, identity, detail=detail, owned=True)
+            return Observed(Status.FAILED, identity, detail=detail, owned=owned)
         if collapsed != Status.COMPLETE:
-            return Observed(collapsed, identity, detail=detail, owned=True)
+            return Observed(collapsed, identity, detail=detail, owned=owned)
         outputs = self._environment_outputs(ctx, domain_id, project["id"])
         if outputs is None:
             return Observed(
-                Status.IN_PROGRESS, identity, detail="environments not active yet", owned=True
+                Status.IN_PROGRESS, identity, detail="environments not active yet", owned=owned
             )
-        return Observed(Status.COMPLETE, identity, outputs, detail=deployment, owned=True)
+        return Observed(Status.COMPLETE, identity, outputs, detail=deployment, owned=owned)
 
     def _environment_outputs(
         self, ctx: Context, domain_id: str, project_id: str

@@ -32,6 +32,8 @@ class Observed:
         owned: True when this set-up created it (state or tags say so), False when
             it existed before and must never be deleted, None when unknown.
         drift: differences between what exists and what the config wants.
+        foreign: found by name but proven another's (tagged with another set-up, or
+            with no set-up at all): never adopted, changed or deleted (ADR 18).
     """
 
     status: Status
@@ -40,6 +42,7 @@ class Observed:
     detail: str = ""
     owned: bool | None = None
     drift: tuple[str, ...] = ()
+    foreign: bool = False
 
     @classmethod
     def absent(cls, detail: str = "does not exist") -> Observed:
