@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-full lint typecheck unit bench lock clean coverage-doc
+.PHONY: demo test test-full lint typecheck unit bench lock clean coverage-doc json-doc
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,3 +48,8 @@ lock:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# docs/json.md: the JSON output contract, generated from src/smus_mesh/contract.py
+# (tests/cli/test_json_contract.py fails when it is stale).
+json-doc: $(STAMP)
+	$(BIN)/python -m smus_mesh.contract > docs/json.md

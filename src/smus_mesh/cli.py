@@ -50,7 +50,60 @@ class _OptionsAnywhere(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         _no_flag_metavars(self, ctx)
+        ctx.meta[_WANTS_JSON] = _wants_json(args)
         return super().parse_args(ctx, _hoisted(self, ctx, args))
+
+    # A usage error (unknown option, bad value) is a JSON error document too when the
+    # line asks for JSON; Click still prints the usage on stderr and exits 2.
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        wants_json = _wants_json(args)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer.TyperException as exc:
+            if wants_json:
+                _echo_usage_error(exc)
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.TyperException as exc:
+            if ctx.meta.get(_WANTS_JSON):
+                _echo_usage_error(exc)
+            raise
+
+
+_WANTS_JSON = "smus_mesh.wants_json"
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON output (before `--`), read before parsing."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg in ("--output=json", "-ojson") or (
+            arg in ("-o", "--output") and args[index + 1 : index + 2] == ["json"]
+        ):
+            return True
+    return False
+
+
+def _echo_usage_error(exc: typer.TyperException) -> None:
+    """Typer's usage errors (its own copy of Click's ClickException) as an error document."""
+    from smus_mesh.contract import error_document
+
+    if not hasattr(exc, "format_message"):
+        return
+
+    hint = getattr(exc, "param_hint", None) or getattr(getattr(exc, "param", None), "opts", None)
+    path = hint if isinstance(hint, str) else "/".join(hint) if hint else None
+    path = getattr(exc, "option_name", None) or path  # NoSuchOption names the option
+    message = exc.format_message()
+    code = int(getattr(exc, "exit_code", 2))
+    document = error_document(type(exc).__name__, message, code, [(path, message)])
+    typer.echo(json.dumps(document, indent=1))
 
 
 def _no_flag_metavars(command: Any, ctx: Any) -> None:
@@ -244,13 +297,13 @@ def _handled(options: Options) -> Iterator[None]:
         _exit_interrupted(pressed=True)
     except Interrupted as exc:
         if options.json:
-            typer.echo(json.dumps({"ok": False, "error": "Interrupted", "message": str(exc)}))
+            _echo_error("Interrupted", str(exc), EXIT_INTERRUPTED)
         _err(str(exc))
         _exit_interrupted()
     except SmusMeshError as exc:
         if options.debug:
             raise
-        _fail(options, type(exc).__name__, str(exc), exc.exit_code)
+        _fail(options, type(exc).__name__, str(exc), exc.exit_code, _problems(exc))
     except Exception as exc:
         if options.debug:
             raise
@@ -307,11 +360,34 @@ def _finite_positive(value: float) -> bool:
     return math.isfinite(value) and value > 0
 
 
-def _fail(options: Options, error: str, message: str, exit_code: int) -> None:
+def _fail(
+    options: Options,
+    error: str,
+    message: str,
+    exit_code: int,
+    problems: list[tuple[str | None, str]] | None = None,
+) -> None:
     if options.json:
-        typer.echo(json.dumps({"ok": False, "error": error, "message": message}))
+        _echo_error(error, message, exit_code, problems)
     _err(f"error: {message}")
     raise typer.Exit(exit_code) from None
+
+
+def _problems(exc: SmusMeshError) -> list[tuple[str | None, str]] | None:
+    """A config error's (field path, message) pairs; None for any other error."""
+    from smus_mesh.errors import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return [(path, message) for path, message in exc.problems]
+    return None
+
+
+def _echo_error(
+    error: str, message: str, exit_code: int, problems: list[tuple[str | None, str]] | None = None
+) -> None:
+    from smus_mesh.contract import error_document
+
+    typer.echo(json.dumps(error_document(error, message, exit_code, problems), indent=1))
 
 
 def _aws_failure(exc: Exception) -> tuple[str, int] | None:
@@ -367,9 +443,12 @@ def _workspace(
     return workspace
 
 
-def _emit(options: Options, payload: Any, render: Callable[[], None]) -> None:
+def _emit(options: Options, kind: str, payload: Any, render: Callable[[], None]) -> None:
+    """The result: the JSON document of `kind` (smus_mesh.contract), or `render()`'s text."""
     if options.json:
-        typer.echo(json.dumps(payload, indent=1, default=str))
+        from smus_mesh.contract import document
+
+        typer.echo(json.dumps(document(kind, payload), indent=1, default=str))
     else:
         render()
 
@@ -448,7 +527,9 @@ def schema(ctx: typer.Context) -> None:
     """Print the JSON Schema of the config file."""
     from smus_mesh.config import json_schema
 
-    typer.echo(json.dumps(json_schema(), indent=2))
+    options = _options(ctx)
+    # The text output is the schema itself (for editors); JSON wraps it like every document.
+    _emit(options, "schema", {"schema": json_schema()}, lambda: _echo_json(json_schema()))
 
 
 @app.command()
@@ -472,13 +553,22 @@ def permissions(
                 raise UserError(f"no account {account!r} in the config; accounts are {aliases}")
             aliases = [account]
         policies = {alias: operator_policy(config, alias) for alias in aliases}
-        typer.echo(json.dumps(policies[account] if account else policies, indent=2))
+        _emit(
+            options,
+            "permissions",
+            {"policies": policies},
+            lambda: _echo_json(policies[account] if account else policies),
+        )
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
 
 
 @app.command()
-def version() -> None:
+def version(ctx: typer.Context) -> None:
     """Print the version."""
-    typer.echo(__version__)
+    _emit(_options(ctx), "version", {"smus_mesh": __version__}, lambda: typer.echo(__version__))
 
 
 @app.command()
@@ -506,7 +596,7 @@ def plan(
         result = workspace.plan(operation)
         if out is not None:
             _save_plan(out, workspace.plan_document(result))
-        _emit(options, result.to_dict(), lambda: _render_plan(result, options.verbose))
+        _emit(options, "plan", result.to_dict(), lambda: _render_plan(result, options.verbose))
         if out is not None and not options.json:
             typer.echo(f"saved the plan to {out}; apply it with `smus-mesh up --plan {out}`")
         if expect_no_changes and result.changes():
@@ -547,8 +637,9 @@ def _confirm(yes: bool, question: str, refusal: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
-        _err(f"error: {refusal}")
-        raise typer.Exit(2)
+        from smus_mesh.errors import UserError
+
+        raise UserError(refusal)  # `_handled` prints it (a JSON error with -o json), exit 2
     typer.confirm(question, abort=True, err=True)
 
 
@@ -601,7 +692,7 @@ def up(
     with _handled(options), _ctrl_c(stop):
         saved = _load_plan(plan_file) if plan_file is not None else None
         report = _workspace(options, stop=stop).up(approve, saved, str(plan_file))
-        _emit(options, {**report.to_dict(), **shown}, lambda: _render_report(report))
+        _emit(options, "up", {**report.to_dict(), **shown}, lambda: _render_report(report))
         if report.awaiting_approval:
             waiting = ", ".join(
                 f"{w['project']} -> {w['table']} ({w['request_id']})"
@@ -642,7 +733,8 @@ def status(ctx: typer.Context) -> None:
         rows = _workspace(options).status()
         _emit(
             options,
-            rows,
+            "status",
+            {"resources": rows},
             lambda: _table(
                 "status",
                 ["step", "account", "status", "detail", "ours"],
@@ -693,7 +785,7 @@ def down(
             _render_report(report)
             _render_inventory(leftovers)
 
-        _emit(options, payload, render)
+        _emit(options, "down", payload, render)
         if ignore_state and workspace.state_path.exists():
             _err(
                 f"note: the state file {workspace.state_path} was neither read nor changed; "
@@ -733,7 +825,7 @@ def audit(
     options = _options(ctx)
     with _handled(options):
         inventory = _workspace(options).audit()
-        _emit(options, inventory.to_dict(), lambda: _render_inventory(inventory))
+        _emit(options, "audit", inventory.to_dict(), lambda: _render_inventory(inventory))
         if expect_empty and inventory.count():
             raise typer.Exit(1)
 
@@ -757,6 +849,7 @@ def query(
         interrupted = len(results) < len(wanted)
         _emit(
             options,
+            "query",
             {
                 "ok": all(r.ok for r in results) and not interrupted,
                 "interrupted": interrupted,
@@ -775,7 +868,8 @@ def _render_checks(results: list[Any]) -> None:
     for result in results:
         mark = "[green]ok[/green]" if result.ok else "[bold red]FAILED[/bold red]"
         if result.columns:
-            _table(f"{result.name} ({result.project}): {mark}", result.columns, result.rows)
+            rows = [["" if cell is None else cell for cell in row] for row in result.rows]
+            _table(f"{result.name} ({result.project}): {mark}", result.columns, rows)
         else:
             from rich.console import Console
 
@@ -800,7 +894,7 @@ def _decide(
             for d in decided:
                 typer.echo(f"{d['decision']}: {d['consumer']} -> {d['table']} ({d['request_id']})")
 
-        _emit(options, {"decided": decided}, render)
+        _emit(options, "approve" if accept else "reject", {"decided": decided}, render)
 
 
 @app.command()
@@ -852,6 +946,7 @@ def unsubscribe(
 
         _emit(
             options,
+            "unsubscribe",
             {"cancelled": count, "project": project, "table": table, "state": "unsubscribed"},
             render,
         )
@@ -867,6 +962,7 @@ def requests(ctx: typer.Context) -> None:
         rows = Collaboration(_workspace(options)).requests()
         _emit(
             options,
+            "requests",
             {"requests": rows},
             lambda: _table(
                 "subscription requests",
@@ -910,7 +1006,7 @@ def outputs(ctx: typer.Context) -> None:
                     f"(request {sub['request_status']} {sub['request_id']})"
                 )
 
-        _emit(options, result, render)
+        _emit(options, "outputs", result, render)
 
 
 @app.command()
@@ -928,14 +1024,14 @@ def demo(
     """
     options = _options(ctx)
     if latency not in ("none", "realistic") or not _finite_positive(time_scale):
-        _err("error: --latency must be none or realistic and --time-scale a finite number > 0")
-        raise typer.Exit(2)
+        message = "--latency must be none or realistic and --time-scale a finite number > 0"
+        _fail(options, "UsageError", message, 2)
     _require_emulator()
     with _handled(options):
         from smus_mesh.demo import run_demo
 
         result = run_demo(_console(options), latency, time_scale)
-        _emit(options, result.to_dict(), lambda: _render_demo(result))
+        _emit(options, "demo", result.to_dict(), lambda: _render_demo(result))
         if not result.ok:
             raise typer.Exit(1)
 
@@ -944,7 +1040,9 @@ def _render_demo(result: Any) -> None:
     for check in result.checks:
         if check["columns"]:
             _table(
-                f"{check['name']} (as project {check['project']})", check["columns"], check["rows"]
+                f"{check['name']} (as project {check['project']})",
+                [column["name"] for column in check["columns"]],
+                [["" if cell is None else cell for cell in row] for row in check["rows"]],
             )
     seconds = ", ".join(f"{k} {v:.1f}s" for k, v in result.phases.items())
     accounts = ", ".join(f"{alias} {account}" for alias, account in result.accounts.items())

@@ -12,6 +12,7 @@ never written to the state file, a log or the output.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -74,19 +75,27 @@ class CheckResult:
     sql: str
     ok: bool
     columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
+    #: Athena's text of each cell; None is SQL NULL (a Datum without VarCharValue).
+    rows: list[list[str | None]] = field(default_factory=list)
     message: str = ""
     query_execution_id: str | None = None
     seconds: float = 0.0
+    #: Each column's Athena type (ResultSetMetadata.ColumnInfo[].Type).
+    types: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """Rows typed from the columns' Athena types (`typed_cell`), for JSON."""
+        types = self.types or ["varchar"] * len(self.columns)
         return {
             "name": self.name,
             "project": self.project,
             "sql": self.sql,
             "ok": self.ok,
-            "columns": self.columns,
-            "rows": self.rows,
+            "columns": [{"name": n, "type": t} for n, t in zip(self.columns, types, strict=True)],
+            "rows": [
+                [typed_cell(cell, kind) for cell, kind in zip(row, types, strict=True)]
+                for row in self.rows
+            ],
             "message": self.message,
             "query_execution_id": self.query_execution_id,
             "seconds": round(self.seconds, 3),
@@ -273,7 +282,7 @@ class Collaboration:
                 )
             sql = sql.replace("{" + table + "}", f'"{access.database}"."{target}"')
         try:
-            columns, rows, execution_id = self.athena(access, sql)
+            columns, types, rows, execution_id = self.athena(access, sql)
         except QueryCheckFailed as exc:
             return CheckResult(
                 name,
@@ -293,6 +302,7 @@ class Collaboration:
             "",
             execution_id,
             time.monotonic() - started,
+            types,
         )
         problem = compare(check, rows)
         if problem:
@@ -300,8 +310,11 @@ class Collaboration:
             result.message = problem
         return result
 
-    def athena(self, access: ConsumerAccess, sql: str) -> tuple[list[str], list[list[str]], str]:
-        """Run `sql` as the consumer project role in its workgroup; (columns, rows, id)."""
+    def athena(
+        self, access: ConsumerAccess, sql: str
+    ) -> tuple[list[str], list[str], list[list[str | None]], str]:
+        """Run `sql` as the consumer project role in its workgroup; (columns, their Athena
+        types, rows of text with None for NULL, query execution id)."""
         athena = self._project_client(access, "athena")
         try:
             execution_id = athena.start_query_execution(
@@ -344,16 +357,19 @@ class Collaboration:
                 f"query still {exc.last['State']} after {settings.timeout:.0f}s"
             ) from None
         columns: list[str] = []
-        rows: list[list[str]] = []
+        types: list[str] = []
+        rows: list[list[str | None]] = []
         for page_number, page in enumerate(
             athena.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id)
         ):
             result_rows = page["ResultSet"]["Rows"]
             if page_number == 0:
-                columns = [c["Name"] for c in page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]]
+                info = page["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+                columns = [c["Name"] for c in info]
+                types = [str(c.get("Type", "varchar")) for c in info]
                 result_rows = result_rows[1:]  # Athena repeats the header as the first row
-            rows += [[d.get("VarCharValue", "") for d in row["Data"]] for row in result_rows]
-        return columns, rows, execution_id
+            rows += [[d.get("VarCharValue") for d in row["Data"]] for row in result_rows]
+        return columns, types, rows, execution_id
 
     # producer decisions -------------------------------------------------------------------
     def pending(self) -> list[dict[str, Any]]:
@@ -535,7 +551,45 @@ def _normalise(value: Any) -> str:
     return str(value)
 
 
-def _same_value(actual: str, expected: Any) -> bool:
+#: Athena (Trino) types whose text is a JSON number, and those that are JSON booleans.
+_INTEGER_TYPES = frozenset({"tinyint", "smallint", "integer", "int", "bigint"})
+_FLOAT_TYPES = frozenset({"double", "real", "float"})
+
+
+def typed_cell(text: str | None, athena_type: str) -> Any:
+    """A cell of Athena's text as the JSON value of its column's type: integers and
+    floating point as numbers, booleans as booleans, NULL as None; decimals stay
+    strings (exact: a float would round them), dates ISO, timestamps ISO with a `T`;
+    any other type (varchar, arrays, maps, rows, json) its text.
+
+    Examples:
+        >>> typed_cell("120", "bigint"), typed_cell("true", "boolean"), typed_cell(None, "date")
+        (120, True, None)
+        >>> typed_cell("10.50", "decimal"), typed_cell("2024-01-02 03:04:05.000", "timestamp")
+        ('10.50', '2024-01-02T03:04:05.000')
+        >>> typed_cell("NaN", "double"), typed_cell("2.5", "double")
+        ('NaN', 2.5)
+    """
+    if text is None:
+        return None
+    kind = athena_type.split("(", 1)[0].strip().lower()
+    try:
+        if kind in _INTEGER_TYPES:
+            return int(text)
+        if kind in _FLOAT_TYPES:
+            number = float(text)
+            return number if math.isfinite(number) else text  # JSON has no NaN/Infinity
+    except ValueError:
+        return text
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    if kind == "timestamp" and len(text) > 10 and text[10] == " ":
+        return f"{text[:10]}T{text[11:]}"
+    return text
+
+
+def _same_value(actual: str | None, expected: Any) -> bool:
+    actual = "" if actual is None else actual  # NULL matches what a YAML null normalises to
     if isinstance(expected, (int, float)) and not isinstance(expected, bool):
         try:
             return float(actual) == float(expected)
@@ -544,7 +598,7 @@ def _same_value(actual: str, expected: Any) -> bool:
     return actual == _normalise(expected)
 
 
-def compare(check: CheckConfig, rows: list[list[str]]) -> str:
+def compare(check: CheckConfig, rows: list[list[str | None]]) -> str:
     """'' when the rows are what the check expects, else what differs."""
     if check.expect_row_count is not None and len(rows) != check.expect_row_count:
         return f"expected {check.expect_row_count} row(s), got {len(rows)}"

@@ -63,9 +63,16 @@ def test_a_bad_config_with_json_output_is_a_json_error(tmp_path: Path) -> None:
     result = run("-c", broken_config(tmp_path), "--output", "json", "plan")
     assert result.exit_code == 2
     payload = json.loads(result.stdout)
-    assert payload["ok"] is False
+    assert (payload["version"], payload["kind"], payload["exit_code"]) == (1, "error", 2)
     assert payload["error"] == "ConfigError"
     assert "accounts.consumer.account_id: expected a 12-digit AWS account id" in payload["message"]
+    assert payload["errors"] == [
+        {
+            "path": "accounts.consumer.account_id",
+            "message": 'expected a 12-digit AWS account id, quoted ("111122223333"), '
+            "got '22222222222'",
+        }
+    ]
 
 
 def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
@@ -287,7 +294,7 @@ def test_plan_up_status_and_drift_check(cloud: Cloud, config_file: Path, tmp_pat
     # status, observed live: every step COMPLETE
     status = run(*common, "--output", "json", "status")
     assert status.exit_code == 0
-    rows = json.loads(status.stdout)
+    rows = json.loads(status.stdout)["resources"]
     assert {r["key"] for r in rows} == set(actions)
     assert {r["status"] for r in rows} == {"COMPLETE"}
     assert all(r["owned"] for r in rows if r["key"].startswith("datazone:"))

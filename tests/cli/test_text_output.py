@@ -56,7 +56,7 @@ def words(text: str) -> str:
 def test_output_goes_before_or_after_the_subcommand(args: tuple[str, ...]) -> None:
     result = run(*args)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == json_schema()
+    assert json.loads(result.stdout) == {"version": 1, "kind": "schema", "schema": json_schema()}
 
 
 def test_config_output_verbose_and_debug_after_the_subcommand(tmp_path: Path) -> None:
@@ -66,9 +66,12 @@ def test_config_output_verbose_and_debug_after_the_subcommand(tmp_path: Path) ->
     result = run("plan", "-c", absent, "-o", "json", "-vv")
     assert result.exit_code == 2
     assert json.loads(result.stdout) == {
-        "ok": False,
+        "version": 1,
+        "kind": "error",
         "error": "ConfigError",
         "message": f"{absent}: 1 problem(s) in the configuration:\n  (file): file not found",
+        "exit_code": 2,
+        "errors": [{"path": "(file)", "message": "file not found"}],
     }
     debug = run("plan", f"--config={absent}", "--debug")
     assert debug.exit_code == 1
@@ -160,7 +163,7 @@ def test_up_status_down_for_people_and_pipes(cloud: Cloud, config_file: Path) ->
     assert status.exit_code == 0, status.output
     owned = {
         r["key"]: r["owned"]
-        for r in json.loads(run("-c", config_file, "status", "-o", "json").stdout)
+        for r in json.loads(run("-c", config_file, "status", "-o", "json").stdout)["resources"]
     }
     cells = [ln.split("│") for ln in status.stdout.splitlines() if ln.startswith("│")]
     rows = {c[1].strip(): c for c in cells}

@@ -147,9 +147,18 @@ def test_up_shows_asks_and_applies_a_saved_plan_only_while_it_holds(
     assert state.read_bytes() == state_before
     assert not state.with_name(state.name + ".journal").exists()
 
-    # The same with --output json: the refusal on stderr, nothing on stdout.
+    # The same with --output json: the refusal on stderr, and as the error document.
     as_json = run("-c", config, "--output", "json", "up")
-    assert (as_json.exit_code, as_json.stdout) == (2, "")
+    assert as_json.exit_code == 2
+    refusal = REFUSAL.removeprefix("error: ").rstrip("\n")
+    assert json.loads(as_json.stdout) == {
+        "version": 1,
+        "kind": "error",
+        "error": "UserError",
+        "message": refusal,
+        "exit_code": 2,
+        "errors": [{"path": None, "message": refusal}],
+    }
     assert as_json.stderr.endswith(REFUSAL)
     assert cloud.inventory() == before
 

@@ -29,7 +29,7 @@ from tests.e2e.helpers import calls_since, last_seq
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
-ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
+ROWS = [["faro", 120], ["lisbon", 450], ["porto", 4295]]  # typed: sum() is a bigint
 STOCK = "stock per warehouse"  # the example's check, run by `consumer`
 COUNT = "analytics count"
 NO_GRANT = "has no granted subscription to 'inventory'"
@@ -185,7 +185,7 @@ def test_two_consumer_accounts_subscribe_to_one_table(
     code, checks = setup.query()
     assert code == 0, checks
     assert (checks[STOCK]["ok"], checks[STOCK]["rows"]) == (True, ROWS)
-    assert (checks[COUNT]["ok"], checks[COUNT]["rows"]) == (True, [["5"]])
+    assert (checks[COUNT]["ok"], checks[COUNT]["rows"]) == (True, [[5]])
 
     # Re-running `up` after the subscription asks for nothing and changes nothing.
     cloud.admin("POST", "calls/reset")

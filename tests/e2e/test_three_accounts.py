@@ -71,14 +71,15 @@ def test_three_accounts_up_query_down_audit_leave_every_account_as_it_was(
     checks = {c["name"]: c for c in json.loads(query.stdout)["checks"]}
     assert (checks["stock per warehouse"]["project"], checks["stock per warehouse"]["rows"]) == (
         "operations",
-        [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]],
+        [["faro", 120], ["lisbon", 450], ["porto", 4295]],
     )
     assert (checks["stock value"]["project"], checks["stock value"]["ok"]) == ("finance", True)
     assert checks["stock value"]["rows"] == [
-        ["faro", "264.0"],
-        ["lisbon", "3272.0"],
-        ["porto", "1925.5"],
+        ["faro", 264.0],
+        ["lisbon", 3272.0],
+        ["porto", 1925.5],
     ]
+    assert checks["stock value"]["columns"][1]["type"] == "double"
 
     audit = run(*common, "audit", "--no-expect-empty")
     assert audit.exit_code == 0, audit.output
