@@ -1009,6 +1009,52 @@ def outputs(ctx: typer.Context) -> None:
         _emit(options, "outputs", result, render)
 
 
+class DiagramFormat(StrEnum):
+    svg = "svg"
+    mermaid = "mermaid"
+
+
+@app.command()
+def diagram(
+    ctx: typer.Context,
+    format: Annotated[
+        DiagramFormat, typer.Option("--format", help="svg (default) or mermaid (text).")
+    ] = DiagramFormat.svg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write it to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Draw the mesh as observed now: accounts, the domain, projects and their
+    environments, tables, listings, subscriptions and grants with their status, drift
+    marked. Read-only. With -o json, the graph (and --out's path) instead of the drawing."""
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.diagram import observe_mesh, to_mermaid, to_svg
+
+        mesh = observe_mesh(_workspace(options))
+        drawing = to_svg(mesh) if format == DiagramFormat.svg else to_mermaid(mesh)
+        if out is not None:
+            _write_text(out, drawing, "the diagram")
+        payload = {**mesh.to_dict(), "format": format.value, "out": str(out) if out else None}
+
+        def render() -> None:
+            if out is None:
+                typer.echo(drawing, nl=False)
+            else:
+                typer.echo(f"wrote {out}")
+
+        _emit(options, "diagram", payload, render)
+
+
+def _write_text(path: Path, text: str, what: str) -> None:
+    from smus_mesh.errors import UserError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -1016,11 +1062,16 @@ def demo(
     time_scale: Annotated[
         float, typer.Option("--time-scale", help="Scale of the realistic durations.")
     ] = 1.0,
+    diagram: Annotated[
+        Path,
+        typer.Option("--diagram", help="Where to write the SVG of the mesh drawn after up."),
+    ] = Path("mesh.svg"),
 ) -> None:
     """The whole collaboration on the embedded emulator: up, query, down, audit.
 
-    Writes nothing outside a temporary directory; needs no AWS account. Exit 0 only
-    if the consumer's rows came back and nothing was left in either account.
+    Writes only the diagram of the mesh (mesh.svg, drawn after up and the queries)
+    outside a temporary directory; needs no AWS account. Exit 0 only if the consumer's
+    rows came back and nothing was left in either account.
     """
     options = _options(ctx)
     if latency not in ("none", "realistic") or not _finite_positive(time_scale):
@@ -1030,7 +1081,7 @@ def demo(
     with _handled(options):
         from smus_mesh.demo import run_demo
 
-        result = run_demo(_console(options), latency, time_scale)
+        result = run_demo(_console(options), latency, time_scale, diagram)
         _emit(options, "demo", result.to_dict(), lambda: _render_demo(result))
         if not result.ok:
             raise typer.Exit(1)
@@ -1059,6 +1110,8 @@ def _render_demo(result: Any) -> None:
         f"{sum(len(v) for c in result.leftovers_emulator.values() for v in c.values())} "
         "in the emulator's inventory of both accounts"
     )
+    if result.diagram:
+        typer.echo(f"diagram:   {result.diagram}")
     for failure in result.failures:
         _err(f"  failed: {failure}")
     typer.echo("demo: OK" if result.ok else "demo: FAILED")

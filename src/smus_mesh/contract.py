@@ -298,6 +298,42 @@ class OutputsDocument(_Envelope):
     subscriptions: list[SubscriptionOutput]
 
 
+class DiagramAccount(_Model):
+    alias: str
+    account_id: str
+
+
+class DiagramNode(_Model):
+    key: str
+    kind: str
+    name: str
+    account: str = Field(description="The alias of the account it is drawn in.")
+    section: Literal["DataZone", "Data", "Subscriptions and grants", "Foundations"]
+    status: Literal["ABSENT", "IN_PROGRESS", "COMPLETE", "FAILED"]
+    action: str = Field(description="What `up` would do with it.")
+    detail: str
+    drift: list[str]
+    owned: bool | None
+    environments: list[str] = Field(description="A project's environments (`tooling <id>`).")
+
+
+class DiagramEdge(_Model):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class DiagramDocument(_Envelope):
+    """`diagram`: the mesh as observed, as a graph (and where the drawing went)."""
+
+    kind: Literal["diagram"]
+    setup: str
+    accounts: list[DiagramAccount] = Field(description="The domain's account first.")
+    nodes: list[DiagramNode]
+    edges: list[DiagramEdge] = Field(description="The data's path, resource keys.")
+    format: Literal["svg", "mermaid"]
+    out: str | None = Field(description="The file written, or null (not written).")
+
+
 class DemoDocument(_Envelope):
     """`demo`: the whole collaboration on the embedded emulator."""
 
@@ -310,6 +346,9 @@ class DemoDocument(_Envelope):
     aws_calls: dict[str, int]
     leftovers: DemoLeftovers
     failures: list[str]
+    diagram: str | None = Field(
+        default=None, description="The SVG of the mesh after `up` (`--diagram`)."
+    )
 
 
 class SchemaDocument(_Envelope):
@@ -355,6 +394,7 @@ DOCUMENTS: dict[str, type[_Envelope]] = {
     "unsubscribe": UnsubscribeDocument,
     "requests": RequestsDocument,
     "outputs": OutputsDocument,
+    "diagram": DiagramDocument,
     "demo": DemoDocument,
     "schema": SchemaDocument,
     "permissions": PermissionsDocument,

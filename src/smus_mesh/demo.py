@@ -23,11 +23,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smus_mesh.config import Config, parse_config
 from smus_mesh.console import Console
 from smus_mesh.settings import Settings
+
+if TYPE_CHECKING:
+    from smus_mesh.engine.workspace import Workspace
 
 #: The AWS environment the demo sets while it runs (and restores after).
 _AWS_VARIABLES = (
@@ -91,6 +94,8 @@ class DemoReport:
     leftovers_audit: int = 0
     leftovers_emulator: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    #: The SVG of the mesh drawn after up and the queries (None: not drawn).
+    diagram: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +110,7 @@ class DemoReport:
                 "emulator_inventory_diff": self.leftovers_emulator,
             },
             "failures": self.failures,
+            "diagram": self.diagram,
         }
 
 
@@ -126,6 +132,18 @@ def _inventory_diff(
     return diff
 
 
+def _draw(workspace: Workspace, path: Path, report: DemoReport) -> str | None:
+    """The mesh as observed, as SVG at `path`; its absolute path (None if not written)."""
+    from smus_mesh.diagram import observe_mesh, to_svg
+
+    try:
+        path.write_text(to_svg(observe_mesh(workspace)), encoding="utf-8")
+    except OSError as exc:
+        report.failures.append(f"diagram: cannot write {path}: {exc.strerror or exc}")
+        return None
+    return str(path.resolve())
+
+
 def demo_settings(config: Config, latency: str, time_scale: float) -> Settings:
     """Poll the emulator at its own pace: AWS-like intervals scaled like its durations
     (with no latency, an object is done as soon as it has been read once)."""
@@ -138,9 +156,15 @@ def demo_settings(config: Config, latency: str, time_scale: float) -> Settings:
     return Settings.load(overrides)
 
 
-def run_demo(console: Console, latency: str = "none", time_scale: float = 1.0) -> DemoReport:
+def run_demo(
+    console: Console,
+    latency: str = "none",
+    time_scale: float = 1.0,
+    diagram: Path | None = None,
+) -> DemoReport:
     """up, query, down and audit on the emulator; `ok` only if rows came back and nothing
-    is left in either account."""
+    is left in either account. With `diagram`, the mesh as observed after the queries is
+    written there as SVG."""
     from smus_mesh.collaboration import Collaboration
     from smus_mesh.engine.workspace import Workspace
     from smus_mesh_emulator.server import EmulatorServer
@@ -174,6 +198,8 @@ def run_demo(console: Console, latency: str = "none", time_scale: float = 1.0) -
             report.phases["query"] = time.monotonic() - started
             report.checks = [r.to_dict() for r in results]
             report.failures += [f"check {r.name}: {r.message}" for r in results if not r.ok]
+            if diagram is not None:
+                report.diagram = _draw(workspace, diagram, report)
 
         started = time.monotonic()
         down, leftovers = workspace.down()

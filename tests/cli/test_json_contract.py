@@ -109,6 +109,13 @@ def test_every_commands_json_is_its_documented_kind(
         [None, True, "2024-01-02", "1.50", "2024-01-02T03:04:05.000", 2.5, "faro", 7]
     ]
 
+    drawing = tmp_path / "mesh.mmd"
+    diagram = contract.run("diagram", "--format", "mermaid", "--out", str(drawing), kind="diagram")
+    assert (diagram["format"], diagram["out"]) == ("mermaid", str(drawing))
+    assert drawing.read_text(encoding="utf-8").startswith("flowchart LR\n")
+    states = {n["key"]: n["status"] for n in diagram["nodes"]}
+    assert states["datazone:subscription-request/consumer/inventory"] == "COMPLETE"
+
     cancelled = contract.run(
         "unsubscribe", "--project", "consumer", "--table", "inventory", kind="unsubscribe"
     )
@@ -149,6 +156,9 @@ def test_the_demos_json_is_its_documented_kind(tmp_path: Path) -> None:
     assert not list(Draft202012Validator(schema("demo")).iter_errors(document))
     assert (document["kind"], document["ok"]) == ("demo", True)
     assert all(isinstance(row[1], int) for row in document["checks"][0]["rows"])
+    # The demo draws its mesh after the queries, next to where it runs.
+    assert document["diagram"] == str(tmp_path / "mesh.svg")
+    assert (tmp_path / "mesh.svg").read_text(encoding="utf-8").startswith("<svg ")
 
 
 def test_docs_json_md_is_generated_from_the_code() -> None:
