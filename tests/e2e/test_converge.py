@@ -318,10 +318,18 @@ def test_every_change_converges_beside_a_neighbour(
     assert _workspace(document, state).up().ok
     measured = []
     started = time.monotonic()
+    drifts: dict[str, tuple[str, ...]] = {}
     for what, change, _ in CHAIN:
         document = _edit(document, change)
         workspace = _workspace(document, state)
-        changed = {s.key: s.action.value for s in workspace.plan().changes()}
+        plan = workspace.plan()
+        changed = {s.key: s.action.value for s in plan.changes()}
+        # An update says what changes, attribute by attribute, before -> after (JSON too).
+        for step in plan.changes():
+            if step.action == Action.UPDATE:
+                assert step.drift, (what, step)
+                assert step.to_dict()["drift"] == list(step.drift)
+                drifts[step.key] = step.drift
         seq = last_seq(cloud)
         report = workspace.up()
         assert report.ok, (what, [f.message for f in report.failures])
@@ -341,6 +349,19 @@ def test_every_change_converges_beside_a_neighbour(
         )
     for (what, _, expected), (_, changed, *_) in zip(CHAIN, measured, strict=True):
         assert changed == expected, what
+
+    assert drifts == {
+        # the last update of each: the table removed from the imports
+        "datazone:data-source/producer/retail": ("tables: inventory, orders -> inventory",),
+        "datazone:import/producer/retail": ("not imported: orders",),
+        "glue:table/orders": (
+            "columns: sku string, units int -> sku string, units int, city string",
+        ),
+        "s3:sample-data/orders": (drifts["s3:sample-data/orders"][0],),
+    }
+    assert drifts["s3:sample-data/orders"][0].startswith("rows: "), drifts
+    assert " bytes (sha256 " in drifts["s3:sample-data/orders"][0]
+    assert "-> 2 rows, " in drifts["s3:sample-data/orders"][0]
 
     report, leftovers = _workspace(document, state).down()
     assert report.ok, [f.message for f in report.failures]

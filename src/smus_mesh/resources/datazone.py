@@ -641,13 +641,15 @@ class BlueprintConfiguration(DataZoneResource):
             raise
         desired = self._desired(ctx)
         drift = tuple(
-            name
+            f"{name}: {current.get(name)} -> {desired[name]}"
             for name in ("enabledRegions", "provisioningRoleArn", "manageAccessRoleArn")
             if current.get(name) != desired[name]
         )
         regional = current.get("regionalParameters", {}).get(ctx.region, {})
         if regional != desired["regionalParameters"][ctx.region]:
-            drift += ("regionalParameters",)
+            drift += (
+                f"regionalParameters: {regional} -> {desired['regionalParameters'][ctx.region]}",
+            )
         return Observed(Status.COMPLETE, identity, detail="enabled", owned=True, drift=drift)
 
     def create(self, ctx: Context) -> dict[str, Any]:
