@@ -368,15 +368,16 @@ class Workspace:
                 state.remember_setup(self.names.setup_id, resubscribed=resubscribed)
                 removed = self._remove(removal, state)
                 if removed is not None and not removed.ok:
-                    # What the config still has waits until what left it is gone.
+                    # What the config still has waits until what left it is gone; the
+                    # recorded config stays the old one, so the next run removes it again.
                     report = _not_run(removed, plan, "removing what left the config failed")
-                    return report
-                state.remember_config(self.applied_document())
-                report = Executor(self.graph, ctx, state).apply(plan)
-                if removed is not None:
-                    report.results[:0] = removed.results
-                self._settle_request_messages(report, ctx)
-                report.awaiting_approval = self._awaiting_approval(ctx)
+                else:
+                    state.remember_config(self.applied_document())
+                    report = Executor(self.graph, ctx, state).apply(plan)
+                    if removed is not None:
+                        report.results[:0] = removed.results
+                    self._settle_request_messages(report, ctx)
+                    report.awaiting_approval = self._awaiting_approval(ctx)
             finally:
                 state.close()
         if report.interrupted:
