@@ -1,4 +1,4 @@
-"""`up` converges safely from what exists to the config (issue 12, ADR 18).
+"""`up` converges safely from what exists to the config (issue 12, ADR 19).
 
 Safety first: a domain found by name that is another set-up's is never adopted, and a role
 made again takes the blueprint configurations that use it along. Then one set-up walks a

@@ -19,7 +19,7 @@ class Graph:
 
     def __init__(self, resources: Iterable[Resource], outside: Iterable[str] = ()) -> None:
         """`outside`: keys of another graph this one's resources may depend on, which
-        order nothing here (what `up` removes depends on what stays; ADR 18)."""
+        order nothing here (what `up` removes depends on what stays; ADR 19)."""
         self._nodes: dict[str, Resource] = {}
         self._outside = frozenset(outside)
         for resource in resources:

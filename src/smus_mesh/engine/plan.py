@@ -190,7 +190,7 @@ def owned(resource: Resource, observed: Observed, ctx: Context) -> bool | None:
 
     The state's memory counts only for the object it remembers: when what was found
     has another id or ARN (the remembered one is gone and a namesake was found by
-    name), only what AWS says of the namesake counts (ADR 18)."""
+    name), only what AWS says of the namesake counts (ADR 19)."""
     if observed.foreign:
         return False
     remembered = ctx.ownership.get(resource.key)
@@ -243,7 +243,7 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
             action, reason = Action.RECREATE, f"failed: {seen.detail}"
         elif resource.recreate_on_failure():
             # Replacing deletes: only what is known to be this set-up's (the state file
-            # remembers this very object, or its tags say so), never a namesake (ADR 18).
+            # remembers this very object, or its tags say so), never a namesake (ADR 19).
             action, reason = (
                 Action.BLOCKED,
                 f"failed: {seen.detail}; not replaced: not known to be this set-up's",
@@ -302,7 +302,7 @@ LEFT_THE_CONFIG = "left the config; created by this set-up"
 
 
 def plan_removal(removed: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
-    """What `up` deletes because it left the config (ADR 18): `down`'s decision table over
+    """What `up` deletes because it left the config (ADR 19): `down`'s decision table over
     the resources of the last applied config that the current one no longer has, in
     reverse dependency order. Only this set-up's are deleted; the rest is left."""
     steps = [

@@ -462,7 +462,7 @@ class State:
 
     def applied_config(self) -> dict[str, Any] | None:
         """The config (parsed, as JSON) the last `up` converged to: what may exist of the
-        set-up beyond the current config, and so what `up` removes (ADR 18)."""
+        set-up beyond the current config, and so what `up` removes (ADR 19)."""
         with self._lock:
             record = self.records.get(SETUP_KEY)
             document = record.outputs.get("applied_config") if record else None

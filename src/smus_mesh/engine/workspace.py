@@ -289,7 +289,7 @@ class Workspace:
     def removal(self, state: State) -> Removal | None:
         """What left the config since the last `up`: the resources of the config that
         `up` last converged to (the state file keeps it) that the current config no longer
-        has, observed as that config saw them (ADR 18). None when nothing left."""
+        has, observed as that config saw them (ADR 19). None when nothing left."""
         document = state.applied_config()
         if document is None:
             return None
@@ -355,7 +355,7 @@ class Workspace:
             shown = with_removal(plan, removal)
             foreign = [key for key, seen in observed.items() if seen.foreign]
             if foreign:
-                # Nothing is changed beside another set-up's domain (ADR 18).
+                # Nothing is changed beside another set-up's domain (ADR 19).
                 raise UserError(
                     "refused, nothing was changed: "
                     + "; ".join(f"{key}: {observed[key].detail}" for key in foreign)

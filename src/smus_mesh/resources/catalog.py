@@ -69,7 +69,7 @@ class DataSource(DataZoneResource):
         _DZ + "UpdateDataSource",
         _DZ + "DeleteDataSource",
     )
-    #: Its filter follows the project's imports (ADR 18).
+    #: Its filter follows the project's imports (ADR 19).
     updatable = True
     async_create = ("data_source.create",)
     async_delete = ("data_source.delete",)
@@ -227,7 +227,7 @@ class DataSourceImport(Resource):
     """
 
     kind = "datazone:import"
-    #: A table added to the project's imports is imported by a new run (ADR 18).
+    #: A table added to the project's imports is imported by a new run (ADR 19).
     updatable = True
     iam_actions = (
         _DZ + "StartDataSourceRun",
@@ -469,7 +469,7 @@ class Listing(Resource):
     def wait_deleted(self, ctx: Context) -> Observed:
         """Unpublished; then the asset goes too. A table that leaves a project's imports
         leaves its listing, but the import step (per database) stays for the other tables:
-        this is the one step that knows the asset (ADR 18)."""
+        this is the one step that knows the asset (ADR 19)."""
         unpublished = super().wait_deleted(ctx)
         identity = ctx.outputs(self.key)
         try:
