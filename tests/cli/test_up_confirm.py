@@ -121,15 +121,17 @@ def test_up_shows_asks_and_applies_a_saved_plan_only_while_it_holds(
     assert stale.stderr == (
         f"error: {saved} is out of date: what exists changed since it was saved, 5 step(s) "
         f"differ:\n  {ROLE}: was keep (exists (not ours)), now create (does not exist)\n"
-        # what depends on the role is planned anew with it
-        "  datazone:blueprint-configuration/consumer/Tooling: was keep (exists), "
-        "now create (does not exist)\n"
-        "  datazone:policy-grant/consumer/Tooling: was keep (exists), now create (does not "
-        "exist)\n"
-        "  datazone:blueprint-configuration/consumer/DataLake: was keep (exists), "
-        "now create (does not exist)\n"
-        "  datazone:policy-grant/consumer/DataLake: was keep (exists), now create (does not "
-        "exist)\n"
+        # what depends on the role is looked for again once the role exists (ADR 19)
+        "  datazone:blueprint-configuration/consumer/Tooling: was keep (exists), now create "
+        f"(waits for {ROLE}: looked for again once that exists)\n"
+        "  datazone:policy-grant/consumer/Tooling: was keep (exists), now create (waits for "
+        "datazone:blueprint-configuration/consumer/Tooling: looked for again once that "
+        "exists)\n"
+        "  datazone:blueprint-configuration/consumer/DataLake: was keep (exists), now create "
+        f"(waits for {ROLE}: looked for again once that exists)\n"
+        "  datazone:policy-grant/consumer/DataLake: was keep (exists), now create (waits for "
+        "datazone:blueprint-configuration/consumer/DataLake: looked for again once that "
+        "exists)\n"
         "nothing was changed: run `smus-mesh plan --out FILE` again and review it\n"
     )
     assert cloud.inventory() == before

@@ -1,4 +1,4 @@
-"""`up` converges safely from what exists to the config (issue 12, ADR 18).
+"""`up` converges safely from what exists to the config (issue 12, ADR 19).
 
 Safety first: a domain found by name that is another set-up's is never adopted, and a role
 made again takes the blueprint configurations that use it along. Then one set-up walks a
@@ -7,19 +7,22 @@ chain of config edits beside a neighbour set-up that must stay untouched.
 
 from __future__ import annotations
 
+import copy
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import parse_config
 from smus_mesh.engine.plan import Action
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import UserError
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, example_document
-from tests.e2e.helpers import inventory_diff, last_seq, mutating_calls
+from tests.e2e.helpers import calls_since, inventory_diff, last_seq, mutating_calls
 from tests.e2e.test_neighbours import other_document
 from tests.support import CONSUMER_ACCOUNT, Cloud
 
@@ -128,3 +131,241 @@ def test_a_role_made_again_takes_its_blueprint_configurations_along(
         )
         assert current["provisioningRoleArn"] == new_arn
     assert make_workspace().plan().changes() == []
+
+
+# --- every change converges ----------------------------------------------------------------
+
+ORDERS = {
+    "name": "orders",
+    "account": "producer",
+    "database": "retail",
+    "table": "orders",
+    "location": "s3://smus-mesh-demo-retail-111111111111/orders/",
+    "format": "csv",
+    "columns": [{"name": "sku", "type": "string"}, {"name": "units", "type": "int"}],
+    "rows": [["A-1001", 3], ["B-2001", 5]],
+}
+ORDERS_CHECK = {
+    "name": "orders",
+    "project": "consumer",
+    "sql": "SELECT sku, units FROM {orders} ORDER BY sku",
+}
+
+
+def _edit(document: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    edited = copy.deepcopy(document)
+    change(edited)
+    return edited
+
+
+def _add_orders(d: dict[str, Any]) -> None:
+    d["tables"].append(copy.deepcopy(ORDERS))
+    d["projects"][0]["imports"].append("orders")
+
+
+def _subscribe_orders(d: dict[str, Any]) -> None:
+    d["subscriptions"][0]["tables"].append("orders")
+    d["checks"].append({**ORDERS_CHECK, "expect_rows": [["A-1001", "3"], ["B-2001", "5"]]})
+
+
+def _more_orders(d: dict[str, Any]) -> None:
+    d["tables"][1]["rows"].append(["C-3001", 7])
+    d["checks"][1]["expect_rows"].append(["C-3001", "7"])
+
+
+def _orders_column(d: dict[str, Any]) -> None:
+    d["tables"][1]["columns"].append({"name": "city", "type": "string"})
+    d["tables"][1]["rows"] = [["A-1001", 3, "lisbon"], ["C-3001", 7, "faro"]]
+    d["checks"][1] = {
+        **ORDERS_CHECK,
+        "sql": "SELECT sku, city FROM {orders} ORDER BY sku",
+        "expect_rows": [["A-1001", "lisbon"], ["C-3001", "faro"]],
+    }
+
+
+def _add_analytics(d: dict[str, Any]) -> None:
+    d["projects"].append({"name": "analytics", "account": "consumer"})
+    d["subscriptions"].append({"project": "analytics", "tables": ["inventory"]})
+    d["checks"].append(
+        {
+            "name": "analytics",
+            "project": "analytics",
+            "sql": "SELECT count(*) FROM {inventory}",
+            "expect_rows": [["5"]],
+        }
+    )
+
+
+def _remove_analytics(d: dict[str, Any]) -> None:
+    d["projects"].pop()
+    d["subscriptions"].pop()
+    d["checks"].pop()
+
+
+def _approval_rules(d: dict[str, Any]) -> None:
+    d["projects"][0]["approval"] = {
+        "mode": "rules",
+        "rules": [{"decision": "accept", "consumer_project": "consumer"}],
+        "default": "reject",
+    }
+
+
+def _unsubscribe_orders(d: dict[str, Any]) -> None:
+    d["subscriptions"][0]["tables"].remove("orders")
+    d["checks"].pop()
+
+
+def _remove_orders(d: dict[str, Any]) -> None:
+    d["tables"].pop()
+    d["projects"][0]["imports"].remove("orders")
+
+
+def _change_check(d: dict[str, Any]) -> None:
+    d["checks"][0]["sql"] = "SELECT count(*) FROM {inventory}"
+    d["checks"][0]["expect_rows"] = [["5"]]
+
+
+#: (what the edit does, the edit, the plan's changed steps as {key: action})
+CHAIN: list[tuple[str, Callable[[dict[str, Any]], None], dict[str, str]]] = [
+    (
+        "add a table, imported by the producer",
+        _add_orders,
+        {
+            "s3:sample-data/orders": "create",
+            "glue:table/orders": "create",
+            "lakeformation:lf-only/orders": "create",
+            "lakeformation:registration/orders": "create",
+            "lakeformation:grant/producer/orders/project/table": "create",
+            "lakeformation:grant/producer/orders/manage-access/table": "create",
+            "datazone:data-source/producer/retail": "update",
+            "datazone:import/producer/retail": "update",
+            "datazone:listing/orders": "create",
+        },
+    ),
+    (
+        "subscribe the consumer to it (and check it)",
+        _subscribe_orders,
+        {
+            "datazone:subscription-request/consumer/orders": "create",
+            "datazone:approval/consumer/orders": "create",
+            "datazone:subscription-grant/consumer/orders": "create",
+        },
+    ),
+    ("change its rows", _more_orders, {"s3:sample-data/orders": "update"}),
+    (
+        "change its columns",
+        _orders_column,
+        {"s3:sample-data/orders": "update", "glue:table/orders": "update"},
+    ),
+    (
+        "add a consumer project with a subscription",
+        _add_analytics,
+        {
+            "datazone:project/analytics": "create",
+            "datazone:subscription-request/analytics/inventory": "create",
+            "datazone:approval/analytics/inventory": "create",
+            "datazone:subscription-grant/analytics/inventory": "create",
+        },
+    ),
+    (
+        "remove that project",
+        _remove_analytics,
+        {
+            "datazone:subscription-request/analytics/inventory": "delete",
+            "datazone:project/analytics": "delete",
+        },
+    ),
+    # The policy decides requests still to come: no object of AWS changes.
+    ("change the approval mode and rules", _approval_rules, {}),
+    (
+        "remove the subscription",
+        _unsubscribe_orders,
+        {"datazone:subscription-request/consumer/orders": "delete"},
+    ),
+    (
+        "remove the table",
+        _remove_orders,
+        {
+            "datazone:listing/orders": "delete",
+            "lakeformation:grant/producer/orders/project/table": "delete",
+            "lakeformation:grant/producer/orders/manage-access/table": "delete",
+            "lakeformation:lf-only/orders": "delete",
+            "lakeformation:registration/orders": "delete",
+            "glue:table/orders": "delete",
+            "s3:sample-data/orders": "delete",
+            "datazone:data-source/producer/retail": "update",
+        },
+    ),
+    # Checks run at `query`: nothing to converge.
+    ("change a check", _change_check, {}),
+]
+
+
+def test_every_change_converges_beside_a_neighbour(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """One set-up walks a chain of config edits: each time `plan` shows exactly the steps
+    that change, `up` applies them, the next plan has nothing to do and the checks return
+    the new rows. Then `down`: the emulator is as it was before the first `up`, and the
+    neighbour set-up was never touched."""
+    other: Callable[[], Workspace] = lambda: _workspace(other_document(), tmp_path / "other.json")  # noqa: E731
+    assert other().up().ok
+    other_audit = other().audit().to_dict()
+    before = cloud.inventory()
+
+    document = example_document()
+    state = tmp_path / "demo.json"
+    assert _workspace(document, state).up().ok
+    measured = []
+    started = time.monotonic()
+    drifts: dict[str, tuple[str, ...]] = {}
+    for what, change, _ in CHAIN:
+        document = _edit(document, change)
+        workspace = _workspace(document, state)
+        plan = workspace.plan()
+        changed = {s.key: s.action.value for s in plan.changes()}
+        # An update says what changes, attribute by attribute, before -> after (JSON too).
+        for step in plan.changes():
+            if step.action == Action.UPDATE:
+                assert step.drift, (what, step)
+                assert step.to_dict()["drift"] == list(step.drift)
+                drifts[step.key] = step.drift
+        seq = last_seq(cloud)
+        report = workspace.up()
+        assert report.ok, (what, [f.message for f in report.failures])
+        calls = calls_since(cloud, seq)
+        mutating = sorted(f"{c['service']}:{c['operation']}" for c in calls if c["mutating"])
+        measured.append((what, changed, len(mutating), len(calls) - len(mutating), mutating))
+        print(f"\n[chain] {what} {time.monotonic() - started:.1f}s", flush=True)
+        assert [s.key for s in workspace.plan().changes()] == [], what
+        results = Collaboration(workspace).run_checks()
+        assert [r.ok for r in results] == [True] * len(document["checks"]), (
+            what,
+            [(r.name, r.rows, r.message) for r in results],
+        )
+    for what, changed, writes, reads, mutating in measured:
+        print(
+            f"\n[chain] {what}: plan {changed}\n  up: {writes} mutating, {reads} read: {mutating}"
+        )
+    for (what, _, expected), (_, changed, *_) in zip(CHAIN, measured, strict=True):
+        assert changed == expected, what
+
+    assert drifts == {
+        # the last update of each: the table removed from the imports
+        "datazone:data-source/producer/retail": ("tables: inventory, orders -> inventory",),
+        "datazone:import/producer/retail": ("not imported: orders",),
+        "glue:table/orders": (
+            "columns: sku string, units int -> sku string, units int, city string",
+        ),
+        "s3:sample-data/orders": (drifts["s3:sample-data/orders"][0],),
+    }
+    assert drifts["s3:sample-data/orders"][0].startswith("rows: "), drifts
+    assert " bytes (sha256 " in drifts["s3:sample-data/orders"][0]
+    assert "-> 2 rows, " in drifts["s3:sample-data/orders"][0]
+
+    report, leftovers = _workspace(document, state).down()
+    assert report.ok, [f.message for f in report.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert inventory_diff(before, cloud.inventory()) == {}
+    assert other().audit().to_dict() == other_audit
+    assert other().plan().changes() == []

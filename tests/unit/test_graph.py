@@ -140,3 +140,16 @@ def test_manual_approval_has_no_approval_or_grant_step() -> None:
     assert "request:consumer:inventory" in builder.keys
     assert "approval:consumer:inventory" not in builder.keys
     assert "grant:consumer:inventory" not in builder.keys
+
+
+def test_dependencies_outside_the_graph_order_nothing() -> None:
+    """What `up` removes is a graph of its own whose steps may depend on steps that stay."""
+    removed = Graph(
+        [Fake("listing", ("fake:thing/import",)), Fake("grant", ("fake:thing/listing",))],
+        outside=["fake:thing/import"],
+    )
+    assert [r.key for r in removed.reversed()] == ["fake:thing/grant", "fake:thing/listing"]
+    assert removed.dependents("fake:thing/listing") == ["fake:thing/grant"]
+    assert removed.ancestors("fake:thing/grant") == {"fake:thing/listing"}
+    with pytest.raises(PlanError, match="unknown step"):
+        Graph([Fake("listing", ("fake:thing/import",))])

@@ -17,7 +17,7 @@ from smus_mesh.config import parse_config
 from smus_mesh.console import NoopConsole
 from smus_mesh.engine.apply import Executor
 from smus_mesh.engine.graph import Graph
-from smus_mesh.engine.plan import Action, observe_all, plan_down, plan_up
+from smus_mesh.engine.plan import Action, observe_all, plan_down, plan_removal, plan_up
 from smus_mesh.engine.state import State
 from smus_mesh.errors import StepError
 from smus_mesh.resources.base import Observed, Resource, Status
@@ -468,3 +468,21 @@ def test_destructive_steps_and_how_a_saved_plan_differs_from_a_fresh_one() -> No
         "missing policies",
         "e: now create (does not exist), not in the plan",
     ]
+
+
+def test_what_left_the_config_is_deleted_only_when_ours() -> None:
+    """`plan_removal` is down's table, with its own reason, over the removed steps only."""
+    ours = Fake("ours", observed=COMPLETE)
+    foreign = Fake("foreign", observed=Observed(Status.COMPLETE, {"id": "x-9"}, owned=False))
+    gone = Fake("gone")
+    child = RemovedWithParent("child", observed=COMPLETE)
+    graph = Graph([ours, foreign, gone, child], outside=["fake:thing/stays"])
+    ctx = context()
+    plan = plan_removal(graph, ctx, observe_all(graph, ctx))
+    assert plan.operation == "remove"
+    assert {s.key: (s.action, s.reason) for s in plan.steps} == {
+        "fake:thing/ours": (Action.DELETE, "left the config; created by this set-up"),
+        "fake:thing/foreign": (Action.KEEP, "existed before smus-mesh; left as it was"),
+        "fake:thing/gone": (Action.SKIP, "does not exist"),
+        "fake:child/child": (Action.SKIP, "removed with its parent"),
+    }

@@ -17,14 +17,19 @@ from smus_mesh.resources.base import Resource
 class Graph:
     """An immutable DAG of resources, in insertion order where the order is free."""
 
-    def __init__(self, resources: Iterable[Resource]) -> None:
+    def __init__(self, resources: Iterable[Resource], outside: Iterable[str] = ()) -> None:
+        """`outside`: keys of another graph this one's resources may depend on, which
+        order nothing here (what `up` removes depends on what stays; ADR 19)."""
         self._nodes: dict[str, Resource] = {}
+        self._outside = frozenset(outside)
         for resource in resources:
             if resource.key in self._nodes:
                 raise PlanError(f"two resources share the key {resource.key}")
             self._nodes[resource.key] = resource
         for resource in self._nodes.values():
-            unknown = [d for d in resource.depends_on if d not in self._nodes]
+            unknown = [
+                d for d in resource.depends_on if d not in self._nodes and d not in self._outside
+            ]
             if unknown:
                 raise PlanError(f"{resource.key} depends on unknown step(s): {', '.join(unknown)}")
         self._batches = self._layers()
@@ -50,7 +55,9 @@ class Graph:
         return [r.key for r in self._nodes.values() if key in r.depends_on]
 
     def _layers(self) -> list[list[Resource]]:
-        sorter = TopologicalSorter({k: r.depends_on for k, r in self._nodes.items()})
+        sorter = TopologicalSorter(
+            {k: [d for d in r.depends_on if d not in self._outside] for k, r in self._nodes.items()}
+        )
         try:
             sorter.prepare()
         except CycleError as exc:
@@ -75,10 +82,10 @@ class Graph:
 
     def ancestors(self, key: str) -> set[str]:
         seen: set[str] = set()
-        stack = list(self.get(key).depends_on)
+        stack = [d for d in self.get(key).depends_on if d in self._nodes]
         while stack:
             current = stack.pop()
-            if current not in seen:
+            if current not in seen and current in self._nodes:
                 seen.add(current)
                 stack.extend(self._nodes[current].depends_on)
         return seen

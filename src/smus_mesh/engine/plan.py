@@ -171,11 +171,13 @@ def _observe_one(resource: Resource, ctx: Context) -> Observed:
     return observed
 
 
-def observe_all(graph: Graph, ctx: Context) -> dict[str, Observed]:
-    """Observe every resource, each after its dependencies (read-only calls only)."""
+def observe_all(graph: Graph, ctx: Context, only: set[str] | None = None) -> dict[str, Observed]:
+    """Observe every resource (or those in `only`), each after its dependencies
+    (read-only calls only)."""
     results: dict[str, Observed] = {}
     with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
-        for batch in graph.batches():
+        for whole in graph.batches():
+            batch = [r for r in whole if only is None or r.key in only]
             for resource, observed in zip(
                 batch, pool.map(lambda r: _observe_one(r, ctx), batch), strict=True
             ):
@@ -188,7 +190,7 @@ def owned(resource: Resource, observed: Observed, ctx: Context) -> bool | None:
 
     The state's memory counts only for the object it remembers: when what was found
     has another id or ARN (the remembered one is gone and a namesake was found by
-    name), only what AWS says of the namesake counts (ADR 18)."""
+    name), only what AWS says of the namesake counts (ADR 19)."""
     if observed.foreign:
         return False
     remembered = ctx.ownership.get(resource.key)
@@ -241,7 +243,7 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
             action, reason = Action.RECREATE, f"failed: {seen.detail}"
         elif resource.recreate_on_failure():
             # Replacing deletes: only what is known to be this set-up's (the state file
-            # remembers this very object, or its tags say so), never a namesake (ADR 18).
+            # remembers this very object, or its tags say so), never a namesake (ADR 19).
             action, reason = (
                 Action.BLOCKED,
                 f"failed: {seen.detail}; not replaced: not known to be this set-up's",
@@ -263,24 +265,54 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
     return Plan("up", tuple(steps), observed)
 
 
+def _down_step(
+    resource: Resource, seen: Observed, ctx: Context, dependents: tuple[str, ...], why: str
+) -> Step:
+    before = f"{seen.status.value}: {seen.detail}" if seen.detail else seen.status.value
+    mine = owned(resource, seen, ctx)
+    if seen.status == Status.ABSENT:
+        action, reason = Action.SKIP, "does not exist"
+    elif seen.foreign:
+        action, reason = Action.KEEP, f"not this set-up's; left as it was: {seen.detail}"
+    elif mine is False:
+        action, reason = Action.KEEP, "existed before smus-mesh; left as it was"
+    elif not resource.deletable:
+        action, reason = Action.SKIP, "removed with its parent"
+    else:
+        action, reason = Action.DELETE, why
+    return Step(resource.key, resource.kind, resource.account, action, reason, before, dependents)
+
+
 def plan_down(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
-    steps = []
-    for resource in graph.reversed():
-        seen = observed[resource.key]
-        before = f"{seen.status.value}: {seen.detail}" if seen.detail else seen.status.value
-        mine = owned(resource, seen, ctx)
-        if seen.status == Status.ABSENT:
-            action, reason = Action.SKIP, "does not exist"
-        elif seen.foreign:
-            action, reason = Action.KEEP, f"not this set-up's; left as it was: {seen.detail}"
-        elif mine is False:
-            action, reason = Action.KEEP, "existed before smus-mesh; left as it was"
-        elif not resource.deletable:
-            action, reason = Action.SKIP, "removed with its parent"
-        else:
-            action, reason = Action.DELETE, "created by this set-up"
-        dependents = tuple(graph.dependents(resource.key))
-        steps.append(
-            Step(resource.key, resource.kind, resource.account, action, reason, before, dependents)
+    steps = [
+        _down_step(
+            resource,
+            observed[resource.key],
+            ctx,
+            tuple(graph.dependents(resource.key)),
+            "created by this set-up",
         )
+        for resource in graph.reversed()
+    ]
     return Plan("down", tuple(steps), observed)
+
+
+#: Why `up` deletes what the state knows and the config no longer has.
+LEFT_THE_CONFIG = "left the config; created by this set-up"
+
+
+def plan_removal(removed: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
+    """What `up` deletes because it left the config (ADR 19): `down`'s decision table over
+    the resources of the last applied config that the current one no longer has, in
+    reverse dependency order. Only this set-up's are deleted; the rest is left."""
+    steps = [
+        _down_step(
+            resource,
+            observed[resource.key],
+            ctx,
+            tuple(removed.dependents(resource.key)),
+            LEFT_THE_CONFIG,
+        )
+        for resource in removed.reversed()
+    ]
+    return Plan("remove", tuple(steps), observed)

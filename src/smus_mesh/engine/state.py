@@ -460,6 +460,27 @@ class State:
             line = self._entry(SETUP_KEY)
         self._append(line)
 
+    def applied_config(self) -> dict[str, Any] | None:
+        """The config (parsed, as JSON) the last `up` converged to: what may exist of the
+        set-up beyond the current config, and so what `up` removes (ADR 19)."""
+        with self._lock:
+            record = self.records.get(SETUP_KEY)
+            document = record.outputs.get("applied_config") if record else None
+        return dict(document) if isinstance(document, dict) else None
+
+    def remember_config(self, document: dict[str, Any]) -> None:
+        """Record the config `up` converges to now (journaled when it changed)."""
+        with self._lock:
+            record = self.records.get(SETUP_KEY) or ResourceRecord(SETUP_KIND, "", "")
+            if record.outputs.get("applied_config") == document:
+                return
+            record.outputs = {**record.outputs, "applied_config": document}
+            record.owned = True
+            record.status = "COMPLETE"
+            self.records[SETUP_KEY] = record
+            line = self._entry(SETUP_KEY)
+        self._append(line)
+
     def identities(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return {k: {**r.identity, **r.outputs} for k, r in self.records.items()}

@@ -17,6 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.accounts import SessionFactory
 from smus_mesh.clients import Clients
-from smus_mesh.config import Config, load_config
+from smus_mesh.config import Config, load_config, parse_config
 from smus_mesh.console import Console, NoopConsole
-from smus_mesh.engine.apply import Executor, RunReport
+from smus_mesh.engine.apply import Executor, RunReport, StepResult
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.plan import (
     PLAN_FILE_FORMAT,
@@ -35,10 +36,12 @@ from smus_mesh.engine.plan import (
     observe_all,
     plan_differences,
     plan_down,
+    plan_removal,
     plan_up,
 )
 from smus_mesh.engine.state import State, locked
 from smus_mesh.errors import (
+    ConfigError,
     Interrupted,
     PlanOutdated,
     StateError,
@@ -144,9 +147,11 @@ class Workspace:
             arns = list(pool.map(self.sessions.verify, aliases))
         return dict(zip(aliases, arns, strict=True))
 
-    def context(self, state: State, resubscribed: set[str] | None = None) -> Context:
+    def context(
+        self, state: State, resubscribed: set[str] | None = None, config: Config | None = None
+    ) -> Context:
         return Context(
-            self.config,
+            config or self.config,
             self.clients,
             self.settings,
             self.names,
@@ -276,17 +281,51 @@ class Workspace:
                 "run `smus-mesh plan --out FILE` again and review it"
             )
 
+    def applied_document(self) -> dict[str, Any]:
+        """The config as the state file keeps it (parsed, as JSON: no comments)."""
+        document: dict[str, Any] = self.config.model_dump(mode="json")
+        return document
+
+    def removal(self, state: State) -> Removal | None:
+        """What left the config since the last `up`: the resources of the config that
+        `up` last converged to (the state file keeps it) that the current config no longer
+        has, observed as that config saw them (ADR 19). None when nothing left."""
+        document = state.applied_config()
+        if document is None:
+            return None
+        try:
+            applied = parse_config(document, f"{self.state_path} (the config of the last up)")
+        except ConfigError as exc:
+            self.console.warn(f"{exc}; what left the config since is not removed")
+            return None
+        if applied == self.config:
+            return None
+        before = Graph(SetupBuilder(applied).build())
+        gone = [r for r in before.ordered() if r.key not in self.graph]
+        if not gone:
+            return None
+        needed = {r.key for r in gone}
+        for resource in gone:
+            needed |= before.ancestors(resource.key)
+        ctx = self.context(state, config=applied)
+        observed = observe_all(before, ctx, only=needed)
+        kept = [r.key for r in before.ordered() if r.key not in needed or r.key in self.graph]
+        graph = Graph(gone, outside=kept)
+        return Removal(graph, ctx, plan_removal(graph, ctx, observed))
+
     # operations ------------------------------------------------------------------------
     def plan(self, operation: str = "up") -> Plan:
         """What `up` (or `down`) would do, from what exists now. Read-only."""
         self.verify_accounts()
         state = self.load_state()
         ctx, observed = self.observe(state)
-        return (
+        removal = self.removal(state)
+        plan = (
             plan_up(self.graph, ctx, observed)
             if operation == "up"
             else plan_down(self.graph, ctx, observed)
         )
+        return with_removal(plan, removal)
 
     def up(
         self,
@@ -311,27 +350,50 @@ class Workspace:
             }
             resubscribed = explicit & state.remembered("unsubscribed")
             ctx, observed = self.observe(state, resubscribed)
+            removal = self.removal(state)
             plan = plan_up(self.graph, ctx, observed)
+            shown = with_removal(plan, removal)
             foreign = [key for key, seen in observed.items() if seen.foreign]
             if foreign:
-                # Nothing is changed beside another set-up's domain (ADR 18).
+                # Nothing is changed beside another set-up's domain (ADR 19).
                 raise UserError(
                     "refused, nothing was changed: "
                     + "; ".join(f"{key}: {observed[key].detail}" for key in foreign)
                 )
             if saved is not None:
-                self._check_saved(saved, plan, saved_source)
+                self._check_saved(saved, shown, saved_source)
             if approve is not None:
-                approve(plan)
+                approve(shown)
             try:
                 state.remember_setup(self.names.setup_id, resubscribed=resubscribed)
-                report = Executor(self.graph, ctx, state).apply(plan)
-                self._settle_request_messages(report, ctx)
-                report.awaiting_approval = self._awaiting_approval(ctx)
+                removed = self._remove(removal, state)
+                if removed is not None and not removed.ok:
+                    # What the config still has waits until what left it is gone; the
+                    # recorded config stays the old one, so the next run removes it again.
+                    report = _not_run(removed, plan, "removing what left the config failed")
+                else:
+                    state.remember_config(self.applied_document())
+                    report = Executor(self.graph, ctx, state).apply(plan)
+                    if removed is not None:
+                        report.results[:0] = removed.results
+                    self._settle_request_messages(report, ctx)
+                    report.awaiting_approval = self._awaiting_approval(ctx)
             finally:
                 state.close()
         if report.interrupted:
             raise Interrupted(report.interruption())
+        return report
+
+    def _remove(self, removal: Removal | None, state: State) -> RunReport | None:
+        """Delete what left the config (reverse dependency order); then the state forgets
+        it. None when nothing left."""
+        if removal is None:
+            return None
+        report = Executor(removal.graph, removal.ctx, state).destroy(removal.plan)
+        if report.ok:
+            for step in removal.plan.steps:
+                if step.key in state.records:
+                    state.forget(step.key)
         return report
 
     def _settle_request_messages(self, report: RunReport, ctx: Context) -> None:
@@ -407,7 +469,11 @@ class Workspace:
         with locked(self.state_path):
             plan, state, ctx = self.down_plan()
             domain_ids, project_ids = self._remember_ownership(state, plan.observed)
+            # What left the config since the last `up` goes first, as `up` would remove it.
+            removed = self._remove(self.removal(state), state)
             report = Executor(self.graph, ctx, state).destroy(plan)
+            if removed is not None:
+                report.results[:0] = removed.results
             if report.interrupted:
                 self._done_with(state)
                 raise Interrupted(report.interruption())
@@ -548,6 +614,36 @@ class Workspace:
                 }
             )
         return rows
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What left the config: its resources (a graph of their own), the context they are
+    observed in (the config they came from), and `down`'s plan for them."""
+
+    graph: Graph
+    ctx: Context
+    plan: Plan
+
+
+def with_removal(plan: Plan, removal: Removal | None) -> Plan:
+    """The plan as shown and saved: what is removed first, then the plan itself."""
+    if removal is None:
+        return plan
+    return Plan(
+        plan.operation,
+        removal.plan.steps + plan.steps,
+        {**removal.plan.observed, **plan.observed},
+    )
+
+
+def _not_run(removed: RunReport, plan: Plan, why: str) -> RunReport:
+    """The report of an `up` stopped after its removals: the plan's steps did not run."""
+    results = list(removed.results) + [
+        StepResult(step.key, step.action.value, False, 0.0, f"not run: {why}")
+        for step in plan.steps
+    ]
+    return RunReport("up", results, removed.wall_s, removed.calls, interrupted=removed.interrupted)
 
 
 def _state_files_at(path: Path) -> bool:

@@ -66,8 +66,11 @@ class DataSource(DataZoneResource):
         _DZ + "CreateDataSource",
         _DZ + "GetDataSource",
         _DZ + "ListDataSources",
+        _DZ + "UpdateDataSource",
         _DZ + "DeleteDataSource",
     )
+    #: Its filter follows the project's imports (ADR 19).
+    updatable = True
     async_create = ("data_source.create",)
     async_delete = ("data_source.delete",)
 
@@ -135,7 +138,14 @@ class DataSource(DataZoneResource):
             if source.get("errorMessage"):
                 detail += f": {source['errorMessage'].get('errorDetail', '')}"
             owned = remembered_as_ours(ctx, self.key, source["id"])
-            return Observed(status, self._identity(ctx, source["id"]), detail=detail, owned=owned)
+            drift: tuple[str, ...] = ()
+            current = _filtered_tables(source.get("configuration") or {}, self.database)
+            wanted = sorted(t.table for t in self.tables)
+            if status == Status.COMPLETE and current != wanted:
+                drift = (f"tables: {', '.join(current) or 'none'} -> {', '.join(wanted)}",)
+            return Observed(
+                status, self._identity(ctx, source["id"]), detail=detail, owned=owned, drift=drift
+            )
         return Observed.absent(f"no data source {name}")
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -151,6 +161,33 @@ class DataSource(DataZoneResource):
             publishOnImport=False,
         )
         return self._identity(ctx, source["id"])
+
+    def update(self, ctx: Context, observed: Observed) -> None:
+        """Filter the tables the project imports now (a run afterwards imports a new one)."""
+        ctx.retry_while(
+            self.key,
+            lambda: ctx.client(self.account, "datazone").update_data_source(
+                domainIdentifier=observed.identity["domain_id"],
+                identifier=observed.identity["id"],
+                configuration=self._configuration(),
+            ),
+            # Only a READY data source can be updated: a run may still be settling.
+            codes=("ConflictException",),
+        )
+
+
+def _filtered_tables(configuration: dict[str, Any], database: str) -> list[str]:
+    """The tables of `database` a data source's configuration includes, sorted."""
+    filters = (configuration.get("glueRunConfiguration") or {}).get(
+        "relationalFilterConfigurations"
+    ) or []
+    return sorted(
+        str(expression.get("expression"))
+        for f in filters
+        if f.get("databaseName") == database
+        for expression in f.get("filterExpressions") or []
+        if expression.get("type") == "INCLUDE"
+    )
 
 
 def find_asset(
@@ -190,6 +227,8 @@ class DataSourceImport(Resource):
     """
 
     kind = "datazone:import"
+    #: A table added to the project's imports is imported by a new run (ADR 19).
+    updatable = True
     iam_actions = (
         _DZ + "StartDataSourceRun",
         _DZ + "GetDataSourceRun",
@@ -216,6 +255,9 @@ class DataSourceImport(Resource):
         found: dict[str, str] = {}
         missing: list[str] = []
         for table in self.source.tables:
+            if not ctx.has_output(self.table_keys[table.name], "catalog_id"):
+                missing.append(table.name)  # a table still to be made: not imported yet
+                continue
             catalog_id = ctx.output(self.table_keys[table.name], "catalog_id")
             asset = find_asset(ctx, self.account, domain_id, project_id, table, catalog_id)
             if asset is None:
@@ -252,6 +294,17 @@ class DataSourceImport(Resource):
                 outputs,
                 detail=f"run {run['status']}",
             )
+        if found:
+            # Imported before, but not every table the project imports now: a new run
+            # (after the data source's filter follows) imports the others.
+            return Observed(
+                Status.COMPLETE,
+                identity,
+                outputs,
+                detail="imported: " + ", ".join(sorted(found)),
+                owned=True,
+                drift=(f"not imported: {', '.join(missing)}",),
+            )
         return Observed(
             Status.ABSENT, identity, outputs, detail="not imported: " + ", ".join(missing)
         )
@@ -262,6 +315,9 @@ class DataSourceImport(Resource):
             dataSourceIdentifier=ctx.output(self.source.key, "id"),
         )
         return {"run_id": run["id"], "domain_id": ctx.output(self.source.domain_key, "id")}
+
+    def update(self, ctx: Context, observed: Observed) -> None:
+        ctx.set_outputs(self.key, {**ctx.outputs(self.key), **self.create(ctx)})
 
     def wait_created(self, ctx: Context) -> Observed:
         domain_id = ctx.output(self.source.domain_key, "id")
@@ -356,6 +412,7 @@ class Listing(Resource):
         _DZ + "GetAsset",
         _DZ + "CreateListingChangeSet",
         _DZ + "GetListing",
+        _DZ + "DeleteAsset",
     )
     async_create = ("listing.publish",)
 
@@ -408,3 +465,18 @@ class Listing(Resource):
         except ClientError as exc:
             if not not_found(exc):
                 raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        """Unpublished; then the asset goes too. A table that leaves a project's imports
+        leaves its listing, but the import step (per database) stays for the other tables:
+        this is the one step that knows the asset (ADR 19)."""
+        unpublished = super().wait_deleted(ctx)
+        identity = ctx.outputs(self.key)
+        try:
+            ctx.client(self.account, "datazone").delete_asset(
+                domainIdentifier=identity["domain_id"], identifier=identity["asset_id"]
+            )
+        except ClientError as exc:
+            if not not_found(exc):
+                raise
+        return unpublished

@@ -157,7 +157,7 @@ IN_DOMAIN = {"domainIdentifier": "domain_id", "identifier": "id"}
 
 def remembered_as_ours(ctx: Context, key: str, found_id: str) -> bool | None:
     """For kinds without tags: True when the state file remembers this very object (by
-    id) as this set-up's, else unknown (a namesake found by name; ADR 18)."""
+    id) as this set-up's, else unknown (a namesake found by name; ADR 19)."""
     return True if ctx.remembered_identity(key).get("id") == found_id else None
 
 
@@ -237,7 +237,7 @@ class Domain(DataZoneResource):
             # Found by name only, and not tagged as this set-up's: another set-up's domain
             # (or one made without smus-mesh) that happens to have the name of the config's.
             # Adopting it would build, and later delete, inside someone else's domain: it is
-            # never used (no id in the outputs, so nothing is looked for under it). ADR 18.
+            # never used (no id in the outputs, so nothing is looked for under it). ADR 19.
             tags = domain.get("tags") or {}
             owner = (
                 f"set-up {tags[SETUP_TAG]!r} (id {tags.get(SETUP_ID_TAG, 'none')})"
@@ -641,13 +641,15 @@ class BlueprintConfiguration(DataZoneResource):
             raise
         desired = self._desired(ctx)
         drift = tuple(
-            name
+            f"{name}: {current.get(name)} -> {desired[name]}"
             for name in ("enabledRegions", "provisioningRoleArn", "manageAccessRoleArn")
             if current.get(name) != desired[name]
         )
         regional = current.get("regionalParameters", {}).get(ctx.region, {})
         if regional != desired["regionalParameters"][ctx.region]:
-            drift += ("regionalParameters",)
+            drift += (
+                f"regionalParameters: {regional} -> {desired['regionalParameters'][ctx.region]}",
+            )
         return Observed(Status.COMPLETE, identity, detail="enabled", owned=True, drift=drift)
 
     def create(self, ctx: Context) -> dict[str, Any]:

@@ -64,6 +64,12 @@ def service_trust(
     }
 
 
+def _brief(document: Any, limit: int = 300) -> str:
+    """A policy document on one line, cut at `limit` characters (for a plan's diff)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _normalise(document: Any) -> Any:
     """Policy documents as AWS returns them (string or URL-decoded dict) -> comparable."""
     if isinstance(document, str):
@@ -143,8 +149,9 @@ class IamRole(Resource):
     def _drift(self, ctx: Context, iam: Any, role: dict[str, Any]) -> tuple[str, ...]:
         spec = self.spec(ctx)
         drift = []
-        if _normalise(role["AssumeRolePolicyDocument"]) != _normalise(spec.trust):
-            drift.append("trust policy")
+        current = _normalise(role["AssumeRolePolicyDocument"])
+        if current != _normalise(spec.trust):
+            drift.append(f"trust policy: {_brief(current)} -> {_brief(_normalise(spec.trust))}")
         attached = {
             p["PolicyArn"]
             for p in iam.list_attached_role_policies(RoleName=spec.name)["AttachedPolicies"]
@@ -197,7 +204,7 @@ class IamRole(Resource):
         iam = ctx.client(self.account, "iam")
         # Only what drifted: a role whose run was killed between CreateRole and
         # AttachRolePolicy has the right trust already and lacks only its policies.
-        if "trust policy" in observed.drift:
+        if any(d.startswith("trust policy") for d in observed.drift):
             iam.update_assume_role_policy(RoleName=spec.name, PolicyDocument=json.dumps(spec.trust))
         # Nor a policy that is there: a run killed after the first of several attachments
         # must not start every rerun with the same call (the crash chain of

@@ -33,7 +33,7 @@ class Observed:
             it existed before and must never be deleted, None when unknown.
         drift: differences between what exists and what the config wants.
         foreign: found by name but proven another's (tagged with another set-up, or
-            with no set-up at all): never adopted, changed or deleted (ADR 18).
+            with no set-up at all): never adopted, changed or deleted (ADR 19).
     """
 
     status: Status

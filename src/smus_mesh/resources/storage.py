@@ -202,6 +202,10 @@ def _arrow_type(glue_type: str) -> Any:
     }[glue_type]
 
 
+def _columns(columns: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in columns) or "none"
+
+
 @register
 class SampleData(Resource):
     """The sample rows of a table smus-mesh creates, as one object under its location.
@@ -236,7 +240,15 @@ class SampleData(Resource):
         metadata = head.get("Metadata", {})
         owned = ctx.names.owns_marks(metadata, OWNER_METADATA, OWNER_ID_METADATA)
         digest = metadata.get("sha256")
-        drift = () if digest == hashlib.sha256(self._body()).hexdigest() else ("rows changed",)
+        body = self._body()
+        drift: tuple[str, ...] = ()
+        if digest != hashlib.sha256(body).hexdigest():
+            # The object keeps only a digest and its size of the rows it was written with.
+            drift = (
+                f"rows: {head.get('ContentLength', '?')} bytes (sha256 {str(digest)[:12]}) -> "
+                f"{len(self.table.rows)} rows, {len(body)} bytes "
+                f"(sha256 {hashlib.sha256(body).hexdigest()[:12]})",
+            )
         return Observed(
             Status.COMPLETE,
             {"bucket": self.table.bucket, "key": self.object_key},
@@ -415,8 +427,9 @@ class GlueTable(Resource):
                 (c["Name"], c["Type"])
                 for c in table.get("StorageDescriptor", {}).get("Columns", [])
             ]
-            if columns != [(c.name, c.type) for c in self.table.columns]:
-                drift = ("columns",)
+            wanted = [(c.name, c.type) for c in self.table.columns]
+            if columns != wanted:
+                drift = (f"columns: {_columns(columns)} -> {_columns(wanted)}",)
         identity = self._identity(ctx)
         identity["location"] = table.get("StorageDescriptor", {}).get("Location", "")
         return Observed(Status.COMPLETE, identity, detail="exists", owned=owned, drift=drift)

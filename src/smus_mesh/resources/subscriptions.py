@@ -643,6 +643,9 @@ class SubscriptionGrant(_SubscriptionBase):
                 # Reading this as done would leave the grant unawaited when a run killed
                 # after CreateSubscriptionRequest is resumed; `wait_created` settles it.
                 return Observed(Status.IN_PROGRESS, detail="the request awaits a decision"), True
+            if latest == "none":
+                # Nothing asked yet (a subscription new in the config): nothing to wait for.
+                return Observed.absent("not requested yet"), False
             return Observed(Status.IN_PROGRESS, detail="waiting for the subscription"), False
         subscription_id = approved[0]["id"]
         # Later polls of this wait go straight to the grants (the id does not change).
