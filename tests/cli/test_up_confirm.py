@@ -265,3 +265,49 @@ def test_up_names_its_three_ways_to_skip_the_question() -> None:
     assert shown.exit_code == 0
     assert "--yes" in shown.stdout and "-y" in shown.stdout
     assert "--auto-approve" in shown.stdout and "--plan" in shown.stdout
+
+
+def test_up_asks_before_it_removes_what_left_the_config(
+    cloud: Cloud, fast_polling: None, write_config: Callable[[dict[str, Any]], Path]
+) -> None:
+    """A project taken out of the config is deleted by the next `up` (ADR 19): that is
+    destructive, so without a terminal and without --yes, up refuses and changes nothing;
+    with --yes it removes the project, and the config then holds."""
+    document = example_document()
+    document["tables"] = []
+    document["subscriptions"] = []
+    document["checks"] = []
+    for project in document["projects"]:
+        project.pop("imports", None)
+    config = write_config(document)
+    first = run("-c", config, "up")  # nothing destructive: no question
+    assert first.exit_code == 0, first.output
+    datazone = cloud.client("datazone")
+    domain = next(d for d in datazone.list_domains()["items"] if d["name"] == "smus-mesh-demo")
+
+    def projects() -> list[str]:
+        listed = datazone.list_projects(domainIdentifier=domain["id"])["items"]
+        return sorted(p["name"] for p in listed)
+
+    assert projects() == ["consumer", "producer"]
+
+    document["projects"] = [p for p in document["projects"] if p["name"] != "consumer"]
+    config.write_text(json.dumps(document))
+    before = cloud.inventory()
+    refused = run("-c", config, "up")
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith("error: up would delete or replace "), refused.stderr
+    assert f"delete {PROJECT}" in refused.stderr
+    assert refused.stderr.endswith(
+        "nothing was changed: review the plan and run again with --yes (or --auto-approve) "
+        "when not interactive\n"
+    )
+    assert cloud.inventory() == before
+
+    removed = run("-c", config, "-o", "json", "up", "--yes")
+    assert removed.exit_code == 0, removed.output
+    steps = {s["key"]: s["action"] for s in json.loads(removed.stdout)["plan"]["steps"]}
+    assert steps[PROJECT] == "delete"
+    assert projects() == ["producer"]
+    converged = run("-c", config, "plan", "--expect-no-changes")
+    assert converged.exit_code == 0, converged.output

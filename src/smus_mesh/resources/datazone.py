@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from smus_mesh.errors import UserError, aws_code
+from smus_mesh.errors import StepError, UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import SETUP_ID_TAG, SETUP_TAG
@@ -750,9 +750,17 @@ class PolicyGrant(Resource):
             k: observed.identity[k]
             for k in ("domainIdentifier", "entityType", "entityIdentifier", "policyType")
         }
+        # Without its id, RemovePolicyGrant removes every grant of the principal on the
+        # entity: another profile's grant to the same principal (ours or a neighbour's)
+        # would go too. The id comes from the listing `observe` matched on the detail.
+        grant_id = observed.identity.get("grant_id")
+        if not grant_id:
+            raise StepError(
+                self.key, "the policy grant's id is unknown; not removing it by principal"
+            )
         try:
             ctx.client(self.account, "datazone").remove_policy_grant(
-                **selector, principal=self.principal(ctx)
+                **selector, principal=self.principal(ctx), grantIdentifier=grant_id
             )
         except ClientError as exc:
             if not (not_found(exc) or aws_code(exc) == "AccessDeniedException"):
