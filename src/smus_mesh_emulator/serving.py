@@ -1,4 +1,4 @@
-"""How the emulator serves HTTP: cheroot, with keep-alive and a fixed pool of threads (ADR 18).
+"""How the emulator serves HTTP: cheroot, with keep-alive and a fixed pool of threads (ADR 20).
 
 Werkzeug's development server made a thread and took a connection per request (it closed
 every connection, since keeping one alive lost the next request to its body drain), so a
