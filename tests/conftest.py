@@ -23,6 +23,35 @@ from tests.support import REGION, TEST_FIRST_READ_GRACE, Cloud
 
 _real_connect = socket.socket.connect
 
+#: Test files that run whole flows (tens of seconds a test), roughly slowest first. They
+#: are collected first, so that with `--maxschedchunk 2` (make test) xdist hands the long
+#: tests out before the short ones and the workers finish together instead of one worker
+#: running a long flow at the end while the others idle.
+_LONG_FIRST = (
+    "tests/emulator/test_cli_scenario.py",
+    "tests/e2e/test_collaboration.py",
+    "tests/reliability/test_interrupt.py",
+    "tests/cli/test_up_confirm.py",
+    "tests/reliability/test_config_fuzz.py",
+    "tests/e2e/test_neighbours.py",
+    "tests/e2e/test_audit.py",
+    "tests/e2e/",
+    "tests/reliability/",
+    "tests/cli/",
+    "tests/emulator/test_workflow.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next(
+            (i for i, prefix in enumerate(_LONG_FIRST) if path.startswith(prefix)),
+            len(_LONG_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: each file keeps its own order
+
 
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address

@@ -18,9 +18,11 @@ The endpoint is never chosen here: botocore honours `AWS_ENDPOINT_URL` (and
 
 from __future__ import annotations
 
+import functools
 import threading
 import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import botocore.session
@@ -43,6 +45,13 @@ class Account:
     account_id: str
 
 
+@functools.cache
+def _data_loader() -> Any:
+    """The process's one botocore data loader: a workspace built again in the same process
+    (the test suite builds hundreds) finds every model it read before already parsed."""
+    return botocore.session.get_session().get_component("data_loader")
+
+
 class SessionFactory:
     """Builds and caches one `boto3.Session` per account alias (thread safe).
 
@@ -56,7 +65,7 @@ class SessionFactory:
         self._client_config = client_config(max_attempts)
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
-        self._loader = botocore.session.get_session().get_component("data_loader")
+        self._loader = _data_loader()
 
     @property
     def region(self) -> str:

@@ -13,8 +13,8 @@ import importlib
 INSTALL_HINT = "pip install 'smus-mesh[emulator]'"
 
 #: Import names of what the `emulator` extra installs (moto[server] brings Flask and
-#: werkzeug) that the emulator cannot start without.
-EXTRA_MODULES = ("moto", "flask", "werkzeug", "duckdb", "regex")
+#: werkzeug; cheroot serves HTTP) that the emulator cannot start without.
+EXTRA_MODULES = ("moto", "flask", "werkzeug", "duckdb", "regex", "cheroot")
 
 
 def missing_dependencies() -> list[str]:

@@ -22,7 +22,6 @@ import ipaddress
 import logging
 import os
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -61,6 +60,20 @@ def _is_html(body: list[bytes]) -> bool:
     return start.startswith((b"<!doctype html", b"<html"))
 
 
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """The whole request body: CONTENT_LENGTH bytes, or every chunk of a chunked body
+    (the server de-chunks it; moto then sees an ordinary body of known length)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length:
+        return bytes(environ["wsgi.input"].read(length))
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return b""
+    body = bytes(environ["wsgi.input"].read())
+    environ.pop("HTTP_TRANSFER_ENCODING")
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
 class EmulatorApp:
     """WSGI app: admin endpoints, calls log, faults and latency around moto's dispatcher."""
 
@@ -91,8 +104,7 @@ class EmulatorApp:
 
         # Read every body in full first: routing needs it, and so do the admin endpoints.
         started = time.perf_counter()
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length else b"")
+        environ["wsgi.input"] = io.BytesIO(_read_body(environ))
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return admin.handle(environ, start_response, reset_cloud, services.known_accounts)
 
@@ -308,9 +320,7 @@ class EmulatorServer:
             return services.known_accounts()
 
     def _bind(self) -> None:
-        from werkzeug.serving import make_server
-
-        from smus_mesh_emulator import services
+        from smus_mesh_emulator import services, serving
 
         with EmulatorServer._active_lock:
             if EmulatorServer._active is not None:
@@ -326,43 +336,14 @@ class EmulatorServer:
             RUNTIME.strict = self.strict
             app = EmulatorApp(self.request_log)
             app.prewarm()
-            # Bound here, not by werkzeug: on a bind error werkzeug prints the reason and
-            # calls sys.exit(1) itself; this way the caller gets an EmulatorError.
-            listener = self._listen()
             try:
-                self._server = make_server(
-                    self.host,
-                    self.requested_port,
-                    app,
-                    threaded=True,
-                    request_handler=_QuietHandler,
-                    fd=listener.fileno(),
-                )
-            finally:
-                listener.close()  # werkzeug works on its own duplicate of the socket
+                self._server = serving.Server(self.host, self.requested_port, app)
+            except OSError as exc:
+                raise EmulatorError(
+                    f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}"
+                ) from None
             EmulatorServer._active = self
             RUNTIME.clock.start()
-
-    def _listen(self) -> socket.socket:
-        try:
-            family, kind, proto, _, address = socket.getaddrinfo(
-                self.host, self.requested_port, type=socket.SOCK_STREAM
-            )[0]
-            listener = socket.socket(family, kind, proto)
-        except OSError as exc:
-            raise EmulatorError(
-                f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}"
-            ) from None
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(address)
-            listener.listen(128)
-        except OSError as exc:
-            listener.close()
-            raise EmulatorError(
-                f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror or exc}"
-            ) from None
-        return listener
 
     def start(self) -> EmulatorServer:
         self._bind()
@@ -404,22 +385,3 @@ class EmulatorServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _quiet_handler_class() -> type[Any]:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    class QuietHandler(MotoRequestHandler):
-        """moto's handler (keeps underscored S3 headers) without one log line per request.
-
-        Connections are not kept alive: Werkzeug closes each one after draining whatever
-        the client sent (a reused connection would lose its next request to the drain).
-        """
-
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    return QuietHandler
-
-
-_QuietHandler = _quiet_handler_class()

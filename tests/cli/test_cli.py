@@ -187,7 +187,7 @@ def test_demo_rejects_bad_options_before_starting() -> None:
 #: imported (`sys.modules[name] = None` makes `import name` raise ImportError).
 WITHOUT_THE_EXTRA = (
     "import sys\n"
-    "for name in ('moto', 'duckdb', 'flask', 'werkzeug', 'regex'):\n"
+    "for name in ('moto', 'duckdb', 'flask', 'werkzeug', 'regex', 'cheroot'):\n"
     "    sys.modules[name] = None\n"
     "sys.argv = ['smus-mesh', *sys.argv[1:]]\n"
     "from smus_mesh.cli import main\n"
@@ -213,7 +213,7 @@ def test_the_emulator_commands_say_how_to_install_the_extra(command: tuple[str, 
     assert done.returncode == 2
     assert done.stderr == (
         "error: the emulator is not installed (cannot import moto, flask, werkzeug, duckdb, "
-        "regex). Install it with: pip install 'smus-mesh[emulator]'\n"
+        "regex, cheroot). Install it with: pip install 'smus-mesh[emulator]'\n"
     )
     assert done.stdout == ""
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from tests.scenarios.aws_forkserver import write_shim
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "scenarios" / "smus-two-accounts.sh"
+FORKSERVER = ROOT / "tests" / "scenarios" / "aws_forkserver.py"
 #: The profiles a person would have in ~/.aws/config: the management account's keys, and
 #: the member accounts reached by assuming OrganizationAccountAccessRole from them.
 AWS_CONFIG = f"""\
@@ -37,15 +42,40 @@ aws_secret_access_key = emulator-secret
 """
 
 
+@contextmanager
+def aws_forkserver(env: dict[str, str], shims: Path) -> Iterator[Path]:
+    """The fork server in the script's environment (the CLI reads HOME at import), and
+    `aws` in `shims` pointing at it; stopped afterwards."""
+    # A Unix socket path has ~100 characters at most: not under pytest's tmp_path.
+    with tempfile.TemporaryDirectory(prefix="aws-") as directory:
+        socket_path = Path(directory) / "cli.sock"
+        server = subprocess.Popen(
+            [sys.executable, str(FORKSERVER), str(socket_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline() == "ready\n", "the AWS CLI fork server did not start"
+            yield write_shim(shims, socket_path)
+        finally:
+            server.kill()
+            server.wait(timeout=30)
+
+
 def run_scenario(cloud: Cloud, tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "aws-config"
     config.write_text(AWS_CONFIG)
     credentials = tmp_path / "aws-credentials"
     credentials.write_text(AWS_CREDENTIALS)
+    shims = tmp_path / "bin"
+    shims.mkdir()
     env = {
         **os.environ,
-        # the AWS CLI of the project venv first on the PATH, as `aws`
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        # `aws` first on the PATH: the project venv's AWS CLI, each command in a process of
+        # its own forked from one that imported the CLI once (tests/scenarios/aws_forkserver.py)
+        "PATH": f"{shims}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         # the CLI caches assumed-role credentials under ~/.aws/cli/cache: a home of its
         # own, or keys cached against another emulator run would be reused
         "HOME": str(tmp_path),
@@ -56,14 +86,15 @@ def run_scenario(cloud: Cloud, tmp_path: Path) -> dict[str, str]:
         "POLL_SECONDS": "0.2",
         "MAX_POLLS": "50",
     }
-    result = subprocess.run(
-        ["bash", str(SCRIPT)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    with aws_forkserver(env, shims):
+        result = subprocess.run(
+            ["bash", str(SCRIPT)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr[-4000:]
     assert "error:" not in result.stderr, result.stderr[-4000:]
     return dict(line.split("=", 1) for line in result.stdout.splitlines())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 
@@ -82,3 +83,63 @@ def test_trust_policy_updates_accept_session_actions_like_aws(cloud: Cloud) -> N
         iam.update_assume_role_policy(RoleName="session-actions", PolicyDocument=json.dumps(trust))
     assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocument"
     assert "Trust Policy statement actions" in refused.value.response["Error"]["Message"]
+
+
+def _signed_sts_request(cloud: Cloud) -> tuple[str, dict[str, str], bytes]:
+    """GetCallerIdentity as botocore would send it: path, headers, form body."""
+    body = b"Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/"
+        "us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0",
+    }
+    return "/", headers, body
+
+
+def test_one_connection_carries_many_requests(cloud: Cloud) -> None:
+    """HTTP/1.1 keep-alive: three calls on one TCP connection, each answered in full."""
+    host, port = cloud.url.removeprefix("http://").split(":")
+    path, headers, body = _signed_sts_request(cloud)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        for _ in range(3):
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            assert response.status == 200, payload
+            assert f"<Account>{BASE_ACCOUNT}</Account>".encode() in payload
+            assert response.getheader("Connection", "").lower() != "close"
+        sock = connection.sock
+        assert sock is not None  # still the first connection: never closed by the server
+    finally:
+        connection.close()
+
+
+def test_a_chunked_request_body_is_read_whole(cloud: Cloud) -> None:
+    """A body sent with Transfer-Encoding: chunked (no Content-Length) reaches the service."""
+    host, port = cloud.url.removeprefix("http://").split(":")
+    path, headers, body = _signed_sts_request(cloud)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request(
+            "POST", path, body=iter([body[:10], body[10:]]), headers=headers, encode_chunked=True
+        )
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, payload
+    assert f"<Account>{BASE_ACCOUNT}</Account>".encode() in payload
+    [call] = [c for c in cloud.calls() if c["operation"] == "GetCallerIdentity"]
+    assert (call["service"], call["status"]) == ("sts", 200)
+
+
+def test_s3_metadata_keeps_its_underscores_and_no_other_underscored_header_counts(
+    cloud: Cloud,
+) -> None:
+    """As moto's own server: x-amz-meta-* keeps its spelling; an underscored header never
+    stands in for a dashed one."""
+    s3 = cloud.client("s3", DOMAIN_ACCOUNT)
+    s3.create_bucket(Bucket="meta-bucket")
+    s3.put_object(Bucket="meta-bucket", Key="k", Body=b"x", Metadata={"my_key": "v1"})
+    assert s3.head_object(Bucket="meta-bucket", Key="k")["Metadata"] == {"my_key": "v1"}

@@ -1,0 +1,112 @@
+"""How the emulator serves HTTP: cheroot, with keep-alive and a fixed pool of threads (ADR 20).
+
+Werkzeug's development server made a thread and took a connection per request (it closed
+every connection, since keeping one alive lost the next request to its body drain), so a
+tool with 256 threads paid a TCP handshake and a thread start for each of its calls.
+cheroot keeps HTTP/1.1 connections open, parks idle ones in a selector, and hands each
+request to one of `THREADS` long-lived workers.
+
+`Server` is the small surface `EmulatorServer` uses (`serve_forever`, `shutdown`,
+`server_close`, `server_address`), so the WSGI app knows nothing of the server under it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from cheroot import wsgi
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
+
+#: Worker threads: requests served at once. Moto's work is CPU-bound Python under the GIL,
+#: so more threads than this only queue inside the process instead of in the selector.
+THREADS = 32
+
+#: Seconds a kept-alive connection may stay idle before the server closes it (botocore
+#: reopens a closed pooled connection on its own).
+IDLE_TIMEOUT = 60
+
+
+class _Gateway(wsgi.Gateway_10):
+    """Headers as moto's own server passes them: a header with an underscore in its name is
+    dropped (WSGI cannot tell `X_Foo` from `X-Foo`, so one could spoof the other), except
+    S3 object metadata, kept under its original spelling (see moto's MotoRequestHandler)."""
+
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in self.req.inheaders.items()
+        ]
+        dashed = {environ_key_for_header(n): v for n, v in headers if "_" not in n}
+        names: dict[str, str] = {}
+        for name, value in headers:
+            if "_" not in name:
+                continue
+            key = environ_key_for_header(name)
+            if key in dashed:
+                environ[key] = dashed[key]  # never let the underscored one stand in
+            elif should_preserve_original_header_name(name):
+                environ[key] = value
+                names.setdefault(key, name)
+            else:
+                environ.pop(key, None)
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+        return environ
+
+
+def _in_a_daemon_thread(function: Callable[[], object]) -> None:
+    """Call `function` in a daemon thread and wait for it. A thread is a daemon when the
+    thread that creates it is one: cheroot's workers, started by `prepare`, then do not
+    keep a process alive whose server nobody stopped (werkzeug's threads did not either)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            function()
+        except BaseException as exc:  # re-raised in the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="emulator-prepare", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+class Server:
+    """A cheroot WSGI server bound (by `__init__`) to `host:port`; port 0 picks one."""
+
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        self._server = wsgi.Server(
+            (host, port),
+            app,
+            numthreads=THREADS,
+            request_queue_size=128,
+            timeout=IDLE_TIMEOUT,
+            shutdown_timeout=2,
+        )
+        self._server.gateway = _Gateway
+        # cheroot's default of 10 kept-alive connections would close the connections of a
+        # tool's pool as fast as it opens them.
+        self._server.keep_alive_conn_limit = None  # type: ignore[assignment]
+        _in_a_daemon_thread(self._server.prepare)  # binds: an OSError is a bind error
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        address = self._server.bind_addr
+        return str(address[0]), int(address[1])
+
+    def serve_forever(self) -> None:
+        self._server.serve()
+
+    def shutdown(self) -> None:
+        self._server.stop()
+
+    def server_close(self) -> None:
+        if self._server.ready:
+            self._server.stop()
