@@ -24,11 +24,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Four workers on two cores: many tests spend their time waiting (polls, subprocesses,
-# emulated durations), so two more workers fill those waits. Chunks of two tests, with
-# the long flows collected first (tests/conftest.py), keep the workers finishing together.
+# Two workers on two cores. Four fill more of the tests' waiting, but on a loaded machine
+# they pushed reads past the emulator's first-read grace (two timing tests failed), so
+# not until that is measured on a quiet machine. Chunks of two tests, with the long flows
+# collected first (tests/conftest.py), keep the workers finishing together.
 test: lint typecheck
-	$(BIN)/pytest -n 4 --maxschedchunk 2 -q
+	$(BIN)/pytest -n 2 --maxschedchunk 2 -q
 
 # The reliability suite's full matrix (every crash point of up and down, the fault
 # matrix at three seeds, SMUS_MESH_FUZZ_EXAMPLES fuzzed configs): minutes, not seconds.
