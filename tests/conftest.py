@@ -87,3 +87,13 @@ def default_grace(emulator_server: EmulatorServer) -> Iterator[float]:
     admin.admin("POST", "latency", {"first_read_grace": FIRST_READ_GRACE})
     yield FIRST_READ_GRACE
     admin.admin("POST", "latency", {"first_read_grace": TEST_FIRST_READ_GRACE})
+
+
+@pytest.fixture
+def enforced_iam(cloud: Cloud) -> Iterator[Cloud]:
+    """`cloud` with strict IAM (signatures and policies checked) for one test."""
+    assert cloud.admin("POST", "iam", {"mode": "enforce"}) == {"mode": "enforce"}
+    try:
+        yield cloud
+    finally:
+        cloud.admin("POST", "iam", {"mode": "off"})

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from smus_mesh_emulator.faults import error_response, protocol_of
+
+LOG = logging.getLogger(__name__)
 
 MODES = ("off", "enforce")
 
@@ -613,5 +616,6 @@ def authorise(environ: dict[str, Any], service: str, operation: str) -> tuple[st
         prefix = scope.split("/")[2]
         how = decide(service, operation, environ, body, caller, prefix)
     except Refused as refused:
+        LOG.info("iam: %s %s refused: %s %s", service, operation, refused.code, refused.message)
         return "denied", error_response(service, refused.status, refused.code, refused.message)
     return how, None
