@@ -138,7 +138,7 @@ def test_roles_are_narrow_and_the_consumer_reads_only_through_lake_formation(
         message = _denied(call)
         assert action in message and access.role_arn.split("/")[-1] in message
 
-    sql = f'SELECT count(*) FROM "{access.database}"."{access.tables["inventory"]}"'
+    sql = f'SELECT count(*) FROM "{access.database}"."{access.tables["inventory"]}"'  # noqa: S608 (test names)
     athena_session = boto3.Session(
         aws_access_key_id=session.get_credentials().access_key,
         aws_secret_access_key=session.get_credentials().secret_key,
