@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -66,7 +67,9 @@ def emulator_server() -> Iterator[EmulatorServer]:
     # A first read that comes 0.2 s (the default grace) after a create on a loaded machine
     # would see the final status and fail a test asserting the in-progress one; tests of
     # the default bound set it back (`default_grace`).
-    server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE).start()
+    # SMUS_MESH_TEST_IAM=enforce runs the whole suite under strict IAM (ADR 18).
+    iam = os.environ.get("SMUS_MESH_TEST_IAM", "off")
+    server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE, iam=iam).start()
     yield server
     server.stop()
 
@@ -96,4 +99,4 @@ def enforced_iam(cloud: Cloud) -> Iterator[Cloud]:
     try:
         yield cloud
     finally:
-        cloud.admin("POST", "iam", {"mode": "off"})
+        cloud.admin("POST", "iam", {"mode": os.environ.get("SMUS_MESH_TEST_IAM", "off")})
