@@ -19,7 +19,6 @@ from smus_mesh.resources.setup import SetupBuilder
 
 #: Calls made outside the resources: verify, audit/sweep, query, approve, unsubscribe.
 EXTRA_ACTIONS = (
-    "sts:GetCallerIdentity",
     "iam:ListRoles",
     "iam:ListRoleTags",
     "s3:GetBucketTagging",
@@ -64,6 +63,9 @@ def actions_for(config: Config, alias: str) -> list[str]:
     if alias == config.domain.account:
         actions |= {a for r in resources for a in r.domain_iam_actions}
     actions |= set(EXTRA_ACTIONS)
+    # "No permissions are required to perform this operation" (STS API reference), and an
+    # explicit Deny does not stop it either: a statement for it would only be noise.
+    actions.discard("sts:GetCallerIdentity")
     if alias != config.domain.account:
         actions = {a for a in actions if not a.startswith("datazone:")} | {
             # An associated account configures its own blueprints and their grants.

@@ -31,8 +31,10 @@ OPERATOR = "SmusMeshOperator"
 #: SMUS_MESH_IAM_EVERY_STATEMENT=1.
 SAMPLE = {
     ("producer", "Datazone"),
+    ("producer", "S3"),
     ("producer", "PassOnlyToDataZoneAndLakeFormation"),
     ("consumer", "Glue"),
+    ("consumer", "PassOnlyToDataZoneAndLakeFormation"),
 }
 
 
@@ -148,11 +150,26 @@ def test_without_a_statement_the_run_fails_naming_its_action(
         if result.exit_code != 0:
             break
     else:
-        pytest.fail(f"{alias}'s {sid} statement is needed by none of up, query, down, audit")
+        # A statement the tool can do without (it falls back, e.g. to the path-less ARN of
+        # its own role): its action was asked for and refused, and the run went on.
+        refused = {
+            f"{c['service']}:{c['operation']}" for c in cloud.calls() if c["iam"] == "denied"
+        }
+        assert refused & set(actions), f"{alias}'s {sid} is needed by none of the commands"
+        return
+    # An AccessDenied is not retried: each denied action was asked for a few times at most,
+    # not hundreds of times (a retried iam:PassRole once was, 381 times).
+    denied = Counter((c["service"], c["operation"]) for c in cloud.calls() if c["iam"] == "denied")
+    assert denied and max(denied.values()) <= 5, denied
+    if any(
+        c["service"] == "s3" and c["operation"].startswith("Head")
+        for c in cloud.calls()
+        if c["iam"] == "denied"
+    ):
+        # A 403 to HeadBucket/HeadObject has no body: AWS names no action, and smus-mesh
+        # says which permission to check.
+        assert "403" in result.output and "s3:" in result.output, result.output
+        return
     assert "AccessDenied" in result.output, result.output
     named = [a for a in actions if f"perform: {a} " in result.output]
     assert named, result.output
-    # An AccessDenied is not retried: each denied action was asked once or twice, not
-    # hundreds of times (a retried iam:PassRole once was, 381 times).
-    denied = Counter((c["service"], c["operation"]) for c in cloud.calls() if c["iam"] == "denied")
-    assert denied and max(denied.values()) <= 5, denied
