@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -95,7 +96,9 @@ def emulator_server() -> Iterator[EmulatorServer]:
     # A first read that comes 0.2 s (the default grace) after a create on a loaded machine
     # would see the final status and fail a test asserting the in-progress one; tests of
     # the default bound set it back (`default_grace`).
-    server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE).start()
+    # SMUS_MESH_TEST_IAM=enforce runs the whole suite under strict IAM (ADR 20).
+    iam = os.environ.get("SMUS_MESH_TEST_IAM", "off")
+    server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE, iam=iam).start()
     yield server
     server.stop()
 
@@ -116,3 +119,13 @@ def default_grace(emulator_server: EmulatorServer) -> Iterator[float]:
     admin.admin("POST", "latency", {"first_read_grace": FIRST_READ_GRACE})
     yield FIRST_READ_GRACE
     admin.admin("POST", "latency", {"first_read_grace": TEST_FIRST_READ_GRACE})
+
+
+@pytest.fixture
+def enforced_iam(cloud: Cloud) -> Iterator[Cloud]:
+    """`cloud` with strict IAM (signatures and policies checked) for one test."""
+    assert cloud.admin("POST", "iam", {"mode": "enforce"}) == {"mode": "enforce"}
+    try:
+        yield cloud
+    finally:
+        cloud.admin("POST", "iam", {"mode": os.environ.get("SMUS_MESH_TEST_IAM", "off")})

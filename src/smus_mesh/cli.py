@@ -1066,6 +1066,9 @@ def demo(
         Path,
         typer.Option("--diagram", help="Where to write the SVG of the mesh drawn after up."),
     ] = Path("mesh.svg"),
+    iam: Annotated[
+        str, typer.Option("--iam", help="Emulator IAM: enforce (check policies) or off.")
+    ] = "off",
 ) -> None:
     """The whole collaboration on the embedded emulator: up, query, down, audit.
 
@@ -1074,6 +1077,8 @@ def demo(
     rows came back and nothing was left in either account.
     """
     options = _options(ctx)
+    if iam not in ("off", "enforce"):
+        _fail(options, "UsageError", "--iam must be off or enforce", 2)
     if latency not in ("none", "realistic") or not _finite_positive(time_scale):
         message = "--latency must be none or realistic and --time-scale a finite number > 0"
         _fail(options, "UsageError", message, 2)
@@ -1081,7 +1086,7 @@ def demo(
     with _handled(options):
         from smus_mesh.demo import run_demo
 
-        result = run_demo(_console(options), latency, time_scale, diagram)
+        result = run_demo(_console(options), latency, time_scale, diagram, iam)
         _emit(options, "demo", result.to_dict(), lambda: _render_demo(result))
         if not result.ok:
             raise typer.Exit(1)
@@ -1155,12 +1160,24 @@ def emulator_serve(
             "operation, HTTP status (and error code), milliseconds. Never a credential.",
         ),
     ] = False,
+    iam: Annotated[
+        str,
+        typer.Option(
+            "--iam",
+            help="enforce: check every request's SigV4 signature and IAM policies (only "
+            "the printed test keys and the sessions they assume sign); off: accept any "
+            "credentials.",
+        ),
+    ] = "off",
 ) -> None:
     """Run the local cloud in the foreground (Ctrl-C stops it): an AWS Organization whose
     management account holds any credentials, and its member accounts. Prints the
     environment to export in the shell that runs smus-mesh or the AWS CLI against it."""
     if latency not in ("none", "realistic"):
         _err("error: --latency must be none or realistic")
+        raise typer.Exit(2)
+    if iam not in ("off", "enforce"):
+        _err("error: --iam must be off or enforce")
         raise typer.Exit(2)
     if not _finite_positive(time_scale):
         _err(f"error: --time-scale must be a finite number > 0, not {time_scale}")
@@ -1186,7 +1203,8 @@ def emulator_serve(
     def ready(server: EmulatorServer) -> None:
         management, *members = server.account_ids()
         typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
-        typer.echo(f"{credential_exports()}  # test keys: the emulator takes any")
+        keys = "only these sign (--iam enforce)" if iam == "enforce" else "the emulator takes any"
+        typer.echo(f"{credential_exports()}  # test keys: {keys}")
         typer.echo(
             f"# organization: management account {management}, member accounts "
             f"{', '.join(members) or 'none'}, reached by assuming "
@@ -1204,6 +1222,7 @@ def emulator_serve(
             prewarm=True,
             accounts=accounts,
             request_log=_log_line if log_requests else None,
+            iam=iam,
         ).serve_forever(ready)
     except EmulatorError as exc:
         _err(f"error: {exc}")

@@ -161,6 +161,7 @@ def run_demo(
     latency: str = "none",
     time_scale: float = 1.0,
     diagram: Path | None = None,
+    iam: str = "off",
 ) -> DemoReport:
     """up, query, down and audit on the emulator; `ok` only if rows came back and nothing
     is left in either account. With `diagram`, the mesh as observed after the queries is
@@ -174,7 +175,7 @@ def run_demo(
     report = DemoReport(False, accounts)
     with (
         tempfile.TemporaryDirectory(prefix="smus-mesh-demo-") as tmp,
-        EmulatorServer(latency=latency, time_scale=time_scale, prewarm=True) as emulator,
+        EmulatorServer(latency=latency, time_scale=time_scale, prewarm=True, iam=iam) as emulator,
         emulated_environment(emulator.url, Path(tmp), config.region),
     ):
         console.info(f"emulator on {emulator.url} (latency {latency}); accounts {accounts}")

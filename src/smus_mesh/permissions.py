@@ -19,7 +19,6 @@ from smus_mesh.resources.setup import SetupBuilder
 
 #: Calls made outside the resources: verify, audit/sweep, query, approve, unsubscribe.
 EXTRA_ACTIONS = (
-    "sts:GetCallerIdentity",
     "iam:ListRoles",
     "iam:ListRoleTags",
     "s3:GetBucketTagging",
@@ -59,8 +58,14 @@ EXTRA_ACTIONS = (
 def actions_for(config: Config, alias: str) -> list[str]:
     """Every action the operator needs in account `alias` for this config."""
     builder = SetupBuilder(config)
-    actions = {a for r in builder.build() if r.account == alias for a in r.iam_actions}
+    resources = builder.build()
+    actions = {a for r in resources if r.account == alias for a in r.iam_actions}
+    if alias == config.domain.account:
+        actions |= {a for r in resources for a in r.domain_iam_actions}
     actions |= set(EXTRA_ACTIONS)
+    # "No permissions are required to perform this operation" (STS API reference), and an
+    # explicit Deny does not stop it either: a statement for it would only be noise.
+    actions.discard("sts:GetCallerIdentity")
     if alias != config.domain.account:
         actions = {a for a in actions if not a.startswith("datazone:")} | {
             # An associated account configures its own blueprints and their grants.
@@ -88,12 +93,18 @@ def operator_policy(config: Config, alias: str) -> dict[str, Any]:
         | {t.bucket for t in config.tables if t.account == alias}
     )
     role = f"arn:aws:iam::{account_id}:role"
+    service_roles = [
+        f"AmazonSageMaker*-{config.name}",
+        f"AmazonSageMakerManageAccess-{config.region}-dzd*",
+        f"SmusMeshLakeFormationAccess-{config.name}",
+    ]
     role_arns = [
-        f"{role}/service-role/AmazonSageMaker*-{config.name}",
-        f"{role}/service-role/AmazonSageMakerManageAccess-{config.region}-dzd*",
-        f"{role}/service-role/SmusMeshLakeFormationAccess-{config.name}",
+        *(f"{role}/service-role/{name}" for name in service_roles),
         # DataZone's project roles: only removed by the leftover sweep.
         f"{role}/datazone_usr_role_*",
+        # A role that does not exist yet has no path: `GetRole` by name before
+        # `CreateRole` is authorised on the path-less ARN (docs/permissions.md).
+        *(f"{role}/{name}" for name in service_roles),
     ]
     statements: list[dict[str, Any]] = []
     for service, actions in sorted(by_service.items()):
@@ -121,6 +132,19 @@ def operator_policy(config: Config, alias: str) -> dict[str, Any]:
             ]
         if statement["Action"]:
             statements.append(statement)
+    own_role = config.accounts[alias].role_arn
+    if own_role and any(t.account == alias for t in config.tables):
+        # Lake Formation's administrator is smus-mesh's own role, whose ARN (with its
+        # path, which the session ARN drops) only GetRole tells (docs/permissions.md).
+        name = own_role.rsplit("/", 1)[-1]
+        statements.append(
+            {
+                "Sid": "ReadOwnRole",
+                "Effect": "Allow",
+                "Action": "iam:GetRole",
+                "Resource": [f"{role}/{name}", f"{role}/*/{name}"],
+            }
+        )
     if "iam:PassRole" in by_service.get("iam", []):
         statements.append(
             {

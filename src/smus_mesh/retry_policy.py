@@ -110,5 +110,9 @@ def describe_aws_error(exc: ClientError | BotoCoreError) -> str:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", None) or "call"
+        if error.get("Code") == "403" and operation in ("HeadBucket", "HeadObject"):
+            # A HEAD answer has no body, so AWS names neither the action nor the reason.
+            action = "s3:ListBucket" if operation == "HeadBucket" else "s3:GetObject"
+            return f"{operation}: 403: Forbidden (no body: check {action} on it)"
         return f"{operation}: {error.get('Code')}: {error.get('Message')}"
     return str(exc)

@@ -30,6 +30,7 @@ ENDPOINTS = [
     "GET /_emulator/inventory",
     "GET|POST /_emulator/faults",
     "GET|POST /_emulator/latency",
+    "GET|POST /_emulator/iam",
     "POST /_emulator/reset",
 ]
 
@@ -169,6 +170,17 @@ def _latency(request: AdminRequest) -> tuple[int, Any]:
     return 200, RUNTIME.profile.to_dict()
 
 
+def _iam(request: AdminRequest) -> tuple[int, Any]:
+    """Strict IAM on or off (`{"mode": "enforce"|"off"}`), e.g. for one test."""
+    if request.method == "POST":
+        body = _json_body(request.environ)
+        mode = body.get("mode")
+        if set(body) != {"mode"} or mode not in ("off", "enforce"):
+            raise AdminError(400, 'expected {"mode": "off" or "enforce"}')
+        RUNTIME.iam = mode
+    return 200, {"mode": RUNTIME.iam}
+
+
 def _reset(request: AdminRequest) -> tuple[int, Any]:
     body = _json_body(request.environ)
     unknown = set(body) - {"accounts"}
@@ -207,6 +219,7 @@ ROUTES = Map(
         Rule("/_emulator/inventory", methods=["GET"], endpoint=_inventory),
         Rule("/_emulator/faults", endpoint=_fault_settings),
         Rule("/_emulator/latency", endpoint=_latency),
+        Rule("/_emulator/iam", endpoint=_iam),
         Rule("/_emulator/reset", methods=["POST"], endpoint=_reset),
     ]
 )

@@ -37,6 +37,8 @@ class CallRecord:
     busy_ms: float = 0.0
     error_code: str | None = None
     injected: str | None = None
+    #: strict IAM's verdict (`authoriser`): "policy", "root", "denied"; None when off
+    iam: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,6 +112,8 @@ class Runtime:
         self.prewarm = False
         #: Member accounts a reset makes when it is not told otherwise (`--accounts`).
         self.member_count = DEFAULT_MEMBER_COUNT
+        #: "enforce": authenticate and authorise every AWS request (`authoriser`); "off"
+        self.iam = "off"
 
     # calls log -------------------------------------------------------------
     def record(self, **fields: Any) -> None:

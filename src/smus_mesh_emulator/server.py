@@ -107,6 +107,11 @@ class EmulatorApp:
         environ["wsgi.input"] = io.BytesIO(_read_body(environ))
         if environ.get("PATH_INFO", "").startswith("/_emulator/"):
             return admin.handle(environ, start_response, reset_cloud, services.known_accounts)
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            # moto's own API dumps every backend, secrets and session tokens included
+            # (`/moto-api/data.json`): the emulator's admin API is `/_emulator/`.
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"moto's /moto-api is not served; use /_emulator/\n"]
 
         service, region = service_from_environ(environ)
         operation = operation_from_environ(service, environ)
@@ -141,6 +146,11 @@ class EmulatorApp:
                 if service != "unknown"
                 else None
             )
+            verdict = None
+            if made is None and RUNTIME.iam == "enforce":
+                from smus_mesh_emulator.authoriser import authorise
+
+                verdict, made = authorise(environ, service, operation)
             if made is not None:
                 fault = None  # AWS refuses the signature before anything else
             elif fault:
@@ -177,6 +187,7 @@ class EmulatorApp:
             busy_ms=round(busy * 1000, 3),
             error_code=error_code,
             injected=fault,
+            iam=verdict,
         )
         if self.request_log is not None:
             self.request_log(
@@ -272,8 +283,13 @@ class EmulatorServer:
         first_read_grace: float = FIRST_READ_GRACE,
         accounts: int = DEFAULT_MEMBER_COUNT,
         request_log: Callable[[str], None] | None = None,
+        iam: str = "off",
     ) -> None:
         _check_environment(host, allow_remote)
+        if iam not in ("off", "enforce"):
+            raise EmulatorError(f"iam must be 'off' or 'enforce', not {iam!r}")
+        #: "enforce": check signatures and policies of every request (ADR 20)
+        self.iam = iam
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise EmulatorError(f"port must be 0-65535 (0 picks a free one), not {port!r}")
         try:
@@ -334,6 +350,7 @@ class EmulatorServer:
             reset_cloud()
             RUNTIME.set_latency(self.latency, self.time_scale, self.first_read_grace)
             RUNTIME.strict = self.strict
+            RUNTIME.iam = self.iam
             app = EmulatorApp(self.request_log)
             app.prewarm()
             try:

@@ -181,6 +181,8 @@ def test_demo_rejects_bad_options_before_starting() -> None:
     )
     result = run("demo", "--time-scale", "nan")
     assert result.exit_code == 2
+    result = run("demo", "--iam", "strict")
+    assert (result.exit_code, result.stderr) == (2, "error: --iam must be off or enforce\n")
 
 
 #: Runs the CLI as if the `emulator` extra were not installed: its packages cannot be

@@ -90,8 +90,10 @@ def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
             "busy_ms",
             "error_code",
             "injected",
+            "iam",
         }
-        assert (call["region"], call["injected"]) == ("us-east-1", None)
+        # `iam` is None: the suite's server does not enforce IAM (test_iam_enforce does)
+        assert (call["region"], call["injected"], call["iam"]) == ("us-east-1", None, None)
         assert call["duration_ms"] >= call["busy_ms"] >= 0
 
     later = cloud.admin("GET", "calls?since=1")["calls"]

@@ -36,6 +36,8 @@ class Resource(ABC):
     kind: ClassVar[str]
     #: IAM actions the operator's credentials need for this resource (up and down).
     iam_actions: ClassVar[tuple[str, ...]]
+    #: IAM actions it calls in the domain's account instead (`permissions` puts them there).
+    domain_iam_actions: ClassVar[tuple[str, ...]] = ()
     #: The asynchronous waits its creation (deletion) goes through, in order, named by
     #: the duration kinds of the emulator's latency profile. Only the benchmark reads
     #: them, to compute the critical-path lower bound of a run.

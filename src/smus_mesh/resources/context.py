@@ -218,7 +218,12 @@ class Context:
             if not isinstance(exc, ClientError):
                 return False
             error = exc.response.get("Error", {})
-            return error.get("Code") in codes and message_contains in error.get("Message", "")
+            message = error.get("Message", "")
+            if "is not authorized to perform" in message:
+                # IAM refused the caller itself (its policy lacks an action, e.g.
+                # iam:PassRole): no amount of waiting fixes that, so it is not retried.
+                return False
+            return error.get("Code") in codes and message_contains in message
 
         def progress(exc: Exception) -> None:
             code = aws_code(exc)

@@ -397,8 +397,9 @@ class ShareAcceptance(Resource):
     iam_actions = (
         "ram:GetResourceShareInvitations",
         "ram:AcceptResourceShareInvitation",
-        "ram:GetResourceShareAssociations",
     )
+    # The association is read from the share's side, in the domain account.
+    domain_iam_actions = ("ram:GetResourceShareAssociations",)
     async_create = ("ram.associate",)
     deletable = False  # deleting the share dissociates the account
 

@@ -68,7 +68,9 @@ class S3Bucket(Resource):
             if aws_code(exc) in ("403", "AccessDenied"):
                 return Observed(
                     Status.FAILED,
-                    detail=f"bucket name {self.bucket} is taken by another account",
+                    # HeadBucket's 403 has no body: AWS does not say which of the two.
+                    detail=f"bucket name {self.bucket} is taken by another account, or "
+                    "these credentials lack s3:ListBucket on it (403 on HeadBucket)",
                 )
             raise
         try:

@@ -1,0 +1,388 @@
+"""Strict IAM (`iam="enforce"`): signatures, identity policies, bucket policies, accounts.
+
+Plain boto3 clients, written from AWS's IAM and S3 documentation, against the in-thread
+emulator with enforcement switched on for the test (`POST /_emulator/iam`).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
+
+BUCKET = "producer-data-iam"
+#: A policy that allows something unrelated (IAM refuses an empty Statement list).
+UNRELATED = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "glue:GetDatabases", "Resource": "*"}],
+}
+KEY = "inventory/part-0.csv"
+
+
+@pytest.fixture
+def enforced(enforced_iam: Cloud) -> Cloud:
+    return enforced_iam
+
+
+def _error(call: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return dict(raised.value.response["Error"])
+
+
+def _session(creds: dict[str, Any]) -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=REGION,
+    )
+
+
+def _role_session(
+    cloud: Cloud, account: str, name: str, policy: dict[str, Any] | None, **assume: Any
+) -> boto3.Session:
+    """A role in `account` trusting the management account, with `policy` inline, and a
+    session of it."""
+    iam = cloud.client("iam", account)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{BASE_ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+                **({"Condition": assume.pop("condition")} if "condition" in assume else {}),
+            }
+        ],
+    }
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="only", PolicyDocument=json.dumps(policy))
+    sts = boto3.client("sts", endpoint_url=cloud.url, region_name=REGION)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="t-" + name, **assume
+    )["Credentials"]
+    return _session(creds)
+
+
+def _producer_object(cloud: Cloud) -> None:
+    s3 = cloud.client("s3", DOMAIN_ACCOUNT)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"sku,qty\n1,2\n")
+
+
+# --- authentication --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        ("sts", lambda c: c.get_caller_identity(), "SignatureDoesNotMatch"),
+        ("iam", lambda c: c.list_roles(), "SignatureDoesNotMatch"),
+        ("s3", lambda c: c.list_buckets(), "SignatureDoesNotMatch"),
+        ("glue", lambda c: c.get_databases(), "InvalidSignatureException"),
+        ("datazone", lambda c: c.list_domains(), "InvalidSignatureException"),
+        ("ram", lambda c: c.get_resource_shares(resourceOwner="SELF"), "InvalidSignatureException"),
+    ],
+)
+def test_a_wrong_secret_is_refused(enforced: Cloud, service: str, call: Any, code: str) -> None:
+    client = boto3.client(
+        service,
+        endpoint_url=enforced.url,
+        region_name=REGION,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="not-the-secret",
+    )
+    error = _error(lambda: call(client))
+    assert error["Code"] == code
+    assert "signature" in error["Message"].lower()
+
+
+def test_a_session_with_a_wrong_token_or_secret_is_refused(enforced: Cloud) -> None:
+    sts = boto3.client("sts", endpoint_url=enforced.url, region_name=REGION)
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/OrganizationAccountAccessRole",
+        RoleSessionName="tokens",
+    )["Credentials"]
+    good = _session(creds).client("glue", endpoint_url=enforced.url)
+    assert good.get_databases()["DatabaseList"] == []
+    wrong_token = _session({**creds, "SessionToken": "forged"}).client(
+        "glue", endpoint_url=enforced.url
+    )
+    error = _error(wrong_token.get_databases)
+    assert error == {
+        "Code": "UnrecognizedClientException",
+        "Message": "The security token included in the request is invalid.",
+    }
+    wrong_secret = _session({**creds, "SecretAccessKey": "forged"}).client(
+        "sts", endpoint_url=enforced.url
+    )
+    assert _error(wrong_secret.get_caller_identity)["Code"] == "SignatureDoesNotMatch"
+
+
+def test_an_unknown_access_key_is_refused(enforced: Cloud) -> None:
+    client = boto3.client(
+        "sts",
+        endpoint_url=enforced.url,
+        region_name=REGION,
+        aws_access_key_id="AKIANOTAKNOWNKEY0000",
+        aws_secret_access_key="anything",
+    )
+    assert _error(client.get_caller_identity)["Code"] == "InvalidClientTokenId"
+
+
+def test_enforcement_off_accepts_any_secret(cloud: Cloud) -> None:
+    """The neighbour: `--iam off` (the default) keeps accepting the test keys with any secret."""
+    client = boto3.client(
+        "sts",
+        endpoint_url=cloud.url,
+        region_name=REGION,
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="not-the-secret",
+    )
+    assert client.get_caller_identity()["Account"] == BASE_ACCOUNT
+
+
+# --- identity policies ------------------------------------------------------------
+
+
+def test_a_role_may_only_do_what_its_policy_allows(enforced: Cloud) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["glue:GetDatabases", "s3:ListAllMyBuckets"],
+                "Resource": "*",
+            }
+        ],
+    }
+    session = _role_session(enforced, DOMAIN_ACCOUNT, "glue-reader", policy)
+    glue = session.client("glue", endpoint_url=enforced.url)
+    assert glue.get_databases()["DatabaseList"] == []
+    error = _error(lambda: glue.create_database(DatabaseInput={"Name": "nope"}))
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{DOMAIN_ACCOUNT}:assumed-role/glue-reader/t-glue-reader is not "
+        "authorized to perform: glue:CreateDatabase on resource: * because no "
+        "identity-based policy allows the glue:CreateDatabase action"
+    )
+    datazone = session.client("datazone", endpoint_url=enforced.url)
+    error = _error(datazone.list_domains)
+    assert error["Code"] == "AccessDeniedException"
+    assert "datazone:ListDomains" in error["Message"]
+    s3 = session.client("s3", endpoint_url=enforced.url)
+    assert s3.list_buckets()["Buckets"] == []
+    error = _error(lambda: s3.create_bucket(Bucket="glue-reader-bucket"))
+    assert error["Code"] == "AccessDenied"
+    assert "s3:CreateBucket on resource: arn:aws:s3:::glue-reader-bucket" in error["Message"]
+
+
+def test_an_explicit_deny_beats_an_allow(enforced: Cloud) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "glue:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "glue:DeleteDatabase", "Resource": "*"},
+        ],
+    }
+    glue = _role_session(enforced, DOMAIN_ACCOUNT, "no-delete", policy).client(
+        "glue", endpoint_url=enforced.url
+    )
+    glue.create_database(DatabaseInput={"Name": "kept"})
+    error = _error(lambda: glue.delete_database(Name="kept"))
+    assert error["Code"] == "AccessDeniedException"
+    assert "glue:DeleteDatabase" in error["Message"]
+    assert "explicit deny" in error["Message"]
+    assert [d["Name"] for d in glue.get_databases()["DatabaseList"]] == ["kept"]
+
+
+def test_managed_policies_count_and_resources_are_scoped(enforced: Cloud) -> None:
+    iam = enforced.client("iam", DOMAIN_ACCOUNT)
+    session = _role_session(enforced, DOMAIN_ACCOUNT, "reader", None)
+    iam.attach_role_policy(
+        RoleName="reader", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    )
+    scoped = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:GetRole", "Resource": "arn:aws:iam::*:role/reader"}
+        ],
+    }
+    iam.put_role_policy(RoleName="reader", PolicyName="scoped", PolicyDocument=json.dumps(scoped))
+    _producer_object(enforced)
+    s3 = session.client("s3", endpoint_url=enforced.url)
+    assert s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b"sku,qty\n1,2\n"
+    assert (
+        _error(lambda: s3.put_object(Bucket=BUCKET, Key="x", Body=b"x"))["Code"] == "AccessDenied"
+    )
+    own_iam = session.client("iam", endpoint_url=enforced.url)
+    assert own_iam.get_role(RoleName="reader")["Role"]["RoleName"] == "reader"
+    error = _error(lambda: own_iam.get_role(RoleName="OrganizationAccountAccessRole"))
+    assert error["Code"] == "AccessDenied"
+    assert (
+        f"iam:GetRole on resource: arn:aws:iam::{DOMAIN_ACCOUNT}:role/OrganizationAccountAccessRole"
+        in error["Message"]
+    )
+
+
+def test_pass_role_is_checked_with_the_service_it_is_passed_to(enforced: Cloud) -> None:
+    role = f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/lf-access"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "lakeformation:RegisterResource", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": role,
+                "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}},
+            },
+        ],
+    }
+    lf = _role_session(enforced, DOMAIN_ACCOUNT, "registrar", policy).client(
+        "lakeformation", endpoint_url=enforced.url
+    )
+    error = _error(lambda: lf.register_resource(ResourceArn=f"arn:aws:s3:::{BUCKET}", RoleArn=role))
+    assert error["Code"] == "AccessDeniedException"
+    assert f"iam:PassRole on resource: {role}" in error["Message"]
+
+
+# --- trust policies ---------------------------------------------------------------
+
+
+def test_assume_role_checks_the_external_id(enforced: Cloud) -> None:
+    condition = {"StringEquals": {"sts:ExternalId": "shared-secret-id"}}
+    session = _role_session(
+        enforced,
+        DOMAIN_ACCOUNT,
+        "with-external-id",
+        None,
+        condition=condition,
+        ExternalId="shared-secret-id",
+    )
+    identity = session.client("sts", endpoint_url=enforced.url).get_caller_identity()
+    assert identity["Arn"].endswith(":assumed-role/with-external-id/t-with-external-id")
+    sts = boto3.client("sts", endpoint_url=enforced.url, region_name=REGION)
+    for extra in ({"ExternalId": "wrong"}, {}):
+        error = _error(
+            lambda extra=extra: sts.assume_role(
+                RoleArn=f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/with-external-id",
+                RoleSessionName="again",
+                **extra,
+            )
+        )
+        assert error["Code"] == "AccessDenied"
+        assert "sts:AssumeRole" in error["Message"]
+
+
+def test_a_role_without_sts_permission_cannot_chain(enforced: Cloud) -> None:
+    session = _role_session(enforced, DOMAIN_ACCOUNT, "no-sts", UNRELATED)
+    sts = session.client("sts", endpoint_url=enforced.url)
+    assert sts.get_caller_identity()["Account"] == DOMAIN_ACCOUNT  # always allowed
+    error = _error(
+        lambda: sts.assume_role(
+            RoleArn=f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/OrganizationAccountAccessRole",
+            RoleSessionName="chain",
+        )
+    )
+    assert error["Code"] == "AccessDenied"
+    assert "sts:AssumeRole" in error["Message"]
+
+
+# --- S3 between accounts -------------------------------------------------------------
+
+
+def test_another_account_cannot_read_list_or_write_a_bucket(enforced: Cloud) -> None:
+    _producer_object(enforced)
+    consumer = enforced.client("s3", CONSUMER_ACCOUNT)  # the consumer's administrator
+    for call, action in (
+        (lambda: consumer.get_object(Bucket=BUCKET, Key=KEY), "s3:GetObject"),
+        (lambda: consumer.list_objects_v2(Bucket=BUCKET), "s3:ListBucket"),
+        (
+            lambda: consumer.put_object(Bucket=BUCKET, Key="inventory/evil.csv", Body=b"x"),
+            "s3:PutObject",
+        ),
+    ):
+        error = _error(call)
+        assert error["Code"] == "AccessDenied"
+        assert action in error["Message"]
+        assert "no resource-based policy allows" in error["Message"]
+    keys = [o["Key"] for o in enforced.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == [KEY]
+
+
+def test_a_bucket_policy_lets_another_account_read_only_what_it_names(enforced: Cloud) -> None:
+    _producer_object(enforced)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{CONSUMER_ACCOUNT}:root"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/inventory/*",
+            }
+        ],
+    }
+    enforced.client("s3").put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(policy))
+    consumer = enforced.client("s3", CONSUMER_ACCOUNT)
+    assert consumer.get_object(Bucket=BUCKET, Key=KEY)["Body"].read() == b"sku,qty\n1,2\n"
+    assert _error(lambda: consumer.list_objects_v2(Bucket=BUCKET))["Code"] == "AccessDenied"
+    # Both sides must allow: a consumer role without its own s3:GetObject is still denied.
+    lonely = _role_session(enforced, CONSUMER_ACCOUNT, "no-s3", UNRELATED).client(
+        "s3", endpoint_url=enforced.url
+    )
+    error = _error(lambda: lonely.get_object(Bucket=BUCKET, Key=KEY))
+    assert error["Code"] == "AccessDenied"
+    assert "no identity-based policy allows" in error["Message"]
+
+
+def test_the_same_account_is_not_refused_by_a_missing_bucket_policy(enforced: Cloud) -> None:
+    """The neighbour of the cross-account tests: the owner's admin reads its own bucket."""
+    _producer_object(enforced)
+    s3 = enforced.client("s3", DOMAIN_ACCOUNT)
+    assert s3.get_object(Bucket=BUCKET, Key=KEY)["ContentLength"] == len(b"sku,qty\n1,2\n")
+
+
+# --- what was evaluated, and what stays closed -------------------------------------------
+
+
+def test_the_calls_log_says_how_each_request_was_authorised(enforced: Cloud) -> None:
+    enforced.admin("POST", "calls/reset")
+    boto3.client("sts", endpoint_url=enforced.url, region_name=REGION).get_caller_identity()
+    enforced.client("glue", DOMAIN_ACCOUNT).get_databases()
+    verdicts = [(c["service"], c["operation"], c["iam"]) for c in enforced.calls()]
+    assert ("sts", "GetCallerIdentity", "root") in verdicts
+    assert ("glue", "GetDatabases", "policy") in verdicts
+
+
+def test_moto_api_is_not_served(cloud: Cloud) -> None:
+    """moto's /moto-api/data.json would hand out every secret key and session token."""
+    cloud.client("sts", DOMAIN_ACCOUNT).get_caller_identity()
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(f"{cloud.url}/moto-api/data.json", timeout=10)
+    assert raised.value.code == 404
+
+
+def test_unsigned_requests_are_refused(enforced: Cloud) -> None:
+    """An unsigned request names no service (one port serves them all, the credential
+    scope says which): it is refused before any service sees it."""
+    request = urllib.request.Request(
+        f"{enforced.url}/{BUCKET}", method="GET", headers={"Host": "localhost"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 403
+    assert json.loads(raised.value.read()) == {
+        "__type": "MissingAuthenticationTokenException",
+        "message": "Request is missing Authentication Token",
+    }
