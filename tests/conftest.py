@@ -96,7 +96,7 @@ def emulator_server() -> Iterator[EmulatorServer]:
     # A first read that comes 0.2 s (the default grace) after a create on a loaded machine
     # would see the final status and fail a test asserting the in-progress one; tests of
     # the default bound set it back (`default_grace`).
-    # SMUS_MESH_TEST_IAM=enforce runs the whole suite under strict IAM (ADR 20).
+    # SMUS_MESH_TEST_IAM=enforce runs the whole suite under strict IAM (ADR 21).
     iam = os.environ.get("SMUS_MESH_TEST_IAM", "off")
     server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE, iam=iam).start()
     yield server

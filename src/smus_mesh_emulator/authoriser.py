@@ -1,4 +1,4 @@
-"""Strict IAM (`--iam enforce`): who signed a request, and may they do it (ADR 20).
+"""Strict IAM (`--iam enforce`): who signed a request, and may they do it (ADR 21).
 
 One call, `authorise`, at the emulator's WSGI entry, before a request reaches moto:
 

@@ -288,7 +288,7 @@ class EmulatorServer:
         _check_environment(host, allow_remote)
         if iam not in ("off", "enforce"):
             raise EmulatorError(f"iam must be 'off' or 'enforce', not {iam!r}")
-        #: "enforce": check signatures and policies of every request (ADR 20)
+        #: "enforce": check signatures and policies of every request (ADR 21)
         self.iam = iam
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise EmulatorError(f"port must be 0-65535 (0 picks a free one), not {port!r}")
