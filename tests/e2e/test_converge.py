@@ -215,9 +215,27 @@ def _unsubscribe_orders(d: dict[str, Any]) -> None:
     d["checks"].pop()
 
 
+def _unimport_orders(d: dict[str, Any]) -> None:
+    d["projects"][0]["imports"].remove("orders")
+
+
+def _add_finance(d: dict[str, Any]) -> None:
+    d["projects"].append(
+        {
+            "name": "finance",
+            "account": "producer",
+            "imports": ["orders"],
+            "approval": {"mode": "auto"},
+        }
+    )
+
+
+def _remove_finance(d: dict[str, Any]) -> None:
+    d["projects"].pop()
+
+
 def _remove_orders(d: dict[str, Any]) -> None:
     d["tables"].pop()
-    d["projects"][0]["imports"].remove("orders")
 
 
 def _change_check(d: dict[str, Any]) -> None:
@@ -283,17 +301,50 @@ CHAIN: list[tuple[str, Callable[[dict[str, Any]], None], dict[str, str]]] = [
         {"datazone:subscription-request/consumer/orders": "delete"},
     ),
     (
-        "remove the table",
-        _remove_orders,
+        "remove the import of the table (the table stays)",
+        _unimport_orders,
         {
             "datazone:listing/orders": "delete",
             "lakeformation:grant/producer/orders/project/table": "delete",
             "lakeformation:grant/producer/orders/manage-access/table": "delete",
+            "datazone:data-source/producer/retail": "update",
+        },
+    ),
+    (
+        "add a producer project that imports it",
+        _add_finance,
+        {
+            "datazone:project/finance": "create",
+            "lakeformation:grant/finance/retail/project/database": "create",
+            "lakeformation:grant/finance/orders/project/table": "create",
+            "lakeformation:grant/finance/orders/manage-access/table": "create",
+            "datazone:data-source/finance/retail": "create",
+            "datazone:import/finance/retail": "create",
+            "datazone:listing/orders": "create",
+        },
+    ),
+    (
+        # Its database grant to the manage-access role is the producer's too: left (SKIP).
+        "remove that producer project",
+        _remove_finance,
+        {
+            "datazone:listing/orders": "delete",
+            "datazone:import/finance/retail": "delete",
+            "datazone:data-source/finance/retail": "delete",
+            "lakeformation:grant/finance/retail/project/database": "delete",
+            "lakeformation:grant/finance/orders/project/table": "delete",
+            "lakeformation:grant/finance/orders/manage-access/table": "delete",
+            "datazone:project/finance": "delete",
+        },
+    ),
+    (
+        "remove the table",
+        _remove_orders,
+        {
             "lakeformation:lf-only/orders": "delete",
             "lakeformation:registration/orders": "delete",
             "glue:table/orders": "delete",
             "s3:sample-data/orders": "delete",
-            "datazone:data-source/producer/retail": "update",
         },
     ),
     # Checks run at `query`: nothing to converge.
@@ -336,7 +387,7 @@ def test_every_change_converges_beside_a_neighbour(
         calls = calls_since(cloud, seq)
         mutating = sorted(f"{c['service']}:{c['operation']}" for c in calls if c["mutating"])
         measured.append((what, changed, len(mutating), len(calls) - len(mutating), mutating))
-        print(f"\n[chain] {what} {time.monotonic() - started:.1f}s", flush=True)
+        print(f"\n[chain] {what} {time.monotonic() - started:.1f}s {changed}", flush=True)
         assert [s.key for s in workspace.plan().changes()] == [], what
         results = Collaboration(workspace).run_checks()
         assert [r.ok for r in results] == [True] * len(document["checks"]), (

@@ -24,6 +24,7 @@ and for `down` (only what this set-up owns is ever deleted):
 from __future__ import annotations
 
 import enum
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,6 +266,10 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
     return Plan("up", tuple(steps), observed)
 
 
+def _identity_text(seen: Observed) -> str:
+    return json.dumps(seen.identity, sort_keys=True, default=str)
+
+
 def _down_step(
     resource: Resource, seen: Observed, ctx: Context, dependents: tuple[str, ...], why: str
 ) -> Step:
@@ -301,18 +306,46 @@ def plan_down(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan
 LEFT_THE_CONFIG = "left the config; created by this set-up"
 
 
-def plan_removal(removed: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
+def plan_removal(
+    removed: Graph,
+    ctx: Context,
+    observed: dict[str, Observed],
+    staying: dict[str, Observed] | None = None,
+) -> Plan:
     """What `up` deletes because it left the config (ADR 19): `down`'s decision table over
     the resources of the last applied config that the current one no longer has, in
-    reverse dependency order. Only this set-up's are deleted; the rest is left."""
-    steps = [
-        _down_step(
-            resource,
-            observed[resource.key],
-            ctx,
-            tuple(removed.dependents(resource.key)),
-            LEFT_THE_CONFIG,
+    reverse dependency order. Only this set-up's are deleted; the rest is left.
+
+    One AWS object can stand for two keys (the Lake Formation grant to an account's
+    manage-access role on a database that two projects import): what a key that stays in
+    the config (`staying`, observed the same way) still stands for is left."""
+    still_used = {
+        _identity_text(seen): key
+        for key, seen in (staying or {}).items()
+        if seen.status != Status.ABSENT and seen.identity
+    }
+    steps = []
+    for resource in removed.reversed():
+        seen = observed[resource.key]
+        dependents = tuple(removed.dependents(resource.key))
+        keeper = (
+            still_used.get(_identity_text(seen))
+            if resource.shared_by_identity and seen.identity
+            else None
         )
-        for resource in removed.reversed()
-    ]
+        if keeper is not None and seen.status != Status.ABSENT:
+            before = f"{seen.status.value}: {seen.detail}" if seen.detail else seen.status.value
+            steps.append(
+                Step(
+                    resource.key,
+                    resource.kind,
+                    resource.account,
+                    Action.SKIP,
+                    f"the same object as {keeper}, which the config still has",
+                    before,
+                    dependents,
+                )
+            )
+            continue
+        steps.append(_down_step(resource, seen, ctx, dependents, LEFT_THE_CONFIG))
     return Plan("remove", tuple(steps), observed)

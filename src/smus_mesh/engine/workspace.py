@@ -307,11 +307,19 @@ class Workspace:
         needed = {r.key for r in gone}
         for resource in gone:
             needed |= before.ancestors(resource.key)
+        # What stays and is of a kind that goes: it may be the very object a removed key
+        # stands for too (plan_removal leaves that), so it is observed as well.
+        gone_kinds = {r.kind for r in gone if r.shared_by_identity}
+        alike = {r.key for r in before.ordered() if r.key in self.graph and r.kind in gone_kinds}
+        observing = needed | alike
+        for key in alike:
+            observing |= before.ancestors(key)
         ctx = self.context(state, config=applied)
-        observed = observe_all(before, ctx, only=needed)
+        observed = observe_all(before, ctx, only=observing)
         kept = [r.key for r in before.ordered() if r.key not in needed or r.key in self.graph]
         graph = Graph(gone, outside=kept)
-        return Removal(graph, ctx, plan_removal(graph, ctx, observed))
+        staying = {key: observed[key] for key in alike}
+        return Removal(graph, ctx, plan_removal(graph, ctx, observed, staying))
 
     # operations ------------------------------------------------------------------------
     def plan(self, operation: str = "up") -> Plan:

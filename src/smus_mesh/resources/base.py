@@ -48,6 +48,10 @@ class Resource(ABC):
     deletable: ClassVar[bool] = True
     #: Whether `update` can converge drift in place (else drift is only reported).
     updatable: ClassVar[bool] = False
+    #: Whether two keys can stand for one AWS object: the identity *is* the object (a Lake
+    #: Formation grant is its principal and resource), so when one key leaves the config
+    #: `up` must leave what a key that stays still stands for (plan_removal).
+    shared_by_identity: ClassVar[bool] = False
     #: Whether a successful `up` reports what it observed at the end (`Observed.detail`),
     #: for outcomes that are not failures but that the user must see: a subscription
     #: request rejected by the approval rules, or left pending for `smus-mesh approve`.

@@ -327,6 +327,7 @@ class LakeFormationGrant(Resource):
     """
 
     kind = "lakeformation:grant"
+    shared_by_identity = True  # two projects importing from one database share a grant
     iam_actions = (
         "lakeformation:ListPermissions",
         "lakeformation:GrantPermissions",
