@@ -1,3 +1,5 @@
+# Over 800 lines: every command's options, prompts and output, which Typer declares per command;
+# the work each command does is in the library (engine, inventory, collaboration).
 """`smus-mesh`: thin commands over the library (engine.workspace, query, audit, emulator).
 
 Each command parses its options, builds a Workspace and calls one library

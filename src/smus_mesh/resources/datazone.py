@@ -1,3 +1,5 @@
+# Over 800 lines: workflow phases C to G, whose resources share this module's finders,
+# Deletion declarations and ownership checks.
 """The DataZone V2 domain and what a project needs before it can deploy
 (workflow.md phases C to G): the domain, its RAM share to each consumer account and
 the acceptance there, blueprint configurations and their policy grants in every

@@ -12,7 +12,7 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from moto.iam.models import iam_backends
 
@@ -34,6 +34,23 @@ def new_domain_id() -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class DomainScope(Protocol):
+    """What a record reads of the domain it belongs to. The records (records/) sit below
+    domains.py, whose stores hold them, so they name this rather than the Domain."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def root_domain_unit_id(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ account-scoped operations).
 
 `DataZoneBase` is the root of the backend: each area of operations extends the one
 below it (governance -> projects -> catalog -> subscriptions -> models.DataZoneBackend),
-so an operation calls only what its own area and the areas below it define.
+so an operation calls only what its own area and the areas below it define. The objects
+the stores hold are in `records/`, below this module: they read their domain only
+through `common.DomainScope` (ADR 22).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend
 
@@ -33,29 +35,27 @@ from smus_mesh_emulator.datazone.common import (
 )
 from smus_mesh_emulator.datazone.exceptions import AccessDeniedException
 from smus_mesh_emulator.datazone.ledger import GrantLedger
+from smus_mesh_emulator.datazone.records.catalog import Asset, DataSource, DataSourceRun, Listing
+from smus_mesh_emulator.datazone.records.governance import (
+    Blueprint,
+    BlueprintConfiguration,
+    PolicyGrant,
+    ProjectProfile,
+)
+from smus_mesh_emulator.datazone.records.projects import (
+    Connection,
+    Environment,
+    Project,
+    SubscriptionTarget,
+)
+from smus_mesh_emulator.datazone.records.subscriptions import (
+    CustomSubscriptionTarget,
+    Subscription,
+    SubscriptionGrant,
+    SubscriptionRequest,
+)
 from smus_mesh_emulator.progress import Transition
 from smus_mesh_emulator.ram.models import associated_accounts
-
-if TYPE_CHECKING:  # the stores' item types; their modules build on this one
-    from smus_mesh_emulator.datazone.catalog import Asset, DataSource, DataSourceRun, Listing
-    from smus_mesh_emulator.datazone.governance import (
-        Blueprint,
-        BlueprintConfiguration,
-        PolicyGrant,
-        ProjectProfile,
-    )
-    from smus_mesh_emulator.datazone.projects import (
-        Connection,
-        Environment,
-        Project,
-        SubscriptionTarget,
-    )
-    from smus_mesh_emulator.datazone.subscriptions import (
-        CustomSubscriptionTarget,
-        Subscription,
-        SubscriptionGrant,
-        SubscriptionRequest,
-    )
 
 
 class UserProfile:

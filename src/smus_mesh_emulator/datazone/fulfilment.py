@@ -24,18 +24,16 @@ deletion), so the mixins only decide *when*; this module decides *what*.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moto.glue.models import glue_backends
 from moto.iam.models import iam_backends
 
+from smus_mesh_emulator.datazone.domains import Domain
 from smus_mesh_emulator.datazone.governance import blueprint_configuration, blueprint_named
 from smus_mesh_emulator.datazone.ledger import Fulfilment, LfGrant, TableRef
 from smus_mesh_emulator.lakeformation import permissions as lf_permissions
 from smus_mesh_emulator.lakeformation.models import is_data_lake_admin
-
-if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.domains import Domain
 
 #: The Lake Formation principal that stands for "IAM decides" (hybrid / IAM mode).
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"

@@ -34,8 +34,9 @@ from __future__ import annotations
 import fnmatch
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from smus_mesh_emulator.datazone.domains import Domain
 from smus_mesh_emulator.datazone.governance import (
     DATA_LAKE,
     REDSHIFT_SERVERLESS,
@@ -43,28 +44,12 @@ from smus_mesh_emulator.datazone.governance import (
     blueprint_configuration,
     may_create_environment_from,
 )
-
-if TYPE_CHECKING:
-    from smus_mesh_emulator.datazone.domains import Domain
-    from smus_mesh_emulator.datazone.projects import Environment
+from smus_mesh_emulator.datazone.records.projects import Environment, EnvironmentFailure
 
 DATAZONE_PRINCIPAL = "datazone.amazonaws.com"
 #: DataZone's session name when it assumes a project role for a user.
 CREDENTIALS_SESSION = "DataZone-{environment_id}"
 CREDENTIALS_SECONDS = 3600
-
-
-class EnvironmentFailure(Exception):
-    """Why an environment could not be created: `code` and `message` go to the
-    environment's lastDeployment.failureReason and the project's failure reasons."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 def stack_name(environment_id: str) -> str:
