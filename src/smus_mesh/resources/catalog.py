@@ -22,7 +22,7 @@ from smus_mesh.resources.datazone import (
     DataZoneResource,
     Deletion,
     failure_text,
-    not_found,
+    is_not_found,
     paginate,
     remembered_as_ours,
 )
@@ -377,7 +377,7 @@ class DataSourceImport(Resource):
             try:
                 datazone.delete_asset(domainIdentifier=domain_id, identifier=asset_id)
             except ClientError as exc:
-                if not not_found(exc):
+                if not is_not_found(exc):
                     raise
 
     def wait_deleted(self, ctx: Context) -> Observed:
@@ -432,7 +432,7 @@ class Listing(Resource):
         try:
             asset = datazone.get_asset(domainIdentifier=domain_id, identifier=asset_id)
         except ClientError as exc:
-            if not_found(exc):
+            if is_not_found(exc):
                 return Observed.absent("asset gone")
             raise
         listing = asset.get("listing") or {}
@@ -463,7 +463,7 @@ class Listing(Resource):
                 action="UNPUBLISH",
             )
         except ClientError as exc:
-            if not not_found(exc):
+            if not is_not_found(exc):
                 raise
 
     def wait_deleted(self, ctx: Context) -> Observed:
@@ -477,6 +477,6 @@ class Listing(Resource):
                 domainIdentifier=identity["domain_id"], identifier=identity["asset_id"]
             )
         except ClientError as exc:
-            if not not_found(exc):
+            if not is_not_found(exc):
                 raise
         return unpublished

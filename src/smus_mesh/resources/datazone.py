@@ -44,11 +44,11 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[d
         yield from page.get(key, [])
 
 
-def not_found(exc: ClientError) -> bool:
+def is_not_found(exc: ClientError) -> bool:
     return aws_code(exc) == "ResourceNotFoundException"
 
 
-def conflict(exc: ClientError) -> bool:
+def is_conflict(exc: ClientError) -> bool:
     return aws_code(exc) == "ConflictException"
 
 
@@ -79,7 +79,7 @@ def wait_gone(
         try:
             item = read()
         except ClientError as exc:
-            if not_found(exc):
+            if is_not_found(exc):
                 return Observed.absent("deleted")
             raise
         value = str(item.get(status_key, ""))
@@ -223,7 +223,7 @@ class Domain(DataZoneResource):
             try:
                 return dict(datazone.get_domain(identifier=known)), True
             except ClientError as exc:
-                if not not_found(exc):
+                if not is_not_found(exc):
                     raise
         name = ctx.config.domain.name
         for summary in paginate(datazone, "list_domains", "items"):
@@ -639,7 +639,7 @@ class BlueprintConfiguration(DataZoneResource):
                 domainIdentifier=domain_id, environmentBlueprintIdentifier=found
             )
         except ClientError as exc:
-            if not_found(exc):
+            if is_not_found(exc):
                 return Observed(Status.ABSENT, identity, detail="not enabled")
             raise
         desired = self._desired(ctx)
@@ -766,7 +766,7 @@ class PolicyGrant(Resource):
                 **selector, principal=self.principal(ctx), grantIdentifier=grant_id
             )
         except ClientError as exc:
-            if not (not_found(exc) or aws_code(exc) == "AccessDeniedException"):
+            if not (is_not_found(exc) or aws_code(exc) == "AccessDeniedException"):
                 raise
 
 
@@ -943,7 +943,7 @@ class Project(DataZoneResource):
             try:
                 return dict(datazone.get_project(domainIdentifier=domain_id, identifier=known))
             except ClientError as exc:
-                if not not_found(exc):
+                if not is_not_found(exc):
                     raise
         for item in paginate(
             datazone, "list_projects", "items", domainIdentifier=domain_id, name=self.project
@@ -954,7 +954,7 @@ class Project(DataZoneResource):
                         datazone.get_project(domainIdentifier=domain_id, identifier=item["id"])
                     )
                 except ClientError as exc:
-                    if not_found(exc):
+                    if is_not_found(exc):
                         return None
                     raise
         return None

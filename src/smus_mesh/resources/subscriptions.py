@@ -24,7 +24,7 @@ from smus_mesh.config import ApprovalConfig
 from smus_mesh.errors import FailedStatus, StepError
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.datazone import conflict, not_found, paginate
+from smus_mesh.resources.datazone import is_conflict, is_not_found, paginate
 
 _DZ = "datazone:"
 
@@ -356,7 +356,7 @@ class SubscriptionRequest(_SubscriptionBase):
                     domainIdentifier=domain_id, identifier=request["id"]
                 )
             except ClientError as exc:
-                if not not_found(exc):
+                if not is_not_found(exc):
                     raise
 
     def wait_deleted(self, ctx: Context) -> Observed:
@@ -403,7 +403,7 @@ def revoke_subscriptions(
         except ClientError as exc:
             # Revoked or cancelled since it was observed (by hand, or by a parallel run):
             # its grants are still to be awaited and deleted below.
-            if not (not_found(exc) or conflict(exc)):
+            if not (is_not_found(exc) or is_conflict(exc)):
                 raise
             ended = True
         last: list[dict[str, Any]] = []
@@ -438,7 +438,7 @@ def revoke_subscriptions(
                     domainIdentifier=domain_id, identifier=grant["id"]
                 )
             except ClientError as exc:
-                if not not_found(exc):
+                if not is_not_found(exc):
                     raise
     return len(approved)
 
@@ -510,7 +510,7 @@ class SubscriptionApproval(_SubscriptionBase):
                 )
             )
         except ClientError as exc:
-            if not_found(exc):
+            if is_not_found(exc):
                 return None
             raise
 
