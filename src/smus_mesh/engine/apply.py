@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -149,18 +150,21 @@ class Executor:
     def _run(self, plan: Plan, prerequisites: Callable[[str], list[str]]) -> RunReport:
         """Start each step when its prerequisites succeeded; skip it when one failed.
 
-        Bookkeeping is per edge (counts of unmet prerequisites, reverse edges), so a
-        plan of thousands of steps schedules in linear time.
+        `graphlib.TopologicalSorter` says which steps are ready; what it has no notion of
+        is failure, so the dependents of a failed step (all of them, transitively) are
+        recorded as skipped at once and only marked done when the sorter reaches them.
         """
         started = time.monotonic()
         steps = {s.key: s for s in plan.steps}
-        unmet: dict[str, int] = {}
-        waiting_on_me: dict[str, list[str]] = {key: [] for key in steps}
+        position = {s.key: i for i, s in enumerate(plan.steps)}
+        sorter: TopologicalSorter[str] = TopologicalSorter()
+        dependents: dict[str, list[str]] = {key: [] for key in steps}
         for key in steps:
             required = [d for d in prerequisites(key) if d in steps]
-            unmet[key] = len(required)
+            sorter.add(key, *required)
             for dependency in required:
-                waiting_on_me[dependency].append(key)
+                dependents[dependency].append(key)
+        sorter.prepare()
         results: dict[str, StepResult] = {}
         running: dict[Future[StepResult], str] = {}
 
@@ -174,31 +178,36 @@ class Executor:
                     current, steps[current].action.value, False, 0.0, f"not run: {cause} failed"
                 )
                 self.console.step(current, "skipped", f"{cause} failed")
-                stack.extend(waiting_on_me[current])
+                stack.extend(dependents[current])
 
         stop = self.ctx.stop
         pool = ThreadPoolExecutor(
             max_workers=self.ctx.settings.max_workers, thread_name_prefix="smus-step"
         )
+
+        def start_ready() -> None:
+            ready = sorter.get_ready()
+            while ready:
+                for key in sorted(ready, key=position.__getitem__):  # plan order: reproducible
+                    if key in results:  # skipped: a prerequisite failed
+                        sorter.done(key)
+                    elif not stop.stopping:
+                        running[pool.submit(self._visit, steps[key])] = key
+                ready = sorter.get_ready()
+
         try:
-            for step in plan.steps:  # plan order keeps runs reproducible
-                if unmet[step.key] == 0 and not stop.stopping:
-                    running[pool.submit(self._visit, step)] = step.key
+            start_ready()
             while running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:
                     key = running.pop(future)
                     result = future.result()
                     results[key] = result
-                    for dependent in waiting_on_me[key]:
-                        if dependent in results:
-                            continue
-                        if not result.ok and not result.interrupted:
+                    if not result.ok and not result.interrupted:
+                        for dependent in dependents[key]:
                             skip(dependent, key)
-                            continue
-                        unmet[dependent] -= 1
-                        if unmet[dependent] == 0 and not stop.stopping:
-                            running[pool.submit(self._visit, steps[dependent])] = dependent
+                    sorter.done(key)
+                start_ready()
         except BaseException:
             # A second Ctrl-C (KeyboardInterrupt in this thread): every wait ends now;
             # steps inside an AWS call get a moment to record what they did.
