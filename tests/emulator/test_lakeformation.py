@@ -607,3 +607,33 @@ def test_is_lf_managed_explains_why_not(cloud: Cloud) -> None:
             False,
             f"Table sales_db.nope does not exist in account {PRODUCER}",
         )
+
+
+def test_list_resources_pages_by_resource_not_by_position(cloud: Cloud) -> None:
+    # A token points at the next resource (moto's paginator), so deregistering one already
+    # listed does not skip the next; a token is refused with other filters, as is garbage.
+    cloud.client("s3", PRODUCER).create_bucket(Bucket="lake")
+    lakeformation = cloud.client("lakeformation", PRODUCER)
+    for name in ("a", "b", "c"):
+        lakeformation.register_resource(
+            ResourceArn=f"arn:aws:s3:::lake/{name}", UseServiceLinkedRole=True
+        )
+    first = lakeformation.list_resources(MaxResults=1)
+    assert [r["ResourceArn"] for r in first["ResourceInfoList"]] == ["arn:aws:s3:::lake/a"]
+    lakeformation.deregister_resource(ResourceArn="arn:aws:s3:::lake/a")
+    rest = lakeformation.list_resources(MaxResults=5, NextToken=first["NextToken"])
+    assert [r["ResourceArn"] for r in rest["ResourceInfoList"]] == [
+        "arn:aws:s3:::lake/b",
+        "arn:aws:s3:::lake/c",
+    ]
+    assert "NextToken" not in rest
+    filtered = [
+        {"Field": "RESOURCE_ARN", "ComparisonOperator": "CONTAINS", "StringValueList": ["lake"]}
+    ]
+    for bad in (
+        {"NextToken": first["NextToken"], "FilterConditionList": filtered},
+        {"NextToken": "not-a-token"},
+    ):
+        with pytest.raises(ClientError) as excinfo:
+            lakeformation.list_resources(**bad)
+        assert _error(excinfo) == ("InvalidInputException", "Invalid NextToken.")

@@ -31,6 +31,7 @@ from smus_mesh_emulator.athena.models import (
 )
 from smus_mesh_emulator.athena.statements import classify
 from smus_mesh_emulator.lakeformation.models import existing_backend
+from smus_mesh_emulator.paging import page
 from smus_mesh_emulator.progress import Stage
 from smus_mesh_emulator.runtime import RUNTIME
 
@@ -134,13 +135,19 @@ class AthenaSqlResponse(AthenaResponse):
         workgroup = self._get_param("WorkGroup") or DEFAULT_WORKGROUP
         runs = [r for r in self._queries.runs.values() if r.workgroup == workgroup]
         runs.sort(key=lambda r: r.submitted, reverse=True)
-        page, token = _page(
+        size = self._get_param("MaxResults")
+        if size is not None and not 0 < int(size) <= MAX_EXECUTIONS_PAGE:
+            raise InvalidRequestException("Invalid NextToken or MaxResults")
+        ids, token = page(
             [r.id for r in runs],
-            self._get_param("MaxResults"),
-            self._get_param("NextToken"),
-            MAX_EXECUTIONS_PAGE,
+            token=self._get_param("NextToken"),
+            size=int(size) if size is not None else None,
+            default_size=MAX_EXECUTIONS_PAGE,
+            unique="id",  # the items are ids: each its own unique value
+            invalid_token=lambda: InvalidRequestException("Invalid NextToken or MaxResults"),
+            request={"WorkGroup": workgroup},
         )
-        result: dict[str, Any] = {"QueryExecutionIds": page}
+        result: dict[str, Any] = {"QueryExecutionIds": ids}
         if token:
             result["NextToken"] = token
         return json.dumps(result)
@@ -236,6 +243,8 @@ def _datum(value: str | None) -> dict[str, str]:
 def _page(
     items: list[Any], max_results: Any, next_token: Any, limit: int
 ) -> tuple[list[Any], str | None]:
+    # By position: result rows have nothing unique to point a token at (two rows may be
+    # equal), so moto's paginator (smus_mesh_emulator.paging) does not fit here.
     try:
         start = int(next_token or 0)
         size = int(max_results or limit)

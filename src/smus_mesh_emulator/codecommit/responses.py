@@ -15,6 +15,7 @@ from smus_mesh_emulator.codecommit.exceptions import (
     RepositoryDoesNotExistException,
 )
 from smus_mesh_emulator.codecommit.models import set_tags, tags_of
+from smus_mesh_emulator.paging import page
 
 #: Repositories per ListRepositories page, as documented in the botocore model.
 PAGE_SIZE = 1000
@@ -69,21 +70,23 @@ class RepositoryListingResponse(CodeCommitResponse):
         repositories.sort(
             key=lambda m: (m[sort_by], m["repositoryName"]), reverse=order == "descending"
         )
-        token = self._get_param("nextToken")
-        start = 0
-        if token:
-            start = int(token) if token.isdigit() else -1
-            if not 0 <= start < len(repositories):
-                raise InvalidContinuationTokenException(
-                    "The specified continuation token is not valid."
-                )
-        page = repositories[start : start + PAGE_SIZE]
+        listed, token = page(
+            repositories,
+            token=self._get_param("nextToken"),
+            size=None,
+            default_size=PAGE_SIZE,
+            unique="repositoryName",
+            invalid_token=lambda: InvalidContinuationTokenException(
+                "The specified continuation token is not valid."
+            ),
+            request={"sortBy": sort_by, "order": order},
+        )
         result: dict[str, Any] = {
             "repositories": [
                 {"repositoryName": m["repositoryName"], "repositoryId": m["repositoryId"]}
-                for m in page
+                for m in listed
             ]
         }
-        if start + PAGE_SIZE < len(repositories):
-            result["nextToken"] = str(start + PAGE_SIZE)
+        if token:
+            result["nextToken"] = token
         return ActionResult(result)

@@ -47,6 +47,7 @@ from smus_mesh_emulator.lakeformation.resources import (
     matches_filter,
     normalise,
 )
+from smus_mesh_emulator.paging import page
 
 _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 
@@ -67,6 +68,8 @@ def _visible(account_id: str, region: str) -> list[Permission]:
 
 
 def _page(items: list[Any], max_results: Any, next_token: Any) -> tuple[list[Any], str | None]:
+    # By position: a permission entry has no identifier of its own to point a token at,
+    # so moto's paginator (smus_mesh_emulator.paging) does not fit ListPermissions.
     try:
         start = int(next_token or 0)
     except ValueError as exc:
@@ -134,12 +137,16 @@ class LakeFormationExtResponse(LakeFormationResponse):
         found = list(self.lakeformation_backend.resources.values())
         for condition in self._get_param("FilterConditionList") or []:
             found = [r for r in found if _resource_filter(condition)(self._resource_info(r))]
-        page, token = _page(
+        listed, token = page(
             sorted(found, key=lambda r: r.arn),
-            self._get_param("MaxResults"),
-            self._get_param("NextToken"),
+            token=self._get_param("NextToken"),
+            size=self._get_param("MaxResults"),
+            default_size=len(found) or 1,
+            unique="arn",
+            invalid_token=lambda: InvalidInputException("Invalid NextToken."),
+            request={"FilterConditionList": self._get_param("FilterConditionList")},
         )
-        result: dict[str, Any] = {"ResourceInfoList": [self._resource_info(r) for r in page]}
+        result: dict[str, Any] = {"ResourceInfoList": [self._resource_info(r) for r in listed]}
         if token:
             result["NextToken"] = token
         return json.dumps(result)

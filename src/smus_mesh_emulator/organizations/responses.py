@@ -19,6 +19,7 @@ from smus_mesh_emulator.organizations.models import (
     management_account_of,
     start_account_creation,
 )
+from smus_mesh_emulator.paging import page
 from smus_mesh_emulator.runtime import RUNTIME
 
 #: ListCreateAccountStatus page size limits (botocore model: 1..20).
@@ -68,18 +69,23 @@ class OrganizationsEmulatorResponse(OrganizationsResponse):
         backend = self._management_backend()
         states = self._get_param("States") or list(CREATION_STATES)
         size = self._get_param("MaxResults") or MAX_PAGE
-        try:
-            start = int(self._get_param("NextToken") or 0)
-        except ValueError:
-            raise InvalidInputException("You specified an invalid value for nextToken.") from None
-        if not 1 <= size <= MAX_PAGE or start < 0:
+        if not 1 <= size <= MAX_PAGE:
             raise InvalidInputException("You specified an invalid value for nextToken.")
         selected = [c for c in creations_of(backend).values() if c.state in states]
         for creation in selected:
             RUNTIME.scheduler.mark_read(creation.transition)
-        page = selected[start : start + size]
-        token = str(start + size) if start + size < len(selected) else None
-        result: dict[str, object] = {"CreateAccountStatuses": [c.to_dict() for c in page]}
+        listed, token = page(
+            selected,
+            token=self._get_param("NextToken"),
+            size=size,
+            default_size=MAX_PAGE,
+            unique="id",
+            invalid_token=lambda: InvalidInputException(
+                "You specified an invalid value for nextToken."
+            ),
+            request={"States": states},
+        )
+        result: dict[str, object] = {"CreateAccountStatuses": [c.to_dict() for c in listed]}
         if token:
             result["NextToken"] = token
         return json.dumps(result)

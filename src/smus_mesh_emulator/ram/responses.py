@@ -10,6 +10,7 @@ from moto.core.responses import ActionResult
 from moto.ram.responses import ResourceAccessManagerResponse
 
 from smus_mesh_emulator.organizations import models as organizations
+from smus_mesh_emulator.paging import page
 from smus_mesh_emulator.ram.exceptions import (
     InvalidNextTokenException,
     InvalidParameterException,
@@ -38,19 +39,18 @@ DEFAULT_PAGE_SIZE = 500
 
 
 def _page(
-    items: list[Any], next_token: str | None, max_results: int | None
+    items: list[Any], next_token: str | None, max_results: int | None, unique: str | list[str]
 ) -> tuple[list[Any], str | None]:
-    start = 0
-    if next_token:
-        try:
-            start = int(next_token)
-        except ValueError:
-            start = -1
-        if not 0 <= start <= len(items):
-            raise InvalidNextTokenException("The specified value for nextToken is not valid.")
-    size = max_results or DEFAULT_PAGE_SIZE
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
+    return page(
+        items,
+        token=next_token,
+        size=max_results,
+        default_size=DEFAULT_PAGE_SIZE,
+        unique=unique,
+        invalid_token=lambda: InvalidNextTokenException(
+            "The specified value for nextToken is not valid."
+        ),
+    )
 
 
 class RamResponse(ResourceAccessManagerResponse):
@@ -127,7 +127,9 @@ class RamResponse(ResourceAccessManagerResponse):
                 for f in tag_filters
             )
         ]
-        page, token = _page(selected, self._get_param("nextToken"), self._get_param("maxResults"))
+        page, token = _page(
+            selected, self._get_param("nextToken"), self._get_param("maxResults"), "arn"
+        )
         return ActionResult({"resourceShares": [s.to_dict() for s in page], "nextToken": token})
 
     def delete_resource_share(self) -> ActionResult:  # type: ignore[override]
@@ -154,7 +156,9 @@ class RamResponse(ResourceAccessManagerResponse):
             }
             for arn in share.permission_arns
         ]
-        page, token = _page(summaries, self._get_param("nextToken"), self._get_param("maxResults"))
+        page, token = _page(
+            summaries, self._get_param("nextToken"), self._get_param("maxResults"), "arn"
+        )
         return ActionResult({"permissions": page, "nextToken": token})
 
     # associations ---------------------------------------------------------------------
@@ -192,7 +196,12 @@ class RamResponse(ResourceAccessManagerResponse):
                     continue
                 RUNTIME.scheduler.mark_read(association.transition)
                 rows.append(association.to_dict(share))
-        page, token = _page(rows, self._get_param("nextToken"), self._get_param("maxResults"))
+        page, token = _page(
+            rows,
+            self._get_param("nextToken"),
+            self._get_param("maxResults"),
+            ["resourceShareArn", "associatedEntity"],
+        )
         return ActionResult({"resourceShareAssociations": page, "nextToken": token})
 
     # invitations ------------------------------------------------------------------------
@@ -231,7 +240,9 @@ class RamResponse(ResourceAccessManagerResponse):
             if (not invitation_arns or i.arn in invitation_arns)
             and (not share_arns or i.share.arn in share_arns)
         ]
-        page, token = _page(selected, self._get_param("nextToken"), self._get_param("maxResults"))
+        page, token = _page(
+            selected, self._get_param("nextToken"), self._get_param("maxResults"), "arn"
+        )
         return ActionResult(
             {"resourceShareInvitations": [i.to_dict() for i in page], "nextToken": token}
         )
@@ -314,5 +325,10 @@ class RamResponse(ResourceAccessManagerResponse):
             and (not resource_type or resource_type_of(arn).lower() == resource_type.lower())
             and scope in ("ALL", "REGIONAL")
         ]
-        page, token = _page(rows, self._get_param("nextToken"), self._get_param("maxResults"))
+        page, token = _page(
+            rows,
+            self._get_param("nextToken"),
+            self._get_param("maxResults"),
+            ["resourceShareArn", "arn"],
+        )
         return ActionResult({"resources": page, "nextToken": token})

@@ -11,6 +11,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
+from smus_mesh_emulator.paging import page
 from smus_mesh_emulator.redshiftserverless.exceptions import ValidationException
 from smus_mesh_emulator.redshiftserverless.models import (
     RedshiftServerlessBackend,
@@ -35,14 +36,16 @@ MAX_PAGE = 100
 
 def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
     size = params.get("maxResults") or MAX_PAGE
-    try:
-        start = int(params.get("nextToken") or 0)
-    except ValueError as exc:
-        raise ValidationException("Invalid nextToken.") from exc
-    if not 1 <= size <= MAX_PAGE or not 0 <= start <= len(items):
+    if not 1 <= size <= MAX_PAGE:
         raise ValidationException("Invalid maxResults or nextToken.")
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
+    return page(
+        items,
+        token=params.get("nextToken"),
+        size=size,
+        default_size=MAX_PAGE,
+        unique="name",
+        invalid_token=lambda: ValidationException("Invalid nextToken."),
+    )
 
 
 class RedshiftServerlessResponse(BaseResponse):
