@@ -7,7 +7,7 @@ are cleared once the classes exist (emulation.md §3.4).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from moto.athena.models import athena_backends
 from moto.cloudformation import parsing
@@ -19,13 +19,64 @@ from smus_mesh_emulator.cloudformation.exceptions import ResourceFailure
 from smus_mesh_emulator.redshiftserverless.models import redshiftserverless_backends
 
 
-class GlueDatabase(CloudFormationModel):
-    """`AWS::Glue::Database`: Ref is the database name; no attributes."""
+class _ByName:
+    """What these types share: a resource known by its name (its physical id), made again
+    on update (delete, then create) and deleted by name. A mixin, not a subclass of
+    `CloudFormationModel`: moto finds models among that class's direct subclasses only."""
 
     def __init__(self, account_id: str, region_name: str, name: str) -> None:
         self.account_id = account_id
         self.region_name = region_name
         self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Self,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Self:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls(account_id, region_name, resource_name).delete(account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+    def is_created(self) -> bool:
+        return True
+
+
+class GlueDatabase(_ByName, CloudFormationModel):
+    """`AWS::Glue::Database`: Ref is the database name; no attributes."""
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -38,10 +89,6 @@ class GlueDatabase(CloudFormationModel):
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
         return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @classmethod
     def create_from_cloudformation_json(
@@ -66,45 +113,13 @@ class GlueDatabase(CloudFormationModel):
         glue_backends[account_id][region_name].create_database(name, database_input)
         return cls(account_id, region_name, name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: GlueDatabase,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> GlueDatabase:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        cls(account_id, region_name, resource_name).delete(account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         # Gone already (deleted out of band) counts as deleted, as in CloudFormation.
         glue_backends[account_id][region_name].databases.pop(self.name, None)
 
-    def is_created(self) -> bool:
-        return True
 
-
-class AthenaWorkGroup(CloudFormationModel):
+class AthenaWorkGroup(_ByName, CloudFormationModel):
     """`AWS::Athena::WorkGroup`: Ref is the name; GetAtt CreationTime and the engine."""
-
-    def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
-        self.name = name
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -127,10 +142,6 @@ class AthenaWorkGroup(CloudFormationModel):
             return str(getattr(group, "creation_time", ""))
         return group.configuration["EngineVersion"]["EffectiveEngineVersion"]
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -151,38 +162,11 @@ class AthenaWorkGroup(CloudFormationModel):
             raise ResourceFailure(f"WorkGroup {resource_name} is already created")
         return cls(account_id, region_name, resource_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: AthenaWorkGroup,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> AthenaWorkGroup:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        cls(account_id, region_name, resource_name).delete(account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         athena_backends[account_id][region_name].delete_work_group(self.name)
 
-    def is_created(self) -> bool:
-        return True
 
-
-class CodeCommitRepository(CloudFormationModel):
+class CodeCommitRepository(_ByName, CloudFormationModel):
     """`AWS::CodeCommit::Repository`: Ref is the repository id; GetAtt Arn, Name,
     CloneUrlHttp, CloneUrlSsh."""
 
@@ -194,9 +178,7 @@ class CodeCommitRepository(CloudFormationModel):
     }
 
     def __init__(self, account_id: str, region_name: str, name: str, metadata: dict[str, str]):
-        self.account_id = account_id
-        self.region_name = region_name
-        self.name = name
+        super().__init__(account_id, region_name, name)
         self.metadata = metadata
 
     @staticmethod
@@ -215,7 +197,7 @@ class CodeCommitRepository(CloudFormationModel):
         return self.metadata[self._ATTRIBUTES[attribute_name]]
 
     @property
-    def physical_resource_id(self) -> str:
+    def physical_resource_id(self) -> str:  # the id, not the name
         return self.metadata["repositoryId"]
 
     @classmethod
@@ -241,20 +223,6 @@ class CodeCommitRepository(CloudFormationModel):
         return cls(account_id, region_name, resource_name, metadata)
 
     @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: CodeCommitRepository,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> CodeCommitRepository:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
-    @classmethod
     def delete_from_cloudformation_json(
         cls,
         resource_name: str,
@@ -267,22 +235,14 @@ class CodeCommitRepository(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         codecommit_backends[account_id][region_name].delete_repository(self.name)
 
-    def is_created(self) -> bool:
-        return True
-
 
 def _tag_map(properties: dict[str, Any]) -> dict[str, str]:
     return {str(t["Key"]): str(t["Value"]) for t in properties.get("Tags") or []}
 
 
-class RedshiftServerlessNamespace(CloudFormationModel):
+class RedshiftServerlessNamespace(_ByName, CloudFormationModel):
     """`AWS::RedshiftServerless::Namespace`: Ref is the name; GetAtt Namespace.* (the
     attributes the CloudFormation reference lists)."""
-
-    def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
-        self.name = name
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -314,10 +274,6 @@ class RedshiftServerlessNamespace(CloudFormationModel):
             "Namespace.Status": namespace.status,
         }[attribute_name]
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -336,30 +292,12 @@ class RedshiftServerlessNamespace(CloudFormationModel):
         )
         return cls(account_id, region_name, resource_name)
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        cls(account_id, region_name, resource_name).delete(account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         redshiftserverless_backends[account_id][region_name].remove_namespace(self.name)
 
-    def is_created(self) -> bool:
-        return True
 
-
-class RedshiftServerlessWorkgroup(CloudFormationModel):
+class RedshiftServerlessWorkgroup(_ByName, CloudFormationModel):
     """`AWS::RedshiftServerless::Workgroup`: Ref is the name; GetAtt Workgroup.*."""
-
-    def __init__(self, account_id: str, region_name: str, name: str) -> None:
-        self.account_id = account_id
-        self.region_name = region_name
-        self.name = name
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -393,10 +331,6 @@ class RedshiftServerlessWorkgroup(CloudFormationModel):
             "Workgroup.Endpoint.Port": workgroup.to_dict()["port"],
         }[attribute_name]
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -422,21 +356,8 @@ class RedshiftServerlessWorkgroup(CloudFormationModel):
         )
         return cls(account_id, region_name, resource_name)
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        cls(account_id, region_name, resource_name).delete(account_id, region_name)
-
     def delete(self, account_id: str, region_name: str) -> None:
         redshiftserverless_backends[account_id][region_name].remove_workgroup(self.name)
-
-    def is_created(self) -> bool:
-        return True
 
 
 # moto memoises its model registry; it must see the subclasses defined above.
