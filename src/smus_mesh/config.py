@@ -55,6 +55,7 @@ from smus_mesh.config_rules import (
     check_prefix,
     check_region,
     check_sql,
+    parquet_writer_installed,
 )
 from smus_mesh.errors import ConfigError
 from smus_mesh.settings import Settings
@@ -234,6 +235,11 @@ class TableConfig(Strict):
             raise ValueError("location must name a prefix under the bucket (s3://bucket/prefix/)")
         if self.rows and not self.create:
             raise ValueError("rows are only written for tables smus-mesh creates (create: true)")
+        if self.format == "parquet" and self.rows and not parquet_writer_installed():
+            raise ValueError(
+                "format: parquet rows are written with pyarrow, which is not installed: "
+                "pip install 'smus-mesh[parquet]' (or use format: csv)"
+            )
         return self
 
 

@@ -46,6 +46,16 @@ def known_regions() -> frozenset[str]:
     )
 
 
+def parquet_writer_installed() -> bool:
+    """Whether pyarrow, which writes a Parquet table's sample rows, can be imported: it is
+    the `parquet` extra (about 170 MB), not a dependency of the tool."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def check_region(value: str) -> str:
     if value not in known_regions():
         raise ValueError(

@@ -13,8 +13,9 @@ import importlib
 INSTALL_HINT = "pip install 'smus-mesh[emulator]'"
 
 #: Import names of what the `emulator` extra installs (moto[server] brings Flask and
-#: werkzeug; cheroot serves HTTP) that the emulator cannot start without.
-EXTRA_MODULES = ("moto", "flask", "werkzeug", "duckdb", "regex", "cheroot")
+#: werkzeug; cheroot serves HTTP; Athena reads and writes Parquet with pyarrow) that the
+#: emulator cannot start without.
+EXTRA_MODULES = ("moto", "flask", "werkzeug", "duckdb", "regex", "cheroot", "pyarrow")
 
 
 def missing_dependencies() -> list[str]:

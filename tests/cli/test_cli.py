@@ -185,11 +185,12 @@ def test_demo_rejects_bad_options_before_starting() -> None:
     assert (result.exit_code, result.stderr) == (2, "error: --iam must be off or enforce\n")
 
 
-#: Runs the CLI as if the `emulator` extra were not installed: its packages cannot be
-#: imported (`sys.modules[name] = None` makes `import name` raise ImportError).
+#: Runs the CLI as if only `pip install smus-mesh` had run: the packages of the `emulator`
+#: and `parquet` extras cannot be imported (`sys.modules[name] = None` makes `import name`
+#: raise ImportError).
 WITHOUT_THE_EXTRA = (
     "import sys\n"
-    "for name in ('moto', 'duckdb', 'flask', 'werkzeug', 'regex', 'cheroot'):\n"
+    "for name in ('moto', 'duckdb', 'flask', 'werkzeug', 'regex', 'cheroot', 'pyarrow'):\n"
     "    sys.modules[name] = None\n"
     "sys.argv = ['smus-mesh', *sys.argv[1:]]\n"
     "from smus_mesh.cli import main\n"
@@ -215,7 +216,7 @@ def test_the_emulator_commands_say_how_to_install_the_extra(command: tuple[str, 
     assert done.returncode == 2
     assert done.stderr == (
         "error: the emulator is not installed (cannot import moto, flask, werkzeug, duckdb, "
-        "regex, cheroot). Install it with: pip install 'smus-mesh[emulator]'\n"
+        "regex, cheroot, pyarrow). Install it with: pip install 'smus-mesh[emulator]'\n"
     )
     assert done.stdout == ""
 
@@ -224,6 +225,30 @@ def test_the_tool_runs_without_the_emulator_extra() -> None:
     done = run_without_the_extra("schema")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == json_schema()
+
+
+def test_parquet_rows_without_the_parquet_extra_are_refused_before_any_call(
+    tmp_path: Path,
+) -> None:
+    document = example_document()
+    csv_config = tmp_path / "csv.yaml"
+    csv_config.write_text(json.dumps(document))
+    done = run_without_the_extra("-c", str(csv_config), "permissions", "--account", "producer")
+    assert done.returncode == 0, done.stderr
+    parquet_table = next(t for t in document["tables"] if t.get("rows"))
+    parquet_table["format"] = "parquet"
+    parquet_config = tmp_path / "parquet.yaml"
+    parquet_config.write_text(json.dumps(document))
+    done = run_without_the_extra("-c", str(parquet_config), "-o", "json", "permissions")
+    assert done.returncode == 2
+    index = document["tables"].index(parquet_table)
+    assert json.loads(done.stdout)["errors"] == [
+        {
+            "path": f"tables[{index}]",
+            "message": "format: parquet rows are written with pyarrow, which is not installed: "
+            "pip install 'smus-mesh[parquet]' (or use format: csv)",
+        }
+    ]
 
 
 def test_plan_rejects_an_unknown_operation(tmp_path: Path) -> None:
