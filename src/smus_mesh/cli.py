@@ -1011,6 +1011,20 @@ def outputs(ctx: typer.Context) -> None:
         _emit(options, "outputs", result, render)
 
 
+class Latency(StrEnum):
+    """How long the emulator's asynchronous work takes: at once, or as AWS takes it."""
+
+    none = "none"
+    realistic = "realistic"
+
+
+class IamMode(StrEnum):
+    """Whether the emulator checks signatures and IAM policies (ADR 21)."""
+
+    enforce = "enforce"
+    off = "off"
+
+
 class DiagramFormat(StrEnum):
     svg = "svg"
     mermaid = "mermaid"
@@ -1060,7 +1074,7 @@ def _write_text(path: Path, text: str, what: str) -> None:
 @app.command()
 def demo(
     ctx: typer.Context,
-    latency: Annotated[str, typer.Option(help="Emulator latency: none or realistic.")] = "none",
+    latency: Annotated[Latency, typer.Option(help="Emulator latency.")] = Latency.none,
     time_scale: Annotated[
         float, typer.Option("--time-scale", help="Scale of the realistic durations.")
     ] = 1.0,
@@ -1069,8 +1083,8 @@ def demo(
         typer.Option("--diagram", help="Where to write the SVG of the mesh drawn after up."),
     ] = Path("mesh.svg"),
     iam: Annotated[
-        str, typer.Option("--iam", help="Emulator IAM: enforce (check policies) or off.")
-    ] = "off",
+        IamMode, typer.Option("--iam", help="Emulator IAM: enforce (check policies) or off.")
+    ] = IamMode.off,
 ) -> None:
     """The whole collaboration on the embedded emulator: up, query, down, audit.
 
@@ -1079,16 +1093,14 @@ def demo(
     rows came back and nothing was left in either account.
     """
     options = _options(ctx)
-    if iam not in ("off", "enforce"):
-        _fail(options, "UsageError", "--iam must be off or enforce", 2)
-    if latency not in ("none", "realistic") or not _finite_positive(time_scale):
-        message = "--latency must be none or realistic and --time-scale a finite number > 0"
+    if not _finite_positive(time_scale):
+        message = f"--time-scale must be a finite number > 0, not {time_scale}"
         _fail(options, "UsageError", message, 2)
     _require_emulator()
     with _handled(options):
         from smus_mesh.demo import run_demo
 
-        result = run_demo(_console(options), latency, time_scale, diagram, iam)
+        result = run_demo(_console(options), latency.value, time_scale, diagram, iam.value)
         _emit(options, "demo", result.to_dict(), lambda: _render_demo(result))
         if not result.ok:
             raise typer.Exit(1)
@@ -1132,7 +1144,7 @@ def emulator_serve(
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port, 0-65535 (0 picks a free one).")
     ] = 4566,
-    latency: Annotated[str, typer.Option(help="none or realistic.")] = "none",
+    latency: Annotated[Latency, typer.Option(help="Emulator latency.")] = Latency.none,
     time_scale: Annotated[
         float, typer.Option("--time-scale", help="Multiply realistic durations by this.")
     ] = 1.0,
@@ -1163,24 +1175,18 @@ def emulator_serve(
         ),
     ] = False,
     iam: Annotated[
-        str,
+        IamMode,
         typer.Option(
             "--iam",
             help="enforce: check every request's SigV4 signature and IAM policies (only "
             "the printed test keys and the sessions they assume sign); off: accept any "
             "credentials.",
         ),
-    ] = "off",
+    ] = IamMode.off,
 ) -> None:
     """Run the local cloud in the foreground (Ctrl-C stops it): an AWS Organization whose
     management account holds any credentials, and its member accounts. Prints the
     environment to export in the shell that runs smus-mesh or the AWS CLI against it."""
-    if latency not in ("none", "realistic"):
-        _err("error: --latency must be none or realistic")
-        raise typer.Exit(2)
-    if iam not in ("off", "enforce"):
-        _err("error: --iam must be off or enforce")
-        raise typer.Exit(2)
     if not _finite_positive(time_scale):
         _err(f"error: --time-scale must be a finite number > 0, not {time_scale}")
         raise typer.Exit(2)
@@ -1218,13 +1224,13 @@ def emulator_serve(
         EmulatorServer(
             host,
             port,
-            latency,
+            latency.value,
             time_scale,
             allow_remote=allow_remote,
             prewarm=True,
             accounts=accounts,
             request_log=_log_line if log_requests else None,
-            iam=iam,
+            iam=iam.value,
         ).serve_forever(ready)
     except EmulatorError as exc:
         _err(f"error: {exc}")

@@ -123,7 +123,10 @@ def test_schema_prints_the_json_schema() -> None:
 def test_emulator_serve_rejects_a_bogus_latency_profile() -> None:
     result = run("emulator", "serve", "--latency", "bogus", "--port", "0")
     assert result.exit_code == 2
-    assert result.stderr == "error: --latency must be none or realistic\n"
+    assert (
+        "Invalid value for '--latency': Value error, 'bogus' is not one of 'none', 'realistic'."
+        in (" ".join(result.stderr.replace("│", " ").split()))
+    )
     for scale in ("0", "nan", "inf", "-1"):
         result = run("emulator", "serve", "--time-scale", scale, "--port", "0")
         assert result.exit_code == 2
@@ -174,15 +177,29 @@ def test_emulator_serve_refuses_a_non_loopback_host_without_allow_remote(host: s
 
 
 def test_demo_rejects_bad_options_before_starting() -> None:
-    result = run("demo", "--latency", "slow")
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "error: --latency must be none or realistic and --time-scale a finite number > 0\n"
-    )
+    for option, value, choices in (
+        ("--latency", "slow", "'none', 'realistic'"),
+        ("--iam", "strict", "'enforce', 'off'"),
+    ):
+        result = run("demo", option, value)
+        assert result.exit_code == 2
+        assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in (
+            " ".join(result.stderr.replace("│", " ").split())
+        )
     result = run("demo", "--time-scale", "nan")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --time-scale must be a finite number > 0, not nan\n",
+    )
+    result = run("-o", "json", "demo", "--iam", "strict")
     assert result.exit_code == 2
-    result = run("demo", "--iam", "strict")
-    assert (result.exit_code, result.stderr) == (2, "error: --iam must be off or enforce\n")
+    assert json.loads(result.stdout)["errors"] == [
+        {
+            "path": "--iam",
+            "message": "Invalid value for '--iam': Value error, 'strict' is not one of "
+            "'enforce', 'off'.",
+        }
+    ]
 
 
 #: Runs the CLI as if only `pip install smus-mesh` had run: the packages of the `emulator`
