@@ -193,12 +193,17 @@ def test_second_ctrl_c_ends_every_wait_at_once_and_exits_130_within_2_s(
     tmp_path: Path,
 ) -> None:
     """The tool sleeps 30 s between polls here: after the first Ctrl-C the domain's step
-    would wait for minutes; the second ends that wait at once. Then `query` the same
-    way, during Athena's wait."""
+    would sleep 30 s before its next read; the second ends that wait at once. Then `query`
+    the same way, during Athena's wait.
+
+    The latency is scaled so that what the tool waits for is still in progress at its
+    first read (the emulator's first-read grace guarantees that much) and at the second
+    Ctrl-C, and no more: every call pays the profile's per-call latency too (0.08 s x
+    the scale), and at x10 the query's run alone waited 90 s to reach its first read."""
     config, state = write_config(example_document()), tmp_path / "state.json"
     before = cloud.inventory()
     slow = _environment(poll_initial="30", poll_max="30")
-    latency("realistic", 1.0)  # domain.create: 90 s
+    latency("realistic", 0.1)  # domain.create: 90 s x 0.1 = 9 s
     since = last_seq(cloud)
     run = Run(cli_command(config, state, "up"), slow)
     seq = run.wait_for_call(cloud, since, "CreateDomain")
@@ -223,8 +228,9 @@ def test_second_ctrl_c_ends_every_wait_at_once_and_exits_130_within_2_s(
     _ok(("-c", config, "--state", state, "up"), "the rerun of up")
     assert count_setup(cloud, example_document()["domain"]["name"]) == CONVERGED
 
-    # query: the Athena query runs 20 s; the tool reads it once, then sleeps 30 s.
-    latency("realistic", 10.0)
+    # query: the Athena query is QUEUED 2 s, then RUNNING 2 s; the tool reads it once,
+    # then sleeps 30 s.
+    latency("realistic", 1.0)
     since = last_seq(cloud)
     run = Run(cli_command(config, state, "query"), slow)
     run.wait_for_call(cloud, since, "GetQueryExecution")
