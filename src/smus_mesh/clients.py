@@ -21,9 +21,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
-
-from smus_mesh.accounts import SessionFactory
+from smus_mesh.accounts import SessionFactory, new_session
 from smus_mesh.retry_policy import client_config, without_retry_quota
 from smus_mesh.waiting import Stop, call_purpose
 
@@ -140,7 +138,7 @@ class Clients:
         DataZone's GetEnvironmentCredentials), with the retries, timeouts and call
         accounting of every other client. Never cached: the credentials live only as
         long as the caller keeps the client, and are never written anywhere."""
-        session = boto3.Session(
+        session = new_session(
             aws_access_key_id=credentials["accessKeyId"],
             aws_secret_access_key=credentials["secretAccessKey"],
             aws_session_token=credentials["sessionToken"],
