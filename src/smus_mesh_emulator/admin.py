@@ -119,15 +119,15 @@ def _health(request: AdminRequest) -> tuple[int, Any]:
 
 
 def _calls(request: AdminRequest) -> tuple[int, Any]:
-    calls = [c.to_dict() for c in RUNTIME.calls]
+    records = RUNTIME.calls
     since = parse_qs(request.query).get("since")
     if since:
         try:
             after = int(since[0])
         except ValueError as exc:
             raise AdminError(400, f"since must be a call seq number, not {since[0]!r}") from exc
-        calls = [c for c in calls if c["seq"] > after]
-    return 200, {"calls": calls}
+        records = [c for c in records[max(after, 0) :] if c.seq > after]  # seq n is at n - 1
+    return 200, {"calls": [c.to_dict() for c in records]}
 
 
 def _reset_calls(request: AdminRequest) -> tuple[int, Any]:
