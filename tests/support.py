@@ -7,17 +7,10 @@ import urllib.request
 from typing import Any
 
 import boto3
-import botocore.session
 
-#: One botocore data loader for every test session: each service model is parsed once
-#: per process instead of once per session (sessions are rebuilt after every reset).
-_LOADER = botocore.session.get_session().get_component("data_loader")
-
-
-def _shared(session: boto3.Session) -> boto3.Session:
-    session._session.register_component("data_loader", _LOADER)
-    return session
-
+# The tool's sessions: one botocore data loader, models and client classes for the
+# process (each is parsed once, not once per session; sessions are rebuilt after every reset).
+from smus_mesh.accounts import new_session
 
 DOMAIN_ACCOUNT = "111111111111"
 CONSUMER_ACCOUNT = "222222222222"
@@ -67,7 +60,7 @@ class Cloud:
     def session(self, account: str = DOMAIN_ACCOUNT) -> boto3.Session:
         """A session in `account`: base credentials, or OrganizationAccountAccessRole."""
         if account not in self._sessions:
-            base = _shared(boto3.Session(region_name=REGION))
+            base = new_session(region_name=REGION)
             if account == BASE_ACCOUNT:
                 self._sessions[account] = base
             else:
@@ -75,13 +68,11 @@ class Cloud:
                     RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
                     RoleSessionName="tests",
                 )["Credentials"]
-                self._sessions[account] = _shared(
-                    boto3.Session(
-                        aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"],
-                        region_name=REGION,
-                    )
+                self._sessions[account] = new_session(
+                    aws_access_key_id=creds["AccessKeyId"],
+                    aws_secret_access_key=creds["SecretAccessKey"],
+                    aws_session_token=creds["SessionToken"],
+                    region_name=REGION,
                 )
         return self._sessions[account]
 

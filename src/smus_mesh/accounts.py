@@ -26,8 +26,10 @@ from typing import Any
 
 import boto3
 import botocore.session
+from botocore.client import ClientCreator
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.model import ServiceModel
 
 from smus_mesh.config import AccountConfig, Config
 from smus_mesh.emulated import TEST_REGION, credential_exports, is_emulator
@@ -52,11 +54,64 @@ def _data_loader() -> Any:
     return botocore.session.get_session().get_component("data_loader")
 
 
+#: (service, id of the loader's JSON model) -> its ServiceModel, which holds (pins) the JSON
+_SHARED_MODELS: dict[tuple[str, int], ServiceModel] = {}
+#: id of a model in _SHARED_MODELS -> its client class
+_SHARED_CLASSES: dict[int, type] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+@functools.cache
+def _share_client_classes() -> None:
+    """Let every client made through the process's one loader share its service's
+    `ServiceModel` and client class.
+
+    botocore builds both again for every client: the class's methods with their
+    docstrings, and the model's shapes, resolved again on each client's first call of an
+    operation. The test suite makes thousands of clients (each in-process run, each
+    account, each project's credentials) and spent about a tenth of its CPU there.
+    Neither holds credentials, a region or an endpoint: the model is the parsed JSON,
+    the class its methods, each of which calls `_make_api_call` of the client it is
+    called on. The class is built once by botocore's own code, `creating-client-class`
+    event included (the tool registers no handler for it); clients of sessions that
+    read through another loader keep botocore's behaviour. Models are kept for the
+    process's life, so an id in the caches is never reused."""
+    load_model = ClientCreator._load_service_model
+    create_class = ClientCreator._create_client_class
+
+    def shared_model(self: Any, service_name: str, api_version: str | None = None) -> Any:
+        if self._loader is not _data_loader():
+            return load_model(self, service_name, api_version)
+        json_model = self._loader.load_service_model(service_name, "service-2", api_version)
+        key = (service_name, id(json_model))
+        with _SHARED_LOCK:
+            model = _SHARED_MODELS.get(key)
+            if model is None:
+                model = _SHARED_MODELS[key] = ServiceModel(json_model, service_name=service_name)
+            return model
+
+    def shared_class(self: Any, service_name: str, service_model: ServiceModel) -> Any:
+        with _SHARED_LOCK:
+            cls = _SHARED_CLASSES.get(id(service_model))
+            shared = _SHARED_MODELS.get((service_name, id(service_model._service_description)))
+        if cls is not None:
+            return cls
+        cls = create_class(self, service_name, service_model)
+        if shared is service_model and self._loader is _data_loader():
+            with _SHARED_LOCK:
+                cls = _SHARED_CLASSES.setdefault(id(service_model), cls)
+        return cls
+
+    ClientCreator._load_service_model = shared_model
+    ClientCreator._create_client_class = shared_class
+
+
 def new_session(**kwargs: Any) -> boto3.Session:
     """`boto3.Session(**kwargs)` reading botocore's data (service models, endpoints,
     partitions) through the process's one loader. The loader holds only that data, never
     credentials; a fresh loader would parse endpoints.json and each model again (the
     sessions that assume roles and those of project credentials did, ~20% of a run's CPU)."""
+    _share_client_classes()
     session = boto3.Session(**kwargs)
     session._session.register_component("data_loader", _data_loader())
     return session
@@ -75,6 +130,7 @@ class SessionFactory:
         self._client_config = client_config(max_attempts)
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
+        _share_client_classes()
 
     @property
     def region(self) -> str:
