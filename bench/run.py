@@ -19,7 +19,11 @@ and peak memory are its own), and reports:
 * AWS calls by kind (mutating / poll / read) from the tool, the emulator's count,
   mutating calls per created resource, and the poll budget
   (2 x sum over waits of duration / 2 s, the first poll interval before waits adapted);
-* peak RSS of the smus-mesh process.
+* peak RSS of the smus-mesh process;
+* CPU seconds (user + system) of the tool's processes and of the emulator, per run and
+  per size (`cpu_s`), so a gap to the bound can be put on one side;
+* the emulator's throughput with 1-32 client processes (`concurrency.py`, in the same
+  run; `--concurrency ""` leaves it out).
 
 Every timing knob of the tool is scaled with the emulator's time (poll intervals,
 the AcceptSubscriptionRequest rate): the run is AWS compressed in time, not a
@@ -42,6 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from concurrency import run as run_concurrency
+from waiting import clean_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -178,22 +185,18 @@ class Emulator:
         self.server.stop()
 
 
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_tool(
     emulator: Emulator, workdir: Path, scale: float, command: list[str], workers: int | None = None
-) -> tuple[float, dict[str, Any], float]:
-    """Run smus-mesh as its own process; (wall seconds, JSON report, peak RSS MiB)."""
-    empty = workdir / "aws-config"
-    empty.write_text("")
+) -> tuple[float, dict[str, Any], float, dict[str, float]]:
+    """Run smus-mesh as its own process; (wall seconds, JSON report, peak RSS MiB, CPU
+    seconds of the tool and of the emulator, which serves from this process's threads)."""
     env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(workdir),
-        "AWS_ENDPOINT_URL": emulator.url,
-        "AWS_ACCESS_KEY_ID": "AKIABENCHMARK0000000",
-        "AWS_SECRET_ACCESS_KEY": "benchmark",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(empty),
-        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
-        "AWS_EC2_METADATA_DISABLED": "true",
+        **clean_environment(workdir, emulator.url),
         "SMUS_MESH_POLL_INITIAL": str(AWS_POLL_INITIAL * scale),
         "SMUS_MESH_POLL_MAX": str(AWS_POLL_MAX * scale),
         "SMUS_MESH_ACCEPT_TPS": str(AWS_ACCEPT_TPS / scale),
@@ -213,10 +216,15 @@ def run_tool(
         "json",
         *command,
     ]
+    tool_cpu, emulator_cpu = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
     started = time.monotonic()
     process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = process.communicate()
     wall = time.monotonic() - started
+    cpu = {
+        "tool": round(_cpu(resource.RUSAGE_CHILDREN) - tool_cpu, 2),
+        "emulator": round(_cpu(resource.RUSAGE_SELF) - emulator_cpu, 2),
+    }
     # ru_maxrss of the children that have ended: this is the only child at this point.
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     try:
@@ -226,7 +234,7 @@ def run_tool(
     if process.returncode != 0 or not report.get("ok", False):
         failures = [f for f in report.get("failures", []) if "not run:" not in f["message"]]
         raise SystemExit(f"{command} failed (exit {process.returncode}): {failures[:5]}")
-    return wall, report, peak
+    return wall, report, peak, cpu
 
 
 def by_kind(report: dict[str, Any]) -> dict[str, int]:
@@ -244,7 +252,7 @@ def bench_size(consumers: int, tables: int, scale: float, sequential: bool) -> d
             (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
             emulator.admin("POST", "calls/reset")
-            wall, report, peak = run_tool(emulator, workdir, scale, ["up"])
+            wall, report, peak, cpu = run_tool(emulator, workdir, scale, ["up"])
             server_calls = emulator.calls()
             bound, waits, wait_total = critical_path(config, scale, "up")
             created = sum(1 for s in report["steps"] if s["action"] == "create")
@@ -264,20 +272,22 @@ def bench_size(consumers: int, tables: int, scale: float, sequential: bool) -> d
                 "poll_budget": round(2 * wait_total / budget_interval),
                 "peak_rss_mib": round(peak, 1),
                 "sum_of_step_s": round(sum(s["seconds"] for s in report["steps"]), 2),
+                "cpu_s": cpu,
             }
 
             emulator.admin("POST", "calls/reset")
-            wall2, report2, peak2 = run_tool(emulator, workdir, scale, ["up"])
+            wall2, report2, peak2, cpu2 = run_tool(emulator, workdir, scale, ["up"])
             second_calls = emulator.calls()
             result["second_up"] = {
                 "wall_s": round(wall2, 2),
                 "mutating_calls": sum(1 for c in second_calls if c["mutating"]),
                 "calls": by_kind(report2),
                 "peak_rss_mib": round(peak2, 1),
+                "cpu_s": cpu2,
             }
 
             emulator.admin("POST", "calls/reset")
-            wall3, report3, peak3 = run_tool(emulator, workdir, scale, ["down", "--yes"])
+            wall3, report3, peak3, cpu3 = run_tool(emulator, workdir, scale, ["down", "--yes"])
             down_bound, _, _ = critical_path(config, scale, "down")
             result["down"] = {
                 "wall_s": round(wall3, 2),
@@ -286,12 +296,15 @@ def bench_size(consumers: int, tables: int, scale: float, sequential: bool) -> d
                 "calls": by_kind(report3),
                 "leftovers": report3["audit"]["leftovers"],
                 "peak_rss_mib": round(peak3, 1),
+                "cpu_s": cpu3,
             }
+            # up, the second up and down: what the gap to the bounds cost on each side
+            result["cpu_s"] = {side: round(cpu[side] + cpu2[side] + cpu3[side], 2) for side in cpu}
 
             if sequential:
                 emulator.admin("POST", "reset")
                 (workdir / "state.json").unlink(missing_ok=True)
-                seq_wall, _, _ = run_tool(emulator, workdir, scale, ["up"], workers=1)
+                seq_wall, _, _, _ = run_tool(emulator, workdir, scale, ["up"], workers=1)
                 run_tool(emulator, workdir, scale, ["down", "--yes"])
                 result["up"]["sequential_s"] = round(seq_wall, 2)
                 result["up"]["sequential_measured"] = True
@@ -313,7 +326,8 @@ def table(results: dict[str, Any]) -> str:
     header = (
         f"{'size':>8} {'up s':>8} {'bound s':>8} {'x bound':>8} {'seq s':>9} {'x seq':>6} "
         f"{'mut':>6} {'poll':>6} {'budget':>7} {'read':>7} {'mut/res':>7} {'2nd mut':>7} "
-        f"{'down s':>7} {'left':>5} {'RSS MiB':>8}"
+        f"{'down s':>7} {'bound':>6} {'x bound':>7} {'left':>5} {'RSS MiB':>8} "
+        f"{'tool cpu':>8} {'emu cpu':>8}"
     )
     lines = [header, "-" * len(header)]
     for size, r in results.items():
@@ -324,12 +338,14 @@ def table(results: dict[str, Any]) -> str:
             f"{up['ratio_to_critical_path']:>8.2f} {seq:>9} {up['ratio_to_sequential']:>6.2f} "
             f"{up['calls']['mutating']:>6} {up['calls']['poll']:>6} {up['poll_budget']:>7} "
             f"{up['calls']['read']:>7} {up['mutating_per_resource']:>7.2f} "
-            f"{r['second_up']['mutating_calls']:>7} {down['wall_s']:>7.1f} {down['leftovers']:>5} "
-            f"{up['peak_rss_mib']:>8.1f}"
+            f"{r['second_up']['mutating_calls']:>7} {down['wall_s']:>7.1f} "
+            f"{down['critical_path_s']:>6.1f} {down['ratio_to_critical_path']:>7.2f} "
+            f"{down['leftovers']:>5} {up['peak_rss_mib']:>8.1f} "
+            f"{r['cpu_s']['tool']:>8.1f} {r['cpu_s']['emulator']:>8.1f}"
         )
     lines.append(
         "* sequential not run: the sum of every asynchronous wait, a lower bound of a run "
-        "one step at a time"
+        "one step at a time; cpu: seconds of up + second up + down"
     )
     return "\n".join(lines)
 
@@ -343,6 +359,12 @@ def main() -> None:
     parser.add_argument(
         "--sequential", default="1x1", help="sizes whose one-step-at-a-time run is measured"
     )
+    parser.add_argument(
+        "--concurrency",
+        default="1,2,4,8,32",
+        help="numbers of client processes of the concurrency benchmark ('' for none)",
+    )
+    parser.add_argument("--concurrency-seconds", type=float, default=5.0)
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     measured = {s.strip() for s in args.sequential.split(",") if s.strip()}
@@ -351,6 +373,8 @@ def main() -> None:
         consumers, tables = (int(x) for x in size.split("x"))
         print(f"running {size} ...", file=sys.stderr, flush=True)
         results[size] = bench_size(consumers, tables, args.time_scale, size in measured)
+    counts = sorted({1, *(int(n) for n in args.concurrency.split(",") if n.strip())})
+    concurrency = run_concurrency(counts, args.concurrency_seconds) if args.concurrency else {}
     first = results[sizes[0]]
     document = {
         "machine": {
@@ -363,10 +387,15 @@ def main() -> None:
         "second_up": first["second_up"],
         "down": first["down"],
         "scale": results,
+        "concurrency": concurrency,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(document, indent=1) + "\n")
     print(table(results))
+    if concurrency:
+        from concurrency import table as concurrency_table
+
+        print("\n" + concurrency_table(concurrency))
     print(f"\nwritten {RESULTS / 'latest.json'}")
 
 
