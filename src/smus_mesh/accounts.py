@@ -63,7 +63,7 @@ _SHARED_LOCK = threading.Lock()
 
 @functools.cache
 def _share_client_classes() -> None:
-    """Let every client made through the process's one loader share its service's
+    """(ADR 23) Let every client made through the process's one loader share its service's
     `ServiceModel` and client class.
 
     botocore builds both again for every client: the class's methods with their
