@@ -29,12 +29,17 @@ _real_connect = socket.socket.connect
 #: tests out before the short ones and the workers finish together instead of one worker
 #: running a long flow at the end while the others idle.
 _LONG_FIRST = (
-    "tests/emulator/test_cli_scenario.py",
+    "tests/e2e/test_converge.py",
     "tests/e2e/test_collaboration.py",
     "tests/reliability/test_interrupt.py",
-    "tests/cli/test_up_confirm.py",
-    "tests/reliability/test_config_fuzz.py",
+    "tests/cli/test_json_contract.py",
+    "tests/e2e/test_resume.py",
     "tests/e2e/test_neighbours.py",
+    "tests/reliability/test_config_fuzz.py",
+    "tests/e2e/test_no_secrets.py",
+    "tests/cli/test_up_confirm.py",
+    "tests/e2e/test_least_privilege.py",
+    "tests/emulator/test_cli_scenario.py",
     "tests/e2e/test_audit.py",
     "tests/e2e/",
     "tests/reliability/",
