@@ -1096,7 +1096,7 @@ def verify_aws(
 ) -> None:
     """Check ADR 5's assumptions on sandbox accounts: build a set-up of its own (asking
     before each phase that changes anything), observe what AWS does, ALWAYS end with
-    down and audit, and write a report to attach to a bug report (ADR 22)."""
+    down and audit, and write a report to attach to a bug report (ADR 24)."""
     options = _options(ctx)
     with _handled(options):
         from smus_mesh.errors import UserError

@@ -28,6 +28,7 @@ from smus_mesh.verify import StopRelay, Verifier
 from smus_mesh.verify.report import ADR5_POINTS
 from tests.e2e.conftest import example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq
+from tests.e2e.test_least_privilege import operator_config, with_operator_roles
 from tests.e2e.test_neighbours import foreign_domain, lake_formation_permissions, other_document
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
@@ -226,3 +227,26 @@ def test_verify_aws_declined_phase_and_ctrl_c(
     assert by_point[5].observed == "the cascade phase skipped: interrupted during athena"
     assert by_point[1].outcome == "pass" and by_point[7].outcome == "pass"
     assert inventory_diff(before, cloud.inventory()) == {}
+
+
+def test_verify_aws_runs_on_the_policy_it_prints(
+    enforced_iam: Cloud, fast_polling: None, tmp_path: Path
+) -> None:
+    """`verify-aws --permissions` is the exact policy: under strict IAM, with operator
+    roles holding only it, the whole run makes no denied call."""
+    cloud = enforced_iam
+    config = operator_config(tmp_path)
+    printed = run("-c", config, "verify-aws", "--permissions", "-o", "json")
+    assert printed.exit_code == 0, printed.output
+    policies = json.loads(printed.stdout)["policies"]
+    assert set(policies) == {"producer", "consumer"}
+    with_operator_roles(cloud, config, policies)
+    cloud.admin("POST", "calls/reset")
+    result = run("-c", config, "verify-aws", "--yes", "--report", tmp_path / "r", "-o", "json")
+    denied = [
+        (c["account"], c["service"], c["operation"]) for c in cloud.calls() if c["iam"] == "denied"
+    ]
+    assert denied == [], denied
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["ok"] is True and document["leftovers"] == 0

@@ -1,6 +1,6 @@
 """`smus-mesh verify-aws`: check ADR 5's assumptions against a user's sandbox accounts.
 
-A guarded sequence of phases (ADR 22) on a set-up of its own (`probe_setup`):
+A guarded sequence of phases (ADR 24) on a set-up of its own (`probe_setup`):
 
     preflight  read-only: credentials reach the accounts; refuse (exit 2) when an
                account holds a domain smus-mesh did not create, unless allow_existing

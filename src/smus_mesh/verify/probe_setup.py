@@ -123,6 +123,7 @@ PROBE_ACTIONS = {
         "datazone:DeleteDomain",
     ),
     "other": (
+        "datazone:ListDomains",
         "glue:GetTable",
         "lakeformation:ListPermissions",
         "lakeformation:GetDataLakeSettings",
