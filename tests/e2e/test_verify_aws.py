@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +29,7 @@ from smus_mesh.console import NoopConsole
 from smus_mesh.contract import schema
 from smus_mesh.verify import StopRelay, Verifier
 from smus_mesh.verify.report import ADR5_POINTS
+from tests.cli.test_up_confirm import _answer_when_asked
 from tests.e2e.conftest import example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq
 from tests.e2e.test_least_privilege import operator_config, with_operator_roles
@@ -250,3 +254,45 @@ def test_verify_aws_runs_on_the_policy_it_prints(
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["ok"] is True and document["leftovers"] == 0
+
+
+def test_verify_aws_asks_on_a_terminal_and_declining_up_changes_nothing(
+    cloud: Cloud, write_config: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    """On a terminal the first question is up's; answering no creates nothing, yet down
+    and audit still run and the report says every point could not be checked."""
+    config = write_config(example_document())
+    before = cloud.inventory()
+    report = tmp_path / "declined"
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smus_mesh",
+            "-c",
+            str(config),
+            "verify-aws",
+            "--report",
+            str(report),
+        ],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ENV},
+    )
+    os.close(terminal)
+    try:
+        stdout, stderr = _answer_when_asked(process, controller, "n\n")
+    finally:
+        os.close(controller)
+    assert process.wait() == 0, stderr
+    assert "Create the verification set-up verify-demo in accounts producer" in stderr
+    assert stderr.count("[y/N]") == 1  # no other phase asked: they were skipped
+    document = json.loads(Path(f"{report}.json").read_text())
+    statuses = {p["name"]: p["status"] for p in document["phases"]}
+    assert statuses["up"] == "declined" and statuses["down"] == statuses["audit"] == "ran"
+    assert {c["outcome"] for c in document["checks"]} == {"could-not-check"}
+    assert "report: " in stdout and f"{report}.txt" in stdout
+    assert inventory_diff(before, cloud.inventory()) == {}
