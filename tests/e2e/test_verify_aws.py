@@ -130,10 +130,12 @@ def test_verify_aws_beside_neighbours(
     assert not other.plan().changes()
 
     # No credential in the report: neither the test keys nor any session's.
+    shown = {"stdout and stderr": result.output}
     for path in (Path(f"{report}.json"), Path(f"{report}.txt")):
-        body = path.read_text()
+        shown[str(path)] = path.read_text()
+    for where, body in shown.items():
         for secret in ("AKIA", "ASIA", "emulator-secret", "SecretAccessKey", "sessionToken"):
-            assert secret not in body, (path, secret)
+            assert secret not in body, (where, secret)
 
 
 def test_verify_aws_refuses_without_a_terminal_or_yes(

@@ -713,8 +713,8 @@ class Checks:
             self.producer_alias, Resource={"Table": {"DatabaseName": database, "Name": "probe"}}
         )
         evidence.update(database_permissions=on_database, table_permissions=on_table)
-        mine_db = [e for e in on_database if e["principal"] == principal]
-        mine_table = [e for e in on_table if e["principal"] == principal]
+        mine_db = [e for e in on_database if _same_principal(e["principal"], principal)]
+        mine_table = [e for e in on_table if _same_principal(e["principal"], principal)]
         if any("ALL" in e["permissions"] for e in mine_db) and any(
             "ALL" in e["permissions"] for e in mine_table
         ):
@@ -879,6 +879,18 @@ class Checks:
             + ")",
             {k: runs[k] for k in ("create_database", "create_table")},
         )
+
+
+def _same_principal(listed: str | None, caller: str) -> bool:
+    """Whether Lake Formation's `listed` principal is the caller's role: the same account
+    and role name, whatever the path (a session ARN drops the role's path)."""
+    if not listed:
+        return False
+    if listed == caller:
+        return True
+    pattern = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:.*/)?([^/]+)$")
+    a, b = pattern.match(listed), pattern.match(caller)
+    return bool(a and b and a.groups() == b.groups())
 
 
 def _principal_of(arn: str) -> str:
