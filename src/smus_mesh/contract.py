@@ -400,6 +400,9 @@ class VerifyAwsDocument(_Envelope):
     summary: dict[str, int] = Field(description="Checks per outcome.")
     phases: list[VerifyPhase]
     checks: list[VerifyCheck] = Field(description="One per point of ADR 5, in order.")
+    up_steps: dict[str, float] = Field(
+        description="Seconds of each step `up` ran (resource key -> seconds)."
+    )
     leftovers: int | None = Field(description="What audit found after down (null: unknown).")
     cleanup_hint: str = Field(description="The command to finish the cleanup, if needed.")
     report_files: list[str] = Field(description="The report as JSON, then as text.")

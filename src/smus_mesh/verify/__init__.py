@@ -254,7 +254,7 @@ class Verifier:
         self._phase(
             report,
             "up",
-            lambda: self._up(workspace),
+            lambda: self._up(workspace, report),
             mutating=True,
             setup=self.config.name,
             accounts=accounts,
@@ -321,8 +321,9 @@ class Verifier:
         self._phase(report, "athena", athena, True, second=second)
         self._phase(report, "cascade", lambda: _each((5, checks.cascade)), True)
 
-    def _up(self, workspace: Workspace) -> list[Check]:
+    def _up(self, workspace: Workspace, report: VerifyReport) -> list[Check]:
         result = workspace.up()
+        report.up_steps = {r.key: round(r.seconds, 2) for r in result.results if r.seconds}
         if not result.ok:
             failures = "; ".join(f"{f.key}: {f.message}" for f in result.failures[:5])
             raise SmusMeshError(f"up did not finish: {failures}")

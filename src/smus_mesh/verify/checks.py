@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from smus_mesh.collaboration import CheckResult, Collaboration, ConsumerAccess
 from smus_mesh.resources.datazone import LAKEHOUSE_CONFIGURATION, LAKEHOUSE_CONNECTION
 from smus_mesh.resources.datazone import TOOLING_CONFIGURATION as TOOLING
+from smus_mesh.resources.naming import SETUP_TAG
 from smus_mesh.verify.observe import Facts, Reader, error_of
 from smus_mesh.verify.probe_setup import CONSUMERS, PRODUCER, TABLE
 from smus_mesh.verify.report import Check
@@ -568,6 +569,15 @@ class Checks:
             },
             "shares_before": reader.shares_of(self.facts.domain_arn),
         }
+        # The one call that deletes by cascade: only a domain tagged as this very set-up's.
+        tags = datazone.get_domain(identifier=domain_id).get("tags") or {}
+        if tags.get(SETUP_TAG) != reader.config.name:
+            return Check(
+                5,
+                "could-not-check",
+                f"refused to delete {domain_id}: it is not tagged {SETUP_TAG}={reader.config.name}",
+                evidence,
+            )
         answer = datazone.delete_domain(identifier=domain_id, cascadeDelete=True)
         evidence["delete_domain_answer"] = {"status": answer.get("status")}
 

@@ -45,8 +45,19 @@ def verification_config(config: Config) -> Config:
     producer, consumer = config.domain.account, consumer_account(config)
     producer_id = config.account_id(producer)
     bucket = f"smus-mesh-{name}-{producer_id}"
-    domain = config.domain.model_dump(exclude_none=True)
-    domain.update(name=f"smus-mesh-{name}", description="smus-mesh verify-aws (temporary)")
+    # Field by field: only what makes a new domain of the same kind (never a reference to
+    # an existing domain: verify-aws always creates, and deletes, its own).
+    source = config.domain
+    domain: dict[str, Any] = {
+        "name": f"smus-mesh-{name}",
+        "account": producer,
+        "description": "smus-mesh verify-aws (temporary)",
+        "auth": source.auth,
+        "roles": source.roles.model_dump(exclude_none=True),
+    }
+    if source.auth == "iam_identity_center":
+        domain["identity_center_instance_arn"] = source.identity_center_instance_arn
+        domain["user_assignment"] = source.user_assignment
     document: dict[str, Any] = {
         "version": 1,
         "name": name,

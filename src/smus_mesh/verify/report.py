@@ -99,6 +99,8 @@ class VerifyReport:
     interrupted: bool = False
     #: What to run by hand when down could not finish (empty when it did).
     cleanup_hint: str = ""
+    #: Seconds of each step `up` ran (key -> seconds): how long AWS took for each.
+    up_steps: dict[str, float] = field(default_factory=dict)
     #: Domains smus-mesh did not create that the run went beside (--allow-existing).
     existing_domains: list[dict[str, str]] = field(default_factory=list)
 
@@ -135,6 +137,7 @@ class VerifyReport:
             "summary": self.counts,
             "phases": [p.to_dict() for p in self.phases],
             "checks": [c.to_dict() for c in sorted(self.checks, key=lambda c: c.point)],
+            "up_steps": self.up_steps,
             "leftovers": self.leftovers,
             "cleanup_hint": self.cleanup_hint,
         }
