@@ -223,6 +223,7 @@ class Verifier:
         started = time.monotonic()
         phase = Phase(name, mutating, "ran")
         try:
+            self.relay.target.check_not_stopping()  # Ctrl-C while the question was asked
             for check in work() or []:
                 check.phase = name
                 report.checks.append(check)

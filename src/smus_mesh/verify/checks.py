@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from smus_mesh.collaboration import CheckResult, Collaboration, ConsumerAccess
+from smus_mesh.errors import Interrupted
 from smus_mesh.resources.datazone import LAKEHOUSE_CONFIGURATION, LAKEHOUSE_CONNECTION
 from smus_mesh.resources.datazone import TOOLING_CONFIGURATION as TOOLING
 from smus_mesh.resources.naming import SETUP_TAG
@@ -692,15 +693,35 @@ class Checks:
             checks.append(self._insert_permissions(runs, consumer_insert))
             checks.append(self._ddl_permissions(runs))
         finally:
-            runs["drop_table"] = run(f"DROP TABLE IF EXISTS {database}.probe")
-            runs["drop_database"] = run(f"DROP DATABASE IF EXISTS {database} CASCADE")
+            # Also after Ctrl-C: audit does not know this database, so it goes here.
+            runs.update(self._drop_probe(athena, database, output))
+        for check in checks:
+            check.evidence["cleanup"] = {
+                k: runs[k] for k in ("drop_table", "drop_database", "database_left")
+            }
+        return checks
+
+    def _drop_probe(self, athena: Any, database: str, output: str) -> dict[str, Any]:
+        """DROP the probe's table and database (the first Ctrl-C does not stop them: only
+        a second one does), then make sure with Glue that the database is gone."""
+        reader, alias = self.reader, self.producer_alias
+        done: dict[str, Any] = {}
+        statements = {
+            "drop_table": f"DROP TABLE IF EXISTS {database}.probe",
+            "drop_database": f"DROP DATABASE IF EXISTS {database} CASCADE",
+        }
+        for key, sql in statements.items():
+            try:
+                done[key] = reader.run_athena(athena, sql, output, WorkGroup="primary")
+            except Interrupted:
+                done[key] = {"sql": sql, "state": "not run (Ctrl-C)"}
+        try:
             if reader.glue_database_exists(alias, database):
                 reader.client(alias, "glue").delete_database(Name=database)
-        for check in checks:
-            check.evidence.setdefault(
-                "statements", {k: runs[k] for k in ("drop_table", "drop_database")}
-            )
-        return checks
+            done["database_left"] = reader.glue_database_exists(alias, database)
+        except ClientError as exc:
+            done["database_left"] = {"unknown": error_of(exc)}
+        return done
 
     def _creators(
         self, runs: dict[str, Any], principal: str, database: str, created: bool
