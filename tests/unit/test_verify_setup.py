@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import copy
+import stat
+from pathlib import Path
 
 import pytest
+import yaml
 
-from smus_mesh.config import parse_config
+from smus_mesh.config import load_config, parse_config
+from smus_mesh.console import NoopConsole
 from smus_mesh.errors import UserError
+from smus_mesh.verify import Verifier
 from smus_mesh.verify.probe_setup import verification_config, verify_policy
 from tests.e2e.conftest import example_document
 
@@ -52,3 +57,17 @@ def test_one_account_is_refused() -> None:
     document["checks"] = []
     with pytest.raises(UserError, match="verify-aws needs two accounts"):
         verification_config(parse_config(document))
+
+
+def test_the_set_up_is_written_where_down_can_be_finished_by_hand(tmp_path: Path) -> None:
+    config = tmp_path / "mine.yaml"
+    config.write_text(yaml.safe_dump(example_document()))
+    verifier = Verifier(config, NoopConsole(), lambda question: False)
+    verifier._write_config_file()  # what run() writes after the preflight
+    written = verifier.config_file
+    assert written == tmp_path / ".smus-mesh" / "verify-demo.yaml"
+    assert load_config(written) == verifier.config
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert f"--state {tmp_path / '.smus-mesh' / 'verify-demo.state.json'} down" in (
+        written.read_text()
+    )

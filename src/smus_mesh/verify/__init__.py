@@ -201,6 +201,7 @@ class Verifier:
         )
         document = self.config.model_dump(mode="json", exclude_none=True)
         self.config_file.write_text(header + yaml.safe_dump(document, sort_keys=False))
+        self.config_file.chmod(0o600)  # like the state file: it names profiles and roles
 
     # phases ------------------------------------------------------------------------------------
     def _phase(
