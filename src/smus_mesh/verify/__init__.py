@@ -40,7 +40,8 @@ from smus_mesh.errors import Interrupted, SmusMeshError, UserError, aws_code
 from smus_mesh.resources.datazone import paginate
 from smus_mesh.resources.naming import SETUP_TAG
 from smus_mesh.retry_policy import describe_aws_error
-from smus_mesh.verify.checks import Checks, consumer_insert
+from smus_mesh.verify.athena import AthenaProbe, consumer_insert
+from smus_mesh.verify.checks import Checks
 from smus_mesh.verify.observe import Reader, error_of
 from smus_mesh.verify.probe_setup import CONSUMERS, TABLE, verification_config
 from smus_mesh.verify.report import ADR5_POINTS, Check, Phase, VerifyReport, render_text
@@ -318,7 +319,7 @@ class Verifier:
                 if target
                 else None
             )
-            return checks.athena_probe(self.caller_arn, inserted)
+            return AthenaProbe(checks).athena_probe(self.caller_arn, inserted)
 
         self._phase(report, "athena", athena, True, second=second)
         self._phase(report, "cascade", lambda: _each((5, checks.cascade)), True)
