@@ -1071,6 +1071,82 @@ def _write_text(path: Path, text: str, what: str) -> None:
         raise UserError(f"cannot write {what} to {path}: {exc.strerror or exc}") from None
 
 
+@app.command("verify-aws")
+def verify_aws(
+    ctx: typer.Context,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before each phase that changes.")
+    ] = False,
+    allow_existing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-existing",
+            help="Run even though the accounts hold a domain smus-mesh did not create.",
+        ),
+    ] = False,
+    report: Annotated[
+        Path, typer.Option("--report", help="Write the report to PATH.json and PATH.txt.")
+    ] = Path("verify-aws-report"),
+    print_permissions: Annotated[
+        bool,
+        typer.Option(
+            "--permissions", help="Print the IAM policy verify-aws needs per account; no call."
+        ),
+    ] = False,
+) -> None:
+    """Check ADR 5's assumptions on sandbox accounts: build a set-up of its own (asking
+    before each phase that changes anything), observe what AWS does, ALWAYS end with
+    down and audit, and write a report to attach to a bug report (ADR 24)."""
+    options = _options(ctx)
+    with _handled(options):
+        from smus_mesh.errors import UserError
+        from smus_mesh.verify import StopRelay, Verifier, render_text
+
+        if print_permissions:
+            from smus_mesh.config import load_config
+            from smus_mesh.verify.probe_setup import verification_config, verify_policy
+
+            setup = verification_config(load_config(options.config))
+            policies = {a: verify_policy(setup, a) for a in setup.used_accounts()}
+            _emit(options, "permissions", {"policies": policies}, lambda: _echo_json(policies))
+            return
+        if not yes and not sys.stdin.isatty():
+            raise UserError(
+                "verify-aws asks before each phase that changes the accounts, and there is "
+                "no terminal to ask on; nothing was changed: run it with --yes to answer "
+                "yes to every phase"
+            )
+
+        def ask(question: str) -> bool:
+            return yes or typer.confirm(question, default=False, err=True)
+
+        relay = StopRelay()
+        verifier = Verifier(options.config, _console(options), ask, allow_existing, relay)
+        with _ctrl_c(relay):
+            result = verifier.run()
+        base = str(report).removesuffix(".json").removesuffix(".txt")
+        files = [f"{base}.json", f"{base}.txt"]
+        from smus_mesh.contract import document
+
+        payload = {**result.to_dict(), "report_files": files}
+        _write_text(
+            Path(files[0]),
+            json.dumps(document("verify-aws", payload), indent=1) + "\n",
+            "the report",
+        )
+        _write_text(Path(files[1]), render_text(payload), "the report")
+
+        def render() -> None:
+            typer.echo(render_text(payload), nl=False)
+            typer.echo(f"report: {files[0]} and {files[1]} (attach them to a bug report)")
+
+        _emit(options, "verify-aws", payload, render)
+        if result.interrupted:
+            _exit_interrupted()
+        if not result.ok:
+            raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     ctx: typer.Context,

@@ -351,6 +351,63 @@ class DemoDocument(_Envelope):
     )
 
 
+class VerifyPhase(_Model):
+    name: Literal["up", "observe", "query", "subscriptions", "athena", "cascade", "down", "audit"]
+    mutating: bool
+    status: Literal["ran", "failed", "declined", "skipped", "interrupted"]
+    seconds: float
+    message: str
+
+
+class VerifyCheck(_Model):
+    point: int = Field(ge=1, le=17, description="The point of ADR 5 it checks.")
+    title: str
+    outcome: Literal["pass", "differs", "could-not-check"] = Field(
+        description="pass: AWS did what ADR 5 assumes; differs: it did not (see the "
+        "evidence); could-not-check: this run could not observe it (`observed` says why)."
+    )
+    observed: str = Field(description="One line: what was seen, or why it could not be.")
+    phase: str = Field(description="The phase that observed it (empty: none did).")
+    evidence: dict[str, Any] = Field(
+        description="What AWS answered: statuses and their sequences, error codes and "
+        "messages, timings, ids. No credential is ever written."
+    )
+
+
+class ExistingDomain(_Model):
+    account: str
+    account_id: str
+    id: str
+    name: str
+
+
+class VerifyAwsDocument(_Envelope):
+    """`verify-aws`: ADR 5's assumptions checked on real accounts (also the report file)."""
+
+    kind: Literal["verify-aws"]
+    ok: bool = Field(description="No check differs, every phase that ran finished, nothing left.")
+    setup: str = Field(description="The verification set-up's name (`verify-<name>`).")
+    region: str
+    accounts: dict[str, str] = Field(description="Alias -> account id.")
+    versions: dict[str, str] = Field(description="smus_mesh, boto3, botocore, python.")
+    endpoint: str | None = Field(description="AWS_ENDPOINT_URL when set, else null.")
+    existing_domains: list[ExistingDomain] = Field(
+        description="Domains smus-mesh did not create, run beside (--allow-existing)."
+    )
+    started_at: str
+    seconds: float
+    interrupted: bool
+    summary: dict[str, int] = Field(description="Checks per outcome.")
+    phases: list[VerifyPhase]
+    checks: list[VerifyCheck] = Field(description="One per point of ADR 5, in order.")
+    up_steps: dict[str, float] = Field(
+        description="Seconds of each step `up` ran (resource key -> seconds)."
+    )
+    leftovers: int | None = Field(description="What audit found after down (null: unknown).")
+    cleanup_hint: str = Field(description="The command to finish the cleanup, if needed.")
+    report_files: list[str] = Field(description="The report as JSON, then as text.")
+
+
 class SchemaDocument(_Envelope):
     """`schema`: the JSON Schema of the config file."""
 
@@ -396,6 +453,7 @@ DOCUMENTS: dict[str, type[_Envelope]] = {
     "outputs": OutputsDocument,
     "diagram": DiagramDocument,
     "demo": DemoDocument,
+    "verify-aws": VerifyAwsDocument,
     "schema": SchemaDocument,
     "permissions": PermissionsDocument,
     "version": VersionDocument,
