@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from smus_mesh.cli import app
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import parse_config
 from smus_mesh.engine.plan import Action
@@ -30,6 +33,7 @@ from tests.e2e.helpers import inventory_diff
 from tests.emulator.datazone_setup import Mesh, build_mesh
 from tests.support import Cloud
 
+CLI_ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
 
 #: DataZone and RAM calls that would change what the domain's owner made: a joined
@@ -200,6 +204,27 @@ def test_a_domain_id_that_does_not_exist_is_refused_before_any_change(
     assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
 
 
+@pytest.mark.parametrize("command", ["plan", "up", "down", "status"])
+def test_the_cli_refuses_a_domain_it_cannot_join_with_exit_2(
+    cloud: Cloud, tmp_path: Path, fast_polling: None, command: str
+) -> None:
+    path = tmp_path / "joined.yaml"
+    path.write_text(yaml.safe_dump(joined_document("dzd_doesnotexist42")))
+    seq = int(cloud.calls()[-1]["seq"]) if cloud.calls() else 0
+    args = ["-c", str(path), "--state", str(tmp_path / "state.json"), command]
+    if command in ("up", "down"):
+        args.append("--yes")
+    result = CliRunner().invoke(app, args, env=CLI_ENV)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: domain.id: the domain dzd_doesnotexist42 does not exist in account "
+        "111111111111 (producer), us-east-1, or these credentials cannot reach it "
+        "(ResourceNotFoundException: Domain dzd_doesnotexist42 not found)\n"
+    )
+    assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
+
+
 def test_joining_by_name_needs_a_domain_of_that_name(
     cloud: Cloud, tmp_path: Path, fast_polling: None
 ) -> None:
@@ -269,3 +294,61 @@ def test_an_existing_project_needs_a_joined_domain() -> None:
             "a domain smus-mesh creates has no projects yet",
         )
     ]
+
+
+def test_an_existing_project_of_a_joined_domain_publishes_and_is_left_as_it_was(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """The owner's `producer` project (configured `existing: true`) imports and publishes
+    the set-up's table for a consumer project smus-mesh makes; after `down` the project
+    and everything else of the owner's is as it was."""
+    mesh = build_mesh(cloud)
+    foreign_before = foreign_parts(cloud, mesh)
+    before = cloud.inventory()
+    document = joined_document(mesh.domain_id)
+    document["domain"] = {"name": "corp", "existing": True, "account": "producer"}
+    document["projects"][0]["name"] = "producer"
+    document["projects"][0]["existing"] = True
+    state = tmp_path / "state.json"
+
+    plan = workspace(document, state).plan()
+    assert plan.step("datazone:project/producer").reason == "joined (not ours): used as it is"
+    # No profile for an account whose projects all exist.
+    assert "datazone:project-profile/producer" not in {s.key for s in plan.steps}
+
+    report = workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    results = Collaboration(workspace(document, state)).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]
+    status = {row["key"]: row for row in workspace(document, state).status()}
+    assert status["datazone:project/producer"]["owned"] is False
+    assert "joined" in status["datazone:project/producer"]["detail"]
+
+    down, leftovers = workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    after = cloud.inventory()
+    assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)
+    assert foreign_parts(cloud, mesh) == foreign_before
+
+
+def test_a_namesake_project_in_a_joined_domain_is_refused(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """A project of the config's name that the set-up did not make is never adopted."""
+    mesh = build_mesh(cloud)
+    document = joined_document(mesh.domain_id)
+    document["projects"][1]["name"] = "consumer"  # the owner's
+    document["subscriptions"][0]["project"] = "consumer"
+    document["checks"][0]["project"] = "consumer"
+    seq = int(cloud.calls()[-1]["seq"])
+    with pytest.raises(UserError) as raised:
+        workspace(document, tmp_path / "state.json").up()
+    assert raised.value.exit_code == 2
+    assert str(raised.value) == (
+        "refused, nothing was changed: datazone:project/consumer: the project consumer "
+        f"({mesh.consumer.id}) exists in the joined domain {mesh.domain_id} and was not made "
+        "by this set-up; smus-mesh never adopts it: rename it in the config, or name it as "
+        "existing"
+    )
+    assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
