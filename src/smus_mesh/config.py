@@ -339,9 +339,41 @@ class ApprovalConfig(Strict):
         return self
 
 
+class MemberConfig(Strict):
+    """A project member besides smus-mesh's own principal: an IAM Identity Center `user`
+    (its id or user name; or an IAM principal's ARN) or `group` (its id or display name,
+    `auth: iam_identity_center` only), and its designation."""
+
+    user: str | None = Field(None, min_length=1, max_length=1024)
+    group: str | None = Field(None, min_length=1, max_length=1024)
+    designation: Literal[
+        "PROJECT_OWNER",
+        "PROJECT_CONTRIBUTOR",
+        "PROJECT_CATALOG_VIEWER",
+        "PROJECT_CATALOG_CONSUMER",
+        "PROJECT_CATALOG_STEWARD",
+    ] = "PROJECT_CONTRIBUTOR"
+
+    @model_validator(mode="after")
+    def _one(self) -> MemberConfig:
+        if (self.user is None) == (self.group is None):
+            raise ValueError("give either user or group")
+        return self
+
+    @property
+    def identifier(self) -> str:
+        return self.user or self.group or ""
+
+
 class ProjectConfig(Strict):
     name: ProjectName
     account: Alias
+    members: list[MemberConfig] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Members besides smus-mesh's principal (users and groups of IAM "
+        "Identity Center).",
+    )
     existing: bool = Field(
         False,
         description=(
@@ -476,6 +508,19 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
     for i, project in enumerate(config.projects):
         if project.account not in accounts:
             problems.append((f"projects[{i}].account", f"unknown account {project.account!r}"))
+        problems += _unique(
+            [f"{'user' if m.user else 'group'}:{m.identifier}" for m in project.members],
+            f"projects[{i}].members",
+            "member",
+        )
+        for j, member in enumerate(project.members):
+            if member.group and not config.domain.joined and config.domain.auth == "iam":
+                problems.append(
+                    (
+                        f"projects[{i}].members[{j}].group",
+                        "groups are members only in a domain with auth: iam_identity_center",
+                    )
+                )
         if project.existing and not config.domain.joined:
             problems.append(
                 (

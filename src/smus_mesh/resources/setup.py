@@ -49,6 +49,19 @@ class SetupBuilder:
         for project in self.config.projects:
             self._project(project.name)
         for project in self.config.projects:
+            for member in project.members:
+                self.add(
+                    f"member:{project.name}:{'user' if member.user else 'group'}:"
+                    f"{member.identifier}",
+                    datazone.ProjectMembership(
+                        project.name,
+                        member,
+                        self.config.domain.account,
+                        self.key("domain"),
+                        self.key(f"project:{project.name}"),
+                    ),
+                )
+        for project in self.config.projects:
             self._imports(project.name)
         for subscription in self.config.subscriptions:
             for table_name in subscription.tables:

@@ -134,7 +134,8 @@ class DataZoneBackend(SubscriptionsBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         user = require(params, "userIdentifier")
         for profile in domain.user_profiles.values():
-            if user in (profile.id, profile.arn, profile.sso_user_id):
+            names = (profile.id, profile.arn, profile.sso_user_id)
+            if user in names or (profile.sso and user == profile.sso.get("username")):
                 return profile.to_dict()
         raise not_found("User profile", user)
 
