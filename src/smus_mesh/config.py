@@ -131,8 +131,34 @@ class DomainRoles(Strict):
     service: RoleArn | None = None
 
 
+#: A DataZone domain id (`dzd_` or `dzd-` and letters, digits, '_' or '-').
+DOMAIN_ID_PATTERN = r"^dzd[-_][a-zA-Z0-9_-]{1,36}$"
+#: What only a domain smus-mesh creates has (a joined domain keeps its own).
+_CREATED_DOMAIN_ONLY = (
+    "auth",
+    "identity_center_instance_arn",
+    "user_assignment",
+    "roles",
+    "description",
+)
+
+
 class DomainConfig(Strict):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")
+    """The domain: one smus-mesh creates (`name`), or an existing one it joins (`id`, or
+    `name` with `existing: true`; ADR 23). A joined domain, its blueprint configurations,
+    project profiles and projects are used as they are and never changed or deleted."""
+
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")
+    id: str | None = Field(
+        None, pattern=DOMAIN_ID_PATTERN, description="Join this existing domain (by id)."
+    )
+    existing: bool | None = Field(
+        None,
+        description=(
+            "`true`: join the existing domain of this `name` (or `id`) instead of creating "
+            "one; implied by `id`."
+        ),
+    )
     account: Alias
     description: str | None = Field(None, max_length=2048)
     auth: Literal["iam", "iam_identity_center"] = "iam"
@@ -142,13 +168,53 @@ class DomainConfig(Strict):
     user_assignment: Literal["AUTOMATIC", "MANUAL"] = "AUTOMATIC"
     roles: DomainRoles = Field(default_factory=DomainRoles)
 
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with how the domain is named or joined, by field path."""
+        if self.id is not None and self.existing is False:
+            return [
+                ("domain.existing", "id names an existing domain to join: drop existing: false")
+            ]
+        if self.name is None and self.id is None:
+            return [
+                (
+                    "domain.name",
+                    "required field is missing (or give id to join an existing domain)",
+                )
+            ]
+        if not self.joined:
+            return []
+        return [
+            (
+                f"domain.{name}",
+                "only for a domain smus-mesh creates; a joined domain (id or existing: true) "
+                "keeps its own",
+            )
+            for name in _CREATED_DOMAIN_ONLY
+            if name in self.model_fields_set
+        ]
+
     @model_validator(mode="after")
     def _identity_center(self) -> DomainConfig:
+        problems = self.problems()
+        if problems:
+            raise _CrossReferenceErrors(problems)  # reported with their own paths
+        if self.joined:
+            return self
         if self.auth == "iam_identity_center" and not self.identity_center_instance_arn:
             raise ValueError("auth: iam_identity_center needs identity_center_instance_arn")
         if self.auth == "iam" and self.identity_center_instance_arn:
             raise ValueError("identity_center_instance_arn is only for auth: iam_identity_center")
         return self
+
+    @property
+    def joined(self) -> bool:
+        """An existing domain smus-mesh uses but did not create (never deleted)."""
+        return self.id is not None or bool(self.existing)
+
+    @property
+    def label(self) -> str:
+        """The domain as the config names it (its name, else its id)."""
+        return self.name or self.id or ""
 
 
 class ColumnConfig(Strict):
@@ -273,9 +339,48 @@ class ApprovalConfig(Strict):
         return self
 
 
+class MemberConfig(Strict):
+    """A project member besides smus-mesh's own principal: an IAM Identity Center `user`
+    (its id or user name; or an IAM principal's ARN) or `group` (its id or display name,
+    `auth: iam_identity_center` only), and its designation."""
+
+    user: str | None = Field(None, min_length=1, max_length=1024)
+    group: str | None = Field(None, min_length=1, max_length=1024)
+    designation: Literal[
+        "PROJECT_OWNER",
+        "PROJECT_CONTRIBUTOR",
+        "PROJECT_CATALOG_VIEWER",
+        "PROJECT_CATALOG_CONSUMER",
+        "PROJECT_CATALOG_STEWARD",
+    ] = "PROJECT_CONTRIBUTOR"
+
+    @model_validator(mode="after")
+    def _one(self) -> MemberConfig:
+        if (self.user is None) == (self.group is None):
+            raise ValueError("give either user or group")
+        return self
+
+    @property
+    def identifier(self) -> str:
+        return self.user or self.group or ""
+
+
 class ProjectConfig(Strict):
     name: ProjectName
     account: Alias
+    members: list[MemberConfig] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Members besides smus-mesh's principal (users and groups of IAM "
+        "Identity Center).",
+    )
+    existing: bool = Field(
+        False,
+        description=(
+            "`true`: the project exists in the joined domain (by name) and its environments "
+            "are deployed in `account`; smus-mesh uses it and never changes or deletes it."
+        ),
+    )
     description: str | None = Field(None, max_length=2048)
     imports: list[Alias] = Field(default_factory=list)
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
@@ -403,6 +508,27 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
     for i, project in enumerate(config.projects):
         if project.account not in accounts:
             problems.append((f"projects[{i}].account", f"unknown account {project.account!r}"))
+        problems += _unique(
+            [f"{'user' if m.user else 'group'}:{m.identifier}" for m in project.members],
+            f"projects[{i}].members",
+            "member",
+        )
+        for j, member in enumerate(project.members):
+            if member.group and not config.domain.joined and config.domain.auth == "iam":
+                problems.append(
+                    (
+                        f"projects[{i}].members[{j}].group",
+                        "groups are members only in a domain with auth: iam_identity_center",
+                    )
+                )
+        if project.existing and not config.domain.joined:
+            problems.append(
+                (
+                    f"projects[{i}].existing",
+                    "an existing project needs a joined domain (domain.id, or domain.existing: "
+                    "true); a domain smus-mesh creates has no projects yet",
+                )
+            )
         for j, name in enumerate(project.imports):
             path = f"projects[{i}].imports[{j}]"
             if name not in tables:
@@ -491,6 +617,7 @@ PATTERN_HINTS = {
     r"^[a-z]{2}(-[a-z]+)+-[0-9]$": "an AWS region like eu-west-1",
     r"^vpc-[0-9a-f]+$": "a VPC id like vpc-0123456789abcdef0",
     r"^subnet-[0-9a-f]+$": "a subnet id like subnet-0123456789abcdef0",
+    DOMAIN_ID_PATTERN: "a DataZone domain id like dzd_4p9n6sw4qt9xgn",
 }
 
 

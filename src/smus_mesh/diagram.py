@@ -96,6 +96,8 @@ class Node:
     drift: list[str] = field(default_factory=list)
     owned: bool | None = None
     environments: list[str] = field(default_factory=list)
+    #: part of a joined domain that the set-up did not make (ADR 23)
+    joined: bool = False
 
     @property
     def section(self) -> str:
@@ -172,6 +174,7 @@ def observe_mesh(workspace: Workspace) -> Mesh:
                 list(step.drift),
                 seen.owned if seen is not None else None,
                 environments,
+                seen.joined if seen is not None else False,
             )
         )
     kinds = {node.key: node.kind for node in nodes}
@@ -369,7 +372,8 @@ def _box(box: _Box) -> str:
             f'text-anchor="end" fill="{stroke}">{node.status}</text>'
         )
     else:
-        status = node.status + ("" if node.owned is not False else " · existing, not ours")
+        mark = " · joined, not ours" if node.joined else " · existing, not ours"
+        status = node.status + ("" if node.owned is not False else mark)
         lines = [
             (f"{_title(node.kind)}: {node.name}", "bold", "#263238"),
             (status, "normal", stroke),

@@ -61,6 +61,7 @@ CLASSES = (
     "datazone",
 )
 DZ_DOMAIN_TAG = "AmazonDataZoneDomain"
+DZ_PROJECT_TAG = "AmazonDataZoneProject"
 PROJECT_ROLE_PREFIX = "datazone_usr_role_"
 
 
@@ -213,12 +214,15 @@ class Auditor:
 
     def _our_role_names(self) -> set[str]:
         names = self.names
-        return {
+        ours = {
             names.domain_execution_role(),
             names.domain_service_role(),
             names.provisioning_role(),
             f"SmusMeshLakeFormationAccess-{names.setup}",
         }
+        if self.config.domain.joined:
+            ours.add(names.manage_access_role(""))  # not named after the domain (ADR 23)
+        return ours
 
     def _roles(self, alias: str) -> Iterator[Finding]:
         iam = self._client(alias, "iam")
@@ -238,6 +242,10 @@ class Auditor:
                         name,
                         f"DataZone role of domain {tags[DZ_DOMAIN_TAG]}",
                         {"arn": role["Arn"]},
+                    )
+                elif self._project_role_is_ours(name):
+                    yield Finding(
+                        "iam_roles", name, "DataZone role of a project", {"arn": role["Arn"]}
                     )
 
     def _bucket_names(self, alias: str) -> set[str]:
@@ -263,7 +271,9 @@ class Auditor:
         """(config databases smus-mesh may have created, the projects' DataZone databases)."""
         config_dbs = {t.database for t in self.config.tables if t.account == alias}
         project_dbs = {
-            self.names.project_database(p.name) for p in self.config.projects if p.account == alias
+            self.names.project_database(p.name)
+            for p in self.config.projects
+            if p.account == alias and not p.existing
         }
         return config_dbs, project_dbs
 
@@ -304,6 +314,10 @@ class Auditor:
         domain_id = tags.get(DZ_DOMAIN_TAG)
         if domain_id and self.domain_is_ours(domain_id):
             return f"DataZone resource of domain {domain_id}"
+        project_id = tags.get(DZ_PROJECT_TAG)
+        if project_id and project_id in self.known_project_ids:
+            # In a joined domain, only what DataZone made for our projects (ADR 23).
+            return f"DataZone resource of project {project_id}"
         if self.names.is_ours(tags):
             return "tagged with the set-up"
         return None
@@ -507,7 +521,7 @@ class Auditor:
     def _shares(self, alias: str) -> Iterator[Finding]:
         ram = self._client(alias, "ram")
         prefixes = tuple(
-            f"DataZone-{self.config.domain.name}-{domain_id}-"
+            f"DataZone-{self.config.domain.label}-{domain_id}-"
             for domain_id in self.known_domain_ids
         )
         for page in ram.get_paginator("get_resource_shares").paginate(

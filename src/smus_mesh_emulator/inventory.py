@@ -200,6 +200,8 @@ def _domain_entry(domain: Any) -> dict[str, Any]:
     for store, value in vars(domain).items():
         if store in DOMAIN_ATTRIBUTES_NOT_STORES or not isinstance(value, dict) or not value:
             continue
+        if store.startswith("_"):
+            continue  # the emulator's own bookkeeping (list indexes), not an AWS object
         children[store] = sorted(
             ":".join(key) if isinstance(key, tuple) else str(key) for key in value
         )

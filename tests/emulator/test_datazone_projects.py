@@ -801,9 +801,11 @@ def test_create_environment_input_errors(
 
 
 def test_tooling_in_an_idc_domain_creates_the_admin_project(cloud: Cloud) -> None:
+    # The domain account's IAM Identity Center instance (CreateDomain checks it exists).
+    instance = cloud.client("sso-admin").list_instances()["Instances"][0]["InstanceArn"]
     domain = create_domain(
         cloud,
-        sso={"type": "IAM_IDC", "userAssignment": "AUTOMATIC", "idcInstanceArn": _IDC_ARN},
+        sso={"type": "IAM_IDC", "userAssignment": "AUTOMATIC", "idcInstanceArn": instance},
     )
     enable_blueprints(cloud, domain, names=("Tooling",))
     projects = cloud.client("datazone").list_projects(domainIdentifier=domain["id"])
@@ -813,9 +815,6 @@ def test_tooling_in_an_idc_domain_creates_the_admin_project(cloud: Cloud) -> Non
 def test_iam_domain_has_no_admin_project(cloud: Cloud, domain: dict[str, Any]) -> None:
     enable_blueprints(cloud, domain, names=("Tooling",))
     assert cloud.client("datazone").list_projects(domainIdentifier=domain["id"])["items"] == []
-
-
-_IDC_ARN = "arn:aws:sso:::instance/ssoins-1111111111111111"
 
 
 def _trust_base_account() -> str:

@@ -488,3 +488,23 @@ def test_json_schema_rejects_what_the_loader_rejects(
     assert any(fragment in m for m in messages), messages
     with pytest.raises(ConfigError):
         parse_config(document, SOURCE)
+
+
+def test_a_member_is_a_user_or_a_group_and_groups_need_identity_center() -> None:
+    document = example()
+    document["projects"][1]["members"] = [
+        {"user": "ana", "group": "analysts"},
+    ]
+    with pytest.raises(ConfigError) as both:
+        parse_config(document, SOURCE)
+    assert both.value.problems == [("projects[1].members[0]", "give either user or group")]
+    document["projects"][1]["members"] = [{"group": "analysts"}, {"user": "ana"}, {"user": "ana"}]
+    with pytest.raises(ConfigError) as iam:
+        parse_config(document, SOURCE)
+    assert iam.value.problems == [
+        ("projects[1].members[2]", "duplicate member 'user:ana'"),
+        (
+            "projects[1].members[0].group",
+            "groups are members only in a domain with auth: iam_identity_center",
+        ),
+    ]

@@ -380,11 +380,13 @@ class Executor:
         # exists under this key after a crash from here on was made by this run, even if
         # the run died before marking it (an S3 bucket is tagged after CreateBucket).
         self.state.update(resource.key, owned=True)
+        self.ctx.mark_ours(resource.key)
         try:
             identity = resource.create(self.ctx)
         except Exception:
             # Alive to tell: nothing is known to be ours; the next observation decides.
             self.state.update(resource.key, owned=None)
+            self.ctx.mark_ours(resource.key, None)
             raise
         self.state.update(
             resource.key,
@@ -420,6 +422,7 @@ class Executor:
         self._begin(resource, "recreate")
         resource.delete(self.ctx, self._observed(step))
         resource.wait_deleted(self.ctx)
+        self.ctx.mark_ours(resource.key)
         identity = resource.create(self.ctx)
         self._changed.add(resource.key)
         self.state.update(resource.key, identity=identity, owned=True)

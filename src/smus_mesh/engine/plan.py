@@ -17,7 +17,8 @@ and for `down` (only what this set-up owns is ever deleted):
 
     ABSENT                   -> skip
     exists, owned            -> delete
-    exists, not ours         -> keep  ("existed before smus-mesh; left as it was")
+    exists, not ours         -> keep  ("existed before smus-mesh; left as it was", or
+                                       "joined (not ours)" for a joined domain's parts)
     removed with its parent  -> skip
 """
 
@@ -143,6 +144,9 @@ def plan_differences(saved: dict[str, Any], fresh: Plan) -> list[str]:
     return lines
 
 
+#: Why a part of a joined domain that this set-up did not make is kept (ADR 23).
+JOINED = "joined (not ours): used as it is"
+
 #: The detail of an observation that needs a dependency that does not exist (yet).
 _AFTER = "after "
 
@@ -236,6 +240,8 @@ def plan_up(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan:
             mine = owned(resource, seen, ctx) is not False
             action = Action.KEEP
             reason = "exists" if mine else "exists (not ours)"
+            if seen.joined and not mine:
+                reason = JOINED
             if seen.drift and mine and resource.updatable:
                 action, reason = Action.UPDATE, "differs from the config: " + "; ".join(seen.drift)
             elif seen.drift:
@@ -279,6 +285,8 @@ def _down_step(
         action, reason = Action.SKIP, "does not exist"
     elif seen.foreign:
         action, reason = Action.KEEP, f"not this set-up's; left as it was: {seen.detail}"
+    elif mine is False and seen.joined:
+        action, reason = Action.KEEP, f"{JOINED}; left as it was"
     elif mine is False:
         action, reason = Action.KEEP, "existed before smus-mesh; left as it was"
     elif not resource.deletable:

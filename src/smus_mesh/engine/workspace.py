@@ -176,7 +176,10 @@ class Workspace:
 
     def _domain_marks(self) -> tuple[str | None, str | None]:
         """(id, set-up id tag) of the live domain of the config's name tagged with this
-        set-up's name, if there is one."""
+        set-up's name, if there is one. A joined domain carries no mark of a set-up
+        (ADR 23): the id is the state file's."""
+        if self.config.domain.joined:
+            return None, None
         datazone = self.clients.get(self.config.domain.account, "datazone")
         for page in datazone.get_paginator("list_domains").paginate():
             for summary in page.get("items", []):
@@ -206,7 +209,7 @@ class Workspace:
             if remembered and tagged and remembered != tagged:
                 raise StateUnreadable(
                     f"{self.state_path} belongs to set-up {self.config.name!r} with id "
-                    f"{remembered}, but the domain {self.config.domain.name} ({domain_id}) "
+                    f"{remembered}, but the domain {self.config.domain.label} ({domain_id}) "
                     f"belongs to the set-up of that name with id {tagged}: this state file is "
                     "another set-up's; use --state to point at the right file"
                 )
@@ -505,6 +508,9 @@ class Workspace:
     def _domain_ids(self, state: State, observed: dict[str, Any]) -> set[str]:
         key = self.keys["domain"]
         ids = set(state.remembered("domain_ids"))
+        if self.config.domain.joined:
+            # Not ours: what DataZone made in it is attributed through our projects only.
+            return ids
         if key in state.records and state.records[key].identity.get("id"):
             ids.add(str(state.records[key].identity["id"]))
         seen = observed.get(key)
@@ -534,7 +540,8 @@ class Workspace:
             self._settle_setup_id(State(self.state_path, self.config.name, {}), False)
         else:
             records = state.records
-            if key in records and records[key].identity.get("id"):
+            joined = self.config.domain.joined
+            if key in records and records[key].identity.get("id") and not joined:
                 domain_ids.add(str(records[key].identity["id"]))
             domain_ids |= state.remembered("domain_ids")
             project_ids |= state.remembered("project_ids")
@@ -575,8 +582,9 @@ class Workspace:
             "setup_id": self.names.setup_id,
             "state_file": str(self.state_path),
             "domain": {
-                "name": self.config.domain.name,
+                "name": self.config.domain.name or "",
                 "id": domain.get("id", ""),
+                "joined": self.config.domain.joined,
                 "arn": domain.get("arn", ""),
                 "portal_url": domain.get("portal_url", ""),
                 "account_id": self.config.account_id(self.config.domain.account),
@@ -679,5 +687,8 @@ def _project_ids(state: State) -> set[str]:
     return {
         str(record.identity["id"])
         for record in state.records.values()
-        if record.kind == "datazone:project" and record.identity.get("id")
+        if record.kind == "datazone:project"
+        and record.identity.get("id")
+        # an existing project of a joined domain is someone else's (ADR 23)
+        and record.owned is not False
     }

@@ -158,6 +158,13 @@ class Context:
         with self._lock:
             return dict(self._outputs.get(key, {}))
 
+    def mark_ours(self, key: str, ours: bool | None = True) -> None:
+        """This run makes the object of `key` (the state file records it too): later
+        observations in the run know it as this set-up's (a joined domain's objects have
+        no other mark; ADR 23)."""
+        with self._lock:
+            self.ownership[key] = ours
+
     def remembered_identity(self, key: str) -> dict[str, Any]:
         return dict(self.remembered.get(key, {}))
 

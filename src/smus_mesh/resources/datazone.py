@@ -12,6 +12,7 @@ know their id, so a lost state file never leads to duplicates.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from smus_mesh.errors import StepError, UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.naming import SETUP_ID_TAG, SETUP_TAG
+from smus_mesh.resources.storage import delete_prefix
 
 V2_DOMAIN_PERMISSION = (
     "arn:aws:ram::aws:permission/AWSRAMPermissionsAmazonDatazoneDomainExtendedServiceAccess"
@@ -157,6 +159,36 @@ class DataZoneResource(Resource):
 IN_DOMAIN = {"domainIdentifier": "domain_id", "identifier": "id"}
 
 
+def made_here(ctx: Context, key: str) -> bool:
+    """In a joined domain (ADR 23): whether the state file remembers that this set-up
+    made the object of `key`. DataZone's objects carry no set-up tag, and a joined
+    domain holds other people's: whatever the state does not remember is theirs."""
+    return ctx.ownership.get(key) is True
+
+
+def made_here_as(ctx: Context, key: str, found_id: str) -> bool:
+    """`made_here`, and the object found is the very one made (not a namesake found after
+    the one made was deleted)."""
+    remembered = ctx.remembered_identity(key).get("id")
+    return made_here(ctx, key) and (remembered in (None, found_id) or ctx.known_id(key) == found_id)
+
+
+def foreign_namesake(ctx: Context, what: str, found_id: str) -> Observed:
+    """A namesake in a joined domain that this set-up did not make: never adopted,
+    changed or deleted; `up` refuses before any change (ADR 19, 22)."""
+    return Observed(
+        Status.FAILED,
+        {"found_id": found_id},
+        detail=(
+            f"{what} ({found_id}) exists in the joined domain {ctx.config.domain.label} and "
+            "was not made by this set-up; smus-mesh never adopts it: rename it in the config, "
+            "or name it as existing"
+        ),
+        owned=False,
+        foreign=True,
+    )
+
+
 def remembered_as_ours(ctx: Context, key: str, found_id: str) -> bool | None:
     """For kinds without tags: True when the state file remembers this very object (by
     id) as this set-up's, else unknown (a namesake found by name; ADR 19)."""
@@ -210,10 +242,69 @@ class Domain(DataZoneResource):
         "DELETED": Status.ABSENT,
     }
 
-    def __init__(self, account: str, execution_role_key: str, service_role_key: str) -> None:
-        super().__init__("domain", account, (execution_role_key, service_role_key))
-        self.execution_role_key = execution_role_key
-        self.service_role_key = service_role_key
+    def __init__(
+        self, account: str, execution_role_key: str | None, service_role_key: str | None
+    ) -> None:
+        # A joined domain (no roles to make) depends on nothing.
+        roles = tuple(k for k in (execution_role_key, service_role_key) if k)
+        super().__init__("domain", account, roles)
+        self.execution_role_key = execution_role_key or ""
+        self.service_role_key = service_role_key or ""
+
+    def _joined(self, ctx: Context) -> Observed:
+        """The existing domain the config joins (ADR 23): used as it is, never tagged,
+        changed or deleted. One that does not exist, or that the caller cannot reach, is
+        the config's mistake: refused before anything changes."""
+        config = ctx.config.domain
+        datazone = ctx.client(self.account, "datazone")
+        where = f"account {ctx.account_id(self.account)} ({self.account}), {ctx.region}"
+        try:
+            if config.id:
+                domain = dict(datazone.get_domain(identifier=config.id))
+                if config.name and domain.get("name") != config.name:
+                    raise UserError(
+                        f"domain.id: the domain {config.id} is named {domain.get('name')!r}, "
+                        f"not {config.name!r} as domain.name says"
+                    )
+            else:
+                found = [
+                    s
+                    for s in paginate(datazone, "list_domains", "items")
+                    if s["name"] == config.name and s["status"] not in ("DELETED", "DELETING")
+                ]
+                if not found:
+                    raise UserError(
+                        f"domain.name: no domain named {config.name!r} to join in {where} "
+                        "(domain.existing: true joins a domain that exists)"
+                    )
+                domain = dict(datazone.get_domain(identifier=found[0]["id"]))
+        except ClientError as exc:
+            if aws_code(exc) in ("ResourceNotFoundException", "AccessDeniedException"):
+                raise UserError(
+                    f"domain.id: the domain {config.id} does not exist in {where}, or these "
+                    f"credentials cannot reach it ({aws_code(exc)}: "
+                    f"{exc.response['Error'].get('Message', '')})"
+                ) from None
+            raise
+        if domain.get("status") != "AVAILABLE":
+            raise UserError(
+                f"domain: the domain {domain['id']} to join is {domain.get('status')}, not "
+                "AVAILABLE"
+            )
+        identity = {
+            "id": domain["id"],
+            "arn": domain["arn"],
+            "root_domain_unit_id": domain.get("rootDomainUnitId", ""),
+            "portal_url": domain.get("portalUrl", ""),
+        }
+        return Observed(
+            Status.COMPLETE,
+            identity,
+            {"name": domain.get("name", "")},
+            detail=f"AVAILABLE; joined: {domain.get('name', '')} {domain['id']}",
+            owned=False,
+            joined=True,
+        )
 
     def _find(self, ctx: Context) -> tuple[dict[str, Any] | None, bool]:
         """The domain, and whether it is the one the state file remembers (by id)."""
@@ -232,6 +323,8 @@ class Domain(DataZoneResource):
         return None, False
 
     def observe(self, ctx: Context) -> Observed:
+        if ctx.config.domain.joined:
+            return self._joined(ctx)
         domain, remembered = self._find(ctx)
         if domain is None:
             return Observed.absent(f"no domain named {ctx.config.domain.name}")
@@ -275,6 +368,8 @@ class Domain(DataZoneResource):
 
     def create(self, ctx: Context) -> dict[str, Any]:
         domain = ctx.config.domain
+        if domain.joined:  # observe refuses first; never create a domain the config joins
+            raise UserError(f"domain: the domain {domain.label} to join does not exist")
         sso: dict[str, Any] = {"type": "DISABLED"}
         if domain.auth == "iam_identity_center":
             sso = {
@@ -323,6 +418,7 @@ class DomainShare(Resource):
         "ram:GetResourceShares",
         "ram:DeleteResourceShare",
         "ram:TagResource",
+        "ram:GetResourceShareAssociations",
         _DZ + "GetDomain",
     )
 
@@ -333,7 +429,7 @@ class DomainShare(Resource):
 
     def share_name(self, ctx: Context) -> str:
         domain_id = ctx.output(self.domain_key, "id")
-        return f"DataZone-{ctx.config.domain.name}-{domain_id}-{ctx.account_id(self.consumer)}"
+        return f"DataZone-{ctx.config.domain.label}-{domain_id}-{ctx.account_id(self.consumer)}"
 
     def observe(self, ctx: Context) -> Observed:
         name = self.share_name(ctx)
@@ -347,6 +443,8 @@ class DomainShare(Resource):
             if s.get("status") not in ("DELETED", "DELETING")
         ]
         if not shares:
+            if ctx.config.domain.joined:
+                return self._joined_share(ctx, name)
             return Observed.absent(f"no share {name}")
         share = shares[0]
         owned = ctx.names.is_ours(
@@ -361,6 +459,36 @@ class DomainShare(Resource):
             detail=share["status"],
             owned=owned,
         )
+
+    def _joined_share(self, ctx: Context, name: str) -> Observed:
+        """A joined domain's owner may have associated the account already, through a
+        share of its own: that one is used, never changed or deleted (ADR 23)."""
+        ram = ctx.client(self.account, "ram")
+        shares = [
+            a["resourceShareArn"]
+            for a in ram.get_resource_share_associations(
+                associationType="RESOURCE", resourceArn=ctx.output(self.domain_key, "arn")
+            )["resourceShareAssociations"]
+            if a.get("status") == "ASSOCIATED"
+        ]
+        if shares:
+            principal = ctx.account_id(self.consumer)
+            for association in ram.get_resource_share_associations(
+                associationType="PRINCIPAL", resourceShareArns=shares, principal=principal
+            )["resourceShareAssociations"]:
+                if association.get("status") == "ASSOCIATED":
+                    return Observed(
+                        Status.COMPLETE,
+                        {
+                            "arn": association["resourceShareArn"],
+                            "name": association.get("resourceShareName", ""),
+                        },
+                        {"joined": True},
+                        detail="ASSOCIATED; joined: shared by the domain's owner (not ours)",
+                        owned=False,
+                        joined=True,
+                    )
+        return Observed.absent(f"no share {name}")
 
     def create(self, ctx: Context) -> dict[str, Any]:
         name = self.share_name(ctx)
@@ -428,6 +556,13 @@ class ShareAcceptance(Resource):
 
     def observe(self, ctx: Context) -> Observed:
         association = self._association(ctx)
+        if association == "ASSOCIATED" and ctx.outputs(self.share_key).get("joined"):
+            return Observed(
+                Status.COMPLETE,
+                detail="ASSOCIATED; joined: accepted before (not ours)",
+                owned=False,
+                joined=True,
+            )
         if association == "ASSOCIATED":
             return Observed(Status.COMPLETE, detail="ASSOCIATED", owned=True)
         if association == "FAILED":
@@ -642,6 +777,18 @@ class BlueprintConfiguration(DataZoneResource):
             if is_not_found(exc):
                 return Observed(Status.ABSENT, identity, detail="not enabled")
             raise
+        outputs = {"manage_access_role_arn": current.get("manageAccessRoleArn", "")}
+        if ctx.config.domain.joined and not made_here(ctx, self.key):
+            # Configured by the domain's owner: used as it is (its roles and bucket), so
+            # no drift from what smus-mesh would have set (ADR 23).
+            return Observed(
+                Status.COMPLETE,
+                identity,
+                outputs,
+                detail="enabled; joined: configured by the domain's owner (not ours)",
+                owned=False,
+                joined=True,
+            )
         desired = self._desired(ctx)
         drift = tuple(
             f"{name}: {current.get(name)} -> {desired[name]}"
@@ -653,7 +800,9 @@ class BlueprintConfiguration(DataZoneResource):
             drift += (
                 f"regionalParameters: {regional} -> {desired['regionalParameters'][ctx.region]}",
             )
-        return Observed(Status.COMPLETE, identity, detail="enabled", owned=True, drift=drift)
+        return Observed(
+            Status.COMPLETE, identity, outputs, detail="enabled", owned=True, drift=drift
+        )
 
     def create(self, ctx: Context) -> dict[str, Any]:
         domain_id = ctx.output(self.domain_key, "id")
@@ -733,12 +882,17 @@ class PolicyGrant(Resource):
             if _same(grant.get("principal", {}), principal) and _same(
                 grant.get("detail", {}), detail
             ):
-                return Observed(
-                    Status.COMPLETE,
-                    {**selector, "grant_id": grant.get("grantId", "")},
-                    detail="granted",
-                    owned=True,
-                )
+                identity = {**selector, "grant_id": grant.get("grantId", "")}
+                if ctx.config.domain.joined and not made_here(ctx, self.key):
+                    # The domain's owner granted it already: theirs to keep (ADR 23).
+                    return Observed(
+                        Status.COMPLETE,
+                        identity,
+                        detail="granted; joined: granted by the domain's owner (not ours)",
+                        owned=False,
+                        joined=True,
+                    )
+                return Observed(Status.COMPLETE, identity, detail="granted", owned=True)
         return Observed.absent("not granted")
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -816,6 +970,8 @@ class ProjectProfile(DataZoneResource):
             datazone, "list_project_profiles", "items", domainIdentifier=domain_id, name=name
         ):
             if profile["name"] == name:
+                if ctx.config.domain.joined and not made_here_as(ctx, self.key, profile["id"]):
+                    return foreign_namesake(ctx, f"the project profile {name}", profile["id"])
                 return Observed(
                     Status.COMPLETE
                     if profile.get("status", "ENABLED") == "ENABLED"
@@ -913,6 +1069,10 @@ class Project(DataZoneResource):
         _DZ + "ListEnvironments",
         _DZ + "GetEnvironment",
         _DZ + "ListConnections",
+        # a project's data in a joined domain's bucket (in the project's account)
+        "s3:ListBucketVersions",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
     )
     # Tooling, then the Lakehouse Database: deployed one deploymentOrder after the other.
     async_create = ("environment.create", "environment.create")
@@ -962,11 +1122,42 @@ class Project(DataZoneResource):
     def observe(self, ctx: Context) -> Observed:
         domain_id = ctx.output(self.domain_key, "id")
         project = self._find(ctx, domain_id)
+        existing = ctx.config.project(self.project).existing
         if project is None:
+            if existing:
+                raise UserError(
+                    f"projects: no project named {self.project!r} in the joined domain "
+                    f"{ctx.config.domain.label} ({domain_id}); existing: true uses a project "
+                    "that exists"
+                )
             return Observed.absent(f"no project {self.project}")
         identity = {"id": project["id"], "domain_id": domain_id, "name": self.project}
         # Projects carry no tags: this set-up's are the ones its state file remembers.
         owned = remembered_as_ours(ctx, self.key, project["id"])
+        joined = False
+        if existing:
+            owned, joined = False, True  # the config names it as someone else's (ADR 23)
+        elif ctx.config.domain.joined:
+            if not made_here_as(ctx, self.key, project["id"]):
+                return foreign_namesake(ctx, f"the project {self.project}", project["id"])
+            owned = True
+        if joined:
+            observed = self._observe_status(ctx, project, identity, domain_id, owned)
+            return dataclasses.replace(
+                observed,
+                detail=f"{observed.detail}; joined: an existing project (not ours)",
+                joined=True,
+            )
+        return self._observe_status(ctx, project, identity, domain_id, owned)
+
+    def _observe_status(
+        self,
+        ctx: Context,
+        project: dict[str, Any],
+        identity: dict[str, Any],
+        domain_id: str,
+        owned: bool | None,
+    ) -> Observed:
         status = project.get("projectStatus", "ACTIVE")
         if status in ("DELETING", "DELETE_FAILED"):
             return Observed(
@@ -1012,6 +1203,7 @@ class Project(DataZoneResource):
                 outputs["tooling_env"] = env["id"]
                 outputs["role_arn"] = resources.get("userRoleArn", "")
                 outputs["account_id"] = detail.get("awsAccountId", "")
+                outputs["s3_path"] = resources.get("s3BucketPath", "")
             elif configuration == LAKEHOUSE_CONFIGURATION:
                 outputs["lakehouse_env"] = env["id"]
         if "tooling_env" not in outputs:
@@ -1029,6 +1221,33 @@ class Project(DataZoneResource):
             if connection["name"] == ATHENA_CONNECTION:
                 outputs["athena_connection"] = connection["connectionId"]
         return outputs
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        gone = super().wait_deleted(ctx)
+        if ctx.config.domain.joined:
+            self._delete_project_data(ctx)
+        return gone
+
+    def _delete_project_data(self, ctx: Context) -> None:
+        """The project's prefix in the Tooling blueprint's bucket (`s3BucketPath`): DataZone
+        leaves project data when it deletes a project. In a domain smus-mesh made the
+        bucket is its own and goes whole; in a joined one it is often the owner's, so
+        only this project's prefix goes (ADR 23)."""
+        outputs = ctx.outputs(self.key)
+        path, account_id = str(outputs.get("s3_path", "")), outputs.get("account_id")
+        alias = next((a for a in ctx.config.accounts if ctx.account_id(a) == account_id), None)
+        bucket, _, prefix = path.removeprefix("s3://").partition("/")
+        project_id = str(outputs.get("id", ""))
+        if alias is None or not path.startswith("s3://") or not project_id:
+            return
+        # `<S3Location prefix>/<domainId>/<projectId>[/…]` (the emulator's; AWS's
+        # layout past the project id is not documented, ADR 5): the project's own part.
+        parts = prefix.strip("/").split("/")
+        if project_id not in parts:
+            return  # not a prefix of this project alone: left as it is
+        delete_prefix(
+            ctx.client(alias, "s3"), bucket, "/".join(parts[: parts.index(project_id) + 1])
+        )
 
     def create(self, ctx: Context) -> dict[str, Any]:
         domain_id = ctx.output(self.domain_key, "id")
@@ -1055,3 +1274,130 @@ class Project(DataZoneResource):
             codes=("AccessDeniedException",),
         )
         return {"id": project["id"], "domain_id": domain_id, "name": self.project}
+
+
+# --- project members (IAM Identity Center users and groups) -----------------------------------
+
+
+@register
+class ProjectMembership(Resource):
+    """A user or group of IAM Identity Center (or an IAM principal) made a project member.
+
+    Example::
+
+        domain: {name: sales-mesh, account: producer, auth: iam_identity_center,
+                 identity_center_instance_arn: "arn:aws:sso:::instance/ssoins-0123456789abcdef"}
+        projects:
+          - name: consumer
+            account: consumer
+            members: [{user: ana, designation: PROJECT_CONTRIBUTOR}, {group: analysts}]
+    """
+
+    kind = "datazone:project-membership"
+    iam_actions = (
+        _DZ + "ListProjectMemberships",
+        _DZ + "CreateProjectMembership",
+        _DZ + "DeleteProjectMembership",
+        _DZ + "GetUserProfile",
+        _DZ + "GetGroupProfile",
+    )
+
+    def __init__(
+        self,
+        project: str,
+        member: Any,
+        domain_account: str,
+        domain_key: str,
+        project_key: str,
+    ) -> None:
+        what = "user" if member.user else "group"
+        super().__init__(
+            f"{project}/{what}/{member.identifier}", domain_account, (domain_key, project_key)
+        )
+        self.project = project
+        self.member = member
+        self.what = what
+        self.domain_key = domain_key
+        self.project_key = project_key
+
+    def _member(self) -> dict[str, str]:
+        field = "userIdentifier" if self.what == "user" else "groupIdentifier"
+        return {field: self.member.identifier}
+
+    def _profile_id(self, ctx: Context, domain_id: str) -> str | None:
+        """The DataZone profile id the member is listed by (None: no profile yet)."""
+        datazone = ctx.client(self.account, "datazone")
+        try:
+            if self.what == "user":
+                profile = datazone.get_user_profile(
+                    domainIdentifier=domain_id, userIdentifier=self.member.identifier
+                )
+            else:
+                profile = datazone.get_group_profile(
+                    domainIdentifier=domain_id, groupIdentifier=self.member.identifier
+                )
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return str(profile["id"])
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        project_id = ctx.output(self.project_key, "id")
+        profile_id = self._profile_id(ctx, domain_id)
+        identity = {"domain_id": domain_id, "project_id": project_id}
+        if profile_id is None:
+            return Observed.absent(f"{self.what} {self.member.identifier} has no profile yet")
+        datazone = ctx.client(self.account, "datazone")
+        for member in paginate(
+            datazone,
+            "list_project_memberships",
+            "members",
+            domainIdentifier=domain_id,
+            projectIdentifier=project_id,
+        ):
+            details = member.get("memberDetails", {})
+            listed = details.get("user", {}).get("userId") or details.get("group", {}).get(
+                "groupId"
+            )
+            if listed == profile_id:
+                designation = member.get("designation", "")
+                drift = (
+                    (f"designation: {designation} -> {self.member.designation}",)
+                    if designation != self.member.designation
+                    else ()
+                )
+                # In a joined domain (or an existing project) a membership is ours only
+                # when this set-up made it (ADR 23).
+                owned = not ctx.config.domain.joined or made_here(ctx, self.key)
+                return Observed(
+                    Status.COMPLETE,
+                    {**identity, "profile_id": profile_id},
+                    detail=designation,
+                    owned=owned,
+                    drift=drift,
+                )
+        return Observed(Status.ABSENT, identity, detail="not a member")
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        domain_id = ctx.output(self.domain_key, "id")
+        project_id = ctx.output(self.project_key, "id")
+        ctx.client(self.account, "datazone").create_project_membership(
+            domainIdentifier=domain_id,
+            projectIdentifier=project_id,
+            member=self._member(),
+            designation=self.member.designation,
+        )
+        return {"domain_id": domain_id, "project_id": project_id}
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        try:
+            ctx.client(self.account, "datazone").delete_project_membership(
+                domainIdentifier=observed.identity["domain_id"],
+                projectIdentifier=observed.identity["project_id"],
+                member=self._member(),
+            )
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise

@@ -34,6 +34,9 @@ class Observed:
         drift: differences between what exists and what the config wants.
         foreign: found by name but proven another's (tagged with another set-up, or
             with no set-up at all): never adopted, changed or deleted (ADR 19).
+        joined: part of an existing domain the config joins that this set-up did not
+            make (the domain, its blueprint configurations, grants, profiles, projects):
+            used as it is, never changed or deleted (ADR 23).
     """
 
     status: Status
@@ -43,6 +46,7 @@ class Observed:
     owned: bool | None = None
     drift: tuple[str, ...] = ()
     foreign: bool = False
+    joined: bool = False
 
     @classmethod
     def absent(cls, detail: str = "does not exist") -> Observed:

@@ -49,6 +49,19 @@ class SetupBuilder:
         for project in self.config.projects:
             self._project(project.name)
         for project in self.config.projects:
+            for member in project.members:
+                self.add(
+                    f"member:{project.name}:{'user' if member.user else 'group'}:"
+                    f"{member.identifier}",
+                    datazone.ProjectMembership(
+                        project.name,
+                        member,
+                        self.config.domain.account,
+                        self.key("domain"),
+                        self.key(f"project:{project.name}"),
+                    ),
+                )
+        for project in self.config.projects:
             self._imports(project.name)
         for subscription in self.config.subscriptions:
             for table_name in subscription.tables:
@@ -58,6 +71,10 @@ class SetupBuilder:
     def _domain(self) -> None:
         config = self.config
         d = config.domain.account
+        if config.domain.joined:
+            # An existing domain keeps its own roles: nothing to make before it (ADR 23).
+            self.add("domain", datazone.Domain(d, None, None))
+            return
         execution = self.add(
             "role:execution",
             iam.IamRole(
@@ -141,6 +158,8 @@ class SetupBuilder:
                     ),
                 ).key
             )
+        if all(p.existing for p in self.config.projects if p.account == alias):
+            return  # existing projects only: no profile to create projects from
         profile = self.add(
             f"profile:{alias}",
             datazone.ProjectProfile(
@@ -222,6 +241,19 @@ class SetupBuilder:
 
     def _project(self, name: str) -> None:
         project = self.config.project(name)
+        if project.existing:
+            # Used as it is: found by name in the joined domain (ADR 23).
+            self.add(
+                f"project:{name}",
+                datazone.Project(
+                    name,
+                    self.config.domain.account,
+                    self.key("domain"),
+                    "",
+                    depends_on=(self.key("domain"),),
+                ),
+            )
+            return
         self.add(
             f"project:{name}",
             datazone.Project(
@@ -240,6 +272,15 @@ class SetupBuilder:
         alias = project.account
         project_key = self.key(f"project:{name}")
         manage_access = self.key(f"role:manage-access:{alias}")
+        manage_access_principal = ("manage-access", manage_access, "arn")
+        if self.config.domain.joined:
+            # The role DataZone uses is the one the account's DataLake blueprint
+            # configuration names: the domain owner's when it configured it (ADR 23).
+            manage_access_principal = (
+                "manage-access",
+                self.key(f"blueprint:{alias}:{datazone.DATALAKE}"),
+                "manage_access_role_arn",
+            )
         by_database: dict[str, list[TableConfig]] = {}
         for table_name in project.imports:
             table = self.config.table(table_name)
@@ -255,7 +296,7 @@ class SetupBuilder:
                 )
                 for who, principal_key, principal_output in (
                     ("project", project_key, "role_arn"),
-                    ("manage-access", manage_access, "arn"),
+                    manage_access_principal,
                 ):
                     # workflow.md Phase H: SELECT+DESCRIBE grantable on the table,
                     # DESCRIBE grantable on the database, for both roles.

@@ -142,6 +142,25 @@ class S3Bucket(Resource):
         empty_and_delete_bucket(ctx.client(self.account, "s3"), self.bucket)
 
 
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+    """Delete every object version and delete marker under `prefix/` (nothing else)."""
+    prefix = prefix.strip("/") + "/"
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+            victims = [
+                {"Key": item["Key"], "VersionId": item["VersionId"]}
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                if item["Key"].startswith(prefix)
+            ]
+            for start in range(0, len(victims), 1000):
+                s3.delete_objects(
+                    Bucket=bucket, Delete={"Objects": victims[start : start + 1000], "Quiet": True}
+                )
+    except ClientError as exc:
+        if aws_code(exc) not in ("NoSuchBucket", "404"):
+            raise
+
+
 def empty_and_delete_bucket(s3: Any, bucket: str) -> None:
     """Delete every object version and delete marker, then the bucket."""
     try:

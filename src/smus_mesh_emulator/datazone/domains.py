@@ -60,22 +60,60 @@ from smus_mesh_emulator.ram.models import associated_accounts
 
 class UserProfile:
     """A DataZone user profile. IAM profiles are created on first use of a principal
-    and can never be deleted (research/workflow.md §4.11)."""
+    and can never be deleted (research/workflow.md §4.11). An SSO profile (an IAM
+    Identity Center domain) stands for an identity store user: `arn` is empty, `sso` its
+    `{username, firstName, lastName}` and `sso_user_id` its Identity Center id."""
 
-    def __init__(self, domain_id: str, arn: str, user_type: str = "IAM_ROLE") -> None:
+    def __init__(
+        self,
+        domain_id: str,
+        arn: str,
+        user_type: str = "IAM_ROLE",
+        sso: dict[str, str] | None = None,
+        sso_user_id: str = "",
+    ) -> None:
         self.id = str(uuid.uuid4())  # UserProfileId is a UUID in the model
         self.domain_id = domain_id
         self.arn = arn
         self.user_type = user_type
-        self.status = "ACTIVATED"
+        self.sso = sso
+        self.sso_user_id = sso_user_id
+        self.status = "ACTIVATED" if sso is None else "ASSIGNED"
 
     def to_dict(self) -> dict[str, Any]:
+        if self.sso is not None:
+            return {
+                "domainId": self.domain_id,
+                "id": self.id,
+                "type": "SSO",
+                "status": self.status,
+                "details": {"sso": dict(self.sso)},
+            }
         return {
             "domainId": self.domain_id,
             "id": self.id,
             "type": "IAM",
             "status": self.status,
             "details": {"iam": {"arn": self.arn}},
+        }
+
+
+class GroupProfile:
+    """A DataZone group profile of an IAM Identity Center group (its id and name)."""
+
+    def __init__(self, domain_id: str, group_id: str, name: str) -> None:
+        self.id = str(uuid.uuid4())
+        self.domain_id = domain_id
+        self.group_id = group_id
+        self.name = name
+        self.status = "ASSIGNED"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domainId": self.domain_id,
+            "id": self.id,
+            "status": self.status,
+            "groupName": self.name,
         }
 
 
@@ -107,6 +145,7 @@ class Domain:
         self.failure_reasons: list[dict[str, str]] = []
         # --- child stores ------------------------------------------------------
         self.user_profiles: dict[str, UserProfile] = {}
+        self.group_profiles: dict[str, GroupProfile] = {}
         self.blueprints: dict[str, Blueprint] = {}  # managed blueprints
         self.blueprint_configurations: dict[tuple[str, str], BlueprintConfiguration] = {}
         self.policy_grants: dict[str, PolicyGrant] = {}
@@ -126,9 +165,41 @@ class Domain:
         self.user_profile_for(creator)
 
     # identity ---------------------------------------------------------------
+    @property
+    def identity_center(self) -> bool:
+        return self.single_sign_on.get("type") == "IAM_IDC"
+
+    def sso_profile(self, user: Any, create: bool = True) -> UserProfile | None:
+        """The SSO profile of an identity store user (made when `create`)."""
+        for profile in self.user_profiles.values():
+            if profile.sso_user_id == user.UserId:
+                return profile
+        if not create:
+            return None
+        name = user.Name
+        details = {"username": user.UserName}
+        if name is not None and name.GivenName:
+            details["firstName"] = name.GivenName
+        if name is not None and name.FamilyName:
+            details["lastName"] = name.FamilyName
+        profile = UserProfile(self.id, "", "SSO_USER", details, user.UserId)
+        self.user_profiles[profile.id] = profile
+        return profile
+
+    def group_profile(self, group: Any, create: bool = True) -> GroupProfile | None:
+        """The profile of an identity store group (made when `create`)."""
+        for profile in self.group_profiles.values():
+            if profile.group_id == group.GroupId:
+                return profile
+        if not create:
+            return None
+        profile = GroupProfile(self.id, group.GroupId, group.DisplayName)
+        self.group_profiles[profile.id] = profile
+        return profile
+
     def user_profile_for(self, arn: str, create: bool = True) -> UserProfile | None:
         for profile in self.user_profiles.values():
-            if profile.arn == arn:
+            if profile.arn and profile.arn == arn:
                 return profile
         if not create:
             return None

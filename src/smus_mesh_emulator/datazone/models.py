@@ -34,6 +34,11 @@ from smus_mesh_emulator.datazone.common import (
 from smus_mesh_emulator.datazone.domains import Domain
 from smus_mesh_emulator.datazone.exceptions import ConflictException, ValidationException
 from smus_mesh_emulator.datazone.governance import install_managed_blueprints
+from smus_mesh_emulator.datazone.identity_center import (
+    check_single_sign_on,
+    sso_group,
+    sso_user,
+)
 from smus_mesh_emulator.datazone.subscriptions import SubscriptionsBackend
 
 DATAZONE_SERVICE_PRINCIPAL = "datazone.amazonaws.com"
@@ -51,6 +56,7 @@ class DataZoneBackend(SubscriptionsBackend):
         name = require(params, "name")
         if any(d.name == name for d in self.domains.values()):
             raise ConflictException(f"Domain name already exists: {name}")
+        check_single_sign_on(params.get("singleSignOn") or {}, self.region_name)
         version = params.get("domainVersion") or "V1"
         execution_role = params.get("domainExecutionRole")
         if not execution_role:
@@ -128,13 +134,30 @@ class DataZoneBackend(SubscriptionsBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         user = require(params, "userIdentifier")
         for profile in domain.user_profiles.values():
-            if user in (profile.id, profile.arn):
+            names = (profile.id, profile.arn, profile.sso_user_id)
+            if user in names or (profile.sso and user == profile.sso.get("username")):
                 return profile.to_dict()
         raise not_found("User profile", user)
 
     def create_user_profile(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         user = require(params, "userIdentifier")
+        if params.get("userType") == "SSO_USER" or (
+            domain.identity_center and not user.startswith("arn:")
+        ):
+            # An Identity Center user (by id or user name): its SSO profile assigns it to
+            # the domain (identity_center.py).
+            if not domain.identity_center:
+                raise ValidationException(
+                    f"SSO_USER profiles need an IAM Identity Center domain; domain {domain.id} "
+                    "is IAM-based"
+                )
+            found = sso_user(domain.single_sign_on, domain.region, user)
+            if domain.sso_profile(found, create=False) is not None:
+                raise ConflictException(f"User Profile already exists for {user}")
+            sso = domain.sso_profile(found)
+            assert sso is not None
+            return sso.to_dict()
         if domain.user_profile_for(user, create=False) is not None:
             raise ConflictException(f"User Profile already exists for {user}")
         profile = domain.user_profile_for(user)
@@ -145,17 +168,34 @@ class DataZoneBackend(SubscriptionsBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         text = params.get("searchText") or ""
         items = [
-            {
-                "domainId": p.domain_id,
-                "id": p.id,
-                "type": "IAM",
-                "status": p.status,
-                "details": {"iam": {"arn": p.arn}},
-            }
+            p.to_dict()
             for p in domain.user_profiles.values()
-            if text in p.arn
+            if text in (p.arn or (p.sso or {}).get("username", ""))
         ]
         return {"items": items}
+
+    # group profiles (IAM Identity Center domains) -------------------------------------
+    def create_group_profile(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        if not domain.identity_center:
+            raise ValidationException(
+                f"Group profiles need an IAM Identity Center domain; domain {domain.id} is "
+                "IAM-based"
+            )
+        group = sso_group(domain.single_sign_on, domain.region, require(params, "groupIdentifier"))
+        if domain.group_profile(group, create=False) is not None:
+            raise ConflictException(f"Group Profile already exists for {group.GroupId}")
+        profile = domain.group_profile(group)
+        assert profile is not None
+        return profile.to_dict()
+
+    def get_group_profile(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+        domain = self.domain_for(caller, require(params, "domainIdentifier"))
+        identifier = require(params, "groupIdentifier")
+        for profile in domain.group_profiles.values():
+            if identifier in (profile.id, profile.group_id, profile.name):
+                return profile.to_dict()
+        raise not_found("Group profile", identifier)
 
     # tags -------------------------------------------------------------------------
     def _taggable(self, caller: Caller, arn: str) -> Any:

@@ -58,6 +58,7 @@ from smus_mesh_emulator.datazone.governance import (
     may_create_project_from,
     project_profile_of,
 )
+from smus_mesh_emulator.datazone.identity_center import sso_group, sso_user
 from smus_mesh_emulator.datazone.records.governance import Blueprint
 from smus_mesh_emulator.datazone.records.projects import (
     BUILDERS,
@@ -177,9 +178,24 @@ def ensure_admin_project(domain: Domain, caller: Caller) -> None:
 
 
 def _member_profile_id(domain: Domain, member: dict[str, Any]) -> str:
-    """The user profile id of a Member union (an IAM ARN gets a profile on first use)."""
-    if member.get("groupIdentifier"):
-        raise ValidationException("Group members are not supported by the emulator")
+    """The user (or group) profile id of a Member union. An IAM ARN gets a profile on
+    first use; in an IAM Identity Center domain so does an Identity Center user or group
+    (by id or name) when users are assigned AUTOMATIC, while MANUAL takes only those
+    given a profile before (identity_center.py)."""
+    group = member.get("groupIdentifier")
+    if group:
+        if group in domain.group_profiles:
+            return str(group)
+        if not domain.identity_center:
+            raise ValidationException(
+                f"Group members need an IAM Identity Center domain; domain {domain.id} is IAM-based"
+            )
+        found = sso_group(domain.single_sign_on, domain.region, group)
+        automatic = domain.single_sign_on.get("userAssignment", "AUTOMATIC") == "AUTOMATIC"
+        group_profile = domain.group_profile(found, create=automatic)
+        if group_profile is None:
+            raise not_found("Group profile", group)
+        return group_profile.id
     identifier = member.get("userIdentifier")
     if not identifier:
         raise ValidationException("member.userIdentifier is required")
@@ -189,6 +205,12 @@ def _member_profile_id(domain: Domain, member: dict[str, Any]) -> str:
         profile = domain.user_profile_for(identifier)
         assert profile is not None
         return profile.id
+    if domain.identity_center:
+        user = sso_user(domain.single_sign_on, domain.region, identifier)
+        automatic = domain.single_sign_on.get("userAssignment", "AUTOMATIC") == "AUTOMATIC"
+        sso = domain.sso_profile(user, create=automatic)
+        if sso is not None:
+            return sso.id
     raise not_found("User profile", identifier)
 
 
@@ -680,8 +702,15 @@ class ProjectsBackend(GovernanceBackend):
         )
         return {
             "members": [
-                {"memberDetails": {"user": {"userId": user}}, "designation": designation}
-                for user, designation in members
+                {
+                    "memberDetails": (
+                        {"group": {"groupId": member}}
+                        if member in domain.group_profiles
+                        else {"user": {"userId": member}}
+                    ),
+                    "designation": designation,
+                }
+                for member, designation in members
             ]
         }
 
