@@ -145,7 +145,7 @@ _CREATED_DOMAIN_ONLY = (
 
 class DomainConfig(Strict):
     """The domain: one smus-mesh creates (`name`), or an existing one it joins (`id`, or
-    `name` with `existing: true`; ADR 23). A joined domain, its blueprint configurations,
+    `name` with `existing: true`; ADR 26). A joined domain, its blueprint configurations,
     project profiles and projects are used as they are and never changed or deleted."""
 
     name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")

@@ -186,7 +186,7 @@ class DomainOutput(_Model):
     arn: str
     portal_url: str
     account_id: str
-    joined: bool = Field(description="An existing domain the set-up joined (ADR 23).")
+    joined: bool = Field(description="An existing domain the set-up joined (ADR 26).")
 
 
 class ProjectOutput(_Model):

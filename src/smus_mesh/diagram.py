@@ -96,7 +96,7 @@ class Node:
     drift: list[str] = field(default_factory=list)
     owned: bool | None = None
     environments: list[str] = field(default_factory=list)
-    #: part of a joined domain that the set-up did not make (ADR 23)
+    #: part of a joined domain that the set-up did not make (ADR 26)
     joined: bool = False
 
     @property

@@ -221,7 +221,7 @@ class Auditor:
             f"SmusMeshLakeFormationAccess-{names.setup}",
         }
         if self.config.domain.joined:
-            ours.add(names.manage_access_role(""))  # not named after the domain (ADR 23)
+            ours.add(names.manage_access_role(""))  # not named after the domain (ADR 26)
         return ours
 
     def _roles(self, alias: str) -> Iterator[Finding]:
@@ -316,7 +316,7 @@ class Auditor:
             return f"DataZone resource of domain {domain_id}"
         project_id = tags.get(DZ_PROJECT_TAG)
         if project_id and project_id in self.known_project_ids:
-            # In a joined domain, only what DataZone made for our projects (ADR 23).
+            # In a joined domain, only what DataZone made for our projects (ADR 26).
             return f"DataZone resource of project {project_id}"
         if self.names.is_ours(tags):
             return "tagged with the set-up"

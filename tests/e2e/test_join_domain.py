@@ -1,4 +1,4 @@
-"""Joining a domain smus-mesh did not create (issue 15.1, ADR 23).
+"""Joining a domain smus-mesh did not create (issue 15.1, ADR 26).
 
 The domain, its blueprint configurations in both accounts, their policy grants, two
 project profiles and two deployed projects are made with plain boto3, as AWS's docs

@@ -144,7 +144,7 @@ def plan_differences(saved: dict[str, Any], fresh: Plan) -> list[str]:
     return lines
 
 
-#: Why a part of a joined domain that this set-up did not make is kept (ADR 23).
+#: Why a part of a joined domain that this set-up did not make is kept (ADR 26).
 JOINED = "joined (not ours): used as it is"
 
 #: The detail of an observation that needs a dependency that does not exist (yet).

@@ -177,7 +177,7 @@ class Workspace:
     def _domain_marks(self) -> tuple[str | None, str | None]:
         """(id, set-up id tag) of the live domain of the config's name tagged with this
         set-up's name, if there is one. A joined domain carries no mark of a set-up
-        (ADR 23): the id is the state file's."""
+        (ADR 26): the id is the state file's."""
         if self.config.domain.joined:
             return None, None
         datazone = self.clients.get(self.config.domain.account, "datazone")
@@ -689,6 +689,6 @@ def _project_ids(state: State) -> set[str]:
         for record in state.records.values()
         if record.kind == "datazone:project"
         and record.identity.get("id")
-        # an existing project of a joined domain is someone else's (ADR 23)
+        # an existing project of a joined domain is someone else's (ADR 26)
         and record.owned is not False
     }

@@ -161,7 +161,7 @@ class Context:
     def mark_ours(self, key: str, ours: bool | None = True) -> None:
         """This run makes the object of `key` (the state file records it too): later
         observations in the run know it as this set-up's (a joined domain's objects have
-        no other mark; ADR 23)."""
+        no other mark; ADR 26)."""
         with self._lock:
             self.ownership[key] = ours
 

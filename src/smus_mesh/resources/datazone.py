@@ -160,7 +160,7 @@ IN_DOMAIN = {"domainIdentifier": "domain_id", "identifier": "id"}
 
 
 def made_here(ctx: Context, key: str) -> bool:
-    """In a joined domain (ADR 23): whether the state file remembers that this set-up
+    """In a joined domain (ADR 26): whether the state file remembers that this set-up
     made the object of `key`. DataZone's objects carry no set-up tag, and a joined
     domain holds other people's: whatever the state does not remember is theirs."""
     return ctx.ownership.get(key) is True
@@ -252,7 +252,7 @@ class Domain(DataZoneResource):
         self.service_role_key = service_role_key or ""
 
     def _joined(self, ctx: Context) -> Observed:
-        """The existing domain the config joins (ADR 23): used as it is, never tagged,
+        """The existing domain the config joins (ADR 26): used as it is, never tagged,
         changed or deleted. One that does not exist, or that the caller cannot reach, is
         the config's mistake: refused before anything changes."""
         config = ctx.config.domain
@@ -462,7 +462,7 @@ class DomainShare(Resource):
 
     def _joined_share(self, ctx: Context, name: str) -> Observed:
         """A joined domain's owner may have associated the account already, through a
-        share of its own: that one is used, never changed or deleted (ADR 23)."""
+        share of its own: that one is used, never changed or deleted (ADR 26)."""
         ram = ctx.client(self.account, "ram")
         shares = [
             a["resourceShareArn"]
@@ -780,7 +780,7 @@ class BlueprintConfiguration(DataZoneResource):
         outputs = {"manage_access_role_arn": current.get("manageAccessRoleArn", "")}
         if ctx.config.domain.joined and not made_here(ctx, self.key):
             # Configured by the domain's owner: used as it is (its roles and bucket), so
-            # no drift from what smus-mesh would have set (ADR 23).
+            # no drift from what smus-mesh would have set (ADR 26).
             return Observed(
                 Status.COMPLETE,
                 identity,
@@ -884,7 +884,7 @@ class PolicyGrant(Resource):
             ):
                 identity = {**selector, "grant_id": grant.get("grantId", "")}
                 if ctx.config.domain.joined and not made_here(ctx, self.key):
-                    # The domain's owner granted it already: theirs to keep (ADR 23).
+                    # The domain's owner granted it already: theirs to keep (ADR 26).
                     return Observed(
                         Status.COMPLETE,
                         identity,
@@ -1136,7 +1136,7 @@ class Project(DataZoneResource):
         owned = remembered_as_ours(ctx, self.key, project["id"])
         joined = False
         if existing:
-            owned, joined = False, True  # the config names it as someone else's (ADR 23)
+            owned, joined = False, True  # the config names it as someone else's (ADR 26)
         elif ctx.config.domain.joined:
             if not made_here_as(ctx, self.key, project["id"]):
                 return foreign_namesake(ctx, f"the project {self.project}", project["id"])
@@ -1232,7 +1232,7 @@ class Project(DataZoneResource):
         """The project's prefix in the Tooling blueprint's bucket (`s3BucketPath`): DataZone
         leaves project data when it deletes a project. In a domain smus-mesh made the
         bucket is its own and goes whole; in a joined one it is often the owner's, so
-        only this project's prefix goes (ADR 23)."""
+        only this project's prefix goes (ADR 26)."""
         outputs = ctx.outputs(self.key)
         path, account_id = str(outputs.get("s3_path", "")), outputs.get("account_id")
         alias = next((a for a in ctx.config.accounts if ctx.account_id(a) == account_id), None)
@@ -1369,7 +1369,7 @@ class ProjectMembership(Resource):
                     else ()
                 )
                 # In a joined domain (or an existing project) a membership is ours only
-                # when this set-up made it (ADR 23).
+                # when this set-up made it (ADR 26).
                 owned = not ctx.config.domain.joined or made_here(ctx, self.key)
                 return Observed(
                     Status.COMPLETE,

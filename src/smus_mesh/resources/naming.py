@@ -111,7 +111,7 @@ class Names:
 
     def manage_access_role(self, domain_id: str) -> str:
         if self.config.domain.joined:
-            # A joined domain's owner has the documented name already (ADR 23); set-ups
+            # A joined domain's owner has the documented name already (ADR 26); set-ups
             # beside each other on one joined domain need one role each.
             return f"AmazonSageMakerManageAccess-{self.setup}"
         # The documented pattern; the domain id makes it unique per set-up.

@@ -36,7 +36,7 @@ class Observed:
             with no set-up at all): never adopted, changed or deleted (ADR 19).
         joined: part of an existing domain the config joins that this set-up did not
             make (the domain, its blueprint configurations, grants, profiles, projects):
-            used as it is, never changed or deleted (ADR 23).
+            used as it is, never changed or deleted (ADR 26).
     """
 
     status: Status

@@ -72,7 +72,7 @@ class SetupBuilder:
         config = self.config
         d = config.domain.account
         if config.domain.joined:
-            # An existing domain keeps its own roles: nothing to make before it (ADR 23).
+            # An existing domain keeps its own roles: nothing to make before it (ADR 26).
             self.add("domain", datazone.Domain(d, None, None))
             return
         execution = self.add(
@@ -242,7 +242,7 @@ class SetupBuilder:
     def _project(self, name: str) -> None:
         project = self.config.project(name)
         if project.existing:
-            # Used as it is: found by name in the joined domain (ADR 23).
+            # Used as it is: found by name in the joined domain (ADR 26).
             self.add(
                 f"project:{name}",
                 datazone.Project(
@@ -275,7 +275,7 @@ class SetupBuilder:
         manage_access_principal = ("manage-access", manage_access, "arn")
         if self.config.domain.joined:
             # The role DataZone uses is the one the account's DataLake blueprint
-            # configuration names: the domain owner's when it configured it (ADR 23).
+            # configuration names: the domain owner's when it configured it (ADR 26).
             manage_access_principal = (
                 "manage-access",
                 self.key(f"blueprint:{alias}:{datazone.DATALAKE}"),
