@@ -377,6 +377,61 @@ def test_execution_parameters_are_sql_literals(cloud: Cloud) -> None:
     assert execution["ExecutionParameters"] == ["'north'", "11"]
 
 
+def _column_types(athena: Any, query_id: str) -> list[str]:
+    metadata = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]
+    return [c["Type"] for c in metadata["ResultSetMetadata"]["ColumnInfo"]]
+
+
+def test_integer_division_truncates_toward_zero_and_keeps_the_integer_type(cloud: Cloud) -> None:
+    _results_bucket(cloud, PRODUCER)
+    athena = cloud.client("athena", PRODUCER)
+    # Trino divides two integers as integers; a decimal or double operand divides as such.
+    execution = _run(
+        athena,
+        "SELECT 7 / 2, -7 / 2, 7 / -2, CAST(7 AS bigint) / CAST(2 AS tinyint), (7 / 2) / 2, "
+        "7.0 / 2, CAST(7 AS DOUBLE) / 2, 1e0 / 0, -1e0 / 0",
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    query_id = execution["QueryExecutionId"]
+    assert _rows(athena, query_id)[1] == [
+        *["3", "-3", "-3", "3", "1"],
+        *["3.5", "3.5", "Infinity", "-Infinity"],
+    ]
+    integer = ["integer", "integer", "integer", "bigint", "integer"]
+    assert _column_types(athena, query_id)[:5] == integer
+
+
+def test_integer_columns_divide_as_integers_and_decimal_columns_do_not(cloud: Cloud) -> None:
+    make_producer_table(cloud)
+    _results_bucket(cloud, PRODUCER)
+    athena = cloud.client("athena", PRODUCER)
+    execution = _run(
+        athena,
+        "WITH s AS (SELECT id, amount FROM sales_db.sales) "
+        "SELECT id / 2 AS half, -id / 2 AS negative, amount / id AS per_id, "
+        "(SELECT sum(id) FROM sales_db.sales) / id AS share FROM s WHERE id / 2 >= 1 ORDER BY id",
+    )
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    rows = _rows(athena, execution["QueryExecutionId"])
+    assert [row[:2] + row[3:] for row in rows] == [
+        ["half", "negative", "share"],
+        ["1", "-1", "3"],
+        ["1", "-1", "2"],
+    ]
+    # 20.25 / 2 and 11.25 / 3: the decimal amount is not truncated.
+    assert [float(row[2] or "nan") for row in rows[1:]] == [10.125, 3.75]
+
+
+def test_integer_division_by_zero_fails_the_query(cloud: Cloud) -> None:
+    make_producer_table(cloud)
+    _results_bucket(cloud, PRODUCER)
+    athena = cloud.client("athena", PRODUCER)
+    for sql in ("SELECT 1 / 0", "SELECT id / (id - 2) FROM sales_db.sales"):
+        state, reason, error = _failure(_run(athena, sql))
+        assert (state, reason) == ("FAILED", "DIVISION_BY_ZERO: Division by zero"), sql
+        assert (error["ErrorCategory"], error["ErrorType"]) == (2, athena_errors.TYPE_USER)
+
+
 # --- formats -----------------------------------------------------------------------------
 
 

@@ -298,6 +298,33 @@ def test_open_csv_and_parquet_tables_take_inserts_in_their_own_format(cloud: Clo
     assert glue.get_databases()["DatabaseList"] == []
 
 
+def test_insert_source_divides_integers_as_integers(cloud: Cloud) -> None:
+    _buckets(cloud)
+    athena = cloud.client("athena", PRODUCER)
+    _ok(athena, "CREATE DATABASE sales")
+    _ok(
+        athena,
+        "CREATE EXTERNAL TABLE sales.counts (id bigint, ratio double)\n"
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ','\n"
+        f"LOCATION 's3://{DATA}/counts/'",
+    )
+    _ok(athena, "INSERT INTO sales.counts VALUES (7, 7 / 2), (-7, -7 / 2.0)")
+    _ok(athena, "INSERT INTO sales.counts SELECT id / 2, ratio / 2 FROM sales.counts")
+    assert _select(athena, "SELECT id, ratio FROM sales.counts ORDER BY ratio") == [
+        ["-7", "-3.5"],
+        ["-3", "-1.75"],
+        ["3", "1.5"],
+        ["7", "3.0"],
+    ]
+    reason, error = _failed(
+        athena, "INSERT INTO sales.counts SELECT id / 0, ratio FROM sales.counts"
+    )
+    assert (reason, error["ErrorType"]) == (
+        "DIVISION_BY_ZERO: Division by zero",
+        athena_errors.TYPE_USER,
+    )
+
+
 def test_ddl_and_insert_errors_read_like_athena(cloud: Cloud) -> None:
     s3 = _buckets(cloud)
     athena = cloud.client("athena", PRODUCER)

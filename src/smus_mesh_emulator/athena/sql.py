@@ -15,6 +15,7 @@ DuckDB's errors are reworded as Athena's (`athena_failure`).
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from smus_mesh_emulator.athena.catalog import (
     resolve,
     table_resource,
 )
+from smus_mesh_emulator.athena.division import integer_divisions
 from smus_mesh_emulator.athena.exceptions import (
     TYPE_BUCKET_NOT_FOUND,
     TYPE_ENTITY_NOT_FOUND,
@@ -255,7 +257,21 @@ def prepare(run: QueryRun, opened: duckdb.DuckDBPyConnection) -> Prepared:
     if isinstance(tree_node, exp.Insert):
         return _prepare_insert(run, opened, tree_node, database, output)
     tree = _syntax_tree(opened, run.query)
-    return Prepared(run.query, tree, _read_tables(run, tree, run.query), output, database)
+    tables = _read_tables(run, tree, run.query)
+    sql = run.query
+    if tree_node is not None:
+        rewritten = integer_divisions(tree_node, database, _columns(tables))
+        if rewritten is not None:
+            # Only a query with an integer division runs as sqlglot's DuckDB text.
+            sql = rewritten.sql(dialect="duckdb")
+            tree = _syntax_tree(opened, sql)
+    return Prepared(sql, tree, tables, output, database)
+
+
+def _columns(
+    tables: list[tuple[TableReference, TableSnapshot]],
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    return [(reference.schema, reference.name, s.columns) for reference, s in tables]
 
 
 def _prepare_insert(
@@ -307,7 +323,12 @@ def _prepare_insert(
     assert source is not None
     sql = source.sql(dialect="duckdb")
     tree = _syntax_tree(opened, sql)
-    return Prepared(sql, tree, _read_tables(run, tree, sql), output, database, plan, positions)
+    tables = _read_tables(run, tree, sql)
+    rewritten = integer_divisions(source, database, _columns(tables))
+    if rewritten is not None:
+        sql = rewritten.sql(dialect="duckdb")
+        tree = _syntax_tree(opened, sql)
+    return Prepared(sql, tree, tables, output, database, plan, positions)
 
 
 def evaluate(run: QueryRun, prepared: Prepared, opened: duckdb.DuckDBPyConnection) -> Evaluated:
@@ -549,6 +570,9 @@ def format_value(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        # Java's names, as Trino prints a double: 1e0 / 0 is Infinity.
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, bytes):
         return " ".join(f"{b:02x}" for b in value)
     if isinstance(value, list):
