@@ -2,7 +2,7 @@
 
 * `emulator_server` (session): the emulator on a free loopback port, strict
   (a DataZone response that breaks the botocore model fails the request), with a
-  first-read grace of TEST_FIRST_READ_GRACE.
+  first-read grace of TEST_FIRST_READ_GRACE, under strict IAM (TEST_IAM).
 * `cloud`: resets the emulated cloud, points the AWS environment at it and hands
   out sessions/clients per account (assumed `OrganizationAccountAccessRole`).
 * Sockets to anything but loopback raise, so no test can reach AWS.
@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 
 from smus_mesh_emulator.progress import FIRST_READ_GRACE
 from smus_mesh_emulator.server import EmulatorServer
-from tests.support import REGION, TEST_FIRST_READ_GRACE, Cloud
+from tests.support import REGION, TEST_FIRST_READ_GRACE, TEST_IAM, Cloud
 
 _real_connect = socket.socket.connect
 
@@ -101,9 +100,9 @@ def emulator_server() -> Iterator[EmulatorServer]:
     # A first read that comes 0.2 s (the default grace) after a create on a loaded machine
     # would see the final status and fail a test asserting the in-progress one; tests of
     # the default bound set it back (`default_grace`).
-    # SMUS_MESH_TEST_IAM=enforce runs the whole suite under strict IAM (ADR 21).
-    iam = os.environ.get("SMUS_MESH_TEST_IAM", "off")
-    server = EmulatorServer(strict=True, first_read_grace=TEST_FIRST_READ_GRACE, iam=iam).start()
+    server = EmulatorServer(
+        strict=True, first_read_grace=TEST_FIRST_READ_GRACE, iam=TEST_IAM
+    ).start()
     yield server
     server.stop()
 
@@ -133,4 +132,14 @@ def enforced_iam(cloud: Cloud) -> Iterator[Cloud]:
     try:
         yield cloud
     finally:
-        cloud.admin("POST", "iam", {"mode": os.environ.get("SMUS_MESH_TEST_IAM", "off")})
+        cloud.admin("POST", "iam", {"mode": TEST_IAM})
+
+
+@pytest.fixture
+def iam_off(cloud: Cloud) -> Iterator[Cloud]:
+    """`cloud` with IAM not enforced (any signature, no policy) for one test."""
+    assert cloud.admin("POST", "iam", {"mode": "off"}) == {"mode": "off"}
+    try:
+        yield cloud
+    finally:
+        cloud.admin("POST", "iam", {"mode": TEST_IAM})

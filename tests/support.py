@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from typing import Any
 
@@ -22,6 +23,39 @@ REGION = "us-east-1"
 #: The test server's first-read grace (seconds): long enough that a test's first read right
 #: after a create is never late on a loaded machine; short enough that nothing unread waits long.
 TEST_FIRST_READ_GRACE = 1.0
+
+#: The suite's emulator checks signatures and IAM policies (`--iam enforce`, ADR 21), as AWS
+#: does; SMUS_MESH_TEST_IAM=off runs it without (tests that need either mode set it).
+TEST_IAM = os.environ.get("SMUS_MESH_TEST_IAM", "off")
+
+
+def management_trust(condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A trust policy by which the management account (its root test keys, or any of its
+    principals its own policies allow) may assume the role, with an optional Condition."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{BASE_ACCOUNT}:root"},
+        "Action": "sts:AssumeRole",
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def signed(
+    url: str, service: str, body: bytes, headers: dict[str, str], method: str = "POST"
+) -> dict[str, str]:
+    """`headers` and the SigV4 ones (X-Amz-Date, Authorization) of a request to `url` as
+    botocore signs it, with the suite's root test keys: for tests that write the request
+    by hand."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    credentials = Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+    SigV4Auth(credentials, service, REGION).add_auth(request)
+    return dict(request.headers.items())
 
 
 class Cloud:

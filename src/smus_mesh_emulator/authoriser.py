@@ -127,7 +127,10 @@ class Refused(Exception):
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:
-    from werkzeug.datastructures import EnvironHeaders
+    """The request's headers under the names the client signed: moto's EnvironHeaders
+    gives S3 metadata its original spelling (`x-amz-meta-my_key`, which WSGI folds into
+    the same key as `x-amz-meta-my-key`)."""
+    from moto.core.request import EnvironHeaders
 
     return dict(EnvironHeaders(environ).items())
 
@@ -355,25 +358,44 @@ def _statement_applies(statement: dict[str, Any], action: str, resource: str | N
     return bool(matcher._check_element_matches("Resource", resource))
 
 
+def _verdict(
+    statements: list[Any],
+    action: str,
+    resource: str | None,
+    context: dict[str, str],
+    applies_to_caller: Callable[[dict[str, Any]], bool] = lambda statement: True,
+) -> str:
+    """ "Deny", "Allow" or "None" for `action` on `resource` under these statements (those
+    whose Principal does not name the caller skipped): an explicit Deny wins."""
+    allowed = False
+    for statement in statements:
+        if not isinstance(statement, dict) or not applies_to_caller(statement):
+            continue
+        if not _statement_applies(statement, action, resource):
+            continue
+        if not conditions_hold(statement.get("Condition"), context):
+            continue
+        if statement.get("Effect") == "Deny":
+            return "Deny"
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return "Allow" if allowed else "None"
+
+
+def _statements(document: Any) -> list[Any]:
+    """The Statement list of a policy document (a JSON string or a dict); none if broken."""
+    try:
+        policy = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return []
+    return _as_list(policy.get("Statement")) if isinstance(policy, dict) else []
+
+
 def evaluate(
     documents: list[str], action: str, resource: str | None, context: dict[str, str]
 ) -> str:
-    """ "Deny", "Allow" or "None" for `action` on `resource` under these policy documents."""
-    allowed = False
-    for document in documents:
-        try:
-            policy = json.loads(document) if isinstance(document, str) else document
-        except ValueError:
-            continue
-        for statement in _as_list(policy.get("Statement")):
-            if not _statement_applies(statement, action, resource):
-                continue
-            if not conditions_hold(statement.get("Condition"), context):
-                continue
-            if statement.get("Effect") == "Deny":
-                return "Deny"
-            allowed = allowed or statement.get("Effect") == "Allow"
-    return "Allow" if allowed else "None"
+    """ "Deny", "Allow" or "None" for `action` on `resource` under identity policies."""
+    statements = [s for document in documents for s in _statements(document)]
+    return _verdict(statements, action, resource, context)
 
 
 def _principal_matches(principal: Any, caller: Caller) -> bool:
@@ -392,25 +414,15 @@ def _principal_matches(principal: Any, caller: Caller) -> bool:
 def evaluate_resource_policy(
     document: str | None, caller: Caller, action: str, resource: str, context: dict[str, str]
 ) -> str:
-    """ "Deny", "Allow" or "None" for the caller under a resource (bucket) policy."""
-    if not document:
-        return "None"
-    try:
-        policy = json.loads(document)
-    except ValueError:
-        return "None"
-    allowed = False
-    for statement in _as_list(policy.get("Statement")):
-        if not _principal_matches(statement.get("Principal"), caller):
-            continue
-        if not _statement_applies(statement, action, resource):
-            continue
-        if not conditions_hold(statement.get("Condition"), context):
-            continue
-        if statement.get("Effect") == "Deny":
-            return "Deny"
-        allowed = allowed or statement.get("Effect") == "Allow"
-    return "Allow" if allowed else "None"
+    """ "Deny", "Allow" or "None" for the caller under a resource (bucket) policy: only the
+    statements whose Principal names the caller count."""
+    return _verdict(
+        _statements(document) if document else [],
+        action,
+        resource,
+        context,
+        lambda statement: _principal_matches(statement.get("Principal"), caller),
+    )
 
 
 @dataclass

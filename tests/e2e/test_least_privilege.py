@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 
 from smus_mesh.cli import app
 from tests.e2e.conftest import example_document
-from tests.support import BASE_ACCOUNT, Cloud
+from tests.support import BASE_ACCOUNT, Cloud, management_trust
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 OPERATOR = "SmusMeshOperator"
@@ -64,16 +64,7 @@ def operator_config(tmp_path: Path) -> Path:
 def with_operator_roles(cloud: Cloud, config: Path, policies: dict[str, dict[str, Any]]) -> None:
     """SmusMeshOperator in each account: `policies[alias]` its only policy, trusting the
     management account only."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{BASE_ACCOUNT}:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = management_trust()
     for alias, account in yaml.safe_load(config.read_text())["accounts"].items():
         iam = cloud.client("iam", account["account_id"])
         iam.create_role(RoleName=OPERATOR, AssumeRolePolicyDocument=json.dumps(trust))

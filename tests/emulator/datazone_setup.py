@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from tests.emulator.datazone_support import (
+    DATAZONE_USER_POLICY,
     AccountSetup,
     associate_account,
     create_domain,
@@ -418,7 +419,8 @@ def accepted_subscription(
 def outsider_session(
     cloud: Cloud, account: str = DOMAIN_ACCOUNT, name: str = "Outsider"
 ) -> boto3.Session:
-    """A session of a role in `account` that is a member of no DataZone project."""
+    """A session of a role in `account` that is a member of no DataZone project (and
+    may call DataZone: AmazonDataZoneFullUserAccess)."""
     iam = cloud.client("iam", account)
     if name not in [r["RoleName"] for r in iam.list_roles()["Roles"]]:
         create_role(
@@ -428,6 +430,7 @@ def outsider_session(
             '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
             f'{{"AWS": "arn:aws:iam::{BASE_ACCOUNT}:root"}}, "Action": "sts:AssumeRole"}}]}}',
         )
+        iam.attach_role_policy(RoleName=name, PolicyArn=DATAZONE_USER_POLICY)
     credentials = cloud.client("sts", BASE_ACCOUNT).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="outsider"
     )["Credentials"]

@@ -313,6 +313,11 @@ def ready_project(
     return settled
 
 
+#: What a DataZone user needs in IAM to call DataZone at all (the Amazon DataZone User
+#: Guide's identity-based policies): DataZone's own memberships decide the rest.
+DATAZONE_USER_POLICY = "arn:aws:iam::aws:policy/AmazonDataZoneFullUserAccess"
+
+
 def user_session(cloud: Cloud, name: str, account: str = DOMAIN_ACCOUNT) -> tuple[str, Any]:
     """A new IAM role `name` in `account` and a boto3 session acting as it: a second
     DataZone user, distinct from the admin principal that creates projects."""
@@ -331,6 +336,7 @@ def user_session(cloud: Cloud, name: str, account: str = DOMAIN_ACCOUNT) -> tupl
         }
     )
     arn = create_role(cloud, account, name, trust)
+    cloud.client("iam", account).attach_role_policy(RoleName=name, PolicyArn=DATAZONE_USER_POLICY)
     credentials = cloud.client("sts", account).assume_role(RoleArn=arn, RoleSessionName=name)[
         "Credentials"
     ]

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
+from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud, management_trust
 
 PRODUCER = DOMAIN_ACCOUNT
 CONSUMER = CONSUMER_ACCOUNT
@@ -175,22 +175,64 @@ def make_producer_table(
     return created
 
 
-def make_role(cloud: Cloud, account: str, name: str) -> str:
-    """A role in `account` that the base account may assume (a project role stand-in)."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{BASE_ACCOUNT}:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    created = cloud.client("iam", account).create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(trust)
+#: A data analyst as Lake Formation's "personas and IAM permissions" reference sets one up:
+#: AmazonAthenaFullAccess (Athena, the Glue catalog, lakeformation:GetDataAccess) and S3 for
+#: its query results and IAM-only tables (in its own account: another account's bucket also
+#: needs that bucket's policy). Lake Formation's grants decide what it reads of managed tables.
+ANALYST_MANAGED = ("arn:aws:iam::aws:policy/AmazonAthenaFullAccess",)
+ANALYST_INLINE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "QueryResultsAndIamOnlyTables",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": "*",
+        }
+    ],
+}
+#: Who grants Lake Formation permissions it holds with the grant option needs the IAM
+#: actions too (Lake Formation's IAM actions take no resource-level permissions).
+GRANTOR_INLINE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "LakeFormationGrants",
+            "Effect": "Allow",
+            "Action": [
+                "lakeformation:GrantPermissions",
+                "lakeformation:RevokePermissions",
+                "lakeformation:ListPermissions",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+def make_role(
+    cloud: Cloud,
+    account: str,
+    name: str,
+    policy: dict[str, Any] | None = None,
+    managed: tuple[str, ...] = (),
+) -> str:
+    """A role in `account` that the base account may assume (a project role stand-in),
+    with `policy` inline and the `managed` policies attached; none: it may do nothing."""
+    iam = cloud.client("iam", account)
+    created = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(management_trust())
     )
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(policy))
+    for arn in managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     return str(created["Role"]["Arn"])
+
+
+def analyst_role(cloud: Cloud, account: str, name: str) -> str:
+    """A role that queries with Athena, as Lake Formation's data analyst persona."""
+    return make_role(cloud, account, name, ANALYST_INLINE, ANALYST_MANAGED)
 
 
 def role_client(cloud: Cloud, service: str, role: str) -> Any:

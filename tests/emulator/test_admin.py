@@ -20,6 +20,7 @@ from tests.support import (
     CONSUMER_ACCOUNT,
     DOMAIN_ACCOUNT,
     TEST_FIRST_READ_GRACE,
+    TEST_IAM,
     Cloud,
 )
 
@@ -77,6 +78,10 @@ def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
         ("glue", "GetDatabase", DOMAIN_ACCOUNT, False, 400, "EntityNotFoundException"),
         ("sts", "GetCallerIdentity", BASE_ACCOUNT, False, 200, None),
     ]
+    # How each call was authorised: by its role's policies (the member accounts' sessions)
+    # or as the management account's root; None when the server does not enforce IAM.
+    verdicts = ["policy", "policy", "root"] if TEST_IAM == "enforce" else [None] * 3
+    assert [c["iam"] for c in calls] == verdicts
     for call in calls:
         assert set(call) == {
             "seq",
@@ -92,8 +97,7 @@ def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
             "injected",
             "iam",
         }
-        # `iam` is None: the suite's server does not enforce IAM (test_iam_enforce does)
-        assert (call["region"], call["injected"], call["iam"]) == ("us-east-1", None, None)
+        assert (call["region"], call["injected"]) == ("us-east-1", None)
         assert call["duration_ms"] >= call["busy_ms"] >= 0
 
     later = cloud.admin("GET", "calls?since=1")["calls"]

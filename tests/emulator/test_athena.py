@@ -18,10 +18,10 @@ from tests.emulator.lakehouse import (
     PRODUCER,
     SALES_COLUMNS,
     ProducerTable,
+    analyst_role,
     make_admin,
     make_producer_table,
     make_resource_link,
-    make_role,
     principal,
     role_arn,
     role_client,
@@ -562,7 +562,7 @@ def _consumer_setup(cloud: Cloud, fmt: str = "csv") -> tuple[ProducerTable, str,
     source = make_producer_table(cloud, fmt=fmt)
     link = make_resource_link(cloud, source)
     make_admin(cloud, CONSUMER, role_arn(CONSUMER))
-    project_role = make_role(cloud, CONSUMER, "datazone_usr_role_consumer")
+    project_role = analyst_role(cloud, CONSUMER, "datazone_usr_role_consumer")
     _results_bucket(cloud, CONSUMER, "consumer-results")
     athena = role_client(cloud, "athena", project_role)
     return source, link, project_role, athena
@@ -650,7 +650,7 @@ def test_same_account_reader_needs_a_grant_on_a_managed_table_only(cloud: Cloud)
     make_producer_table(cloud)
     make_producer_table(cloud, table="open_sales", lf_managed=False)
     _results_bucket(cloud, PRODUCER)
-    analyst = make_role(cloud, PRODUCER, "Analyst")
+    analyst = analyst_role(cloud, PRODUCER, "Analyst")
     athena = role_client(cloud, "athena", analyst)
     assert _failure(_run(athena, "SELECT * FROM sales_db.sales"))[1] == _denied("sales_db.sales")
     # IAMAllowedPrincipals still holds the other table: IAM decides, and allows.
@@ -676,7 +676,7 @@ def test_query_joining_two_tables_needs_both_grants(cloud: Cloud) -> None:
     make_producer_table(cloud)
     make_producer_table(cloud, table="targets")
     _results_bucket(cloud, PRODUCER)
-    analyst = make_role(cloud, PRODUCER, "Analyst")
+    analyst = analyst_role(cloud, PRODUCER, "Analyst")
     cloud.client("lakeformation", PRODUCER).grant_permissions(
         Principal=principal(analyst),
         Resource={"Table": {"DatabaseName": "sales_db", "Name": "sales"}},

@@ -17,6 +17,7 @@ from smus_mesh_emulator.athena import exceptions as athena_errors
 from smus_mesh_emulator.validation import validate_parsed
 from tests.emulator.lakehouse import (
     PRODUCER,
+    analyst_role,
     make_admin,
     make_role,
     principal,
@@ -422,7 +423,7 @@ def _lake_formation_only(cloud: Cloud) -> Any:
 def test_lake_formation_rules_for_athena_ddl_and_insert(cloud: Cloud) -> None:
     _buckets(cloud)
     lakeformation = _lake_formation_only(cloud)
-    analyst_arn = make_role(cloud, PRODUCER, "analyst")
+    analyst_arn = analyst_role(cloud, PRODUCER, "analyst")
     analyst = role_client(cloud, "athena", analyst_arn)
     admin = cloud.client("athena", PRODUCER)
 
@@ -484,7 +485,7 @@ def test_lake_formation_rules_for_athena_ddl_and_insert(cloud: Cloud) -> None:
     _ok(analyst, "INSERT INTO governed.events VALUES (1), (2)")
 
     # Another role sees, reads, writes and drops the table only as it is granted to.
-    reader_arn = make_role(cloud, PRODUCER, "reader")
+    reader_arn = analyst_role(cloud, PRODUCER, "reader")
     reader = role_client(cloud, "athena", reader_arn)
     assert _rows(reader, _ok(reader, "SHOW TABLES IN governed")["QueryExecutionId"]) == []
     reason, error = _failed(reader, "SELECT count(*) FROM governed.events")

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.emulator.datazone_support import (
+    DATAZONE_USER_POLICY,
     AccountSetup,
     associate_account,
     create_domain,
@@ -547,6 +548,7 @@ def test_memberships_decide_who_gets_credentials(
     assert members[0]["memberDetails"]["user"]["userId"] == project["createdBy"]
 
     analyst_arn = create_role(cloud, DOMAIN_ACCOUNT, "Analyst", _trust_base_account())
+    cloud.client("iam").attach_role_policy(RoleName="Analyst", PolicyArn=DATAZONE_USER_POLICY)
     analyst = _session_of(cloud, analyst_arn).client("datazone", endpoint_url=cloud.url)
     with pytest.raises(ClientError) as excinfo:
         analyst.get_environment_credentials(

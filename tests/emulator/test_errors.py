@@ -22,7 +22,7 @@ from botocore.model import OperationModel
 
 from smus_mesh_emulator.datazone.responses import implemented_operations
 from smus_mesh_emulator.validation import _pattern
-from tests.support import DOMAIN_ACCOUNT, Cloud
+from tests.support import DOMAIN_ACCOUNT, Cloud, signed
 
 UNKNOWN_REGION = "xx-nowhere-1"
 MALFORMED = "bad.id"
@@ -140,17 +140,12 @@ def test_every_datazone_operation_refuses_a_malformed_identifier_before_looking_
 
 
 def _raw(cloud: Cloud, service: str, path: str, body: bytes, headers: dict[str, str]) -> Any:
-    """A request as a hand-written client sends it (the emulator does not check signatures)."""
-    scope = f"AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/{service}/aws4_request"
+    """A request as a hand-written client sends it, signed with the test keys."""
     request = urllib.request.Request(
         cloud.url + path,
         data=body,
         method="POST",
-        headers={
-            **headers,
-            "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, "
-            "Signature=0",
-        },
+        headers=signed(cloud.url + path, service, body, headers),
     )
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         urllib.request.urlopen(request)

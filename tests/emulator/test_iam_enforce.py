@@ -15,7 +15,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
+from tests.support import (
+    BASE_ACCOUNT,
+    CONSUMER_ACCOUNT,
+    DOMAIN_ACCOUNT,
+    REGION,
+    Cloud,
+    management_trust,
+)
 
 BUCKET = "producer-data-iam"
 #: A policy that allows something unrelated (IAM refuses an empty Statement list).
@@ -52,17 +59,7 @@ def _role_session(
     """A role in `account` trusting the management account, with `policy` inline, and a
     session of it."""
     iam = cloud.client("iam", account)
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{BASE_ACCOUNT}:root"},
-                "Action": "sts:AssumeRole",
-                **({"Condition": assume.pop("condition")} if "condition" in assume else {}),
-            }
-        ],
-    }
+    trust = management_trust(assume.pop("condition", None))
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
     if policy is not None:
         iam.put_role_policy(RoleName=name, PolicyName="only", PolicyDocument=json.dumps(policy))
@@ -139,11 +136,11 @@ def test_an_unknown_access_key_is_refused(enforced: Cloud) -> None:
     assert _error(client.get_caller_identity)["Code"] == "InvalidClientTokenId"
 
 
-def test_enforcement_off_accepts_any_secret(cloud: Cloud) -> None:
-    """The neighbour: `--iam off` (the default) keeps accepting the test keys with any secret."""
+def test_enforcement_off_accepts_any_secret(iam_off: Cloud) -> None:
+    """The neighbour: `--iam off` keeps accepting the test keys with any secret."""
     client = boto3.client(
         "sts",
-        endpoint_url=cloud.url,
+        endpoint_url=iam_off.url,
         region_name=REGION,
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
         aws_secret_access_key="not-the-secret",

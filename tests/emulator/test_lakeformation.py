@@ -17,6 +17,7 @@ from smus_mesh_emulator.lakeformation.exceptions import (
 from smus_mesh_emulator.runtime import RUNTIME
 from tests.emulator.lakehouse import (
     CONSUMER,
+    GRANTOR_INLINE,
     PRODUCER,
     database_resource,
     make_admin,
@@ -161,7 +162,7 @@ def test_data_location_grant_needs_a_registered_location(cloud: Cloud) -> None:
 
 def test_only_an_admin_or_a_holder_of_the_grant_option_may_grant(cloud: Cloud) -> None:
     make_producer_table(cloud)
-    steward = make_role(cloud, PRODUCER, "Steward")
+    steward = make_role(cloud, PRODUCER, "Steward", GRANTOR_INLINE)
     analyst = make_role(cloud, PRODUCER, "Analyst")
     as_steward = role_client(cloud, "lakeformation", steward)
     resource = table_resource("sales_db", "sales")

@@ -9,7 +9,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
+from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud, signed
 
 
 def test_member_accounts_are_reached_by_assuming_their_role(cloud: Cloud) -> None:
@@ -86,14 +86,10 @@ def test_trust_policy_updates_accept_session_actions_like_aws(cloud: Cloud) -> N
 
 
 def _signed_sts_request(cloud: Cloud) -> tuple[str, dict[str, str], bytes]:
-    """GetCallerIdentity as botocore would send it: path, headers, form body."""
+    """GetCallerIdentity as botocore sends it: path, signed headers, form body."""
     body = b"Action=GetCallerIdentity&Version=2011-06-15"
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/"
-        "us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0",
-    }
-    return "/", headers, body
+    content = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    return "/", signed(cloud.url + "/", "sts", body, content), body
 
 
 def test_one_connection_carries_many_requests(cloud: Cloud) -> None:
