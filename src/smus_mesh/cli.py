@@ -1159,8 +1159,12 @@ def demo(
         typer.Option("--diagram", help="Where to write the SVG of the mesh drawn after up."),
     ] = Path("mesh.svg"),
     iam: Annotated[
-        IamMode, typer.Option("--iam", help="Emulator IAM: enforce (check policies) or off.")
-    ] = IamMode.off,
+        IamMode,
+        typer.Option(
+            "--iam",
+            help="Emulator IAM: enforce (check signatures and policies, as AWS does) or off.",
+        ),
+    ] = IamMode.enforce,
 ) -> None:
     """The whole collaboration on the embedded emulator: up, query, down, audit.
 

@@ -62,7 +62,8 @@ def emulated_environment(endpoint: str, workdir: Path, region: str) -> Iterator[
     empty.write_text("")
     values = {
         "AWS_ENDPOINT_URL": endpoint,
-        # The emulator accepts any key; these are not credentials of any account.
+        # The emulator's root test keys of the management account (the only ones it
+        # accepts besides the sessions they assume); not credentials of any AWS account.
         "AWS_ACCESS_KEY_ID": "AKIAEMULATORDEMO0000",
         "AWS_SECRET_ACCESS_KEY": "emulator-demo",
         "AWS_CONFIG_FILE": str(empty),
@@ -161,7 +162,7 @@ def run_demo(
     latency: str = "none",
     time_scale: float = 1.0,
     diagram: Path | None = None,
-    iam: str = "off",
+    iam: str = "enforce",
 ) -> DemoReport:
     """up, query, down and audit on the emulator; `ok` only if rows came back and nothing
     is left in either account. With `diagram`, the mesh as observed after the queries is

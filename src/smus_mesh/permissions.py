@@ -81,6 +81,58 @@ def actions_for(config: Config, alias: str) -> list[str]:
     return sorted(actions)
 
 
+#: Actions the Service Authorization Reference gives no resource type: their statement
+#: needs "*" (they list what an account has).
+LIST_ACTIONS = frozenset(
+    {"athena:ListWorkGroups", "codecommit:ListRepositories", "cloudformation:DescribeStacks"}
+)
+
+
+def _scoped_resources(config: Config, alias: str) -> dict[str, list[str]]:
+    """The resources of the services whose actions take resource-level permissions, as the
+    Service Authorization Reference names them (docs/permissions.md)."""
+    names = Names(config)
+    account_id = config.account_id(alias)
+    where = f"{config.region}:{account_id}"
+    databases = sorted(
+        {t.database.lower() for t in config.tables if t.account == alias}
+        | {names.project_database(p.name) for p in config.projects if p.account == alias}
+    )
+    glue = f"arn:aws:glue:{where}:"
+    return {
+        # A catalog action needs the resource and its ancestors; deleting a database
+        # needs its tables and user-defined functions too ("Specifying AWS Glue resource
+        # ARNs"): the set-up's databases, and everything in them.
+        "glue": [
+            glue + "catalog",
+            *(f"{glue}database/{d}" for d in databases),
+            *(f"{glue}table/{d}/*" for d in databases),
+            *(f"{glue}userDefinedFunction/{d}/*" for d in databases),
+        ],
+        # DataZone names the environments' workgroups, repositories and stacks after
+        # generated ids, and the sweep reads every one's tags: the account's, in the region.
+        "athena": [f"arn:aws:athena:{where}:workgroup/*"],
+        "codecommit": [f"arn:aws:codecommit:{where}:*"],
+        # DataZone's own provisioning policies scope its stacks to `stack/DataZone*`.
+        "cloudformation": [f"arn:aws:cloudformation:{where}:stack/DataZone*"],
+    }
+
+
+def _split(service: str, actions: list[str], resources: list[str]) -> list[dict[str, Any]]:
+    """One statement on `resources`, and one on "*" for the actions that take none."""
+    sid = service.capitalize()
+    listed = sorted(a for a in actions if a in LIST_ACTIONS)
+    narrow = sorted(a for a in actions if a not in LIST_ACTIONS)
+    statements = []
+    if narrow:
+        statements.append({"Sid": sid, "Effect": "Allow", "Action": narrow, "Resource": resources})
+    if listed:
+        statements.append(
+            {"Sid": sid + "List", "Effect": "Allow", "Action": listed, "Resource": "*"}
+        )
+    return statements
+
+
 def operator_policy(config: Config, alias: str) -> dict[str, Any]:
     """A least-privilege identity policy for smus-mesh's principal in account `alias`."""
     names = Names(config)
@@ -107,7 +159,11 @@ def operator_policy(config: Config, alias: str) -> dict[str, Any]:
         *(f"{role}/{name}" for name in service_roles),
     ]
     statements: list[dict[str, Any]] = []
+    scoped = _scoped_resources(config, alias)
     for service, actions in sorted(by_service.items()):
+        if service in scoped:
+            statements += _split(service, actions, scoped[service])
+            continue
         statement: dict[str, Any] = {
             "Sid": service.capitalize(),
             "Effect": "Allow",

@@ -428,13 +428,18 @@ def evaluate_resource_policy(
 @dataclass
 class Target:
     """What a request does: the IAM action, its resource ARN (None when not derived), and,
-    for S3, the bucket's owner account and policy."""
+    for S3, the bucket's owner account and policy. `also`: further resources the action
+    needs permission on (a Glue table's database and catalog): each must be allowed."""
 
     action: str
     resource: str | None
     bucket: str | None = None
     owner: str | None = None
     bucket_policy: str | None = None
+    also: tuple[str, ...] = ()
+
+    def resources(self) -> list[str | None]:
+        return [self.resource, *self.also]
 
 
 def _s3_target(operation: str, environ: dict[str, Any], caller_account: str) -> Target:
@@ -493,8 +498,107 @@ def _iam_resource(account: str, operation: str, params: dict[str, Any]) -> str |
     return None
 
 
+#: Operations of these services that take no resource-level permission (the Service
+#: Authorization Reference lists no resource type: the policy must allow "*").
+_LIST_OPERATIONS = {
+    ("athena", "ListWorkGroups"),
+    ("codecommit", "ListRepositories"),
+    ("glue", "GetDatabases"),
+}
+
+
+def _glue_resources(
+    operation: str, params: dict[str, Any], region: str, account: str
+) -> list[str] | None:
+    """The Glue Data Catalog ARNs an operation needs permission on ("Specifying AWS Glue
+    resource ARNs"): the resource and all its ancestors; a delete also every child (a
+    database's tables and user-defined functions). None: not derived."""
+    catalog_id = str(params.get("CatalogId") or account)
+    base = f"arn:aws:glue:{region}:{catalog_id}:"
+    catalog = base + "catalog"
+    database = params.get("DatabaseName")
+    if operation == "GetDatabases":
+        return [catalog, base + "database/*"]
+    if operation == "CreateDatabase":
+        database = (params.get("DatabaseInput") or {}).get("Name")
+    elif operation in ("GetDatabase", "UpdateDatabase", "DeleteDatabase"):
+        database = params.get("Name")
+    if not isinstance(database, str) or not database:
+        return None
+    database = database.lower()  # Glue keeps catalog names in lower case
+    found = [catalog, f"{base}database/{database}"]
+    if operation == "DeleteDatabase":
+        return [*found, f"{base}table/{database}/*", f"{base}userDefinedFunction/{database}/*"]
+    if operation in ("CreateDatabase", "GetDatabase", "UpdateDatabase"):
+        return found
+    if operation in ("GetTables", "SearchTables"):
+        return [*found, f"{base}table/{database}/*"]
+    table = params.get("Name") or params.get("TableName")
+    if operation in ("CreateTable", "UpdateTable"):
+        table = (params.get("TableInput") or {}).get("Name")
+    if operation == "BatchDeleteTable":
+        names = [str(n).lower() for n in params.get("TablesToDelete") or []]
+        return [*found, *(f"{base}table/{database}/{n}" for n in names)]
+    if not isinstance(table, str) or not table:
+        return None
+    return [*found, f"{base}table/{database}/{table.lower()}"]
+
+
+def _stack_arn(region: str, account: str, name: str) -> str:
+    """A stack named by name or id: its ARN (`stack/<name>/<id>`); a stack that does not
+    exist, `stack/<name>/*` (a policy names stacks by `stack/<name>/*`)."""
+    if name.startswith("arn:"):
+        return name
+    from moto.cloudformation.models import cloudformation_backends
+
+    backend = cloudformation_backends[account][region]
+    for stack in list(backend.stacks.values()):
+        if stack.name == name and stack.status != "DELETE_COMPLETE":
+            return str(stack.stack_id)
+    return f"arn:aws:cloudformation:{region}:{account}:stack/{name}/*"
+
+
+def _derived(
+    service: str, operation: str, params: dict[str, Any], region: str, account: str
+) -> list[str] | None:
+    """The resource ARNs of a request, as the Service Authorization Reference defines
+    them, for the services whose resources smus-mesh's policy narrows; None: not derived
+    (any Resource of a statement matches)."""
+    if (service, operation) in _LIST_OPERATIONS:
+        return ["*"]
+    if service == "glue":
+        return _glue_resources(operation, params, region, account)
+    if service == "athena":
+        if "ResourceARN" in params:  # ListTagsForResource, TagResource, UntagResource
+            return [str(params["ResourceARN"])]
+        if "WorkGroup" in params or operation == "StartQueryExecution":
+            name = params.get("WorkGroup") or "primary"
+            return [f"arn:aws:athena:{region}:{account}:workgroup/{name}"]
+        if "Name" in params and "WorkGroup" in operation:  # Create/Delete/Get/UpdateWorkGroup
+            return [f"arn:aws:athena:{region}:{account}:workgroup/{params['Name']}"]
+        return None
+    if service == "codecommit":
+        if "resourceArn" in params:
+            return [str(params["resourceArn"])]
+        if "repositoryName" in params:
+            return [f"arn:aws:codecommit:{region}:{account}:{params['repositoryName']}"]
+        return None
+    if service == "cloudformation":
+        name = params.get("StackName")
+        if isinstance(name, str) and name:
+            return [_stack_arn(region, account, name)]
+        return ["*"] if operation in ("DescribeStacks", "ListStacks") else None
+    return None
+
+
 def target_of(
-    service: str, operation: str, environ: dict[str, Any], body: bytes, caller: Caller, prefix: str
+    service: str,
+    operation: str,
+    environ: dict[str, Any],
+    body: bytes,
+    caller: Caller,
+    prefix: str,
+    region: str = "us-east-1",
 ) -> tuple[Target, dict[str, Any]]:
     params = _params(environ, body) if service != "s3" else {}
     if service == "s3":
@@ -505,6 +609,8 @@ def target_of(
         resource = _iam_resource(caller.account, operation, params)
     elif service == "sts" and operation == "AssumeRole":
         resource = str(params.get("RoleArn") or "*")
+    elif (derived := _derived(service, operation, params, region, caller.account)) is not None:
+        return Target(action, derived[0], also=tuple(derived[1:])), params
     return Target(action, resource), params
 
 
@@ -519,10 +625,16 @@ def _denied(service: str, caller: Caller, action: str, resource: str | None, why
 
 
 def decide(
-    service: str, operation: str, environ: dict[str, Any], body: bytes, caller: Caller, prefix: str
+    service: str,
+    operation: str,
+    environ: dict[str, Any],
+    body: bytes,
+    caller: Caller,
+    prefix: str,
+    region: str = "us-east-1",
 ) -> str:
     """ "root" or "policy" if the caller may make this request; raises Refused otherwise."""
-    target, params = target_of(service, operation, environ, body, caller, prefix)
+    target, params = target_of(service, operation, environ, body, caller, prefix, region)
     context = {
         "aws:PrincipalAccount": caller.account,
         "aws:PrincipalArn": caller.role_arn or caller.arn,
@@ -536,47 +648,45 @@ def decide(
         return "root"
     if target.action == "sts:GetCallerIdentity":  # AWS: no permission needed, even if denied
         return "policy"
-    identity = (
-        "Allow"
-        if caller.root
-        else evaluate(caller.policies, target.action, target.resource, context)
-    )
+    # An action on several resources (a Glue table, its database and its catalog) needs
+    # each of them allowed; a denial names the first one that is not.
+    for resource in target.resources():
+        _check_resource(service, caller, target, resource, context, cross_account)
+    _check_pass_role(service, operation, params, caller, context)
+    return "root" if caller.root else "policy"
+
+
+def _check_resource(
+    service: str,
+    caller: Caller,
+    target: Target,
+    resource: str | None,
+    context: dict[str, str],
+    cross_account: bool,
+) -> None:
+    action = target.action
+    identity = "Allow" if caller.root else evaluate(caller.policies, action, resource, context)
     resource_policy = (
-        evaluate_resource_policy(
-            target.bucket_policy, caller, target.action, target.resource or "*", context
-        )
+        evaluate_resource_policy(target.bucket_policy, caller, action, resource or "*", context)
         if target.bucket is not None
         else "None"
     )
+    no_identity = f"because no identity-based policy allows the {action} action"
     if identity == "Deny" or resource_policy == "Deny":
-        raise _denied(service, caller, target.action, target.resource, "with an explicit deny")
+        raise _denied(service, caller, action, resource, "with an explicit deny")
     if cross_account:
         if identity != "Allow":
-            raise _denied(
-                service,
-                caller,
-                target.action,
-                target.resource,
-                "because no identity-based policy allows the " + target.action + " action",
-            )
+            raise _denied(service, caller, action, resource, no_identity)
         if resource_policy != "Allow":
             raise _denied(
                 service,
                 caller,
-                target.action,
-                target.resource,
-                "because no resource-based policy allows the " + target.action + " action",
+                action,
+                resource,
+                f"because no resource-based policy allows the {action} action",
             )
     elif identity != "Allow" and resource_policy != "Allow":
-        raise _denied(
-            service,
-            caller,
-            target.action,
-            target.resource,
-            "because no identity-based policy allows the " + target.action + " action",
-        )
-    _check_pass_role(service, operation, params, caller, context)
-    return "root" if caller.root else "policy"
+        raise _denied(service, caller, action, resource, no_identity)
 
 
 def _check_pass_role(
@@ -625,8 +735,8 @@ def authorise(environ: dict[str, Any], service: str, operation: str) -> tuple[st
             caller, environ, headers, body, scope, match.group("signature"), match.group("signed")
         ):
             raise _bad_signature(service)
-        prefix = scope.split("/")[2]
-        how = decide(service, operation, environ, body, caller, prefix)
+        _, region, prefix = scope.split("/")[:3]
+        how = decide(service, operation, environ, body, caller, prefix, region)
     except Refused as refused:
         LOG.info("iam: %s %s refused: %s %s", service, operation, refused.code, refused.message)
         return "denied", error_response(service, refused.status, refused.code, refused.message)

@@ -21,8 +21,9 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from smus_mesh.cli import app
+from smus_mesh.resources.naming import SETUP_TAG
 from tests.e2e.conftest import example_document
-from tests.support import BASE_ACCOUNT, Cloud, management_trust
+from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud, management_trust
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 OPERATOR = "SmusMeshOperator"
@@ -32,10 +33,36 @@ OPERATOR = "SmusMeshOperator"
 SAMPLE = {
     ("producer", "Datazone"),
     ("producer", "S3"),
+    ("producer", "Glue"),
     ("producer", "PassOnlyToDataZoneAndLakeFormation"),
     ("consumer", "Glue"),
+    ("consumer", "Athena"),
+    ("producer", "Codecommit"),
+    ("consumer", "Cloudformation"),
     ("consumer", "PassOnlyToDataZoneAndLakeFormation"),
 }
+
+
+#: Statements only the leftover sweep of `down` and `audit` needs: a run that leaves
+#: nothing behind never calls them, so the tests first plant what a failed stack deletion
+#: leaves (research/workflow.md, teardown pitfalls), tagged with the set-up.
+SWEEP_ONLY = {"Athena", "Codecommit", "Cloudformation"}
+
+
+def plant_leftovers(cloud: Cloud, account: str) -> None:
+    """An Athena workgroup, a CodeCommit repository and a `DataZone-Env-*` stack tagged
+    with the example's set-up, as DataZone's failed deletions leave them."""
+    tags = {SETUP_TAG: "demo"}
+    cloud.client("athena", account).create_work_group(
+        Name="leftover", Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
+    )
+    cloud.client("codecommit", account).create_repository(repositoryName="leftover", tags=tags)
+    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+    cloud.client("cloudformation", account).create_stack(
+        StackName="DataZone-Env-leftover",
+        TemplateBody=json.dumps(template),
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
 
 
 def run(*args: str | Path) -> Result:
@@ -85,6 +112,8 @@ def test_up_query_down_audit_run_on_the_printed_policy(
     for policy in printed.values():
         for statement in policy["Statement"]:
             assert statement["Action"] != "*" and "*" not in statement["Action"], statement
+    for account in (DOMAIN_ACCOUNT, CONSUMER_ACCOUNT):
+        plant_leftovers(cloud, account)  # the sweep's statements are proven enough too
     cloud.admin("POST", "calls/reset")
     common = ("-c", config, "--output", "json")
     up = run(*common, "up", "--auto-approve")
@@ -132,6 +161,8 @@ def test_without_a_statement_the_run_fails_naming_its_action(
     removed = next(s for s in policies[alias]["Statement"] if s["Sid"] == sid)
     policies[alias]["Statement"].remove(removed)
     with_operator_roles(cloud, config, policies)
+    if sid in SWEEP_ONLY:
+        plant_leftovers(cloud, yaml.safe_load(config.read_text())["accounts"][alias]["account_id"])
     actions = removed["Action"] if isinstance(removed["Action"], list) else [removed["Action"]]
     common = ("-c", config, "--output", "json")
     # Some statements serve only `down` and `audit` (their sweep of leftovers): the first

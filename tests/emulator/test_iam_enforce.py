@@ -169,8 +169,9 @@ def test_a_role_may_only_do_what_its_policy_allows(enforced: Cloud) -> None:
     assert error["Code"] == "AccessDeniedException"
     assert error["Message"] == (
         f"User: arn:aws:sts::{DOMAIN_ACCOUNT}:assumed-role/glue-reader/t-glue-reader is not "
-        "authorized to perform: glue:CreateDatabase on resource: * because no "
-        "identity-based policy allows the glue:CreateDatabase action"
+        f"authorized to perform: glue:CreateDatabase on resource: arn:aws:glue:{REGION}:"
+        f"{DOMAIN_ACCOUNT}:catalog because no identity-based policy allows the "
+        "glue:CreateDatabase action"
     )
     datazone = session.client("datazone", endpoint_url=enforced.url)
     error = _error(datazone.list_domains)
@@ -229,6 +230,115 @@ def test_managed_policies_count_and_resources_are_scoped(enforced: Cloud) -> Non
         f"iam:GetRole on resource: arn:aws:iam::{DOMAIN_ACCOUNT}:role/OrganizationAccountAccessRole"
         in error["Message"]
     )
+
+
+def _glue_arn(resource: str) -> str:
+    return f"arn:aws:glue:{REGION}:{DOMAIN_ACCOUNT}:{resource}"
+
+
+def test_glue_needs_the_resource_and_its_ancestors_and_a_delete_its_children(
+    enforced: Cloud,
+) -> None:
+    """AWS Glue's "Specifying resource ARNs": an action on a table needs the table, its
+    database and the catalog; deleting a database needs its tables and functions too."""
+    admin = enforced.client("glue", DOMAIN_ACCOUNT)
+    for name in ("retail", "other"):
+        admin.create_database(DatabaseInput={"Name": name})
+        admin.create_table(DatabaseName=name, TableInput={"Name": "inventory"})
+    scoped = [_glue_arn("catalog"), _glue_arn("database/retail"), _glue_arn("table/retail/*")]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["glue:GetTable", "glue:GetTables", "glue:DeleteDatabase"],
+                "Resource": scoped,
+            },
+            {"Effect": "Allow", "Action": "glue:GetDatabases", "Resource": scoped},
+        ],
+    }
+    glue = _role_session(enforced, DOMAIN_ACCOUNT, "retail-reader", policy).client(
+        "glue", endpoint_url=enforced.url
+    )
+    assert glue.get_table(DatabaseName="retail", Name="inventory")["Table"]["Name"] == "inventory"
+    assert [t["Name"] for t in glue.get_tables(DatabaseName="retail")["TableList"]] == ["inventory"]
+    for call, resource in (
+        (lambda: glue.get_table(DatabaseName="other", Name="inventory"), "database/other"),
+        (lambda: glue.get_tables(DatabaseName="other"), "database/other"),
+        # A list of every database takes "*" (the reference names no resource type).
+        (glue.get_databases, None),
+        # Deleting the database needs its user-defined functions too, which it lacks.
+        (lambda: glue.delete_database(Name="retail"), "userDefinedFunction/retail/*"),
+    ):
+        error = _error(call)
+        assert error["Code"] == "AccessDeniedException"
+        on = _glue_arn(resource) if resource else "*"
+        assert f"on resource: {on} because no identity-based policy" in error["Message"], error
+    assert {d["Name"] for d in admin.get_databases()["DatabaseList"]} == {"retail", "other"}
+
+
+def test_workgroups_repositories_and_stacks_are_their_arns(enforced: Cloud) -> None:
+    """Athena workgroups, CodeCommit repositories and CloudFormation stacks are authorised
+    on their ARNs (`workgroup/<name>`, `<repository>`, `stack/<name>/<id>`)."""
+    account = f"{REGION}:{DOMAIN_ACCOUNT}"
+    admin = enforced.session(DOMAIN_ACCOUNT)
+    for name in ("ours", "theirs"):
+        admin.client("athena", endpoint_url=enforced.url).create_work_group(Name=name)
+        admin.client("codecommit", endpoint_url=enforced.url).create_repository(repositoryName=name)
+    stack = admin.client("cloudformation", endpoint_url=enforced.url).create_stack(
+        StackName="DataZone-Env-ours",
+        TemplateBody=json.dumps(
+            {"Resources": {"Wait": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}
+        ),
+    )["StackId"]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["athena:GetWorkGroup", "athena:ListWorkGroups"],
+                "Resource": f"arn:aws:athena:{account}:workgroup/ours",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "codecommit:GetRepository",
+                "Resource": f"arn:aws:codecommit:{account}:ours",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "cloudformation:DescribeStacks",
+                "Resource": f"arn:aws:cloudformation:{account}:stack/DataZone-Env-*/*",
+            },
+        ],
+    }
+    session = _role_session(enforced, DOMAIN_ACCOUNT, "scoped", policy)
+    athena = session.client("athena", endpoint_url=enforced.url)
+    codecommit = session.client("codecommit", endpoint_url=enforced.url)
+    cloudformation = session.client("cloudformation", endpoint_url=enforced.url)
+    assert athena.get_work_group(WorkGroup="ours")["WorkGroup"]["Name"] == "ours"
+    assert codecommit.get_repository(repositoryName="ours")["repositoryMetadata"]["Arn"] == (
+        f"arn:aws:codecommit:{account}:ours"
+    )
+    described = cloudformation.describe_stacks(StackName="DataZone-Env-ours")["Stacks"]
+    assert [s["StackId"] for s in described] == [stack]
+    for call, action, resource in (
+        (
+            lambda: athena.get_work_group(WorkGroup="theirs"),
+            "athena:GetWorkGroup",
+            f"arn:aws:athena:{account}:workgroup/theirs",
+        ),
+        (athena.list_work_groups, "athena:ListWorkGroups", "*"),
+        (
+            lambda: codecommit.get_repository(repositoryName="theirs"),
+            "codecommit:GetRepository",
+            f"arn:aws:codecommit:{account}:theirs",
+        ),
+        # Without a StackName, DescribeStacks lists every stack: "*".
+        (cloudformation.describe_stacks, "cloudformation:DescribeStacks", "*"),
+    ):
+        error = _error(call)
+        assert error["Code"] in ("AccessDeniedException", "AccessDenied"), error
+        assert f"perform: {action} on resource: {resource} because" in error["Message"], error
 
 
 def test_pass_role_is_checked_with_the_service_it_is_passed_to(enforced: Cloud) -> None:
