@@ -1,5 +1,7 @@
 """The roles smus-mesh creates are as narrow as AWS allows, and the consumer project role
-reads the producer's data only through Lake Formation (issue 13, item 4), under strict IAM.
+reads the producer's data only through Lake Formation (issue 13, item 4), under strict IAM:
+neither before the grant (S3 and Athena denied), nor directly from S3 while granted, nor
+after the revoke.
 """
 
 from __future__ import annotations
@@ -90,10 +92,72 @@ def _denied(call: Callable[[], Any]) -> str:
     return str(error["Message"])
 
 
+def _project_session(cloud: Cloud, environment_id: str) -> boto3.Session:
+    """The consumer project role's credentials (GetEnvironmentCredentials), for plain
+    clients; boto3 picks the endpoint from AWS_ENDPOINT_URL."""
+    domain_id = cloud.client("datazone").list_domains()["items"][0]["id"]
+    credentials = cloud.client("datazone").get_environment_credentials(
+        domainIdentifier=domain_id, environmentIdentifier=environment_id
+    )
+    return boto3.Session(
+        aws_access_key_id=credentials["accessKeyId"],
+        aws_secret_access_key=credentials["secretAccessKey"],
+        aws_session_token=credentials["sessionToken"],
+        region_name=REGION,
+    )
+
+
+def _cannot_read_before_the_grant(cloud: Cloud, workspace: Workspace) -> None:
+    """Before any subscription, the consumer project role reads nothing of the producer's
+    table: not its objects in S3, and not through Athena even where a resource link to it
+    exists in the project's database (Lake Formation holds no grant for it)."""
+    access = Collaboration(workspace).access("consumer")
+    assert access.tables == {}
+    link = "inventory_before_the_grant"
+    cloud.client("glue", CONSUMER_ACCOUNT).create_table(
+        DatabaseName=access.database,
+        TableInput={
+            "Name": link,
+            "TargetTable": {
+                "CatalogId": DOMAIN_ACCOUNT,
+                "DatabaseName": "retail",
+                "Name": "inventory",
+            },
+        },
+    )
+    session = _project_session(cloud, access.environment_id)
+    s3 = session.client("s3", endpoint_url=cloud.url)
+    listed = cloud.client("s3").list_objects_v2(Bucket=PRODUCER_BUCKET, Prefix="inventory/")
+    key = listed["Contents"][0]["Key"]
+    for call, action in (
+        (lambda: s3.list_objects_v2(Bucket=PRODUCER_BUCKET), "s3:ListBucket"),
+        (lambda: s3.get_object(Bucket=PRODUCER_BUCKET, Key=key), "s3:GetObject"),
+    ):
+        message = _denied(call)
+        assert action in message and access.role_arn.split("/")[-1] in message
+    sql = f'SELECT count(*) FROM "{access.database}"."{link}"'  # noqa: S608 (test names)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", cloud.url)
+        state, reason = _athena(session, access.workgroup, sql)
+    assert state == "FAILED"
+    assert reason == (
+        "Insufficient permissions to execute the query. Insufficient Lake Formation "
+        f"permission(s) on {access.database}.{link}"
+    )
+
+
 def test_roles_are_narrow_and_the_consumer_reads_only_through_lake_formation(
     enforced_iam: Cloud, make_workspace: Callable[..., Workspace]
 ) -> None:
     cloud = enforced_iam
+    # First the projects without the subscription: the consumer project role exists, no
+    # grant does yet.
+    unsubscribed = example_document()
+    unsubscribed["subscriptions"], unsubscribed["checks"] = [], []
+    before = make_workspace(unsubscribed)
+    assert before.up().ok
+    _cannot_read_before_the_grant(cloud, before)
+
     workspace = make_workspace()
     report = workspace.up()
     assert report.ok, [f.message for f in report.failures]
@@ -106,20 +170,7 @@ def test_roles_are_narrow_and_the_consumer_reads_only_through_lake_formation(
 
     collaboration = Collaboration(workspace)
     access = collaboration.access("consumer")
-    domain_id = cloud.client("datazone").list_domains()["items"][0]["id"]
-
-    def project_session() -> boto3.Session:
-        credentials = cloud.client("datazone").get_environment_credentials(
-            domainIdentifier=domain_id, environmentIdentifier=access.environment_id
-        )
-        return boto3.Session(
-            aws_access_key_id=credentials["accessKeyId"],
-            aws_secret_access_key=credentials["secretAccessKey"],
-            aws_session_token=credentials["sessionToken"],
-            region_name=REGION,
-        )
-
-    session = project_session()
+    session = _project_session(cloud, access.environment_id)
     s3 = session.client("s3", endpoint_url=cloud.url)
     key = (
         "inventory/"
@@ -155,7 +206,9 @@ def test_roles_are_narrow_and_the_consumer_reads_only_through_lake_formation(
         document["subscriptions"][0]["state"] = "unsubscribed"
         again = make_workspace(document).up()
         assert again.ok, [f.message for f in again.failures]
-        state, reason = _athena(project_session(), access.workgroup, sql)
+        state, reason = _athena(
+            _project_session(cloud, access.environment_id), access.workgroup, sql
+        )
         assert state == "FAILED"
         assert reason, "a failed query says why"
     assert "s3:GetObject" in _denied(lambda: s3.get_object(Bucket=PRODUCER_BUCKET, Key=key))
