@@ -26,7 +26,7 @@ TEST_FIRST_READ_GRACE = 1.0
 
 #: The suite's emulator checks signatures and IAM policies (`--iam enforce`, ADR 21), as AWS
 #: does; SMUS_MESH_TEST_IAM=off runs it without (tests that need either mode set it).
-TEST_IAM = os.environ.get("SMUS_MESH_TEST_IAM", "off")
+TEST_IAM = os.environ.get("SMUS_MESH_TEST_IAM", "enforce")
 
 
 def management_trust(condition: dict[str, Any] | None = None) -> dict[str, Any]:
