@@ -1,4 +1,4 @@
-"""What strict IAM (`--iam enforce`, ADR 21/23) costs a request on the emulator.
+"""What strict IAM (`--iam enforce`, ADR 21/25) costs a request on the emulator.
 
     .venv/bin/python bench/iam_cost.py              # 5 blocks of 80 requests per mode
     .venv/bin/python bench/iam_cost.py --blocks 9
