@@ -115,6 +115,9 @@ PROBE_ACTIONS = {
         "glue:CreateDatabase",
         "glue:CreateTable",
         "glue:GetTable",
+        # The probes' own database, which the narrowed `Glue` statement does not name.
+        "glue:GetDatabase",
+        "glue:DeleteDatabase",
         "lakeformation:GetDataAccess",
         "lakeformation:ListPermissions",
         "lakeformation:GetDataLakeSettings",
