@@ -441,6 +441,7 @@ def test_manual_approval_is_visible_and_unsubscribe_is_recorded(
         "arn": described["arn"],
         "portal_url": described["portalUrl"],
         "account_id": DOMAIN_ACCOUNT,
+        "joined": False,  # smus-mesh created it (ADR 26)
     }
     assert outputs["setup_id"] == described["tags"]["smus-mesh:setup-id"]
     assert outputs["projects"] == {

@@ -143,3 +143,29 @@ def test_an_iam_domain_has_no_group_members(cloud: Cloud) -> None:
         )
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert "IAM Identity Center domain" in refused.value.response["Error"]["Message"]
+
+
+def test_a_group_given_a_profile_becomes_a_member_of_a_manual_domain(cloud: Cloud) -> None:
+    arn, _, group = identity_center(cloud)
+    domain = idc_domain(cloud, arn, "MANUAL")
+    datazone = cloud.client("datazone")
+    project = datazone.create_project(domainIdentifier=domain["id"], name="sales")
+    add = {
+        "domainIdentifier": domain["id"],
+        "projectIdentifier": project["id"],
+        "member": {"groupIdentifier": group},
+        "designation": "PROJECT_CONTRIBUTOR",
+    }
+    with pytest.raises(ClientError) as refused:
+        datazone.create_project_membership(**add)
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert group in refused.value.response["Error"]["Message"]
+    created = datazone.create_group_profile(domainIdentifier=domain["id"], groupIdentifier=group)
+    assert created["groupName"] == "analysts"
+    read = datazone.get_group_profile(domainIdentifier=domain["id"], groupIdentifier=created["id"])
+    assert read["id"] == created["id"]
+    datazone.create_project_membership(**add)
+    assert created["id"] in {
+        m["memberDetails"].get("group", {}).get("groupId")
+        for m in members(cloud, domain["id"], project["id"])
+    }

@@ -828,6 +828,9 @@ EXERCISED_ELSEWHERE: dict[str, str] = {
     ),
     "CreateSubscriptionGrant": MANUAL_GRANT,
     "CreateSubscriptionTarget": MANUAL_GRANT,
+    "CreateGroupProfile": (
+        "test_identity_center.py::test_a_group_given_a_profile_becomes_a_member_of_a_manual_domain"
+    ),
     "CreateUserProfile": "test_datazone_projects.py::test_membership_errors",
     "DeleteListing": "test_datazone_catalog.py::test_delete_listing",
     "DeleteProjectMembership": (
@@ -840,6 +843,9 @@ EXERCISED_ELSEWHERE: dict[str, str] = {
     ),
     "GetEnvironmentBlueprintConfiguration": (
         "test_datazone_governance.py::test_blueprint_configuration_round_trip"
+    ),
+    "GetGroupProfile": (
+        "test_identity_center.py::test_users_and_groups_of_identity_center_become_project_members"
     ),
     "GetProjectProfile": "test_datazone_governance.py::test_project_profile_lifecycle",
     "GetSubscriptionTarget": MANUAL_GRANT,
