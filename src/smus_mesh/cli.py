@@ -1232,8 +1232,9 @@ def emulator_serve(
         bool,
         typer.Option(
             "--allow-remote",
-            help="Allow a --host other machines can reach (the emulator checks no "
-            "signatures or credentials: anyone who reaches it can use it).",
+            help="Allow a --host other machines can reach (its only credentials are the "
+            "public test keys it prints, and with --iam off it checks none: anyone who "
+            "reaches it can use it).",
         ),
     ] = False,
     accounts: Annotated[
@@ -1274,16 +1275,21 @@ def emulator_serve(
     from smus_mesh_emulator.server import EmulatorError, EmulatorServer, is_loopback
 
     if not is_loopback(host):
+        # Under --iam enforce it checks signatures, but only against the public test keys.
+        why = (
+            "the emulator checks no signatures or credentials"
+            if iam == IamMode.off
+            else "the emulator's only credentials are the public test keys it prints"
+        )
         if not allow_remote:
             _err(
-                f"error: refusing to bind {host}: the emulator checks no signatures or "
-                "credentials, so anyone who reaches it can use it; give --allow-remote to "
-                "bind it anyway"
+                f"error: refusing to bind {host}: {why}, so anyone who reaches it can use it; "
+                "give --allow-remote to bind it anyway"
             )
             raise typer.Exit(2)
         _err(
-            f"warning: binding {host} (--allow-remote): the emulator checks no signatures "
-            "or credentials; anyone who can reach this address can use it"
+            f"warning: binding {host} (--allow-remote): {why}; anyone who can reach this "
+            "address can use it"
         )
 
     from smus_mesh.emulated import credential_exports

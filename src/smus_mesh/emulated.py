@@ -1,7 +1,8 @@
 """What a client of the local emulator needs to know, without importing the emulator.
 
-The emulator (`smus-mesh emulator serve`) checks no signatures: any access key is
-the management account's, so these test keys are not credentials of any account.
+The emulator (`smus-mesh emulator serve`) checks no signatures unless `--iam enforce`:
+any access key is the management account's, and these public test keys are not
+credentials of any account.
 `is_emulator` asks an endpoint's admin API whether it is the emulator, for the
 hint that replaces "no credentials" when the endpoint is one.
 """

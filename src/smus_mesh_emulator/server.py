@@ -244,9 +244,9 @@ def _check_environment(host: str, allow_remote: bool) -> None:
         )
     if not is_loopback(host) and not allow_remote:
         raise EmulatorError(
-            f"refusing to bind {host}: the emulator checks no signatures or credentials, so "
-            "anyone who reaches it can use it; it binds loopback addresses only unless "
-            "--allow-remote is given"
+            f"refusing to bind {host}: the emulator's only credentials are public test keys "
+            "(and with iam off it checks none), so anyone who reaches it can use it; it binds "
+            "loopback addresses only unless --allow-remote is given"
         )
 
 

@@ -174,6 +174,13 @@ def test_emulator_serve_refuses_a_non_loopback_host_without_allow_remote(host: s
         f"error: refusing to bind {host}: the emulator checks no signatures or credentials, "
         "so anyone who reaches it can use it; give --allow-remote to bind it anyway\n"
     )
+    result = run("emulator", "serve", "--host", host, "--port", "0", "--iam", "enforce")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: refusing to bind {host}: the emulator's only credentials are the public test "
+        "keys it prints, so anyone who reaches it can use it; give --allow-remote to bind it "
+        "anyway\n"
+    )
 
 
 def test_demo_rejects_bad_options_before_starting() -> None:
