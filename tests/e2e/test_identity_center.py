@@ -14,6 +14,7 @@ from smus_mesh.engine.workspace import Workspace
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, example_document
 from tests.e2e.helpers import inventory_diff
+from tests.emulator.datazone_support import identity_center
 from tests.support import DOMAIN_ACCOUNT, Cloud
 
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
@@ -22,23 +23,13 @@ EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
 def test_identity_center_users_and_groups_are_project_members(
     cloud: Cloud, tmp_path: Path, fast_polling: None
 ) -> None:
-    instance = cloud.client("sso-admin", DOMAIN_ACCOUNT).list_instances()["Instances"][0]
-    store = cloud.client("identitystore", DOMAIN_ACCOUNT)
-    user = store.create_user(
-        IdentityStoreId=instance["IdentityStoreId"],
-        UserName="ana",
-        DisplayName="Ana Silva",
-        Name={"GivenName": "Ana", "FamilyName": "Silva"},
-    )["UserId"]
-    group = store.create_group(IdentityStoreId=instance["IdentityStoreId"], DisplayName="analysts")[
-        "GroupId"
-    ]
+    instance_arn, user, group = identity_center(cloud)
     before = cloud.inventory()
 
     document = example_document()
     document["domain"].update(
         auth="iam_identity_center",
-        identity_center_instance_arn=instance["InstanceArn"],
+        identity_center_instance_arn=instance_arn,
         user_assignment="AUTOMATIC",
     )
     document["projects"][1]["members"] = [
@@ -59,7 +50,7 @@ def test_identity_center_users_and_groups_are_project_members(
     assert datazone.get_domain(identifier=domain_id)["singleSignOn"] == {
         "type": "IAM_IDC",
         "userAssignment": "AUTOMATIC",
-        "idcInstanceArn": instance["InstanceArn"],
+        "idcInstanceArn": instance_arn,
     }
     profile = datazone.get_user_profile(domainIdentifier=domain_id, userIdentifier=user)
     assert profile["details"] == {

@@ -361,3 +361,19 @@ def member_client(
         designation=designation,
     )
     return arn, session.client("datazone", endpoint_url=cloud.url)
+
+
+def identity_center(cloud: Cloud) -> tuple[str, str, str]:
+    """The domain account's instance: (instance ARN, user ana's id, group analysts' id)."""
+    instance = cloud.client("sso-admin", DOMAIN_ACCOUNT).list_instances()["Instances"][0]
+    store = cloud.client("identitystore", DOMAIN_ACCOUNT)
+    user = store.create_user(
+        IdentityStoreId=instance["IdentityStoreId"],
+        UserName="ana",
+        DisplayName="Ana Silva",
+        Name={"GivenName": "Ana", "FamilyName": "Silva"},
+    )["UserId"]
+    group = store.create_group(IdentityStoreId=instance["IdentityStoreId"], DisplayName="analysts")[
+        "GroupId"
+    ]
+    return instance["InstanceArn"], user, group

@@ -10,24 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.emulator.datazone_support import create_domain
-from tests.support import DOMAIN_ACCOUNT, Cloud
-
-
-def identity_center(cloud: Cloud) -> tuple[str, str, str]:
-    """The domain account's instance: (instance ARN, user ana's id, group analysts' id)."""
-    instance = cloud.client("sso-admin", DOMAIN_ACCOUNT).list_instances()["Instances"][0]
-    store = cloud.client("identitystore", DOMAIN_ACCOUNT)
-    user = store.create_user(
-        IdentityStoreId=instance["IdentityStoreId"],
-        UserName="ana",
-        DisplayName="Ana Silva",
-        Name={"GivenName": "Ana", "FamilyName": "Silva"},
-    )["UserId"]
-    group = store.create_group(IdentityStoreId=instance["IdentityStoreId"], DisplayName="analysts")[
-        "GroupId"
-    ]
-    return instance["InstanceArn"], user, group
+from tests.emulator.datazone_support import create_domain, identity_center
+from tests.support import Cloud
 
 
 def idc_domain(cloud: Cloud, arn: str, assignment: str, name: str = "idc") -> dict[str, Any]:
