@@ -22,8 +22,8 @@ Each request's outcome is recorded in the calls log (`iam`: "policy", "root", "d
 None when not enforced), so a test can count what was really evaluated.
 
 What moto's machinery does not cover, and this module does not add, is listed in
-docs/iam-enforcement.md (resource ARNs outside S3/IAM/STS, most condition operators,
-SCPs, permission boundaries, session policies, KMS).
+docs/iam-enforcement.md (the resource ARNs not derived in `_derived`, most condition
+operators, SCPs, permission boundaries, session policies, KMS).
 """
 
 from __future__ import annotations
@@ -558,14 +558,94 @@ def _stack_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:cloudformation:{region}:{account}:stack/{name}/*"
 
 
+#: DataZone's actions on a domain ("Actions, resources, and condition keys for Amazon
+#: DataZone": `domain` is its only resource type, `arn:aws:datazone:<region>:<account>:
+#: domain/<id>`); every other DataZone action names no resource type and needs "*".
+_DATAZONE_DOMAIN_OPERATIONS = frozenset({"GetDomain", "DeleteDomain", "UpdateDomain"})
+_DATAZONE_TAG_OPERATIONS = frozenset({"TagResource", "UntagResource", "ListTagsForResource"})
+
+
+def _datazone_resources(
+    operation: str, environ: dict[str, Any], region: str, account: str
+) -> list[str]:
+    """The resource of a DataZone request: the domain's ARN in the domain's own account
+    (for another account's call on a shared domain, the owner's), the ARN a tagging call
+    names, or "*" for the actions the reference gives no resource type."""
+    path = environ.get("PATH_INFO", "")
+    if operation in _DATAZONE_TAG_OPERATIONS and path.startswith("/tags/"):
+        return [unquote(path[len("/tags/") :])]
+    if operation not in _DATAZONE_DOMAIN_OPERATIONS:
+        return ["*"]
+    domain_id = unquote(path.rstrip("/").rsplit("/", 1)[-1])
+    from smus_mesh_emulator.datazone.domains import all_domains
+
+    owner = next((d.account_id for d in all_domains(region) if d.id == domain_id), account)
+    return [f"arn:aws:datazone:{region}:{owner}:domain/{domain_id}"]
+
+
+#: RAM's actions on a resource share or an invitation, by the request member naming it
+#: ("Actions, resources, and condition keys for AWS Resource Access Manager (RAM)":
+#: `resource-share/<id>` and `resource-share-invitation/<id>`, each ARN in the account
+#: of the share's owner).
+_RAM_NAMED = {
+    "DeleteResourceShare": "resourceShareArn",
+    "AssociateResourceShare": "resourceShareArn",
+    "DisassociateResourceShare": "resourceShareArn",
+    "ListResourceSharePermissions": "resourceShareArn",
+    "PromoteResourceShareCreatedFromPolicy": "resourceShareArn",
+    "AcceptResourceShareInvitation": "resourceShareInvitationArn",
+    "RejectResourceShareInvitation": "resourceShareInvitationArn",
+    "ListPendingInvitationResources": "resourceShareInvitationArn",
+}
+#: RAM's actions the reference gives no resource type: the policy must allow "*".
+_RAM_UNNAMED = frozenset(
+    {
+        "CreateResourceShare",
+        "EnableSharingWithAwsOrganization",
+        "GetResourcePolicies",
+        "GetResourceShareAssociations",
+        "GetResourceShareInvitations",
+        "GetResourceShares",
+        "ListPermissions",
+        "ListPermissionVersions",
+        "ListPrincipals",
+        "ListResources",
+        "ListResourceTypes",
+    }
+)
+
+
+def _ram_resources(operation: str, params: dict[str, Any]) -> list[str] | None:
+    """The resource of a RAM request; None for the permission operations (not derived)."""
+    if operation in _RAM_UNNAMED:
+        return ["*"]
+    if operation in ("TagResource", "UntagResource"):
+        # A share or a customer managed permission (both optional resource types).
+        named = params.get("resourceShareArn") or params.get("resourceArn")
+        return [str(named)] if named else None
+    member = _RAM_NAMED.get(operation)
+    if member is None or not params.get(member):
+        return None
+    return [str(params[member])]
+
+
 def _derived(
-    service: str, operation: str, params: dict[str, Any], region: str, account: str
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    region: str,
+    account: str,
+    environ: dict[str, Any] | None = None,
 ) -> list[str] | None:
     """The resource ARNs of a request, as the Service Authorization Reference defines
     them, for the services whose resources smus-mesh's policy narrows; None: not derived
     (any Resource of a statement matches)."""
     if (service, operation) in _LIST_OPERATIONS:
         return ["*"]
+    if service == "datazone":
+        return _datazone_resources(operation, environ or {}, region, account)
+    if service == "ram":
+        return _ram_resources(operation, params)
     if service == "glue":
         return _glue_resources(operation, params, region, account)
     if service == "athena":
@@ -603,13 +683,19 @@ def target_of(
     params = _params(environ, body) if service != "s3" else {}
     if service == "s3":
         return _s3_target(operation, environ, caller.account), params
+    if service == "ram" and environ.get("QUERY_STRING"):
+        # RAM's DeleteResourceShare names its share in the query string.
+        query = {k: v[0] for k, v in parse_qs(environ["QUERY_STRING"]).items()}
+        params = {**query, **params}
     action = f"{prefix}:{operation}"
     resource: str | None = None
     if service == "iam":
         resource = _iam_resource(caller.account, operation, params)
     elif service == "sts" and operation == "AssumeRole":
         resource = str(params.get("RoleArn") or "*")
-    elif (derived := _derived(service, operation, params, region, caller.account)) is not None:
+    elif (
+        derived := _derived(service, operation, params, region, caller.account, environ)
+    ) is not None:
         return Target(action, derived[0], also=tuple(derived[1:])), params
     return Target(action, resource), params
 

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.emulator.datazone_support import associate_account, create_domain
 from tests.support import (
     BASE_ACCOUNT,
     CONSUMER_ACCOUNT,
@@ -339,6 +340,188 @@ def test_workgroups_repositories_and_stacks_are_their_arns(enforced: Cloud) -> N
         error = _error(call)
         assert error["Code"] in ("AccessDeniedException", "AccessDenied"), error
         assert f"perform: {action} on resource: {resource} because" in error["Message"], error
+
+
+def _denied_on(call: Any, action: str, resource: str) -> None:
+    """`call` is refused as AWS refuses it: AccessDeniedException naming the action and
+    the resource it was authorised on (403, both services being REST-JSON)."""
+    with pytest.raises(ClientError) as raised:
+        call()
+    response = raised.value.response
+    assert response["Error"]["Code"] == "AccessDeniedException", response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert (
+        f"perform: {action} on resource: {resource} because no identity-based policy"
+        in (response["Error"]["Message"])
+    ), response["Error"]
+
+
+def test_datazone_domain_actions_are_authorised_on_the_domain_arn(enforced: Cloud) -> None:
+    """DataZone's only resource type is the domain (`domain/<id>`, in the account that owns
+    it: a consumer account's call on a shared domain too); its other actions name none and
+    need "*" ("Actions, resources, and condition keys for Amazon DataZone")."""
+    ours = create_domain(enforced, "ours")
+    theirs = create_domain(enforced, "theirs")
+    associate_account(enforced, ours)
+    owner = f"arn:aws:datazone:{REGION}:{DOMAIN_ACCOUNT}:domain"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                # ListDomains takes no resource type: a domain ARN does not allow it.
+                "Action": ["datazone:GetDomain", "datazone:TagResource", "datazone:ListDomains"],
+                "Resource": f"{owner}/{ours['id']}",
+            }
+        ],
+    }
+    datazone = _role_session(enforced, DOMAIN_ACCOUNT, "one-domain", policy).client(
+        "datazone", endpoint_url=enforced.url
+    )
+    assert datazone.get_domain(identifier=ours["id"])["arn"] == ours["arn"]
+    datazone.tag_resource(resourceArn=ours["arn"], tags={"team": "retail"})
+    assert enforced.client("datazone").get_domain(identifier=ours["id"])["tags"] == {
+        "team": "retail"
+    }
+    _denied_on(
+        lambda: datazone.get_domain(identifier=theirs["id"]),
+        "datazone:GetDomain",
+        f"{owner}/{theirs['id']}",
+    )
+    _denied_on(
+        lambda: datazone.tag_resource(resourceArn=theirs["arn"], tags={"team": "x"}),
+        "datazone:TagResource",
+        theirs["arn"],
+    )
+    _denied_on(
+        lambda: datazone.delete_domain(identifier=ours["id"]),
+        "datazone:DeleteDomain",
+        f"{owner}/{ours['id']}",
+    )
+    _denied_on(datazone.list_domains, "datazone:ListDomains", "*")
+
+    # The consumer account reads the shared domain on the owner's ARN, not its own.
+    for name, account, allowed in (
+        ("owner-account", DOMAIN_ACCOUNT, True),
+        ("own-account", CONSUMER_ACCOUNT, False),
+    ):
+        scoped = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "datazone:GetDomain",
+                    "Resource": f"arn:aws:datazone:{REGION}:{account}:domain/*",
+                }
+            ],
+        }
+        member = _role_session(enforced, CONSUMER_ACCOUNT, name, scoped).client(
+            "datazone", endpoint_url=enforced.url
+        )
+        if allowed:
+            assert member.get_domain(identifier=ours["id"])["id"] == ours["id"]
+        else:
+            _denied_on(
+                lambda member=member: member.get_domain(identifier=ours["id"]),
+                "datazone:GetDomain",
+                f"{owner}/{ours['id']}",
+            )
+
+
+def test_ram_shares_and_invitations_are_authorised_on_their_arns(enforced: Cloud) -> None:
+    """RAM's `resource-share/<id>` and `resource-share-invitation/<id>` (both in the owner's
+    account); creating or listing shares and invitations names neither and needs "*"
+    ("Actions, resources, and condition keys for AWS Resource Access Manager (RAM)")."""
+    admin = enforced.client("ram", DOMAIN_ACCOUNT)
+    shares = {
+        name: admin.create_resource_share(
+            name=name, principals=[CONSUMER_ACCOUNT], allowExternalPrincipals=True
+        )["resourceShare"]["resourceShareArn"]
+        for name in ("ours", "theirs")
+    }
+    share_prefix = f"arn:aws:ram:{REGION}:{DOMAIN_ACCOUNT}:resource-share/"
+    assert all(arn.startswith(share_prefix) for arn in shares.values())
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                # CreateResourceShare takes no resource type: a share ARN does not allow it.
+                "Action": [
+                    "ram:ListResourceSharePermissions",
+                    "ram:DeleteResourceShare",
+                    "ram:CreateResourceShare",
+                ],
+                "Resource": shares["ours"],
+            },
+            {"Effect": "Allow", "Action": "ram:GetResourceShares", "Resource": "*"},
+        ],
+    }
+    ram = _role_session(enforced, DOMAIN_ACCOUNT, "one-share", policy).client(
+        "ram", endpoint_url=enforced.url
+    )
+    listed = ram.list_resource_share_permissions(resourceShareArn=shares["ours"])
+    assert listed["permissions"] == []
+    _denied_on(
+        lambda: ram.list_resource_share_permissions(resourceShareArn=shares["theirs"]),
+        "ram:ListResourceSharePermissions",
+        shares["theirs"],
+    )
+    # DeleteResourceShare names its share in the query string.
+    _denied_on(
+        lambda: ram.delete_resource_share(resourceShareArn=shares["theirs"]),
+        "ram:DeleteResourceShare",
+        shares["theirs"],
+    )
+    _denied_on(lambda: ram.create_resource_share(name="another"), "ram:CreateResourceShare", "*")
+
+    member = enforced.client("ram", CONSUMER_ACCOUNT)
+    invitation = {
+        name: member.get_resource_share_invitations(resourceShareArns=[arn])[
+            "resourceShareInvitations"
+        ][0]["resourceShareInvitationArn"]
+        for name, arn in shares.items()
+    }
+    invitation_prefix = f"arn:aws:ram:{REGION}:{DOMAIN_ACCOUNT}:resource-share-invitation/"
+    assert all(arn.startswith(invitation_prefix) for arn in invitation.values())
+    accepting = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ram:AcceptResourceShareInvitation",
+                "Resource": invitation["ours"],
+            },
+            {
+                "Effect": "Allow",
+                # GetResourceShareInvitations takes no resource type.
+                "Action": "ram:GetResourceShareInvitations",
+                "Resource": invitation_prefix + "*",
+            },
+        ],
+    }
+    consumer = _role_session(enforced, CONSUMER_ACCOUNT, "one-invitation", accepting).client(
+        "ram", endpoint_url=enforced.url
+    )
+    accepted = consumer.accept_resource_share_invitation(
+        resourceShareInvitationArn=invitation["ours"]
+    )
+    assert accepted["resourceShareInvitation"]["status"] == "ACCEPTED"
+    _denied_on(
+        lambda: consumer.accept_resource_share_invitation(
+            resourceShareInvitationArn=invitation["theirs"]
+        ),
+        "ram:AcceptResourceShareInvitation",
+        invitation["theirs"],
+    )
+    _denied_on(consumer.get_resource_share_invitations, "ram:GetResourceShareInvitations", "*")
+    ram.delete_resource_share(resourceShareArn=shares["ours"])
+    statuses = {
+        s["resourceShareArn"]: s["status"]
+        for s in ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]
+    }
+    assert statuses[shares["ours"]] in ("DELETING", "DELETED")
+    assert statuses[shares["theirs"]] == "ACTIVE"
 
 
 def test_pass_role_is_checked_with_the_service_it_is_passed_to(enforced: Cloud) -> None:
