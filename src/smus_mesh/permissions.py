@@ -76,7 +76,6 @@ def actions_for(config: Config, alias: str) -> list[str]:
             "datazone:AddPolicyGrant",
             "datazone:ListPolicyGrants",
             "datazone:RemovePolicyGrant",
-            "datazone:GetDomain",
         }
     return sorted(actions)
 
@@ -86,6 +85,22 @@ def actions_for(config: Config, alias: str) -> list[str]:
 LIST_ACTIONS = frozenset(
     {"athena:ListWorkGroups", "codecommit:ListRepositories", "cloudformation:DescribeStacks"}
 )
+
+#: The DataZone and RAM actions the Service Authorization Reference gives a resource type,
+#: by the statement that narrows them; every other action of the two names none and
+#: stays on "*" (docs/permissions.md).
+DOMAIN_ACTIONS = frozenset(
+    {
+        "datazone:GetDomain",
+        "datazone:DeleteDomain",
+        "datazone:UpdateDomain",
+        "datazone:TagResource",
+        "datazone:UntagResource",
+        "datazone:ListTagsForResource",
+    }
+)
+SHARE_ACTIONS = frozenset({"ram:DeleteResourceShare", "ram:TagResource", "ram:UntagResource"})
+INVITATION_ACTIONS = frozenset({"ram:AcceptResourceShareInvitation"})
 
 
 def _scoped_resources(config: Config, alias: str) -> dict[str, list[str]]:
@@ -116,6 +131,46 @@ def _scoped_resources(config: Config, alias: str) -> dict[str, list[str]]:
         # DataZone's own provisioning policies scope its stacks to `stack/DataZone*`.
         "cloudformation": [f"arn:aws:cloudformation:{where}:stack/DataZone*"],
     }
+
+
+def _narrowed_by_type(config: Config, alias: str, actions: list[str]) -> list[dict[str, Any]]:
+    """DataZone's and RAM's statements: the actions on a domain, a share or an invitation
+    on its ARNs, the rest on "*". A domain's, share's or invitation's id is generated when
+    it is made, so the ARNs end in `*`, each in the account that owns it: the domain's
+    account for the domain and the invitations to its share (the sender's), this account
+    for its own shares. A joined domain (by id, ADR 26) is named by its id."""
+    region = config.region
+    domain_account = config.account_id(config.domain.account)
+    domain_id = config.domain.id or "*"
+    typed = (
+        (
+            "DatazoneDomain",
+            DOMAIN_ACTIONS,
+            f"arn:aws:datazone:{region}:{domain_account}:domain/{domain_id}",
+        ),
+        (
+            "RamShare",
+            SHARE_ACTIONS,
+            f"arn:aws:ram:{region}:{config.account_id(alias)}:resource-share/*",
+        ),
+        (
+            "RamInvitation",
+            INVITATION_ACTIONS,
+            f"arn:aws:ram:{region}:{domain_account}:resource-share-invitation/*",
+        ),
+    )
+    service = actions[0].split(":", 1)[0]
+    rest = sorted(a for a in actions if not any(a in group for _, group, _ in typed))
+    statements = []
+    if rest:
+        statements.append(
+            {"Sid": service.capitalize(), "Effect": "Allow", "Action": rest, "Resource": "*"}
+        )
+    for sid, group, arn in typed:
+        named = sorted(a for a in actions if a in group)
+        if named:
+            statements.append({"Sid": sid, "Effect": "Allow", "Action": named, "Resource": arn})
+    return statements
 
 
 def _split(service: str, actions: list[str], resources: list[str]) -> list[dict[str, Any]]:
@@ -163,6 +218,9 @@ def operator_policy(config: Config, alias: str) -> dict[str, Any]:
     for service, actions in sorted(by_service.items()):
         if service in scoped:
             statements += _split(service, actions, scoped[service])
+            continue
+        if service in ("datazone", "ram"):
+            statements += _narrowed_by_type(config, alias, actions)
             continue
         statement: dict[str, Any] = {
             "Sid": service.capitalize(),

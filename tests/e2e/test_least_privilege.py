@@ -40,6 +40,14 @@ SAMPLE = {
     ("producer", "Codecommit"),
     ("consumer", "Cloudformation"),
     ("consumer", "PassOnlyToDataZoneAndLakeFormation"),
+    # The list calls the reference gives no resource type ("*"): each proven needed.
+    ("consumer", "AthenaList"),
+    ("producer", "CodecommitList"),
+    ("consumer", "CloudformationList"),
+    # DataZone's and RAM's statements on a domain, a share, an invitation.
+    ("producer", "DatazoneDomain"),
+    ("producer", "RamShare"),
+    ("consumer", "RamInvitation"),
 }
 
 

@@ -137,7 +137,10 @@ PROBE_ACTIONS = {
         "datazone:DeleteDomain",
     ),
     "other": (
+        # Its leftover check reads every account's domains (`permissions` gives an
+        # associated account no GetDomain: up, query, down and audit never call it there).
         "datazone:ListDomains",
+        "datazone:GetDomain",
         "glue:GetTable",
         "lakeformation:ListPermissions",
         "lakeformation:GetDataLakeSettings",
