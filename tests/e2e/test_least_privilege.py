@@ -53,14 +53,20 @@ SAMPLE = {
 
 #: Statements only the leftover sweep of `down` and `audit` needs: a run that leaves
 #: nothing behind never calls them, so the tests first plant what a failed stack deletion
-#: leaves (research/workflow.md, teardown pitfalls), tagged with the set-up.
-SWEEP_ONLY = {"Athena", "Codecommit", "Cloudformation"}
+#: leaves (research/workflow.md, teardown pitfalls), tagged with the set-up, and a RAM share
+#: (in an associated account, only a leftover share is ever deleted: `RamShare` there).
+SWEEP_ONLY = {"Athena", "Codecommit", "Cloudformation", "RamShare"}
 
 
 def plant_leftovers(cloud: Cloud, account: str) -> None:
     """An Athena workgroup, a CodeCommit repository and a `DataZone-Env-*` stack tagged
-    with the example's set-up, as DataZone's failed deletions leave them."""
+    with the example's set-up, as DataZone's failed deletions leave them; and a RAM share
+    tagged with it, as an interrupted `down` of a set-up whose domain was in this account
+    leaves it (the sweep looks for shares in every account)."""
     tags = {SETUP_TAG: "demo"}
+    cloud.client("ram", account).create_resource_share(
+        name="DataZone-leftover", tags=[{"key": k, "value": v} for k, v in tags.items()]
+    )
     cloud.client("athena", account).create_work_group(
         Name="leftover", Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
     )
