@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -48,6 +49,38 @@ def test_save_writes_a_versioned_private_file(tmp_path: Path) -> None:
     # compacted: the journal is gone and no temporary file is left next to the state
     assert not state.journal_path.exists()
     assert sorted(p.name for p in state.path.parent.iterdir()) == ["demo.state.json"]
+
+
+def test_a_record_is_written_whole_as_a_copy_one_line_each(tmp_path: Path) -> None:
+    state = new_state(tmp_path)
+    state.record("datazone:project/p", "datazone:project", "consumer", "222222222222")
+    state.update(
+        "datazone:project/p",
+        identity={"id": "p1", "nested": {"list": [1, {"sessionToken": "x", "k": "v"}]}},
+        outputs={"names": ["a", "b"]},
+        status="COMPLETE",
+    )
+    record = state.records["datazone:project/p"]
+    written = record.to_dict()
+    # every field of the dataclass, in its order (a field added later must be written too)
+    assert list(written) == [f.name for f in dataclasses.fields(record)]
+    assert list(written["progress"]) == [f.name for f in dataclasses.fields(record.progress)]
+    assert written["identity"] == {"id": "p1", "nested": {"list": [1, {"k": "v"}]}}
+    # a copy: changing the record later does not change what was taken under the lock
+    record.identity["nested"]["list"].append(2)
+    record.outputs["names"].append("c")
+    assert written["identity"]["nested"]["list"] == [1, {"k": "v"}]
+    assert written["outputs"] == {"names": ["a", "b"]}
+    state.save()
+    text = state.path.read_text()
+    lines = text.splitlines()
+    assert [line for line in lines if line.startswith('  "datazone:')] == [
+        line for line in lines if '"kind": ' in line
+    ]
+    assert len([line for line in lines if '"kind": ' in line]) == 2
+    assert json.loads(text)["resources"]["datazone:project/p"]["identity"]["nested"] == {
+        "list": [1, {"k": "v"}, 2]
+    }
 
 
 def test_save_replaces_the_file_atomically(tmp_path: Path) -> None:
