@@ -365,9 +365,45 @@ class MemberConfig(Strict):
         return self.user or self.group or ""
 
 
+#: A DataZone project profile id.
+PROFILE_ID_PATTERN = r"^[a-zA-Z0-9_-]{1,36}$"
+
+
+class ProfileRef(Strict):
+    """An existing project profile of the joined domain, by `name` or `id` (ADR 26): used
+    as it is, never changed or deleted."""
+
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_ -]+$")
+    id: str | None = Field(None, pattern=PROFILE_ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _one(self) -> ProfileRef:
+        if (self.name is None) == (self.id is None):
+            raise ValueError("give either name or id of an existing project profile")
+        return self
+
+    @property
+    def label(self) -> str:
+        """`name X` or `id Y`, for messages."""
+        return f"name {self.name!r}" if self.name is not None else f"id {self.id}"
+
+    @property
+    def ref(self) -> str:
+        """What the set-up keys the profile by (its name, else its id)."""
+        return self.name or self.id or ""
+
+
 class ProjectConfig(Strict):
     name: ProjectName
     account: Alias
+    profile: ProfileRef | None = Field(
+        None,
+        description=(
+            "An existing project profile of the joined domain (`{name: …}` or `{id: …}`) to "
+            "create this project from, instead of the one smus-mesh makes for the account; "
+            "used as it is, never changed or deleted."
+        ),
+    )
     members: list[MemberConfig] = Field(
         default_factory=list,
         max_length=100,
@@ -521,6 +557,21 @@ def _cross_reference_problems(config: Config) -> list[tuple[str, str]]:
                         "groups are members only in a domain with auth: iam_identity_center",
                     )
                 )
+        if project.profile is not None and not config.domain.joined:
+            problems.append(
+                (
+                    f"projects[{i}].profile",
+                    "an existing project profile needs a joined domain (domain.id, or "
+                    "domain.existing: true); a domain smus-mesh creates has no profiles yet",
+                )
+            )
+        elif project.profile is not None and project.existing:
+            problems.append(
+                (
+                    f"projects[{i}].profile",
+                    "an existing project has its profile already: drop profile (or existing)",
+                )
+            )
         if project.existing and not config.domain.joined:
             problems.append(
                 (
@@ -618,6 +669,7 @@ PATTERN_HINTS = {
     r"^vpc-[0-9a-f]+$": "a VPC id like vpc-0123456789abcdef0",
     r"^subnet-[0-9a-f]+$": "a subnet id like subnet-0123456789abcdef0",
     DOMAIN_ID_PATTERN: "a DataZone domain id like dzd_4p9n6sw4qt9xgn",
+    PROFILE_ID_PATTERN: "a project profile id: 1-36 letters, digits, '_' or '-'",
 }
 
 

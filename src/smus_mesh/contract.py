@@ -189,10 +189,22 @@ class DomainOutput(_Model):
     joined: bool = Field(description="An existing domain the set-up joined (ADR 26).")
 
 
+class ProfileOutput(_Model):
+    id: str
+    name: str
+    joined: bool = Field(
+        description="An existing profile the config names (`projects[].profile`; ADR 26)."
+    )
+
+
 class ProjectOutput(_Model):
     id: str
     account: str
     account_id: str
+    joined: bool = Field(description="An existing project (`projects[].existing`; ADR 26).")
+    profile: ProfileOutput | None = Field(
+        description="The profile it is made from; null for an existing project."
+    )
 
 
 class SubscriptionOutput(_Model):

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.accounts import SessionFactory
 from smus_mesh.clients import Clients
-from smus_mesh.config import Config, load_config, parse_config
+from smus_mesh.config import Config, ProjectConfig, load_config, parse_config
 from smus_mesh.console import Console, NoopConsole
 from smus_mesh.engine.apply import Executor, RunReport, StepResult
 from smus_mesh.engine.graph import Graph
@@ -594,6 +594,8 @@ class Workspace:
                     "id": seen(f"project:{p.name}").get("id", ""),
                     "account": p.account,
                     "account_id": self.config.account_id(p.account),
+                    "joined": p.existing,
+                    "profile": self._profile_output(p, seen),
                 }
                 for p in self.config.projects
             },
@@ -609,6 +611,19 @@ class Workspace:
             },
             "subscriptions": subscriptions,
         }
+
+    def _profile_output(
+        self, project: ProjectConfig, seen: Callable[[str], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """The profile a project is made from: the set-up's own, or an existing one the
+        config names (joined: not ours, ADR 26); None for an existing project."""
+        if project.existing:
+            return None
+        if project.profile is not None:
+            found = seen(f"existing-profile:{project.profile.ref}")
+            return {"id": found.get("id", ""), "name": found.get("name", ""), "joined": True}
+        found = seen(f"profile:{project.account}")
+        return {"id": found.get("id", ""), "name": found.get("name", ""), "joined": False}
 
     def status(self) -> list[dict[str, Any]]:
         """Every resource as observed now, with what the state file remembers."""

@@ -1025,6 +1025,194 @@ class ProjectProfile(DataZoneResource):
         return {"id": profile["id"], "name": name, "domain_id": domain_id}
 
 
+class ExistingProjectProfile(ProjectProfile):
+    """An existing project profile of a joined domain that the config names for some of its
+    projects (ADR 26): used as it is, never changed or deleted. Refused, before any change,
+    when it does not exist or cannot serve a project in the account the config puts it in.
+
+    Example::
+
+        domain: {id: dzd_4p9n6sw4qt9xgn, account: producer}
+        projects:
+          - {name: analytics, account: consumer, profile: {name: corp-analytics}}
+    """
+
+    # Not registered: the same kind as the profiles smus-mesh makes, only never made here.
+    def __init__(
+        self,
+        ref: Any,
+        domain_account: str,
+        domain_key: str,
+        users: list[tuple[str, str, str]],
+    ) -> None:
+        super().__init__("", domain_account, domain_key, "", "", (domain_key,))
+        self.name = f"existing/{ref.ref}"
+        self.ref = ref
+        #: (config path, project, account alias) of each project made from it.
+        self.users = users
+
+    def _find(self, ctx: Context, domain_id: str) -> dict[str, Any] | None:
+        datazone = ctx.client(self.account, "datazone")
+        identifier = self.ref.id
+        if identifier is None:
+            identifier = next(
+                (
+                    p["id"]
+                    for p in paginate(
+                        datazone,
+                        "list_project_profiles",
+                        "items",
+                        domainIdentifier=domain_id,
+                        name=self.ref.name,
+                    )
+                    if p["name"] == self.ref.name
+                ),
+                None,
+            )
+            if identifier is None:
+                return None
+        try:
+            return dict(
+                datazone.get_project_profile(domainIdentifier=domain_id, identifier=identifier)
+            )
+        except ClientError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
+    def _refused(self, path: str, message: str) -> Observed:
+        """What `up` refuses before any change and `down` leaves (ADR 19's `foreign`)."""
+        return Observed(
+            Status.FAILED, detail=f"{path}.profile: {message}", owned=False, foreign=True
+        )
+
+    def observe(self, ctx: Context) -> Observed:
+        domain_id = ctx.output(self.domain_key, "id")
+        profile = self._find(ctx, domain_id)
+        first = self.users[0][0]
+        if profile is None:
+            return self._refused(
+                first,
+                f"no project profile of {self.ref.label} in the joined domain "
+                f"{ctx.config.domain.label} ({domain_id}); profile names an existing one",
+            )
+        what = f"the project profile {profile.get('name', '')} ({profile['id']})"
+        status = profile.get("status", "ENABLED")
+        if status != "ENABLED":
+            return self._refused(first, f"{what} is {status}: no project can be made from it")
+        try:
+            names = usable_configurations(ctx, self.account, domain_id, profile, self.users)
+        except Unusable as exc:
+            return self._refused(exc.path, f"{what} {exc.message}")
+        return Observed(
+            Status.COMPLETE,
+            {"id": profile["id"], "name": profile.get("name", ""), "domain_id": domain_id},
+            {"tooling_configuration": names[0], "lakehouse_configuration": names[1]},
+            detail=f"{status}; joined: an existing project profile (not ours)",
+            owned=False,
+            joined=True,
+        )
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        # observe refuses first: a profile the config names is never made here
+        raise StepError(self.key, "an existing project profile is never created")
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        raise StepError(self.key, "an existing project profile is never deleted")
+
+
+class Unusable(Exception):
+    """An existing project profile cannot serve the project at `path` (a config path)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+def usable_configurations(
+    ctx: Context,
+    domain_account: str,
+    domain_id: str,
+    profile: dict[str, Any],
+    users: list[tuple[str, str, str]],
+) -> tuple[str, str]:
+    """The names of an existing profile's Tooling and Lakehouse (DataLake) environment
+    configurations, once it is known to serve every project made from it: both deployed
+    on project creation into the project's account and the config's region, nothing
+    else deployed then (the set-up enables only those two blueprints), and the Glue
+    database name left to the project (smus-mesh names each one). Else `Unusable`."""
+    blueprints = {
+        b["id"]: b["name"]
+        for b in paginate(
+            ctx.client(domain_account, "datazone"),
+            "list_environment_blueprints",
+            "items",
+            domainIdentifier=domain_id,
+            managed=True,
+        )
+    }
+    deployed = [
+        c
+        for c in profile.get("environmentConfigurations") or []
+        if c.get("deploymentMode", "ON_CREATE") == "ON_CREATE"
+    ]
+    found: dict[str, dict[str, Any]] = {}
+    for path, project, alias in users:
+        account_id = ctx.account_id(alias)
+        for configuration in deployed:
+            name = configuration.get("name", "")
+            blueprint = blueprints.get(configuration.get("environmentBlueprintId", ""))
+            if blueprint not in (TOOLING, DATALAKE):
+                raise Unusable(
+                    path,
+                    f"deploys the environment {name!r} (blueprint "
+                    f"{blueprint or configuration.get('environmentBlueprintId')}) when a project "
+                    "is created; smus-mesh enables only the Tooling and DataLake blueprints in "
+                    "a project's account",
+                )
+            found.setdefault(blueprint, configuration)
+            account = configuration.get("awsAccount") or {}
+            if "awsAccountId" not in account or configuration.get("accountPools"):
+                raise Unusable(
+                    path,
+                    f"chooses the account of its environment {name!r} at project "
+                    "creation (account pools or a parameter path); smus-mesh needs one pinned "
+                    "with awsAccount.awsAccountId",
+                )
+            if account["awsAccountId"] != account_id:
+                raise Unusable(
+                    path,
+                    f"deploys its environment {name!r} into account "
+                    f"{account['awsAccountId']}, not {account_id} ({alias}) where the config "
+                    f"puts project {project!r}",
+                )
+            region = (configuration.get("awsRegion") or {}).get("regionName", ctx.region)
+            if region != ctx.region:
+                raise Unusable(
+                    path,
+                    f"deploys its environment {name!r} in {region}, not in the config's "
+                    f"region {ctx.region}",
+                )
+        missing = [b for b in (TOOLING, DATALAKE) if b not in found]
+        if missing:
+            raise Unusable(
+                path,
+                f"has no {' or '.join(missing)} environment deployed when a project is "
+                "created (ON_CREATE); smus-mesh's projects need both",
+            )
+        overrides = (found[DATALAKE].get("configurationParameters") or {}).get(
+            "parameterOverrides"
+        ) or []
+        if any(o.get("name") == "glueDbName" and o.get("isEditable") is False for o in overrides):
+            raise Unusable(
+                path,
+                f"fixes glueDbName in its environment {found[DATALAKE].get('name')!r} "
+                "(isEditable: false); smus-mesh names each project's Glue database",
+            )
+    return str(found[TOOLING]["name"]), str(found[DATALAKE]["name"])
+
+
 # --- projects (workflow.md Phase G) -------------------------------------------------------------
 
 
@@ -1186,6 +1374,7 @@ class Project(DataZoneResource):
         self, ctx: Context, domain_id: str, project_id: str
     ) -> dict[str, Any] | None:
         datazone = ctx.client(self.account, "datazone")
+        tooling, lakehouse = self._configuration_names(ctx)
         outputs: dict[str, Any] = {}
         for env in paginate(
             datazone,
@@ -1199,12 +1388,12 @@ class Project(DataZoneResource):
             detail = datazone.get_environment(domainIdentifier=domain_id, identifier=env["id"])
             configuration = detail.get("environmentConfigurationName") or env.get("name")
             resources = {r["name"]: r["value"] for r in detail.get("provisionedResources", [])}
-            if configuration == TOOLING_CONFIGURATION:
+            if configuration == tooling:
                 outputs["tooling_env"] = env["id"]
                 outputs["role_arn"] = resources.get("userRoleArn", "")
                 outputs["account_id"] = detail.get("awsAccountId", "")
                 outputs["s3_path"] = resources.get("s3BucketPath", "")
-            elif configuration == LAKEHOUSE_CONFIGURATION:
+            elif configuration == lakehouse:
                 outputs["lakehouse_env"] = env["id"]
         if "tooling_env" not in outputs:
             return None
@@ -1221,6 +1410,15 @@ class Project(DataZoneResource):
             if connection["name"] == ATHENA_CONNECTION:
                 outputs["athena_connection"] = connection["connectionId"]
         return outputs
+
+    def _configuration_names(self, ctx: Context) -> tuple[str, str]:
+        """Its profile's Tooling and Lakehouse environment configurations: an existing
+        profile's own names (ExistingProjectProfile), else smus-mesh's."""
+        profile = ctx.outputs(self.profile_key) if self.profile_key else {}
+        return (
+            str(profile.get("tooling_configuration", TOOLING_CONFIGURATION)),
+            str(profile.get("lakehouse_configuration", LAKEHOUSE_CONFIGURATION)),
+        )
 
     def wait_deleted(self, ctx: Context) -> Observed:
         gone = super().wait_deleted(ctx)
@@ -1258,7 +1456,7 @@ class Project(DataZoneResource):
             "projectProfileId": ctx.output(self.profile_key, "id"),
             "userParameters": [
                 {
-                    "environmentConfigurationName": LAKEHOUSE_CONFIGURATION,
+                    "environmentConfigurationName": self._configuration_names(ctx)[1],
                     "environmentParameters": [
                         {"name": "glueDbName", "value": ctx.names.project_database(self.project)}
                     ],

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from smus_mesh.config import Config, TableConfig
+from smus_mesh.config import Config, ProfileRef, TableConfig
 from smus_mesh.resources import catalog, datazone, iam, lakeformation, storage, subscriptions
 from smus_mesh.resources.base import Resource
 from smus_mesh.resources.context import Context
@@ -44,6 +44,7 @@ class SetupBuilder:
         project_accounts = list(dict.fromkeys(p.account for p in self.config.projects))
         for account in project_accounts:
             self._account(account)
+        self._existing_profiles()
         for table in self.config.tables:
             self._table(table)
         for project in self.config.projects:
@@ -158,8 +159,8 @@ class SetupBuilder:
                     ),
                 ).key
             )
-        if all(p.existing for p in self.config.projects if p.account == alias):
-            return  # existing projects only: no profile to create projects from
+        if all(p.existing or p.profile for p in self.config.projects if p.account == alias):
+            return  # existing projects or profiles only: no profile of its own to make
         profile = self.add(
             f"profile:{alias}",
             datazone.ProjectProfile(
@@ -185,6 +186,39 @@ class SetupBuilder:
                 depends_on=(profile.key,),
             ),
         )
+
+    def _existing_profiles(self) -> None:
+        """The existing profiles the config names (ADR 26), each with this set-up's grant
+        to create projects from it (removed by `down`; the profile is never touched)."""
+        d = self.config.domain.account
+        domain = self.key("domain")
+        users: dict[str, list[tuple[str, str, str]]] = {}
+        refs: dict[str, ProfileRef] = {}
+        for i, project in enumerate(self.config.projects):
+            if project.profile is not None:
+                refs.setdefault(project.profile.ref, project.profile)
+                users.setdefault(project.profile.ref, []).append(
+                    (f"projects[{i}]", project.name, project.account)
+                )
+        for ref, profile_ref in refs.items():
+            profile = self.add(
+                f"existing-profile:{ref}",
+                datazone.ExistingProjectProfile(profile_ref, d, domain, users[ref]),
+            )
+            self.add(
+                f"grant:existing-profile:{ref}",
+                datazone.PolicyGrant(
+                    f"profile/existing/{ref}",
+                    d,
+                    domain,
+                    "DOMAIN_UNIT",
+                    "CREATE_PROJECT_FROM_PROJECT_PROFILE",
+                    entity=lambda ctx: str(ctx.output(domain, "root_domain_unit_id")),
+                    principal=_operator(d),
+                    detail=_profile_detail(profile.key),
+                    depends_on=(profile.key,),
+                ),
+            )
 
     def _table(self, table: TableConfig) -> None:
         alias = table.account
@@ -254,14 +288,24 @@ class SetupBuilder:
                 ),
             )
             return
+        if project.profile is not None:
+            # An existing profile: its grant, and the account's blueprints enabled.
+            ref = project.profile.ref
+            profile_key = self.key(f"existing-profile:{ref}")
+            depends = (
+                self.key(f"grant:existing-profile:{ref}"),
+                *(
+                    self.key(f"grant:blueprint:{project.account}:{blueprint}")
+                    for blueprint in (datazone.TOOLING, datazone.DATALAKE)
+                ),
+            )
+        else:
+            profile_key = self.key(f"profile:{project.account}")
+            depends = (self.key(f"grant:profile:{project.account}"),)
         self.add(
             f"project:{name}",
             datazone.Project(
-                name,
-                self.config.domain.account,
-                self.key("domain"),
-                self.key(f"profile:{project.account}"),
-                depends_on=(self.key(f"grant:profile:{project.account}"),),
+                name, self.config.domain.account, self.key("domain"), profile_key, depends
             ),
         )
 

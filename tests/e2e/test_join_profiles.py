@@ -1,0 +1,305 @@
+"""Existing project profiles named in the config, in a joined domain (issue 15.1, ADR 26).
+
+The domain's owner makes, with plain boto3 as AWS's docs describe it
+(`tests/emulator/datazone_setup.build_mesh`), a domain, both accounts' blueprint
+configurations and grants, a project profile pinned to each account and two projects.
+A neighbour set-up (`other`) joins it with profiles of its own; then `demo` joins it and
+makes both its projects from the owner's profiles (one named by name, one by id): the
+profiles are shown as joined (not ours) by `plan`, `status`, `diagram` and `outputs`,
+never changed, and `down` leaves them and everything else of the owner's (and `other`)
+exactly as they were. A profile that does not exist, or that cannot serve the project
+the config makes from it, is refused before any change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from smus_mesh.cli import app
+from smus_mesh.collaboration import Collaboration
+from smus_mesh.config import parse_config
+from smus_mesh.diagram import observe_mesh, to_svg
+from smus_mesh.engine.plan import JOINED, Action
+from smus_mesh.errors import ConfigError, UserError
+from tests.e2e.conftest import example_document
+from tests.e2e.helpers import inventory_diff
+from tests.e2e.test_join_domain import (
+    CLI_ENV,
+    EXPECTED_ROWS,
+    FOREIGN_MUTATIONS,
+    _ours_only,
+    foreign_parts,
+    joined_document,
+    workspace,
+)
+from tests.emulator.datazone_setup import build_mesh
+from tests.emulator.datazone_support import (
+    associate_account,
+    create_domain,
+    create_profile,
+    enable_blueprints,
+)
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
+
+#: What would make, change or delete a project profile: `demo` makes none of them.
+PROFILE_MUTATIONS = ("CreateProjectProfile", "UpdateProjectProfile", "DeleteProjectProfile")
+
+PRODUCER_PROFILE = "datazone:project-profile/existing/producer"
+
+
+def with_profiles(document: dict[str, Any], producer: Any, consumer: Any) -> dict[str, Any]:
+    """`document` with its producer and consumer projects made from existing profiles."""
+    document["projects"][0]["profile"] = producer
+    document["projects"][1]["profile"] = consumer
+    return document
+
+
+def test_a_set_up_uses_the_owners_profiles_and_leaves_them_as_they_were(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    mesh = build_mesh(cloud)
+    datazone = mesh.datazone()
+    profile_ids = {
+        p["name"]: p["id"]
+        for p in datazone.list_project_profiles(domainIdentifier=mesh.domain_id)["items"]
+    }
+    foreign_before = foreign_parts(cloud, mesh)
+    other_state, demo_state = tmp_path / "other.json", tmp_path / "demo.json"
+    other = joined_document(mesh.domain_id, "other")
+    report = workspace(other, other_state).up()
+    assert report.ok, [f.message for f in report.failures]
+
+    before = cloud.inventory()
+    seq = int(cloud.calls()[-1]["seq"])
+    demo = with_profiles(
+        joined_document(mesh.domain_id),
+        {"name": "producer"},
+        {"id": profile_ids["consumer"]},
+    )
+    consumer_profile = f"datazone:project-profile/existing/{profile_ids['consumer']}"
+
+    plan = workspace(demo, demo_state).plan()
+    steps = {s.key: s for s in plan.steps}
+    for key in (PRODUCER_PROFILE, consumer_profile):
+        assert (steps[key].action, steps[key].reason) == (Action.KEEP, JOINED)
+    # No profile of its own: every project is made from one of the owner's.
+    assert [k for k in steps if k.startswith("datazone:project-profile/")] == [
+        PRODUCER_PROFILE,
+        consumer_profile,
+    ]
+    assert steps["datazone:policy-grant/profile/existing/producer"].action == Action.CREATE
+
+    report = workspace(demo, demo_state).up()
+    assert report.ok, [f.message for f in report.failures]
+    results = Collaboration(workspace(demo, demo_state)).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]
+    assert [s.key for s in workspace(demo, demo_state).plan().changes()] == []
+
+    outputs = workspace(demo, demo_state).outputs()
+    for project, name in (("demo-producer", "producer"), ("demo-consumer", "consumer")):
+        made = datazone.get_project(
+            domainIdentifier=mesh.domain_id, identifier=outputs["projects"][project]["id"]
+        )
+        assert made["projectProfileId"] == profile_ids[name]
+        assert outputs["projects"][project]["profile"] == {
+            "id": profile_ids[name],
+            "name": name,
+            "joined": True,
+        }
+        assert outputs["projects"][project]["joined"] is False
+    status = {row["key"]: row for row in workspace(demo, demo_state).status()}
+    assert status[PRODUCER_PROFILE]["owned"] is False
+    assert status[PRODUCER_PROFILE]["detail"] == (
+        "ENABLED; joined: an existing project profile (not ours)"
+    )
+    mesh_drawn = observe_mesh(workspace(demo, demo_state))
+    node = next(n for n in mesh_drawn.nodes if n.key == PRODUCER_PROFILE)
+    assert (node.joined, node.owned, node.action) == (True, False, "keep")
+    svg = to_svg(mesh_drawn)
+    box = svg[svg.index(f'data-key="{PRODUCER_PROFILE}"') :].split("</g>", 1)[0]
+    assert "project profile: existing/producer" in box
+    assert "COMPLETE · joined, not ours" in box
+
+    down_plan, _, _ = workspace(demo, demo_state).down_plan()
+    for key in (PRODUCER_PROFILE, consumer_profile):
+        assert down_plan.step(key).action == Action.KEEP
+        assert down_plan.step(key).reason == f"{JOINED}; left as it was"
+    down, leftovers = workspace(demo, demo_state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert workspace(demo, demo_state).audit().count() == 0
+
+    after = cloud.inventory()
+    assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)
+    calls = [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]]
+    touched = Counter(
+        c["operation"] for c in calls if c["operation"] in FOREIGN_MUTATIONS + PROFILE_MUTATIONS
+    )
+    assert touched == Counter(), touched
+    # The grants `demo` added to use the profiles were its own, and went with `down`.
+    assert Counter(c["operation"] for c in calls if "PolicyGrant" in c["operation"]) == Counter(
+        {"AddPolicyGrant": 2, "RemovePolicyGrant": 2}
+    )
+    setups = ("other-", "demo-")
+    assert _ours_only(foreign_parts(cloud, mesh), setups) == _ours_only(foreign_before, setups)
+
+    # The neighbour still works and has nothing to do.
+    assert [s.key for s in workspace(other, other_state).plan().changes()] == []
+    down, leftovers = workspace(other, other_state).down()
+    assert down.ok and leftovers.count() == 0, leftovers.to_dict()
+    assert foreign_parts(cloud, mesh) == foreign_before
+
+
+def _owner_domain(cloud: Cloud, consumer_mode: str = "ON_CREATE") -> dict[str, Any]:
+    """A domain with both accounts' blueprints and a profile pinned to each (no projects):
+    `producer` (the domain account) and `consumer` (its Lakehouse `consumer_mode`)."""
+    domain = create_domain(cloud)
+    producer = enable_blueprints(cloud, domain, DOMAIN_ACCOUNT)
+    associate_account(cloud, domain, CONSUMER_ACCOUNT)
+    consumer = enable_blueprints(cloud, domain, CONSUMER_ACCOUNT)
+    create_profile(cloud, domain, producer, "producer")
+    create_profile(cloud, domain, consumer, "consumer", mode=consumer_mode)
+    return domain
+
+
+@pytest.mark.parametrize(
+    ("consumer_profile", "mode", "message"),
+    [
+        (
+            {"name": "nobody-made-this"},
+            "ON_CREATE",
+            "projects[1].profile: no project profile of name 'nobody-made-this' in the joined "
+            "domain {domain} ({domain}); profile names an existing one",
+        ),
+        (
+            {"id": "prof404"},
+            "ON_CREATE",
+            "projects[1].profile: no project profile of id prof404 in the joined domain "
+            "{domain} ({domain}); profile names an existing one",
+        ),
+        (
+            {"name": "producer"},
+            "ON_CREATE",
+            "projects[1].profile: the project profile producer ({producer}) deploys its "
+            "environment 'Tooling' into account 111111111111, not 222222222222 (consumer) "
+            "where the config puts project 'demo-consumer'",
+        ),
+        (
+            {"name": "consumer"},
+            "ON_DEMAND",
+            "projects[1].profile: the project profile consumer ({consumer}) has no DataLake "
+            "environment deployed when a project is created (ON_CREATE); smus-mesh's "
+            "projects need both",
+        ),
+    ],
+    ids=["no-such-name", "no-such-id", "another-account", "on-demand-lakehouse"],
+)
+def test_a_profile_that_cannot_serve_the_project_is_refused_before_any_change(
+    cloud: Cloud,
+    tmp_path: Path,
+    fast_polling: None,
+    consumer_profile: dict[str, str],
+    mode: str,
+    message: str,
+) -> None:
+    domain = _owner_domain(cloud, mode)
+    ids = {
+        p["name"]: p["id"]
+        for p in cloud.client("datazone", DOMAIN_ACCOUNT).list_project_profiles(
+            domainIdentifier=domain["id"]
+        )["items"]
+    }
+    document = with_profiles(
+        joined_document(domain["id"]), {"name": "producer"}, consumer_profile
+    )
+    expected = message.format(domain=domain["id"], **ids)
+    key = f"datazone:project-profile/existing/{consumer_profile.get('name') or 'prof404'}"
+    seq = int(cloud.calls()[-1]["seq"])
+
+    with pytest.raises(UserError) as raised:
+        workspace(document, tmp_path / "state.json").up()
+    assert raised.value.exit_code == 2
+    assert str(raised.value) == f"refused, nothing was changed: {key}: {expected}"
+    assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
+
+    # The CLI: exit 2, the message, and no change either.
+    path = tmp_path / "joined.yaml"
+    path.write_text(yaml.safe_dump(document))
+    args = ["-c", str(path), "--state", str(tmp_path / "state.json"), "up", "--yes"]
+    result = CliRunner().invoke(app, args, env=CLI_ENV)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: refused, nothing was changed: {key}: {expected}\n"
+    assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
+    # `plan` shows it blocked, with the same reason.
+    step = workspace(document, tmp_path / "state.json").plan().step(key)
+    assert (step.action, step.reason) == (Action.BLOCKED, f"not this set-up's: {expected}")
+
+
+@pytest.mark.parametrize(
+    ("domain", "profile", "existing", "problems"),
+    [
+        (
+            None,
+            {"name": "corp"},
+            False,
+            [
+                (
+                    "projects[1].profile",
+                    "an existing project profile needs a joined domain (domain.id, or "
+                    "domain.existing: true); a domain smus-mesh creates has no profiles yet",
+                )
+            ],
+        ),
+        (
+            {"id": "dzd_abc", "account": "producer"},
+            {"name": "corp"},
+            True,
+            [
+                (
+                    "projects[1].profile",
+                    "an existing project has its profile already: drop profile (or existing)",
+                )
+            ],
+        ),
+        (
+            {"id": "dzd_abc", "account": "producer"},
+            {"name": "corp", "id": "abc"},
+            False,
+            [("projects[1].profile", "give either name or id of an existing project profile")],
+        ),
+        (
+            {"id": "dzd_abc", "account": "producer"},
+            {"id": "a b"},
+            False,
+            [
+                (
+                    "projects[1].profile.id",
+                    "expected a project profile id: 1-36 letters, digits, '_' or '-', got 'a b'",
+                )
+            ],
+        ),
+    ],
+    ids=["created-domain", "existing-project", "name-and-id", "bad-id"],
+)
+def test_a_named_profile_is_validated_with_paths(
+    domain: dict[str, Any] | None,
+    profile: dict[str, str],
+    existing: bool,
+    problems: list[tuple[str, str]],
+) -> None:
+    document = example_document()
+    if domain is not None:
+        document["domain"] = domain
+    document["projects"][1]["profile"] = profile
+    if existing:
+        document["projects"][1]["existing"] = True
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "test config")
+    assert raised.value.problems == problems
