@@ -216,9 +216,7 @@ def test_a_profile_that_cannot_serve_the_project_is_refused_before_any_change(
             domainIdentifier=domain["id"]
         )["items"]
     }
-    document = with_profiles(
-        joined_document(domain["id"]), {"name": "producer"}, consumer_profile
-    )
+    document = with_profiles(joined_document(domain["id"]), {"name": "producer"}, consumer_profile)
     expected = message.format(domain=domain["id"], **ids)
     key = f"datazone:project-profile/existing/{consumer_profile.get('name') or 'prof404'}"
     seq = int(cloud.calls()[-1]["seq"])
