@@ -1,4 +1,5 @@
-"""Existing project profiles named in the config, in a joined domain (issue 15.1, ADR 26).
+"""Existing project profiles and the members of existing projects named in the config, in
+a joined domain (issue 15.1, ADR 26).
 
 The domain's owner makes, with plain boto3 as AWS's docs describe it
 (`tests/emulator/datazone_setup.build_mesh`), a domain, both accounts' blueprint
@@ -8,7 +9,8 @@ makes both its projects from the owner's profiles (one named by name, one by id)
 profiles are shown as joined (not ours) by `plan`, `status`, `diagram` and `outputs`,
 never changed, and `down` leaves them and everything else of the owner's (and `other`)
 exactly as they were. A profile that does not exist, or that cannot serve the project
-the config makes from it, is refused before any change.
+the config makes from it, is refused before any change. Members the config gives the
+owner's project are added, and `down` removes only those the set-up added.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from tests.emulator.datazone_support import (
     create_domain,
     create_profile,
     enable_blueprints,
+    member_client,
+    user_session,
 )
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
@@ -301,3 +305,70 @@ def test_a_named_profile_is_validated_with_paths(
     with pytest.raises(ConfigError) as raised:
         parse_config(document, "test config")
     assert raised.value.problems == problems
+
+
+def _memberships(cloud: Cloud, domain_id: str, project_id: str) -> dict[str, str]:
+    """A project's members (DataZone user or group profile id -> designation)."""
+    members = cloud.client("datazone", DOMAIN_ACCOUNT).list_project_memberships(
+        domainIdentifier=domain_id, projectIdentifier=project_id
+    )["members"]
+    return {json.dumps(m["memberDetails"], sort_keys=True): m["designation"] for m in members}
+
+
+def test_members_of_an_existing_project_are_added_and_only_those_removed(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """`projects[].members` on the owner's project (`existing: true`): `up` adds the members
+    it lacks; one the owner made a member already is left as it is (not ours), and `down`
+    removes only what `up` added."""
+    mesh = build_mesh(cloud)
+    datazone = mesh.datazone()
+    producer = {"id": mesh.producer.id}
+    steward, _ = member_client(cloud, mesh.domain, producer, "steward", "PROJECT_CATALOG_STEWARD")
+    analyst, _ = user_session(cloud, "analyst")
+    # The owner registered the analyst with the domain (user profiles cannot be deleted).
+    datazone.create_user_profile(
+        domainIdentifier=mesh.domain_id, userIdentifier=analyst, userType="IAM_ROLE"
+    )
+    members_before = _memberships(cloud, mesh.domain_id, mesh.producer.id)
+    before = cloud.inventory()
+
+    document = joined_document(mesh.domain_id)
+    document["projects"][0].update(
+        name="producer",
+        existing=True,
+        members=[
+            {"user": analyst},
+            {"user": steward, "designation": "PROJECT_CATALOG_STEWARD"},
+        ],
+    )
+    state = tmp_path / "state.json"
+    analyst_key = f"datazone:project-membership/producer/user/{analyst}"
+    steward_key = f"datazone:project-membership/producer/user/{steward}"
+    plan = workspace(document, state).plan()
+    assert plan.step(analyst_key).action == Action.CREATE
+    assert plan.step(steward_key).action == Action.KEEP
+    assert plan.step(steward_key).reason == "exists (not ours)"
+
+    report = workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    profile_id = datazone.get_user_profile(domainIdentifier=mesh.domain_id, userIdentifier=analyst)[
+        "id"
+    ]
+    assert _memberships(cloud, mesh.domain_id, mesh.producer.id) == {
+        **members_before,
+        json.dumps({"user": {"userId": profile_id}}): "PROJECT_CONTRIBUTOR",
+    }
+    status = {row["key"]: row for row in workspace(document, state).status()}
+    assert (status[analyst_key]["owned"], status[steward_key]["owned"]) == (True, False)
+    assert [s.key for s in workspace(document, state).plan().changes()] == []
+
+    down_plan, _, _ = workspace(document, state).down_plan()
+    assert down_plan.step(analyst_key).action == Action.DELETE
+    assert down_plan.step(steward_key).action == Action.KEEP
+    down, leftovers = workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert _memberships(cloud, mesh.domain_id, mesh.producer.id) == members_before
+    after = cloud.inventory()
+    assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)
