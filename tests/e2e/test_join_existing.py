@@ -372,3 +372,79 @@ def test_members_of_an_existing_project_are_added_and_only_those_removed(
     assert _memberships(cloud, mesh.domain_id, mesh.producer.id) == members_before
     after = cloud.inventory()
     assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)
+
+
+def test_down_ignoring_the_state_in_a_joined_domain_refuses_and_says_how_to_finish(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """Without its state file a joined set-up cannot tell its DataZone objects from the
+    owner's or a namesake's (ADR 26): `down --ignore-state` changes nothing, lists what it
+    found by the set-up's names (not the owner's parts, not the neighbour's), and says how
+    to finish; with the state file restored, `down` removes exactly the set-up's part."""
+    mesh = build_mesh(cloud)
+    other_state, demo_state = tmp_path / "other.json", tmp_path / "demo.json"
+    other = joined_document(mesh.domain_id, "other")
+    assert workspace(other, other_state).up().ok
+    before = cloud.inventory()
+    demo = joined_document(mesh.domain_id)
+    demo["projects"][0].update(name="producer", existing=True)  # the owner's
+    report = workspace(demo, demo_state).up()
+    assert report.ok, [f.message for f in report.failures]
+    rows = {row["key"]: row for row in workspace(demo, demo_state).status()}
+    saved = demo_state.read_bytes()
+    demo_state.unlink()
+
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(demo))
+    seq = int(cloud.calls()[-1]["seq"])
+    args = ["-c", str(path), "--state", str(demo_state), "down", "--yes", "--ignore-state"]
+    result = CliRunner().invoke(app, args, env=CLI_ENV)
+    assert result.exit_code == 2, result.output
+    assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
+    head, _, rest = result.stderr.partition(":\n  ")
+    listed, _, tail = rest.partition("\nTo finish: ")
+    assert head == (
+        f"error: down --ignore-state cannot tell what this set-up made in the joined domain "
+        f"{mesh.domain_id}: DataZone objects carry no mark of a set-up, and the set-up id on "
+        "its roles and buckets is kept in the state file alone (ADR 26). Nothing was changed. "
+        "Found by the set-up's names"
+    )
+    lines = {line.split(" ", 1)[0].rstrip(":"): line for line in listed.split("\n  ")}
+    profile, project = "datazone:project-profile/consumer", "datazone:project/demo-consumer"
+    assert lines[profile] == (
+        f"{profile} ({rows[profile]['identity']['id']}): a project profile of the set-up's name"
+    )
+    assert lines[project] == (
+        f"{project} ({rows[project]['identity']['id']}): a project of the config's name"
+    )
+    # The set-up's own parts only: not the owner's project, configurations or grants.
+    assert sorted(lines) == sorted(
+        key
+        for key, row in rows.items()
+        if (
+            row["status"] != "ABSENT"
+            and key.split("/", 1)[0] in ("iam:role", "s3:bucket", "glue:database", "glue:table")
+        )
+        or key in (profile, project)
+    )
+    assert tail == (
+        f"restore the state file {demo_state} (from a backup) and run `smus-mesh down`; or "
+        "remove by hand those of these that are this set-up's (DataZone's DeleteProject, "
+        "DeleteProjectProfile, DeleteEnvironmentBlueprintConfiguration, "
+        "DeleteProjectMembership; then the roles, buckets and Glue databases), and run "
+        "`smus-mesh down "
+        "--ignore-state` again\n"
+    )
+
+    # As it says: with the state file back, `down` removes the set-up's part alone.
+    demo_state.write_bytes(saved)
+    down, leftovers = workspace(demo, demo_state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert inventory_diff(before, cloud.inventory()) == {}
+    # Nothing of the set-up's names left: `down --ignore-state` has nothing to refuse, and
+    # leaves the owner's and the neighbour's parts as they are.
+    result = CliRunner().invoke(app, args, env=CLI_ENV)
+    assert result.exit_code == 0, result.output
+    assert inventory_diff(before, cloud.inventory()) == {}
+    assert [s.key for s in workspace(other, other_state).plan().changes()] == []

@@ -29,6 +29,7 @@ from smus_mesh.config import Config, ProjectConfig, load_config, parse_config
 from smus_mesh.console import Console, NoopConsole
 from smus_mesh.engine.apply import Executor, RunReport, StepResult
 from smus_mesh.engine.graph import Graph
+from smus_mesh.engine.joined import refuse_blind_down
 from smus_mesh.engine.plan import (
     PLAN_FILE_FORMAT,
     PLAN_FILE_VERSION,
@@ -330,6 +331,8 @@ class Workspace:
         self.verify_accounts()
         state = self.load_state()
         ctx, observed = self.observe(state)
+        if operation == "down":
+            self._refuse_blind_down(observed)
         removal = self.removal(state)
         plan = (
             plan_up(self.graph, ctx, observed)
@@ -455,7 +458,20 @@ class Workspace:
     def down_plan(self) -> tuple[Plan, State, Context]:
         state = self.load_state()
         ctx, observed = self.observe(state)
+        self._refuse_blind_down(observed)
         return plan_down(self.graph, ctx, observed), state, ctx
+
+    def _refuse_blind_down(self, observed: dict[str, Any]) -> None:
+        """`down --ignore-state` in a joined domain: refused while anything of the set-up's
+        names exists, as nothing there can be attributed (engine/joined.py, ADR 26)."""
+        if self.ignore_state and self.config.domain.joined:
+            refuse_blind_down(
+                self.graph,
+                observed,
+                self.names,
+                self.config.domain.label,
+                str(self.state_path),
+            )
 
     def _remember_ownership(
         self, state: State, observed: dict[str, Any]

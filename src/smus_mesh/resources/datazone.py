@@ -777,7 +777,10 @@ class BlueprintConfiguration(DataZoneResource):
             if is_not_found(exc):
                 return Observed(Status.ABSENT, identity, detail="not enabled")
             raise
-        outputs = {"manage_access_role_arn": current.get("manageAccessRoleArn", "")}
+        outputs = {
+            "manage_access_role_arn": current.get("manageAccessRoleArn", ""),
+            "provisioning_role_arn": current.get("provisioningRoleArn", ""),
+        }
         if ctx.config.domain.joined and not made_here(ctx, self.key):
             # Configured by the domain's owner: used as it is (its roles and bucket), so
             # no drift from what smus-mesh would have set (ADR 26).
