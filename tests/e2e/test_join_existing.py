@@ -436,6 +436,16 @@ def test_down_ignoring_the_state_in_a_joined_domain_refuses_and_says_how_to_fini
         "--ignore-state` again\n"
     )
 
+    # `audit` finds nothing it can attribute, and says that this proves nothing.
+    audit = CliRunner().invoke(app, [*args[:4], "audit", "--no-expect-empty"], env=CLI_ENV)
+    assert audit.exit_code == 0, audit.output
+    assert (
+        f"without this set-up's state file ({demo_state}) nothing of it in the joined domain "
+        f"{mesh.domain_id} can be attributed (its DataZone objects, roles and buckets), so an "
+        "empty audit proves nothing (ADR 26); `smus-mesh down --ignore-state` lists what "
+        "exists under the set-up's names"
+    ) in " ".join(audit.stderr.split())
+
     # As it says: with the state file back, `down` removes the set-up's part alone.
     demo_state.write_bytes(saved)
     down, leftovers = workspace(demo, demo_state).down()

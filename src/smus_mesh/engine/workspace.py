@@ -551,6 +551,7 @@ class Workspace:
             state = self.load_state()
         except StateUnreadable as exc:
             # The audit must work when the state does not: it finds the set-up by its tags.
+            lost = True
             self.console.warn(f"{exc}; auditing from the tags alone")
             self.names.setup_id = None
             self._settle_setup_id(State(self.state_path, self.config.name, {}), False)
@@ -562,6 +563,15 @@ class Workspace:
             domain_ids |= state.remembered("domain_ids")
             project_ids |= state.remembered("project_ids")
             project_ids |= _project_ids(state)
+            lost = state.setup_id is None
+        if lost and self.config.domain.joined:
+            # Nothing in a joined domain carries the set-up id: its state file alone does.
+            self.console.warn(
+                f"without this set-up's state file ({self.state_path}) nothing of it in the "
+                f"joined domain {self.config.domain.label} can be attributed (its DataZone "
+                "objects, roles and buckets), so an empty audit proves nothing (ADR 26); "
+                "`smus-mesh down --ignore-state` lists what exists under the set-up's names"
+            )
         return self.auditor(domain_ids, project_ids).run()
 
     def outputs(self) -> dict[str, Any]:
