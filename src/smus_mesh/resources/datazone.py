@@ -943,7 +943,7 @@ class ProjectProfile(DataZoneResource):
 
     kind = "datazone:project-profile"
     deletion = Deletion("delete_project_profile", IN_DOMAIN)  # synchronous
-    iam_actions = (
+    iam_actions: ClassVar[tuple[str, ...]] = (
         _DZ + "CreateProjectProfile",
         _DZ + "ListProjectProfiles",
         _DZ + "GetProjectProfile",
@@ -1041,6 +1041,12 @@ class ExistingProjectProfile(ProjectProfile):
     """
 
     # Not registered: the same kind as the profiles smus-mesh makes, only never made here.
+    iam_actions = (
+        _DZ + "ListProjectProfiles",
+        _DZ + "GetProjectProfile",
+        _DZ + "ListEnvironmentBlueprints",
+    )
+
     def __init__(
         self,
         ref: Any,

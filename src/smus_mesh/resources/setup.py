@@ -172,18 +172,25 @@ class SetupBuilder:
                 depends_on=(domain, *grants),
             ),
         )
+        self._profile_grant(f"grant:profile:{alias}", f"profile/{alias}", profile.key)
+
+    def _profile_grant(self, alias: str, name: str, profile_key: str) -> None:
+        """smus-mesh's own principal may create projects from the profile (least privilege,
+        rather than the samples' all-users grant)."""
+        d = self.config.domain.account
+        domain = self.key("domain")
         self.add(
-            f"grant:profile:{alias}",
+            alias,
             datazone.PolicyGrant(
-                f"profile/{alias}",
+                name,
                 d,
                 domain,
                 "DOMAIN_UNIT",
                 "CREATE_PROJECT_FROM_PROJECT_PROFILE",
                 entity=lambda ctx: str(ctx.output(domain, "root_domain_unit_id")),
                 principal=_operator(d),
-                detail=_profile_detail(profile.key),
-                depends_on=(profile.key,),
+                detail=_profile_detail(profile_key),
+                depends_on=(profile_key,),
             ),
         )
 
@@ -205,19 +212,8 @@ class SetupBuilder:
                 f"existing-profile:{ref}",
                 datazone.ExistingProjectProfile(profile_ref, d, domain, users[ref]),
             )
-            self.add(
-                f"grant:existing-profile:{ref}",
-                datazone.PolicyGrant(
-                    f"profile/existing/{ref}",
-                    d,
-                    domain,
-                    "DOMAIN_UNIT",
-                    "CREATE_PROJECT_FROM_PROJECT_PROFILE",
-                    entity=lambda ctx: str(ctx.output(domain, "root_domain_unit_id")),
-                    principal=_operator(d),
-                    detail=_profile_detail(profile.key),
-                    depends_on=(profile.key,),
-                ),
+            self._profile_grant(
+                f"grant:existing-profile:{ref}", f"profile/existing/{ref}", profile.key
             )
 
     def _table(self, table: TableConfig) -> None:
