@@ -546,7 +546,7 @@ def permissions(
     with _handled(options):
         from smus_mesh.config import load_config
         from smus_mesh.errors import UserError
-        from smus_mesh.permissions import operator_policy
+        from smus_mesh.permissions import operator_policy, policy_size, size_warning
 
         config = load_config(options.config)
         aliases = config.used_accounts()
@@ -555,10 +555,16 @@ def permissions(
                 raise UserError(f"no account {account!r} in the config; accounts are {aliases}")
             aliases = [account]
         policies = {alias: operator_policy(config, alias) for alias in aliases}
+        for alias, policy in policies.items():
+            if warning := size_warning(alias, policy):
+                _err(f"warning: {warning}")
         _emit(
             options,
             "permissions",
-            {"policies": policies},
+            {
+                "policies": policies,
+                "sizes": {alias: policy_size(policy) for alias, policy in policies.items()},
+            },
             lambda: _echo_json(policies[account] if account else policies),
         )
 

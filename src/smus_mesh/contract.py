@@ -433,6 +433,10 @@ class PermissionsDocument(_Envelope):
 
     kind: Literal["permissions"]
     policies: dict[str, dict[str, Any]]
+    sizes: dict[str, int] = Field(
+        description="Each policy's characters without white space, as IAM counts them "
+        "against its quotas (6,144 for a managed policy, 10,240 for a role's inline policies)."
+    )
 
 
 class VersionDocument(_Envelope):

@@ -10,12 +10,18 @@ a policy for one account, narrowing IAM and S3 to the names smus-mesh uses:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
 from smus_mesh.config import Config
 from smus_mesh.resources.naming import Names
 from smus_mesh.resources.setup import SetupBuilder
+
+#: IAM's size quotas, in characters without white space ("IAM and AWS STS quotas"): one
+#: managed policy, and all the inline policies of one role together.
+MANAGED_POLICY_LIMIT = 6144
+INLINE_POLICY_LIMIT = 10240
 
 #: Calls made outside the resources: verify, audit/sweep, query, approve, unsubscribe.
 EXTRA_ACTIONS = (
@@ -277,3 +283,27 @@ def operator_policy(config: Config, alias: str) -> dict[str, Any]:
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_size(policy: dict[str, Any]) -> int:
+    """The policy's size as IAM counts it against its quotas: without white space."""
+    return len(json.dumps(policy, separators=(",", ":")))
+
+
+def size_warning(alias: str, policy: dict[str, Any]) -> str | None:
+    """Why the policy cannot be attached as one managed policy (or even inline), if so."""
+    size = policy_size(policy)
+    if size <= MANAGED_POLICY_LIMIT:
+        return None
+    said = f"the {alias} policy is {size:,} characters without white space"
+    if size <= INLINE_POLICY_LIMIT:
+        return (
+            f"{said}, over IAM's {MANAGED_POLICY_LIMIT:,} for a managed policy: attach it as "
+            f"the role's inline policy (up to {INLINE_POLICY_LIMIT:,}) or split its statements "
+            "over two managed policies"
+        )
+    return (
+        f"{said}, over IAM's {MANAGED_POLICY_LIMIT:,} for a managed policy and "
+        f"{INLINE_POLICY_LIMIT:,} for a role's inline policies: split its statements over "
+        "two or more managed policies"
+    )

@@ -473,3 +473,23 @@ def test_help_documents_the_exit_codes() -> None:
         "input (config, options, state file), nothing changed; 3 AWS kept failing "
         "transiently after every retry, safe to run again; 130 interrupted."
     ) in words
+
+
+def test_permissions_warns_when_a_policy_is_over_an_iam_quota(tmp_path: Path) -> None:
+    document = example_document()
+    document["name"] = "demo-longer-setup-name-x"  # the longest name: over a managed policy
+    path = tmp_path / "long.yaml"
+    path.write_text(json.dumps(document))
+    result = run("-c", path, "-o", "json", "permissions")
+    assert result.exit_code == 0, result.output
+    sizes = json.loads(result.stdout)["sizes"]
+    assert 6144 < sizes["producer"] <= 10240 and sizes["consumer"] <= 6144
+    assert result.stderr == (
+        f"warning: the producer policy is {sizes['producer']:,} characters without white space, "
+        "over IAM's 6,144 for a managed policy: attach it as the role's inline policy (up to "
+        "10,240) or split its statements over two managed policies\n"
+    )
+    # the example fits: no warning
+    (tmp_path / "ok.yaml").write_text(json.dumps(example_document()))
+    quiet = run("-c", tmp_path / "ok.yaml", "permissions", "--account", "producer")
+    assert quiet.exit_code == 0 and quiet.stderr == ""

@@ -3,13 +3,14 @@ Reference gives their actions; the rest of the two stays on "*" (docs/permission
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import pytest
 
 from smus_mesh.config import parse_config
-from smus_mesh.permissions import operator_policy
+from smus_mesh.permissions import operator_policy, policy_size, size_warning
 from tests.e2e.conftest import example_document
 
 PRODUCER, CONSUMER = "111111111111", "222222222222"
@@ -76,3 +77,34 @@ def test_the_example_fits_a_managed_policy() -> None:
     for alias in ("producer", "consumer"):
         policy = operator_policy(parse_config(example_document()), alias)
         assert len(json.dumps(policy, separators=(",", ":"))) <= 6144
+    assert size_warning("producer", policy) is None
+
+
+def test_a_policy_over_a_quota_is_said_with_what_to_do() -> None:
+    """The longest set-up name already overflows a managed policy; many databases overflow
+    a role's inline policies too. `permissions` warns (tests/cli/test_cli.py)."""
+    long_name = example_document()
+    long_name["name"] = "demo-longer-setup-name-x"  # 24 characters, the most allowed
+    policy = operator_policy(parse_config(long_name), "producer")
+    size = policy_size(policy)
+    assert 6144 < size <= 10240
+    assert size_warning("producer", policy) == (
+        f"the producer policy is {size:,} characters without white space, over IAM's 6,144 for "
+        "a managed policy: attach it as the role's inline policy (up to 10,240) or split its "
+        "statements over two managed policies"
+    )
+
+    many = example_document()
+    for i in range(40):
+        table = copy.deepcopy(many["tables"][0])
+        table.update(name=f"inv{i}", database=f"retail_database_number_{i}")
+        table["location"] = f"s3://smus-mesh-demo-retail-{PRODUCER}/inv{i}/"
+        many["tables"].append(table)
+    policy = operator_policy(parse_config(many), "producer")
+    size = policy_size(policy)
+    assert size > 10240
+    assert size_warning("producer", policy) == (
+        f"the producer policy is {size:,} characters without white space, over IAM's 6,144 for "
+        "a managed policy and 10,240 for a role's inline policies: split its statements over "
+        "two or more managed policies"
+    )
