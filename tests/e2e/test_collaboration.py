@@ -444,16 +444,29 @@ def test_manual_approval_is_visible_and_unsubscribe_is_recorded(
         "joined": False,  # smus-mesh created it (ADR 26)
     }
     assert outputs["setup_id"] == described["tags"]["smus-mesh:setup-id"]
+    # Each project made by smus-mesh (not joined), from the set-up's own profile.
+    profiles = {
+        p["id"]: p["name"]
+        for p in datazone.client.list_project_profiles(domainIdentifier=domain["id"])["items"]
+    }
+    made_from = {
+        name: outputs["projects"][name].pop("profile") for name in ("producer", "consumer")
+    }
+    for profile in made_from.values():
+        assert profile == {"id": profile["id"], "name": profiles[profile["id"]], "joined": False}
+    assert made_from["producer"]["id"] != made_from["consumer"]["id"]  # one per account
     assert outputs["projects"] == {
         "producer": {
             "id": datazone.projects["producer"],
             "account": "producer",
             "account_id": DOMAIN_ACCOUNT,
+            "joined": False,
         },
         "consumer": {
             "id": datazone.projects["consumer"],
             "account": "consumer",
             "account_id": CONSUMER_ACCOUNT,
+            "joined": False,
         },
     }
     [subscription] = datazone.subscriptions("consumer")
