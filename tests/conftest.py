@@ -10,18 +10,26 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import typer.testing
 
 from smus_mesh_emulator.progress import FIRST_READ_GRACE
 from smus_mesh_emulator.server import EmulatorServer
 from tests.support import REGION, TEST_FIRST_READ_GRACE, TEST_IAM, Cloud
 
 _real_connect = socket.socket.connect
+
+# Typer's CliRunner builds the click command from the app's annotations again on every
+# `invoke` (~30 ms of CPU); the suite invokes the CLI over a thousand times. The command
+# holds no state of a run (click makes a new context per invocation), so each process
+# builds it once, as the installed `smus-mesh` does.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 #: Test files that run whole flows (tens of seconds a test), roughly slowest first. They
 #: are collected first, so that with `--maxschedchunk 2` (make test) xdist hands the long
