@@ -110,6 +110,8 @@ class Collaboration:
         self.config = workspace.config
         self._ctx: Context | None = None
         self._observed: dict[str, Observed] = {}
+        #: the steps asked for and their ancestors: what may be observed
+        self._wanted: set[str] = set()
 
     # observing just what is needed ------------------------------------------------------
     def _context(self) -> Context:
@@ -118,18 +120,35 @@ class Collaboration:
         return self._ctx
 
     def _require(self, *keys: str) -> Context:
-        """Observe these steps and their ancestors (read-only), in dependency order."""
+        """Observe these steps (read-only), and, on demand, each dependency whose outputs an
+        observation reads: the first read of a dependency's outputs observes it first, as
+        `plan` would have before (ancestors whose outputs nothing reads, such as roles and
+        blueprint configurations of a `query`, are not observed at all)."""
         ctx = self._context()
         graph = self.workspace.graph
-        wanted: set[str] = set()
         for key in keys:
-            wanted |= graph.ancestors(key) | {key}
+            self._wanted |= graph.ancestors(key) | {key}
+        observing: set[str] = set()
+
+        def observe(key: str) -> None:
+            # A key outside the wanted steps is unknown, as it was when only those were
+            # observed; one being observed reads its own (not yet set) outputs.
+            if key in self._observed or key in observing or key not in self._wanted:
+                return
+            observing.add(key)
+            try:
+                observed = observe_safely(graph.get(key), ctx)
+            finally:
+                observing.discard(key)
+            self._observed[key] = observed
+            if observed.status != Status.ABSENT:
+                ctx.set_outputs(key, {**observed.identity, **observed.outputs})
+
+        ctx.resolve_with(observe)
+        wanted = set(keys)
         for resource in graph.ordered():
-            if resource.key in wanted and resource.key not in self._observed:
-                observed = observe_safely(resource, ctx)
-                self._observed[resource.key] = observed
-                if observed.status != Status.ABSENT:
-                    ctx.set_outputs(resource.key, {**observed.identity, **observed.outputs})
+            if resource.key in wanted:
+                observe(resource.key)
         return ctx
 
     def _key(self, alias: str) -> str:

@@ -75,6 +75,8 @@ class Context:
         #: "<project>/<table>" subscriptions `smus-mesh unsubscribe` ended (state file).
         self.unsubscribed = set(unsubscribed or ())
         self._outputs: dict[str, dict[str, Any]] = {}
+        #: see `resolve_with`
+        self._resolve: Callable[[str], None] | None = None
         self._memo: dict[str, Any] = {}
         self._shared: dict[tuple[str, ...], _SharedList] = {}
         self._lock = threading.Lock()
@@ -137,6 +139,16 @@ class Context:
             return shared.items
 
     # outputs ---------------------------------------------------------------------
+    def resolve_with(self, resolve: Callable[[str], None]) -> None:
+        """Observe on demand: `resolve(key)` runs before each read of `key`'s outputs, so a
+        command that reads a few steps (`query`, `pending`, ...) observes just the
+        dependencies their observations read, not every ancestor (`Collaboration`)."""
+        self._resolve = resolve
+
+    def _resolved(self, key: str) -> None:
+        if self._resolve is not None:
+            self._resolve(key)
+
     def set_outputs(self, key: str, outputs: dict[str, Any]) -> None:
         with self._lock:
             self._outputs[key] = dict(outputs)
@@ -144,6 +156,7 @@ class Context:
     def output(self, key: str, name: str) -> Any:
         """A dependency's output; a missing one is a bug in the graph (the engine
         runs a resource only after its dependencies are COMPLETE)."""
+        self._resolved(key)
         with self._lock:
             values = self._outputs.get(key)
         if values is None or name not in values:
@@ -151,10 +164,12 @@ class Context:
         return values[name]
 
     def has_output(self, key: str, name: str) -> bool:
+        self._resolved(key)
         with self._lock:
             return name in self._outputs.get(key, {})
 
     def outputs(self, key: str) -> dict[str, Any]:
+        self._resolved(key)
         with self._lock:
             return dict(self._outputs.get(key, {}))
 
@@ -171,6 +186,7 @@ class Context:
     def known_id(self, key: str) -> str | None:
         """The id this run already knows for `key` (just created, or observed), else the one
         the state file remembers: a wait then polls Get by id instead of listing by name."""
+        self._resolved(key)
         with self._lock:
             current = self._outputs.get(key, {}).get("id")
         return str(current) if current else self.remembered.get(key, {}).get("id")
