@@ -118,9 +118,33 @@ def client(
     out.put(latencies)
 
 
+def _percentile(values: list[float], share: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * share))], 2) if values else 0.0
+
+
+def server_side(calls: list[dict[str, Any]]) -> dict[str, float]:
+    """Where the server's share of a call goes, from its calls log: `duration_ms` is the
+    request inside the app, `busy_ms` the part under the request lock, and their difference
+    (`wait`) mostly the wait for the lock. A client's latency beyond `duration_ms` is spent
+    in its own process, on the wire, in the server's accept queue or waiting for the GIL."""
+    duration = [c["duration_ms"] for c in calls]
+    busy = [c["busy_ms"] for c in calls]
+    wait = [d - b for d, b in zip(duration, busy, strict=True)]
+    return {
+        "server_p50_ms": _percentile(duration, 0.5),
+        "server_p99_ms": _percentile(duration, 0.99),
+        "busy_p50_ms": _percentile(busy, 0.5),
+        "busy_p99_ms": _percentile(busy, 0.99),
+        "wait_p99_ms": _percentile(wait, 0.99),
+        "busy_share": round(sum(busy) / sum(duration), 2) if calls else 0.0,
+    }
+
+
 def measure(
-    url: str, ids: dict[str, str], mix: str, clients: int, seconds: float
+    serve: Serve, ids: dict[str, str], mix: str, clients: int, seconds: float
 ) -> dict[str, float]:
+    url = serve.url
     context = multiprocessing.get_context("spawn")
     start, out = context.Event(), context.Queue()
     processes = [
@@ -130,6 +154,8 @@ def measure(
     for process in processes:
         process.start()
     time.sleep(min(30.0, 2.0 + 0.5 * clients))  # every client imported and warmed up
+    first = serve.calls_since(0)
+    since = first[-1]["seq"] if first else 0
     start.set()
     latencies: list[float] = []
     for _ in processes:
@@ -143,6 +169,7 @@ def measure(
         "calls_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+        **server_side(serve.calls_since(since)),
     }
 
 
@@ -152,8 +179,8 @@ def run(counts: list[int], seconds: float) -> dict[str, Any]:
         try:
             os.environ.update(clean_environment(Path(directory)))
             ids = set_up(serve.url)
-            floor = measure(serve.url, ids, "floor", 1, seconds)
-            rows = {n: measure(serve.url, ids, "mixed", n, seconds) for n in counts}
+            floor = measure(serve, ids, "floor", 1, seconds)
+            rows = {n: measure(serve, ids, "mixed", n, seconds) for n in counts}
         finally:
             serve.stop()
     single = rows[1]
@@ -167,19 +194,27 @@ def run(counts: list[int], seconds: float) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     lines = [
-        "| clients | calls/s | x one client | p50 ms | p99 ms | p99 / one client's p50 |",
-        "|---|---|---|---|---|---|",
+        "| clients | calls/s | x one client | p50 ms | p99 ms | p99 / one client's p50 "
+        "| server p50 / p99 ms | in lock p50 / p99 ms | lock wait p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def server(row: dict[str, Any]) -> str:
+        return (
+            f"{row['server_p50_ms']} / {row['server_p99_ms']} | "
+            f"{row['busy_p50_ms']} / {row['busy_p99_ms']} | {row['wait_p99_ms']}"
+        )
+
     for key, row in result.items():
         if key.isdigit():
             lines.append(
                 f"| {key} | {row['calls_per_s']} | {row['x_single']} | {row['p50_ms']} | "
-                f"{row['p99_ms']} | {row['p99_over_single_p50']} |"
+                f"{row['p99_ms']} | {row['p99_over_single_p50']} | {server(row)} |"
             )
     floor = result["floor_sts"]
     lines.append(
         f"| moto's floor (1 client, sts GetCallerIdentity) | {floor['calls_per_s']} | | "
-        f"{floor['p50_ms']} | {floor['p99_ms']} | |"
+        f"{floor['p50_ms']} | {floor['p99_ms']} | | {server(floor)} |"
     )
     return "\n".join(lines)
 

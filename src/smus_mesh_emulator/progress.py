@@ -12,8 +12,9 @@ its work whether or not anyone watches. So every asynchronous object holds a
   seconds, whichever comes first: a read right after the create shows CREATING /
   IN_PROGRESS / ... (a tool that reads a final status at once fails here as on AWS),
   and an object nobody reads completes on its own shortly after;
-* the `Clock` thread (started with the server) and the start of every request run
-  `Scheduler.tick()` under the emulator's request lock: it advances every transition
+* the `Clock` thread (started with the server) and the start of every request that
+  finds something due run `Scheduler.tick()` under `RUNTIME.lock`, which excludes every
+  request (ADR 27): it advances every transition
   that is due and runs its completion side effects (stacks, grants, revocations, ...)
   at that moment, whether or not the object was read.
 
@@ -30,8 +31,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 LOG = logging.getLogger(__name__)
 
@@ -150,10 +152,12 @@ class Transition:
 class Scheduler:
     """Holds every pending transition and advances those that are due (`tick`).
 
-    `tick` runs under the emulator's request lock (from the clock thread and at the
-    start of each request); so do `start`, `mark_read`, `cancel` and `finish_now`.
-    The heap and the clock's wake-ups are guarded by a lock of their own, taken after
-    the request lock, never before it.
+    `tick` runs under `RUNTIME.lock`, which excludes every request (from the clock
+    thread, and at the start of a request when something is due); so do `start`,
+    `cancel` and `finish_now` (DataZone writes, RAM, CloudFormation hold it).
+    `mark_read` may also run under a DataZone read's shared locks: it only flags the
+    transition and pushes onto the heap. The heap and the clock's wake-ups are guarded
+    by a lock of their own, taken after the others, never before them.
     """
 
     def __init__(self, profile: LatencyProfile) -> None:
@@ -231,6 +235,12 @@ class Scheduler:
         with `wakeup` held."""
         return self._heap[0][0] if self._heap else None
 
+    def due(self) -> bool:
+        """Whether a transition may be due now (a request ticks only then: a tick needs
+        the lock that excludes every other request)."""
+        with self.wakeup:
+            return bool(self._heap) and self._heap[0][0] <= time.monotonic()
+
     def _pop_due(self, now: float) -> Transition | None:
         with self.wakeup:
             while self._heap and self._heap[0][0] <= now:
@@ -268,10 +278,10 @@ class Scheduler:
 
 class Clock:
     """The thread that moves emulated time on: it sleeps until the next transition is
-    due, then ticks the scheduler under `lock` (the emulator's request lock), exactly
-    as a request would. Started and stopped with the server."""
+    due, then ticks the scheduler under `lock` (`RUNTIME.lock`), exactly as a request
+    would. Started and stopped with the server."""
 
-    def __init__(self, scheduler: Scheduler, lock: threading.RLock) -> None:
+    def __init__(self, scheduler: Scheduler, lock: AbstractContextManager[Any]) -> None:
         self.scheduler = scheduler
         self.lock = lock
         self._stopped = True

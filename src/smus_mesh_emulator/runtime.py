@@ -4,9 +4,11 @@ moto keeps every backend in module-level `BackendDict`s, so there can be only on
 emulated cloud per process; the calls log, fault injection settings, latency
 profile, async scheduler and its clock live here beside them, in one `Runtime`.
 
-Every AWS request runs under `Runtime.lock`: moto's backends are not thread safe
-and the tool makes parallel calls; so does every tick of the clock. Injected latency
-sleeps outside the lock.
+moto's backends are not thread safe and the tool makes parallel calls: every AWS
+request runs under the locks `Runtime.locks` plans for it (`locking`, ADR 27: requests
+that touch different backends run beside each other), and everything else that touches
+backend state (every tick of the clock, the admin API, Athena's workers) under
+`Runtime.lock`, which excludes them all. Injected latency sleeps outside any lock.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from smus_mesh_emulator.accounts import DEFAULT_MEMBER_COUNT
+from smus_mesh_emulator.locking import Locks
 from smus_mesh_emulator.progress import Clock, LatencyProfile, Scheduler
 
 
@@ -33,7 +36,7 @@ class CallRecord:
     mutating: bool
     status: int
     duration_ms: float
-    #: time spent serving it under the request lock (duration_ms also counts waiting)
+    #: time spent serving it under its locks (duration_ms also counts waiting for them)
     busy_ms: float = 0.0
     error_code: str | None = None
     injected: str | None = None
@@ -98,7 +101,9 @@ class Runtime:
     """Calls log, faults, latency profile, scheduler and clock of the one emulated cloud."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.locks = Locks()
+        #: excludes every request (re-entrant; see `locking`)
+        self.lock = self.locks.runtime
         self.profile = LatencyProfile()
         self.scheduler = Scheduler(self.profile)
         #: moves transitions on while the server runs (`EmulatorServer` starts and stops it)

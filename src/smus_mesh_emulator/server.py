@@ -10,9 +10,10 @@ free port::
 
 Every AWS request passes through `EmulatorApp`, which names it (service,
 operation, account), injects configured faults and latency, advances pending
-asynchronous transitions that are due, dispatches it to moto under the request lock,
-and records it in the calls log. The runtime's clock thread, started and stopped with
-the server, advances due transitions between requests too (ADR 3).
+asynchronous transitions that are due, dispatches it to moto under the locks of the
+backends it touches (`locking`, ADR 27), and records it in the calls log. The
+runtime's clock thread, started and stopped with the server, advances due transitions
+between requests too (ADR 3).
 """
 
 from __future__ import annotations
@@ -137,7 +138,13 @@ class EmulatorApp:
             captured["headers"] = headers
             return lambda data: None
 
-        with RUNTIME.lock:
+        mutating = is_mutating(operation)
+        if RUNTIME.scheduler.due():
+            with RUNTIME.lock:
+                RUNTIME.scheduler.tick()
+        with RUNTIME.locks.request(
+            service, mutating, environ.get("PATH_INFO", ""), RUNTIME.iam == "enforce"
+        ):
             locked_at = time.perf_counter()
             account = self._account(environ)
             made = (
@@ -157,7 +164,6 @@ class EmulatorApp:
                 made = fault_response(service, fault, operation)
             if made is None:
                 try:
-                    RUNTIME.scheduler.tick()
                     body = list(self.dispatcher(environ, capture))
                 except Exception:
                     LOG.exception("%s %s failed inside the emulator", service, operation)
@@ -181,7 +187,7 @@ class EmulatorApp:
             operation=operation,
             account=account,
             region=region,
-            mutating=is_mutating(operation),
+            mutating=mutating,
             status=status_code,
             duration_ms=duration_ms,
             busy_ms=round(busy * 1000, 3),
