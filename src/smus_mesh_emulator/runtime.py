@@ -38,6 +38,8 @@ class CallRecord:
     duration_ms: float
     #: time spent serving it under its locks (duration_ms also counts waiting for them)
     busy_ms: float = 0.0
+    #: time spent waiting for its locks (and for a due tick of the scheduler)
+    wait_ms: float = 0.0
     error_code: str | None = None
     injected: str | None = None
     #: strict IAM's verdict (`authoriser`): "policy", "root", "denied"; None when off

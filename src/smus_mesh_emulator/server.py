@@ -139,6 +139,7 @@ class EmulatorApp:
             return lambda data: None
 
         mutating = is_mutating(operation)
+        asked = time.perf_counter()
         if RUNTIME.scheduler.due():
             with RUNTIME.lock:
                 RUNTIME.scheduler.tick()
@@ -191,6 +192,7 @@ class EmulatorApp:
             status=status_code,
             duration_ms=duration_ms,
             busy_ms=round(busy * 1000, 3),
+            wait_ms=round((locked_at - asked) * 1000, 3),
             error_code=error_code,
             injected=fault,
             iam=verdict,

@@ -93,12 +93,14 @@ def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
             "status",
             "duration_ms",
             "busy_ms",
+            "wait_ms",
             "error_code",
             "injected",
             "iam",
         }
         assert (call["region"], call["injected"]) == ("us-east-1", None)
         assert call["duration_ms"] >= call["busy_ms"] >= 0
+        assert call["duration_ms"] >= call["wait_ms"] >= 0
 
     later = cloud.admin("GET", "calls?since=1")["calls"]
     assert [c["operation"] for c in later] == ["GetDatabase", "GetCallerIdentity"]
