@@ -36,12 +36,15 @@ class FairRWLock:
 
     Re-entrant: the exclusive holder may take it again (either way), a shared holder may
     take it shared again. A shared holder asking for it exclusive is refused
-    (RuntimeError): two such threads would wait for each other forever.
+    (RuntimeError): two such threads would wait for each other forever. A release hands
+    the lock to the first in line (and the readers right behind it) and wakes only them:
+    waking every waiter to let them race for it cost each hand-over a round of the GIL.
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[tuple[bool, int]] = deque()
+        self._mutex = threading.Lock()
+        #: waiting: (exclusive, thread, a lock held until the wait is over)
+        self._queue: deque[tuple[bool, int, threading.Lock]] = deque()
         self._readers: dict[int, int] = {}
         self._writer: int | None = None
         self._writer_depth = 0
@@ -57,7 +60,7 @@ class FairRWLock:
 
     def acquire(self, exclusive: bool) -> None:
         me = threading.get_ident()
-        with self._cond:
+        with self._mutex:
             if self._writer == me:
                 self._writer_depth += 1
                 return
@@ -69,29 +72,36 @@ class FairRWLock:
             if not self._queue and self._free(exclusive):
                 self._grant(me, exclusive)
                 return
-            ticket = (exclusive, me)
-            self._queue.append(ticket)
-            while self._queue[0] is not ticket or not self._free(exclusive):
-                self._cond.wait()
+            gate = threading.Lock()
+            gate.acquire()
+            self._queue.append((exclusive, me, gate))
+        gate.acquire()  # released by `_hand_over` once the lock is this thread's
+
+    def _hand_over(self) -> None:
+        """Give the lock to the first in line, and to the readers right behind a reader."""
+        while self._queue:
+            exclusive, thread, gate = self._queue[0]
+            if not self._free(exclusive):
+                return
             self._queue.popleft()
-            self._grant(me, exclusive)
-            if self._queue:  # the next in line may be a reader that can come in too
-                self._cond.notify_all()
+            self._grant(thread, exclusive)
+            gate.release()
+            if exclusive:
+                return
 
     def release(self) -> None:
         me = threading.get_ident()
-        with self._cond:
+        with self._mutex:
             if self._writer == me:
                 self._writer_depth -= 1
                 if self._writer_depth == 0:
                     self._writer = None
-                    self._cond.notify_all()
+                    self._hand_over()
                 return
             self._readers[me] -= 1
             if self._readers[me] == 0:
                 del self._readers[me]
-                if not self._readers:
-                    self._cond.notify_all()
+                self._hand_over()
 
     def held(self) -> str | None:
         """How the calling thread holds it: "exclusive", "shared" or None."""

@@ -261,7 +261,7 @@ def test_racing_creates_of_one_name_make_exactly_one(cloud: Cloud) -> None:
 
 def _wait_until_queued(lock: FairRWLock, waiting: int) -> None:
     for _ in range(2000):
-        with lock._cond:
+        with lock._mutex:
             if len(lock._queue) == waiting:
                 return
         threading.Event().wait(0.005)
