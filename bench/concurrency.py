@@ -131,7 +131,7 @@ def server_side(calls: list[dict[str, Any]]) -> dict[str, float]:
     parsing)."""
     duration = [c["duration_ms"] for c in calls]
     busy = [c["busy_ms"] for c in calls]
-    # The emulator before ADR 27 did not log its lock waits: the rest of the app's time.
+    # The emulator before ADR 28 did not log its lock waits: the rest of the app's time.
     wait = [c.get("wait_ms", c["duration_ms"] - c["busy_ms"]) for c in calls]
     return {
         "server_p50_ms": _percentile(duration, 0.5),

@@ -1,4 +1,4 @@
-"""Which requests may run beside each other (ADR 27).
+"""Which requests may run beside each other (ADR 28).
 
 moto's backends are not thread safe, so every piece of backend state two requests can
 reach is guarded; but a Glue read need not wait for an IAM write, nor a read of one
@@ -120,7 +120,7 @@ class FairRWLock:
 
 
 #: Services whose requests touch only the backends named (moto's code and ours; checked
-#: by reading both, see ADR 27). Every other service runs alone (world exclusive).
+#: by reading both, see ADR 28). Every other service runs alone (world exclusive).
 REACH: dict[str, tuple[str, ...]] = {
     "iam": ("iam",),
     "s3": ("s3",),

@@ -14,7 +14,7 @@ its work whether or not anyone watches. So every asynchronous object holds a
   and an object nobody reads completes on its own shortly after;
 * the `Clock` thread (started with the server) and the start of every request that
   finds something due run `Scheduler.tick()` under `RUNTIME.lock`, which excludes every
-  request (ADR 27): it advances every transition
+  request (ADR 28): it advances every transition
   that is due and runs its completion side effects (stacks, grants, revocations, ...)
   at that moment, whether or not the object was read.
 

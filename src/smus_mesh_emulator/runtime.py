@@ -5,7 +5,7 @@ emulated cloud per process; the calls log, fault injection settings, latency
 profile, async scheduler and its clock live here beside them, in one `Runtime`.
 
 moto's backends are not thread safe and the tool makes parallel calls: every AWS
-request runs under the locks `Runtime.locks` plans for it (`locking`, ADR 27: requests
+request runs under the locks `Runtime.locks` plans for it (`locking`, ADR 28: requests
 that touch different backends run beside each other), and everything else that touches
 backend state (every tick of the clock, the admin API, Athena's workers) under
 `Runtime.lock`, which excludes them all. Injected latency sleeps outside any lock.

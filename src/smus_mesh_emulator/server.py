@@ -11,7 +11,7 @@ free port::
 Every AWS request passes through `EmulatorApp`, which names it (service,
 operation, account), injects configured faults and latency, advances pending
 asynchronous transitions that are due, dispatches it to moto under the locks of the
-backends it touches (`locking`, ADR 27), and records it in the calls log. The
+backends it touches (`locking`, ADR 28), and records it in the calls log. The
 runtime's clock thread, started and stopped with the server, advances due transitions
 between requests too (ADR 3).
 """

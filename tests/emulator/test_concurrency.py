@@ -1,4 +1,4 @@
-"""Requests that run beside each other (ADR 27) leave every backend consistent.
+"""Requests that run beside each other (ADR 28) leave every backend consistent.
 
 Several threads of plain boto3 clients do mixed writes and reads of DataZone (two
 domains), Glue, Lake Formation, S3 and IAM in two accounts at once, each checking its
