@@ -74,6 +74,11 @@ def _s3_target(operation: str, environ: dict[str, Any], caller_account: str) -> 
     if bucket is None:
         return Target(action, "*")
     resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
+    if operation == "CreateBucket":
+        # A request to make the bucket, not to use one: only the caller's own policy
+        # counts; a name another account holds is S3's answer afterwards
+        # (BucketAlreadyExists), not a cross-account denial.
+        return Target(action, resource)
     owner_entry = s3_backends.bucket_accounts.get(bucket)
     owner = owner_entry[1] if owner_entry else None
     policy = None

@@ -610,6 +610,26 @@ def test_another_account_cannot_read_list_or_write_a_bucket(enforced: Cloud) -> 
     assert keys == [KEY]
 
 
+def test_a_bucket_name_another_account_holds_is_taken_not_denied(enforced: Cloud) -> None:
+    """CreateBucket asks for a name, not for another account's bucket: AWS answers
+    BucketAlreadyExists (409) to a caller allowed s3:CreateBucket, AccessDenied to one
+    that is not, and the owner's bucket is untouched."""
+    _producer_object(enforced)
+    consumer = enforced.client("s3", CONSUMER_ACCOUNT)  # the consumer's administrator
+    with pytest.raises(ClientError) as taken:
+        consumer.create_bucket(Bucket=BUCKET)
+    assert taken.value.response["Error"]["Code"] == "BucketAlreadyExists"
+    assert taken.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    lonely = _role_session(enforced, CONSUMER_ACCOUNT, "no-s3", UNRELATED).client(
+        "s3", endpoint_url=enforced.url
+    )
+    denied = _error(lambda: lonely.create_bucket(Bucket=BUCKET))
+    assert denied["Code"] == "AccessDenied"
+    assert "s3:CreateBucket" in denied["Message"]
+    keys = [o["Key"] for o in enforced.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == [KEY]
+
+
 def test_a_bucket_policy_lets_another_account_read_only_what_it_names(enforced: Cloud) -> None:
     _producer_object(enforced)
     policy = {
