@@ -116,6 +116,21 @@ _TRUST = (
 )
 
 
+def _interleaved(threads: list[threading.Thread]) -> None:
+    """Run `threads` to the end, switching between them every few microseconds rather than
+    every 5 ms: a request is then interrupted in the middle of a backend update often
+    enough to show a missing lock."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+    finally:
+        sys.setswitchinterval(interval)
+
+
 def test_parallel_mixed_requests_lose_nothing_and_never_fail(cloud: Cloud) -> None:
     domains = [create_domain(cloud, name)["id"] for name in ("alpha", "beta")]
     for account in ACCOUNTS:
@@ -157,17 +172,7 @@ def test_parallel_mixed_requests_lose_nothing_and_never_fail(cloud: Cloud) -> No
             failures.append(f"{tag}: {type(exc).__name__}: {exc}")
 
     threads = [threading.Thread(target=run, args=worker) for worker in workers]
-    # Switch threads every few microseconds rather than every 5 ms: a request is then
-    # interrupted in the middle of a backend update often enough to show a missing lock.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-    finally:
-        sys.setswitchinterval(interval)
+    _interleaved(threads)
     assert failures == []
     assert all(len(items) == ROUNDS for items in made.values()), made
     server_errors = [c for c in cloud.calls() if c["status"] >= 500]
@@ -239,15 +244,7 @@ def test_racing_creates_of_one_name_make_exactly_one(cloud: Cloud) -> None:
         for service in creates
         for racer in range(RACERS)
     ]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-    finally:
-        sys.setswitchinterval(interval)
+    _interleaved(threads)
     expected = {
         f"{s}-{r}": sorted(["created"] + [conflict] * (RACERS - 1))
         for s, (_, conflict) in creates.items()
