@@ -381,6 +381,50 @@ def test_grants_die_with_their_table_and_database_in_every_account(cloud: Cloud)
     assert _permissions(consumer) == []
 
 
+def test_a_dropped_table_takes_only_its_own_grants_along(cloud: Cloud) -> None:
+    # The catalog sync looks only at what changed (docs/adr, "costs what changed"): a table of the same name in
+    # another database, a sibling table, the database's wildcard and another account's
+    # catalog keep their grants; ListPermissions filtered on each still finds them.
+    make_producer_table(cloud)
+    make_admin(cloud, CONSUMER, role_arn(CONSUMER))
+    glue = cloud.client("glue", PRODUCER)
+    glue.create_database(DatabaseInput={"Name": "other_db"})
+    for database, table in (("other_db", "sales"), ("sales_db", "keep")):
+        glue.create_table(DatabaseName=database, TableInput={"Name": table})
+    consumer_glue = cloud.client("glue", CONSUMER)
+    consumer_glue.create_database(DatabaseInput={"Name": "own_db"})
+    consumer_glue.create_table(DatabaseName="own_db", TableInput={"Name": "sales"})
+    producer = cloud.client("lakeformation", PRODUCER)
+    consumer = cloud.client("lakeformation", CONSUMER)
+    kept = [
+        table_resource("other_db", "sales"),
+        table_resource("sales_db", "keep"),
+        {"Table": {"CatalogId": PRODUCER, "DatabaseName": "sales_db", "TableWildcard": {}}},
+    ]
+    for resource in [table_resource("sales_db", "sales"), *kept]:
+        producer.grant_permissions(
+            Principal=principal(CONSUMER), Resource=resource, Permissions=["SELECT"]
+        )
+    own = table_resource("own_db", "sales", catalog=CONSUMER)
+    consumer.grant_permissions(
+        Principal=principal(role_arn(CONSUMER)), Resource=own, Permissions=["SELECT"]
+    )
+
+    glue.delete_table(DatabaseName="sales_db", Name="sales")
+
+    granted = [
+        p["Resource"]
+        for p in _permissions(producer)
+        if p["Principal"]["DataLakePrincipalIdentifier"] == CONSUMER
+    ]
+    assert sorted(map(str, granted)) == sorted(map(str, kept))
+    for resource in kept:
+        assert [p["Resource"] for p in _permissions(consumer, Resource=resource)] == [resource]
+    assert _permissions(consumer, Resource=table_resource("sales_db", "sales")) == []
+    role = principal(role_arn(CONSUMER))
+    assert [p["Resource"] for p in _permissions(consumer, Principal=role, Resource=own)] == [own]
+
+
 def test_in_process_prune_drops_grants_on_deleted_tables(cloud: Cloud) -> None:
     source = make_producer_table(cloud)
     cloud.client("lakeformation", PRODUCER).grant_permissions(

@@ -29,6 +29,7 @@ from smus_mesh_emulator.lakeformation.resources import (
     identity_of,
     is_under,
     location_arn,
+    target_of,
 )
 
 SERVICE_LINKED_ROLE = (
@@ -96,16 +97,22 @@ def principal_id(grant: Permission) -> str:
 
 
 class _GrantIndex:
-    """A store's grants by principal and resource identity.
+    """A store's grants by principal and resource identity, and by the Glue object they
+    are on.
 
     Why: `find_grant` and `holds` run for every grant DataZone makes, and a store holds one
     grant per (principal, resource): scanning the set made a 20 x 100 set-up quadratic.
-    `replace_grant` is the only writer of the set and keeps this in step; the index rebuilds
-    itself if the set was changed behind its back (its size no longer matches).
+    For the same reason dropping a table's grants, a ListPermissions filtered on a resource
+    and `holds` look only at the grants on that database or table (`on`). `replace_grant`
+    is the only writer of the set and keeps this in step; the index rebuilds itself if the
+    set was changed behind its back (its size no longer matches).
     """
 
     def __init__(self, grants: set[Permission]) -> None:
         self.by_principal: dict[str, dict[str, Permission]] = {}
+        #: (catalog, database) -> table or None (the database, its table wildcard) ->
+        #: identity -> grant; names lowercased
+        self.by_target: dict[tuple[str, str], dict[str | None, dict[str, Permission]]] = {}
         self.size = 0
         for grant in grants:
             self.put(grant)
@@ -115,14 +122,44 @@ class _GrantIndex:
         key = identity_of(grant.resource)
         self.size += key not in held
         held[key] = grant
+        target = target_of(grant.resource)
+        if target is not None:
+            tables = self.by_target.setdefault(target[:2], {})
+            tables.setdefault(target[2], {})[principal_id(grant) + key] = grant
 
     def drop(self, grant: Permission) -> None:
         held = self.by_principal.get(principal_id(grant), {})
-        if held.pop(identity_of(grant.resource), None) is not None:
+        key = identity_of(grant.resource)
+        if held.pop(key, None) is not None:
             self.size -= 1
+        target = target_of(grant.resource)
+        tables = self.by_target.get(target[:2]) if target is not None else None
+        if target is not None and tables is not None:
+            grants = tables.get(target[2], {})
+            grants.pop(principal_id(grant) + key, None)
+            if not grants:
+                tables.pop(target[2], None)
+            if not tables:
+                del self.by_target[target[:2]]
 
     def of(self, principal: str) -> dict[str, Permission]:
         return self.by_principal.get(principal, {})
+
+    def on(self, catalog: str, database: str, table: str | None) -> list[Permission]:
+        """The grants that can cover a database (`table` None) or a table of it
+        (lowercased names): those on the database and its table wildcard, and those
+        on the table."""
+        tables = self.by_target.get((catalog, database), {})
+        found = list(tables.get(None, {}).values())
+        return found if table is None else [*tables.get(table, {}).values(), *found]
+
+    def under(self, catalog: str, database: str, table: str | None) -> list[Permission]:
+        """The grants that depend on a database (`table` None: on it or any table of it)
+        or on one table of it (lowercased names)."""
+        tables = self.by_target.get((catalog, database), {})
+        if table is not None:
+            return list(tables.get(table, {}).values())
+        return [grant for grants in tables.values() for grant in grants.values()]
 
 
 def index_of(store: PermissionCatalog) -> _GrantIndex:
@@ -215,7 +252,13 @@ def holds(
     grantable: bool,
 ) -> bool:
     index = index_of(store_of(account_id, region))
-    for grant in (g for principal in principals for g in index.of(principal).values()):
+    target = target_of(resource)
+    candidates = (
+        (g for principal in principals for g in index.of(principal).values())
+        if target is None
+        else (g for g in index.on(*target) if principal_id(g) in principals)
+    )
+    for grant in candidates:
         if not covers(grant.resource, resource):
             continue
         held = grant.permissions_with_grant_options if grantable else grant.permissions

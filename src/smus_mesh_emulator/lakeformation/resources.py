@@ -166,6 +166,22 @@ def names_of(resource: dict[str, Any]) -> tuple[str, str | None] | None:
     return None
 
 
+def target_of(resource: dict[str, Any]) -> tuple[str, str, str | None] | None:
+    """(catalog, database, table or None) of a Glue resource, lowercased: the key under
+    which the grant index files a grant on it (a database and its table wildcard have
+    no table). None for catalogs and data locations.
+
+    Examples:
+        >>> target_of({"Table": {"CatalogId": "1", "DatabaseName": "Db", "Name": "T"}})
+        ('1', 'db', 't')
+    """
+    names = names_of(resource)
+    catalog = catalog_of(resource)
+    if names is None or catalog is None:
+        return None
+    return catalog, names[0], names[1]
+
+
 def matches_filter(resource: dict[str, Any], wanted: dict[str, Any]) -> bool:
     kind, have = kind_of(resource)
     wanted_kind, want = kind_of(wanted)

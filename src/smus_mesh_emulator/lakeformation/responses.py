@@ -32,6 +32,7 @@ from smus_mesh_emulator.lakeformation.models import (
     add_grant,
     existing_backend,
     holds,
+    index_of,
     is_data_lake_admin,
     permission_items,
     principal_id,
@@ -46,22 +47,33 @@ from smus_mesh_emulator.lakeformation.resources import (
     kind_of,
     matches_filter,
     normalise,
+    target_of,
 )
 from smus_mesh_emulator.paging import page
 
 _S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 
 
-def _visible(account_id: str, region: str) -> list[Permission]:
+def _visible(
+    account_id: str, region: str, target: tuple[str, str, str | None] | None = None
+) -> list[Permission]:
     """What ListPermissions shows in `account_id`: its own grants, and the grants other
-    accounts made on their own resources to it or to its principals."""
-    visible = list(store_of(account_id, region).permissions)
+    accounts made on their own resources to it or to its principals. With `target`
+    (`target_of` a filter's resource), only the grants that can match a filter on it,
+    found through the grant index rather than by reading every grant."""
+
+    def candidates(store: Any) -> list[Permission]:
+        return list(store.permissions) if target is None else index_of(store).on(*target)
+
+    visible = candidates(store_of(account_id, region))
     for owner in sorted(lakeformation_backends):
         if owner == account_id or existing_backend(lakeformation_backends, owner, region) is None:
             continue
+        if target is not None and target[0] != owner:
+            continue  # another account shows only grants on its own catalog
         visible += [
             g
-            for g in store_of(owner, region).permissions
+            for g in candidates(store_of(owner, region))
             if account_of(principal_id(g)) == account_id and catalog_of(g.resource) == owner
         ]
     return visible
@@ -254,7 +266,8 @@ class LakeFormationExtResponse(LakeFormationResponse):
             raise InvalidInputException("Resource is mandatory if Principal is set in the input.")
         catalog = self._get_param("CatalogId") or self.current_account
         # IncludeRelated only adds data cells filters, which the emulator has none of.
-        grants = _visible(self.current_account, self.region)
+        target = normalise(wanted, catalog) if wanted is not None else None
+        grants = _visible(self.current_account, self.region, target_of(target) if target else None)
         if principal is not None:
             identifier = principal.get("DataLakePrincipalIdentifier")
             grants = [g for g in grants if principal_id(g) == identifier]
@@ -262,8 +275,7 @@ class LakeFormationExtResponse(LakeFormationResponse):
         if resource_type is not None:
             kinds = RESOURCE_TYPE_KINDS.get(resource_type, ())
             grants = [g for g in grants if kind_of(g.resource)[0] in kinds]
-        if wanted is not None:
-            target = normalise(wanted, catalog)
+        if target is not None:
             grants = [g for g in grants if matches_filter(g.resource, target)]
         page, token = _page(
             permission_items(grants), self._get_param("MaxResults"), self._get_param("NextToken")
