@@ -382,9 +382,9 @@ def test_grants_die_with_their_table_and_database_in_every_account(cloud: Cloud)
 
 
 def test_a_dropped_table_takes_only_its_own_grants_along(cloud: Cloud) -> None:
-    # The catalog sync looks only at what changed (docs/adr, "costs what changed"): a table of the same name in
-    # another database, a sibling table, the database's wildcard and another account's
-    # catalog keep their grants; ListPermissions filtered on each still finds them.
+    # The catalog sync looks only at what changed (the ADR "costs what changed"): a
+    # same-named table in another database, a sibling table, the database's wildcard and
+    # another account's catalog keep their grants; filtered ListPermissions finds them.
     make_producer_table(cloud)
     make_admin(cloud, CONSUMER, role_arn(CONSUMER))
     glue = cloud.client("glue", PRODUCER)
