@@ -32,6 +32,12 @@ class Graph:
             ]
             if unknown:
                 raise PlanError(f"{resource.key} depends on unknown step(s): {', '.join(unknown)}")
+        # Who depends on each key, in insertion order: `down` asks it of every node, and a
+        # scan per question made planning a 20 x 100 down quadratic (17 % of its CPU).
+        self._dependents: dict[str, dict[str, None]] = {}
+        for resource in self._nodes.values():
+            for dependency in resource.depends_on:
+                self._dependents.setdefault(dependency, {})[resource.key] = None
         self._batches = self._layers()
 
     def __iter__(self) -> Iterator[Resource]:
@@ -52,7 +58,7 @@ class Graph:
             ) from None
 
     def dependents(self, key: str) -> list[str]:
-        return [r.key for r in self._nodes.values() if key in r.depends_on]
+        return list(self._dependents.get(key, ()))
 
     def _layers(self) -> list[list[Resource]]:
         sorter = TopologicalSorter(
