@@ -21,10 +21,11 @@ keeps it instead of creating a duplicate.
 
 from __future__ import annotations
 
+import queue
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 from typing import Any
@@ -167,6 +168,10 @@ class Executor:
         sorter.prepare()
         results: dict[str, StepResult] = {}
         running: dict[Future[StepResult], str] = {}
+        # Each step's future reports itself here when it ends. `concurrent.futures.wait`
+        # over every running future instead costs O(running) per completion, locks
+        # included: with 256 workers on a 20 x 100 set-up that was 6-9 % of `up`'s samples.
+        finished: queue.SimpleQueue[Future[StepResult]] = queue.SimpleQueue()
 
         def skip(key: str, cause: str) -> None:
             stack = [key]
@@ -192,21 +197,22 @@ class Executor:
                     if key in results:  # skipped: a prerequisite failed
                         sorter.done(key)
                     elif not stop.stopping:
-                        running[pool.submit(self._visit, steps[key])] = key
+                        future = pool.submit(self._visit, steps[key])
+                        running[future] = key
+                        future.add_done_callback(finished.put)
                 ready = sorter.get_ready()
 
         try:
             start_ready()
             while running:
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in done:
-                    key = running.pop(future)
-                    result = future.result()
-                    results[key] = result
-                    if not result.ok and not result.interrupted:
-                        for dependent in dependents[key]:
-                            skip(dependent, key)
-                    sorter.done(key)
+                future = finished.get()  # a signal's handler runs (and may raise) here too
+                key = running.pop(future)
+                result = future.result()
+                results[key] = result
+                if not result.ok and not result.interrupted:
+                    for dependent in dependents[key]:
+                        skip(dependent, key)
+                sorter.done(key)
                 start_ready()
         except BaseException:
             # A second Ctrl-C (KeyboardInterrupt in this thread): every wait ends now;
