@@ -509,7 +509,7 @@ class Workspace:
                     raise
             domain_ids, project_ids = self._remember_ownership(state, plan.observed)
             removed = self._remove(removal, state)
-            report = Executor(self.graph, ctx, state).destroy(plan)
+            report = Executor(self.graph, ctx, state).destroy(plan, stale=removed is not None)
             if removed is not None:
                 report.results[:0] = removed.results
             if report.interrupted:
