@@ -145,7 +145,14 @@ class Workspace:
         clearly on wrong credentials, before any change."""
         aliases = self.config.used_accounts()
         with ThreadPoolExecutor(max_workers=len(aliases)) as pool:
-            arns = list(pool.map(self.sessions.verify, aliases))
+            arns = list(
+                pool.map(
+                    lambda alias: self.sessions.verify(
+                        alias, lambda: self.clients.caller_identity(alias)
+                    ),
+                    aliases,
+                )
+            )
         return dict(zip(aliases, arns, strict=True))
 
     def context(
