@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import threading
 import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,11 @@ class SessionFactory:
         self._client_config = client_config(max_attempts)
         self._sessions: dict[str, boto3.Session] = {}
         self._lock = threading.Lock()
+        #: source_profile -> the session roles are assumed from (one for every alias)
+        self._sources: dict[str | None, boto3.Session] = {}
+        #: (source profile, source credentials) -> the STS client AssumeRole is called with
+        self._assume_clients: dict[tuple[str | None, str, str, str, str | None], Any] = {}
+        self._assume_lock = threading.Lock()
         _share_client_classes()
 
     @property
@@ -158,9 +164,7 @@ class SessionFactory:
                 return self._retrying(profile)
             if not account.role_arn:
                 return self._retrying(new_session(region_name=region))
-            source = self._retrying(
-                new_session(profile_name=account.source_profile, region_name=region)
-            )
+            source = self._source(account.source_profile)
         except ProfileNotFound as exc:
             raise AccountError(f"accounts.{alias}: {exc}") from None
         credentials = source.get_credentials()
@@ -177,7 +181,7 @@ class SessionFactory:
         if account.external_id:
             extra["ExternalId"] = account.external_id
         fetcher = AssumeRoleCredentialFetcher(
-            client_creator=source._session.create_client,
+            client_creator=functools.partial(self._assume_client, account.source_profile, source),
             source_credentials=credentials,
             role_arn=account.role_arn,
             extra_args=extra,
@@ -190,16 +194,58 @@ class SessionFactory:
         core.set_config_variable("region", region)
         return boto3.Session(botocore_session=core)
 
+    def _source(self, profile: str | None) -> boto3.Session:
+        """The session roles are assumed from: one per source profile, shared by every
+        alias that names it (called under `_lock`)."""
+        if profile not in self._sources:
+            self._sources[profile] = self._retrying(
+                new_session(profile_name=profile, region_name=self._config.region)
+            )
+        return self._sources[profile]
+
+    def _assume_client(
+        self,
+        profile: str | None,
+        source: boto3.Session,
+        service_name: str,
+        aws_access_key_id: str,
+        aws_secret_access_key: str,
+        aws_session_token: str | None = None,
+    ) -> Any:
+        """The STS client botocore's `AssumeRoleCredentialFetcher` asks for each time it
+        assumes a role, made once per source credentials: the aliases that assume a role
+        from the same credentials share one (a client is thread safe), instead of one
+        made and thrown away per alias and refresh. New source credentials (a refreshed
+        source) get a client of their own."""
+        key = (profile, service_name, aws_access_key_id, aws_secret_access_key, aws_session_token)
+        with self._assume_lock:
+            client = self._assume_clients.get(key)
+            if client is None:
+                client = self._assume_clients[key] = source._session.create_client(
+                    service_name,
+                    aws_access_key_id=aws_access_key_id,
+                    aws_secret_access_key=aws_secret_access_key,
+                    aws_session_token=aws_session_token,
+                )
+            return client
+
     def _retrying(self, session: boto3.Session) -> boto3.Session:
         """`session`, whose clients (those of its credential providers too) retry by policy."""
         session._session.set_default_client_config(self._client_config)
         return session
 
-    def verify(self, alias: str) -> str:
-        """Check that the credentials reach the configured account; return the caller ARN."""
+    def verify(
+        self, alias: str, caller_identity: Callable[[], Mapping[str, Any]] | None = None
+    ) -> str:
+        """Check that the credentials reach the configured account; return the caller ARN.
+        `caller_identity` answers GetCallerIdentity for `alias` (the run's own STS client,
+        `Clients.caller_identity`); without it, a client is made for this one call."""
         expected = self._config.accounts[alias].account_id
         try:
-            identity = self.session(alias).client("sts").get_caller_identity()
+            if caller_identity is None:
+                identity = self.session(alias).client("sts").get_caller_identity()
+            else:
+                identity = caller_identity()
         except (ClientError, BotoCoreError) as exc:
             detail = describe_aws_error(exc)
             if is_transient(exc):

@@ -20,7 +20,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -776,17 +776,21 @@ def down(
     stop = Stop()
     with _handled(options):
         workspace = _workspace(options, ignore_state=ignore_state, stop=stop)
-        plan = workspace.plan("down")
-        if not options.json:
-            _render_plan(plan, options.verbose)
-        if plan.changes():
-            _confirm(
-                yes,
-                "Delete these resources?",
-                "down deletes resources; confirm with --yes when not interactive",
-            )
-        with _ctrl_c(stop):
-            report, leftovers = workspace.down()
+        with ExitStack() as after_confirmation:
+
+            def approve(plan: Any) -> None:
+                # The plan of this very run (observed once, under the lock).
+                if not options.json:
+                    _render_plan(plan, options.verbose)
+                if plan.changes():
+                    _confirm(
+                        yes,
+                        "Delete these resources?",
+                        "down deletes resources; confirm with --yes when not interactive",
+                    )
+                after_confirmation.enter_context(_ctrl_c(stop))
+
+            report, leftovers = workspace.down(approve)
         payload = {**report.to_dict(), "audit": leftovers.to_dict()}
 
         def render() -> None:

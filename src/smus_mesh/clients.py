@@ -106,6 +106,7 @@ class Clients:
             operation: RateLimiter(limited_tps * 0.8, self.stop) for operation in RATE_LIMITED
         }
         self._cache: dict[tuple[str, str], Any] = {}
+        self._identities: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self.max_attempts = max_attempts
         self._config = client_config(max_attempts, pool)
@@ -132,6 +133,18 @@ class Clients:
                     )
                 self._cache[key] = client
             return client
+
+    def caller_identity(self, alias: str) -> dict[str, Any]:
+        """GetCallerIdentity in account `alias`, asked once per run: the credentials of an
+        alias do not change within a run (`verify`, and the principal Lake Formation
+        admin steps look for, both need it)."""
+        with self._lock:
+            known = self._identities.get(alias)
+        if known is None:
+            known = dict(self.get(alias, "sts").get_caller_identity())
+            with self._lock:
+                known = self._identities.setdefault(alias, known)
+        return dict(known)
 
     def with_credentials(self, service: str, credentials: Mapping[str, str]) -> Any:
         """A client for `service` as temporary credentials (a project role's, from

@@ -130,6 +130,7 @@ class Auditor:
         #: The projects of those domains: remembered (state) or listed in a live domain.
         self.known_project_ids = set(known_project_ids or ())
         self._role_owned: dict[str, bool] = {}
+        self._databases_of: dict[str, dict[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     # domains ----------------------------------------------------------------------------
@@ -193,6 +194,8 @@ class Auditor:
         )
 
     def account(self, alias: str) -> dict[str, list[Finding]]:
+        with self._lock:
+            self._databases_of.pop(alias, None)  # each listing reads them afresh
         listers: dict[str, Callable[[str], Iterator[Finding]]] = {
             "iam_roles": self._roles,
             "s3_buckets": self._buckets,
@@ -278,6 +281,17 @@ class Auditor:
         return config_dbs, project_dbs
 
     def _existing_databases(self, alias: str) -> dict[str, dict[str, Any]]:
+        """The candidate databases that exist in `alias`, read once per audit (both the
+        databases and the tables classes need them)."""
+        with self._lock:
+            known = self._databases_of.get(alias)
+        if known is None:
+            known = self._read_databases(alias)
+            with self._lock:
+                known = self._databases_of.setdefault(alias, known)
+        return known
+
+    def _read_databases(self, alias: str) -> dict[str, dict[str, Any]]:
         glue = self._client(alias, "glue")
         config_dbs, project_dbs = self._database_names(alias)
         found = {}

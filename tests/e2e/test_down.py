@@ -10,6 +10,7 @@ before `up` and compared after `down`; `down` must also report no leftover of it
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.e2e.conftest import example_document
 from tests.e2e.helpers import (
     KILL_POINTS,
     assert_inventory_unchanged,
+    calls_since,
     last_seq,
     mutating_calls,
     run_killed_at,
@@ -55,8 +57,17 @@ def test_down_after_a_complete_up_then_again_changes_nothing(
     assert report.ok, [f.message for f in report.failures]
     assert cloud.inventory() != before
 
+    since = last_seq(cloud)
     seconds = _down_leaves_nothing(cloud, make_workspace(state=state), before, "down after up")
     print(f"[down after a complete up] wall time {seconds:.2f}s")
+    # `down` observes once and deletes with what it observed: each blueprint configuration
+    # (Tooling and DataLake in both accounts) is read once for the plan and once more to
+    # see it gone, and the blueprint ids are listed once per account (twice when both of an
+    # account's configurations ask at the same moment).
+    reads = Counter(c["operation"] for c in calls_since(cloud, since))
+    assert reads["DeleteEnvironmentBlueprintConfiguration"] == 4
+    assert reads["GetEnvironmentBlueprintConfiguration"] == 2 * 4
+    assert reads["ListEnvironmentBlueprints"] <= 4
     assert not state.exists()
 
     # Twice: the second finds nothing to do and changes nothing.

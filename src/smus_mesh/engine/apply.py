@@ -16,7 +16,9 @@ after a crash: ownership is recorded before each create).
 
 Before creating, a step observes again: if the object appeared meanwhile (a
 previous run was killed after AWS accepted the create call), it waits for it or
-keeps it instead of creating a duplicate.
+keeps it instead of creating a duplicate. Before deleting, a step uses the plan's
+observation, made in the same run under the state file's lock (ADR 29); only after a
+removal ran first (`destroy(stale=True)`) does each step observe again.
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ class Executor:
         #: Steps that made, replaced or changed their object in this run: what depends on
         #: them is looked at again before it is kept (their ids or ARNs may be new).
         self._changed: set[str] = set()
+        #: Whether the plan's observations may predate changes made since (see `destroy`).
+        self._stale = False
 
     # scheduling --------------------------------------------------------------------
     def _run(self, plan: Plan, prerequisites: Callable[[str], list[str]]) -> RunReport:
@@ -246,9 +250,11 @@ class Executor:
         self._plan_observed = plan.observed
         return self._run(plan, lambda key: list(self.graph.get(key).depends_on))
 
-    def destroy(self, plan: Plan) -> RunReport:
-        """Run a `down` plan: each step after the steps that depend on it."""
+    def destroy(self, plan: Plan, stale: bool = False) -> RunReport:
+        """Run a `down` plan: each step after the steps that depend on it. `stale`: other
+        deletions ran since the plan was observed, so every step observes again."""
         self._plan_observed = plan.observed
+        self._stale = stale
         return self._run(plan, self.graph.dependents)
 
     # visiting ------------------------------------------------------------------------
@@ -453,8 +459,13 @@ class Executor:
 
     def visit_delete(self, resource: Resource, step: Step) -> str:
         self._begin(resource, "delete")
-        # Observe again: outputs of what was deleted before may have changed identity.
-        observed = observe_safely(resource, self.ctx)
+        # The plan's observation was made in this run, under the state file's lock; what
+        # ran since deleted only what depends on this object, which leaves its identity
+        # as it was (every delete takes an object already gone as deleted). Observed
+        # again only when other deletions ran after the plan was observed (`stale`).
+        observed = self._plan_observed.get(step.key)
+        if observed is None or self._stale:
+            observed = observe_safely(resource, self.ctx)
         if observed.status != Status.ABSENT:
             resource.delete(self.ctx, observed)
             resource.wait_deleted(self.ctx)

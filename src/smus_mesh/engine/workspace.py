@@ -145,7 +145,14 @@ class Workspace:
         clearly on wrong credentials, before any change."""
         aliases = self.config.used_accounts()
         with ThreadPoolExecutor(max_workers=len(aliases)) as pool:
-            arns = list(pool.map(self.sessions.verify, aliases))
+            arns = list(
+                pool.map(
+                    lambda alias: self.sessions.verify(
+                        alias, lambda: self.clients.caller_identity(alias)
+                    ),
+                    aliases,
+                )
+            )
         return dict(zip(aliases, arns, strict=True))
 
     def context(
@@ -489,16 +496,27 @@ class Workspace:
         state.remember_setup(self.names.setup_id, domain_ids, project_ids)
         return domain_ids, project_ids
 
-    def down(self) -> tuple[RunReport, Inventory]:
+    def down(self, approve: Callable[[Plan], None] | None = None) -> tuple[RunReport, Inventory]:
         """Delete everything this set-up owns, in reverse dependency order; then sweep what
-        DataZone left behind and audit. Returns the run and what is still there."""
+        DataZone left behind and audit. Returns the run and what is still there.
+
+        `approve` sees the plan (what `plan down` shows) before anything is changed, the
+        state file included, and raises to stop the run: the plan shown is the one
+        executed, observed once under the lock (as `up` does)."""
         self.verify_accounts()
         with locked(self.state_path):
             plan, state, ctx = self.down_plan()
-            domain_ids, project_ids = self._remember_ownership(state, plan.observed)
             # What left the config since the last `up` goes first, as `up` would remove it.
-            removed = self._remove(self.removal(state), state)
-            report = Executor(self.graph, ctx, state).destroy(plan)
+            removal = self.removal(state)
+            if approve is not None:
+                try:
+                    approve(with_removal(plan, removal))
+                except BaseException:
+                    self._done_with(state)
+                    raise
+            domain_ids, project_ids = self._remember_ownership(state, plan.observed)
+            removed = self._remove(removal, state)
+            report = Executor(self.graph, ctx, state).destroy(plan, stale=removed is not None)
             if removed is not None:
                 report.results[:0] = removed.results
             if report.interrupted:

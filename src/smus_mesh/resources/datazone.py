@@ -665,18 +665,22 @@ class Network(Resource):
 
 
 def blueprint_id(ctx: Context, account: str, domain_id: str, name: str) -> str | None:
-    datazone = ctx.client(account, "datazone")
-    for blueprint in paginate(
-        datazone,
-        "list_environment_blueprints",
-        "items",
-        domainIdentifier=domain_id,
-        managed=True,
-        name=name,
-    ):
-        if blueprint["name"] == name:
-            return str(blueprint["id"])
-    return None
+    """The id of the domain's managed blueprint `name`, as `account` sees it.
+
+    A managed blueprint's id never changes within a domain, so the ids are listed once
+    per account and domain in a run (both blueprints in one listing) and kept; a name
+    not listed yet (the domain is new) is listed again the next time it is asked for."""
+    known: dict[str, str] = ctx.memo(f"blueprints:{account}:{domain_id}", dict)
+    if name not in known:
+        for blueprint in paginate(
+            ctx.client(account, "datazone"),
+            "list_environment_blueprints",
+            "items",
+            domainIdentifier=domain_id,
+            managed=True,
+        ):
+            known.setdefault(str(blueprint["name"]), str(blueprint["id"]))
+    return known.get(name)
 
 
 @register

@@ -35,7 +35,7 @@ def caller_principal(ctx: Context, account: str) -> str:
     """The IAM principal smus-mesh runs as in `account` (role ARN for assumed roles)."""
 
     def lookup() -> str:
-        arn = str(ctx.client(account, "sts").get_caller_identity()["Arn"])
+        arn = str(ctx.clients.caller_identity(account)["Arn"])
         if ":assumed-role/" not in arn:
             return arn
         account_id, rest = arn.split(":")[4], arn.split(":assumed-role/")[1]
