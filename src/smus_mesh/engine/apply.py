@@ -17,7 +17,7 @@ after a crash: ownership is recorded before each create).
 Before creating, a step observes again: if the object appeared meanwhile (a
 previous run was killed after AWS accepted the create call), it waits for it or
 keeps it instead of creating a duplicate. Before deleting, a step uses the plan's
-observation, made in the same run under the state file's lock (ADR 29); only after a
+observation, made in the same run under the state file's lock (ADR 30); only after a
 removal ran first (`destroy(stale=True)`) does each step observe again.
 """
 
