@@ -18,6 +18,7 @@ log, faults and the scheduler (`RUNTIME.reset()`), DataZone's decision quotas.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,16 +47,22 @@ def _extra(backends: BackendDict[Any]) -> dict[str, Any]:
     return {k: v for k, v in vars(backends).items() if k not in _BASE_ATTRIBUTES}
 
 
-def take() -> Snapshot:
-    """A copy of every backend in use. Raises SnapshotError if a transition is pending."""
-    with RUNTIME.lock:
-        RUNTIME.scheduler.tick()
-        pending = RUNTIME.scheduler.pending_count()
-        if pending:
-            raise SnapshotError(f"{pending} transition(s) still in progress")
-        instances = list(BackendDict._instances)  # type: ignore[misc]
-        copies = copy.deepcopy([(dict(b), _extra(b)) for b in instances])
-    return Snapshot(tuple(zip(instances, copies, strict=True)))
+def take(settle: float = 10.0) -> Snapshot:
+    """A copy of every backend in use, once no transition is pending: waits up to
+    `settle` seconds for the ones in flight (under the "none" profile an unread one ends
+    within the first-read grace), then raises SnapshotError."""
+    deadline = time.monotonic() + settle
+    while True:
+        with RUNTIME.lock:
+            RUNTIME.scheduler.tick()
+            pending = RUNTIME.scheduler.pending_count()
+            if not pending:
+                instances = list(BackendDict._instances)  # type: ignore[misc]
+                copies = copy.deepcopy([(dict(b), _extra(b)) for b in instances])
+                return Snapshot(tuple(zip(instances, copies, strict=True)))
+        if time.monotonic() > deadline:
+            raise SnapshotError(f"{pending} transition(s) still in progress after {settle} s")
+        time.sleep(0.05)
 
 
 def restore(snapshot: Snapshot) -> None:
