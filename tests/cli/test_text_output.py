@@ -23,9 +23,10 @@ from typer.testing import CliRunner, Result
 
 from smus_mesh import __version__
 from smus_mesh.cli import app
-from smus_mesh.config import json_schema
+from smus_mesh.config import json_schema, load_config
 from smus_mesh.emulated import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY
-from tests.e2e.conftest import example_document
+from smus_mesh.engine.workspace import default_state_path
+from tests.e2e.conftest import Deployed, example_document
 from tests.support import Cloud
 
 #: A narrow terminal's width: what Rich would fold tables to if it went by COLUMNS.
@@ -181,10 +182,10 @@ def test_up_status_down_for_people_and_pipes(cloud: Cloud, config_file: Path) ->
 
 
 def test_down_keeps_a_state_directory_that_holds_something_else(
-    cloud: Cloud, config_file: Path
+    config_file: Path, deploy_example: Callable[[Path], Deployed]
 ) -> None:
     """Neighbour: the default directory is removed only when down leaves it empty."""
-    assert run("-c", config_file, "up").exit_code == 0
+    deploy_example(default_state_path(load_config(config_file), config_file))
     other = config_file.parent / ".smus-mesh" / "other.state.json"
     other.write_text("{}")
     down = run("-c", config_file, "down", "--yes")
@@ -207,8 +208,10 @@ def test_manual_approval_still_reports_the_pending_request(
     assert "wait for the producer" in up.stderr
 
 
-def test_status_through_a_real_pipe_shows_whole_keys(cloud: Cloud, config_file: Path) -> None:
-    assert run("-c", config_file, "up").exit_code == 0
+def test_status_through_a_real_pipe_shows_whole_keys(
+    config_file: Path, deploy_example: Callable[[Path], Deployed]
+) -> None:
+    deploy_example(default_state_path(load_config(config_file), config_file))
     piped = subprocess.run(
         [sys.executable, "-m", "smus_mesh", "-c", str(config_file), "status"],
         capture_output=True,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from smus_mesh.cli import app
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.inventory import Inventory
-from tests.e2e.conftest import example_document
+from tests.e2e.conftest import Deployed, example_document
 from tests.e2e.helpers import (
     assert_inventory_unchanged,
     inventory_diff,
@@ -78,15 +78,12 @@ def _listed(inventory: Inventory) -> dict[str, dict[str, list[str]]]:
 
 
 def test_audit_lists_the_setup_then_the_orphans_of_a_deleted_domain_and_down_removes_them(
-    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
 ) -> None:
-    state = tmp_path / "state.json"
-    before = cloud.inventory()
+    state, before = deployed_example.state, deployed_example.before
 
     def workspace() -> Workspace:
         return make_workspace(state=state)
-
-    assert workspace().up().ok
 
     audit = workspace().audit()
     listed = _listed(audit)

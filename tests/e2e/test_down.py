@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.engine.workspace import Workspace
-from tests.e2e.conftest import example_document
+from tests.e2e.conftest import Deployed, example_document
 from tests.e2e.helpers import (
     KILL_POINTS,
     assert_inventory_unchanged,
@@ -117,13 +117,11 @@ def test_down_killed_while_the_domain_is_deleting_then_run_again(
     cloud: Cloud,
     make_workspace: Callable[..., Workspace],
     write_config: Callable[[dict[str, Any]], Path],
-    tmp_path: Path,
+    deployed_example: Deployed,
 ) -> None:
     """An interrupted teardown is a starting point too: the domain's cascade is under way,
     the roles it needs are still there (they go last), and `down` finishes the job."""
-    state = tmp_path / "state.json"
-    before = cloud.inventory()
-    assert make_workspace(state=state).up().ok
+    state, before = deployed_example.state, deployed_example.before
     kill = run_killed_at(
         cloud, write_config(example_document()), state, ("down", "--yes"), "DeleteDomain"
     )
@@ -135,22 +133,18 @@ def test_down_killed_while_the_domain_is_deleting_then_run_again(
 
 
 def test_down_without_the_state_file_finds_the_setup_by_tags_and_names(
-    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
 ) -> None:
-    state = tmp_path / "state.json"
-    before = cloud.inventory()
-    assert make_workspace(state=state).up().ok
+    state, before = deployed_example.state, deployed_example.before
     state.unlink()
 
     _down_leaves_nothing(cloud, make_workspace(state=state), before, "down without state file")
 
 
 def test_down_after_resources_were_deleted_by_hand(
-    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
 ) -> None:
-    state = tmp_path / "state.json"
-    before = cloud.inventory()
-    assert make_workspace(state=state).up().ok
+    state, before = deployed_example.state, deployed_example.before
     datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
     (domain_id,) = [d["id"] for d in datazone.list_domains()["items"]]
     (project_id,) = [

@@ -17,7 +17,7 @@ import pytest
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.engine.state import State
 from smus_mesh.engine.workspace import Workspace
-from tests.e2e.conftest import example_document
+from tests.e2e.conftest import Deployed, example_document
 from tests.e2e.helpers import (
     CONVERGED,
     KILL_POINTS,
@@ -81,14 +81,13 @@ def test_up_killed_then_resumed_converges_without_duplicates_and_down_cleans_up(
 
 
 def test_up_repairs_a_role_left_without_its_policies_with_only_the_missing_calls(
-    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
 ) -> None:
     """A run killed between CreateRole and AttachRolePolicy leaves a role of ours with the
     right trust policy and no permissions; the next `up` attaches what is missing and
     touches nothing else (the trust policy, with sts:TagSession and sts:SetContext, is
     not rewritten)."""
-    state = tmp_path / "state.json"
-    assert make_workspace(state=state).up().ok
+    state = deployed_example.state
     iam = cloud.client("iam", DOMAIN_ACCOUNT)
     role = "AmazonSageMakerDomainExecution-demo"
     trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
