@@ -1,4 +1,4 @@
-"""Snapshots of the emulated cloud in this process, for the test suite (ADR 29).
+"""Snapshots of the emulated cloud in this process, for the test suite (ADR 32).
 
 Many tests run `up` of the same example only to test something after it (down variants,
 teardown after hand deletions, ...). `take()` deep-copies every moto backend (the

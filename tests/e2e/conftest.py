@@ -80,7 +80,7 @@ def deploy_example(
 ) -> Callable[[Path], Deployed]:
     """Set up the example with its state at a path, for tests about what comes after `up`.
     The process's first such `up` runs; the next restore the cloud and the state file
-    that it left (smus_mesh_emulator.snapshot, ADR 29): the same world, the copy costing
+    that it left (smus_mesh_emulator.snapshot, ADR 32): the same world, the copy costing
     0.5-1.3 s of CPU where the `up` costs 2-5.5 s."""
 
     def deploy(state: Path) -> Deployed:

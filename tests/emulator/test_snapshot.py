@@ -1,4 +1,4 @@
-"""The suite's snapshots of the emulated cloud (smus_mesh_emulator.snapshot, ADR 29): a
+"""The suite's snapshots of the emulated cloud (smus_mesh_emulator.snapshot, ADR 32): a
 restore brings back every service as it was, the shared namespaces included, as often as
 asked; a cloud with work in flight is not copied."""
 
