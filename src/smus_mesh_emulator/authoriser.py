@@ -28,14 +28,18 @@ operators, SCPs, permission boundaries, session policies, KMS).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
+
+from botocore.auth import S3SigV4Auth, SigV4Auth
 
 from smus_mesh_emulator.faults import error_response, protocol_of
 from smus_mesh_emulator.targets import Target, target_of
@@ -211,6 +215,35 @@ def identify(key: str, token: str | None, service: str) -> Caller:
     return Caller(account, user.arn, user.create_credentials().secret_key, policies=documents)
 
 
+@lru_cache(maxsize=1024)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's derived key (four HMACs), the same for every request of one secret, day,
+    region and service, so derived once (AWS documents the derivation: sigv4-create-signed
+    -request, "calculate the signature")."""
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def _with_cached_key(auth_class: type[SigV4Auth]) -> type[SigV4Auth]:
+    class Auth(auth_class):  # type: ignore[misc]
+        def signature(self, string_to_sign: str, request: Any) -> str:
+            key = signing_key(
+                self.credentials.secret_key,
+                request.context["timestamp"][0:8],
+                self._region_name,
+                self._service_name,
+            )
+            return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+    return Auth
+
+
+_SigV4Auth = _with_cached_key(SigV4Auth)
+_S3SigV4Auth = _with_cached_key(S3SigV4Auth)
+
+
 def check_signature(
     caller: Caller,
     environ: dict[str, Any],
@@ -221,7 +254,6 @@ def check_signature(
     signed: str,
 ) -> bool:
     """Recompute the request's SigV4 signature with moto's IAMRequest and compare."""
-    from botocore.auth import S3SigV4Auth
     from botocore.credentials import Credentials
     from moto.iam.access_control import IAMRequest
 
@@ -242,10 +274,10 @@ def check_signature(
     request._region = region
     request._service = signing_name
     request._access_key = _Key()  # type: ignore[assignment]
-    if signing_name == "s3":
-        request._create_auth = lambda credentials: S3SigV4Auth(  # type: ignore[method-assign]
-            credentials, signing_name, region
-        )
+    auth_class = _S3SigV4Auth if signing_name == "s3" else _SigV4Auth
+    request._create_auth = lambda credentials: auth_class(  # type: ignore[method-assign]
+        credentials, signing_name, region
+    )
     try:
         calculated = request._calculate_signature()
     except Exception:

@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any
 from xml.sax.saxutils import escape
-
-import botocore.session
-
-_SESSION = botocore.session.get_session()
 
 
 @cache
-def protocol_of(service: str) -> str:
+def _metadata(service: str) -> dict[str, Any]:
+    """The service model's metadata, from the model moto's router has already loaded (one
+    parse of each service-2.json per process, instead of a second one through a botocore
+    session of our own: EC2's model alone is megabytes)."""
+    from moto.core.utils import get_service_model
+
     try:
-        return str(_SESSION.get_service_model(service).metadata["protocol"])
+        return dict(get_service_model(service).metadata)
     except Exception:
-        return "json"
+        return {}
+
+
+def protocol_of(service: str) -> str:
+    return str(_metadata(service).get("protocol", "json"))
 
 
 def error_response(
@@ -101,13 +107,18 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 
 @cache
-def _partition_regions() -> frozenset[str]:
+def _endpoints() -> dict[str, Any]:
     from botocore.loaders import create_loader
 
-    data = create_loader().load_data("endpoints")
+    data: dict[str, Any] = create_loader().load_data("endpoints")
+    return data
+
+
+@cache
+def _partition_regions() -> frozenset[str]:
     return frozenset(
         region
-        for partition in data["partitions"]
+        for partition in _endpoints()["partitions"]
         if partition["partition"] in PARTITIONS
         for region in partition["regions"]
     )
@@ -116,10 +127,21 @@ def _partition_regions() -> frozenset[str]:
 @cache
 def served_regions(service: str) -> frozenset[str]:
     """The regions botocore's endpoint data gives `service` in the served partitions
-    (every region of them for a global service such as IAM, which lists none)."""
+    (every region of them for a global service such as IAM, which lists none).
+
+    What `botocore.session.Session.get_available_regions` answers, without its cost: it
+    loads the service's whole model for the endpoint prefix; the prefix is read here from
+    the model moto has loaded anyway (`_metadata`)."""
+    from botocore.regions import EndpointResolver
+
+    metadata = _metadata(service)
+    if not metadata:  # not a service botocore knows: no endpoint data to go by
+        return _partition_regions()
+    prefix = metadata.get("endpointPrefix", service)
+    resolver = EndpointResolver(_endpoints())
     regions: set[str] = set()
     for partition in PARTITIONS:
-        regions.update(_SESSION.get_available_regions(service, partition))
+        regions.update(resolver.get_available_endpoints(prefix, partition))
     return frozenset(regions & _partition_regions()) or _partition_regions()
 
 

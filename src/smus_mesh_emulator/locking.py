@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -181,11 +181,20 @@ class Locks:
     @contextmanager
     def request(self, service: str, mutating: bool, path: str, enforce: bool) -> Iterator[None]:
         keys = self.plan(service, mutating, path, enforce)
-        with ExitStack() as stack:
-            stack.enter_context(self.world.hold(exclusive=keys is None))
+        # Plain acquire/release, released in reverse order (what an ExitStack of `hold`s
+        # did, without a generator and a context manager per lock on every request).
+        held: list[FairRWLock] = []
+        try:
+            self.world.acquire(exclusive=keys is None)
+            held.append(self.world)
             for key in sorted(keys or ()):
-                stack.enter_context(self._key(key).hold(keys[key]))  # type: ignore[index]
+                lock = self._key(key)
+                lock.acquire(keys[key])  # type: ignore[index]
+                held.append(lock)
             yield
+        finally:
+            for lock in reversed(held):
+                lock.release()
 
 
 class _RuntimeLock:

@@ -11,21 +11,61 @@
 
 from __future__ import annotations
 
+import datetime
+import re
 from functools import cache
 from typing import Any
 
 import botocore.session
 import regex
-from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
-from botocore.parsers import create_parser
+from botocore.model import (
+    ListShape,
+    MapShape,
+    OperationModel,
+    ServiceModel,
+    Shape,
+    StructureShape,
+)
+from botocore.parsers import PROTOCOL_PARSERS, ResponseParser
+from botocore.utils import parse_timestamp, tzutc
 from botocore.validate import ParamValidator
 
-_SESSION = botocore.session.get_session()
+#: The emulator's one botocore session: each session reads every model through a loader
+#: of its own, so a second one would parse DataZone's model a second time.
+SESSION = botocore.session.get_session()
+
+
+@cache
+def service_model(service: str) -> ServiceModel:
+    return SESSION.get_service_model(service)
 
 
 @cache
 def operation_model(service: str, operation: str) -> OperationModel:
-    return _SESSION.get_service_model(service).operation_model(operation)
+    return service_model(service).operation_model(operation)
+
+
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z\Z")
+_UTC = tzutc()
+
+
+def _timestamp(value: Any) -> Any:
+    """botocore's `parse_timestamp`, with the one form the emulator writes (ISO 8601 in UTC,
+    `2026-12-03T10:00:00.123Z`) read by `datetime.fromisoformat`: the same datetime, without
+    dateutil's generic parser (a third of the strict check's parsing). Anything else, or a
+    date that does not exist, goes to botocore's parser, which accepts or refuses it."""
+    if isinstance(value, str) and _ISO_UTC.match(value):
+        try:
+            return datetime.datetime.fromisoformat(value[:-1]).replace(tzinfo=_UTC)
+        except ValueError:
+            pass
+    return parse_timestamp(value)
+
+
+@cache
+def _parser(protocol: str) -> ResponseParser:
+    parser: ResponseParser = PROTOCOL_PARSERS[protocol](timestamp_parser=_timestamp)
+    return parser
 
 
 @cache
@@ -69,8 +109,7 @@ def parse_response(
 ) -> dict[str, Any]:
     model = operation_model(service, operation)
     protocol = model.service_model.metadata["protocol"]
-    parser = create_parser(protocol)
-    parsed: dict[str, Any] = parser.parse(
+    parsed: dict[str, Any] = _parser(protocol).parse(
         {"status_code": status, "headers": headers, "body": body}, model.output_shape
     )
     return parsed

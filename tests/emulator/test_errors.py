@@ -210,3 +210,28 @@ def test_other_services_refuse_an_unknown_region_in_their_own_protocol(
         if service == "s3"
         else f"Credential should be scoped to a valid region, not '{UNKNOWN_REGION}'."
     )
+
+
+def test_a_region_of_aws_the_service_is_not_in_is_refused_and_one_it_is_in_answers(
+    cloud: Cloud,
+) -> None:
+    """botocore's endpoint data lists no CodeCommit endpoint in ap-east-2 (a region EC2 is
+    in): the region is real, the service is not there."""
+    session = cloud.session(DOMAIN_ACCOUNT)
+    absent = session.client(
+        "codecommit", region_name="ap-east-2", endpoint_url=cloud.url, config=NO_CHECKS
+    )
+    with pytest.raises(ClientError) as excinfo:
+        absent.list_repositories()
+    response = excinfo.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert response["Error"]["Code"] == "InvalidSignatureException"
+    assert response["Error"]["Message"] == (
+        "Credential should be scoped to a valid region, not 'ap-east-2'."
+    )
+    ec2 = session.client("ec2", region_name="ap-east-2", endpoint_url=cloud.url, config=NO_CHECKS)
+    assert ec2.describe_vpcs()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    present = session.client(
+        "codecommit", region_name="eu-west-1", endpoint_url=cloud.url, config=NO_CHECKS
+    )
+    assert present.list_repositories()["repositories"] == []

@@ -20,7 +20,6 @@ import logging
 from functools import cache
 from typing import Any
 
-import botocore.session
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores
 
@@ -31,20 +30,18 @@ from smus_mesh_emulator.datazone.constraints import constraint_errors, message
 from smus_mesh_emulator.datazone.exceptions import ValidationException
 from smus_mesh_emulator.datazone.models import DataZoneBackend, datazone_backends
 from smus_mesh_emulator.runtime import RUNTIME
+from smus_mesh_emulator.validation import SESSION, service_model
 
 LOG = logging.getLogger(__name__)
 
-_SESSION = botocore.session.get_session()
 
-
-@cache
 def _service_model() -> Any:
-    return _SESSION.get_service_model("datazone")
+    return service_model("datazone")
 
 
 @cache
 def _paginators() -> dict[str, Any]:
-    config: dict[str, Any] = _SESSION.get_paginator_model("datazone")._paginator_config
+    config: dict[str, Any] = SESSION.get_paginator_model("datazone")._paginator_config
     return config
 
 
