@@ -7,7 +7,7 @@ pass our own `create_app`, which:
 * serves services listed in `CUSTOM_RESPONSES` (DataZone and Redshift Serverless,
   which moto does not have, and the moto services whose gaps the workflow hits: RAM,
   Athena, Lake Formation, CodeCommit, STS) through one catch-all route on our response
-  class (`CatchAllApp`: the route's view called without Flask's contexts, ADR 29);
+  class (`CatchAllApp`: the route's view called without Flask's contexts, ADR 31);
 * serves every other service with moto's own `create_backend_app`.
 
 DataZone's real host is `datazone.<region>.api.aws`, which moto's URL index does
@@ -76,7 +76,7 @@ def _catch_all_app(service: str, response_cls: type[Any]) -> Flask:
 
 class CatchAllApp:
     """What `_catch_all_app`'s Flask app answers, without Flask's request and app contexts
-    on the way (a tenth of the server's CPU per call, ADR 29).
+    on the way (a tenth of the server's CPU per call, ADR 31).
 
     The view is moto's `convert_to_flask_response(response_cls.dispatch)`, done here on the
     same request class (`BackendRequest`) and answered with the same `flask.Response`; an

@@ -354,7 +354,7 @@ class EmulatorServer:
                 )
             services.register_all()
             # No public AMI catalogue: the workflow never reads an image, and moto parses
-            # its catalogue again on every reset (ADR 29). An explicit setting wins.
+            # its catalogue again on every reset (ADR 31). An explicit setting wins.
             os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
             RUNTIME.prewarm = self.prewarm
             RUNTIME.member_count = self.accounts
