@@ -207,7 +207,7 @@ def _time_and_errors() -> list[str]:
         "catalogue of default AMIs is not loaded (`MOTO_EC2_LOAD_DEFAULT_AMIS=false`, unless "
         "the emulator's environment sets it). The workflow reads VPCs and subnets, never an "
         "image, and loading the catalogue cost every reset about 0.4 s of CPU. See "
-        "docs/adr/0029-the-emulator-pays-only-for-what-the-workflow-reads.md.",
+        "docs/adr/0031-the-emulator-pays-only-for-what-the-workflow-reads.md.",
         "",
     ]
 
