@@ -128,7 +128,7 @@ def create_app(service: str) -> Any:
     response_cls = CUSTOM_RESPONSES.get(service)
     if response_cls is not None:
         return CatchAllApp(service, response_cls)
-    app: Flask = create_backend_app(service)  # type: ignore[arg-type]
+    app: Flask = create_backend_app(service)
     return app
 
 

@@ -76,9 +76,7 @@ def seed(member_count: int = accounts.DEFAULT_MEMBER_COUNT, prewarm_backends: bo
         from moto.backends import get_backend
 
         for service in WORKFLOW_SERVICES:
-            backends = (
-                _datazone_backends() if service == "datazone" else get_backend(service)  # type: ignore[call-overload]
-            )
+            backends = _datazone_backends() if service == "datazone" else get_backend(service)
             for account_id in organizations.known_accounts():
                 regions = backends[account_id]
                 for region in ("us-east-1", "global", "aws"):
