@@ -57,6 +57,15 @@ def test_health_names_the_accounts_and_the_latency_profile(cloud: Cloud) -> None
     assert health["latency"]["first_read_grace"] == TEST_FIRST_READ_GRACE
 
 
+@pytest.mark.first_read_grace(7.5)
+def test_a_test_may_set_its_own_first_read_grace(cloud: Cloud) -> None:
+    assert cloud.admin("GET", "health")["latency"]["first_read_grace"] == 7.5
+
+
+def test_the_grace_a_test_set_is_gone_for_the_next(cloud: Cloud) -> None:
+    assert cloud.admin("GET", "health")["latency"]["first_read_grace"] == TEST_FIRST_READ_GRACE
+
+
 def test_calls_log_records_every_call_in_order(cloud: Cloud) -> None:
     s3 = cloud.client("s3", CONSUMER_ACCOUNT)
     glue = cloud.client("glue", DOMAIN_ACCOUNT)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from smus_mesh_emulator.inventory import CLASSES
 from tests.emulator.datazone_support import create_domain, create_role
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
@@ -161,6 +163,9 @@ def test_every_class_is_reported_in_its_own_account(cloud: Cloud) -> None:
     assert inventory[BASE_ACCOUNT] == empty()
 
 
+# The first read of the domain comes after two inventories and three new clients: on a
+# loaded machine (load 13 on 2 cores) that took longer than the suite's 1 s grace.
+@pytest.mark.first_read_grace(30)
 def test_snapshots_are_pure_reads(cloud: Cloud) -> None:
     role = create_role(cloud, DOMAIN_ACCOUNT, "exec")
     datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
