@@ -21,7 +21,7 @@ from smus_mesh.engine.plan import Action
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import UserError
 from smus_mesh.settings import Settings
-from tests.e2e.conftest import FAST, example_document
+from tests.e2e.conftest import FAST, Deployed, example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq, mutating_calls
 from tests.e2e.test_neighbours import other_document
 from tests.support import CONSUMER_ACCOUNT, Cloud
@@ -69,12 +69,13 @@ def test_a_domain_of_the_same_name_that_is_another_set_ups_is_never_adopted(
 
 
 def test_a_role_made_again_takes_its_blueprint_configurations_along(
-    cloud: Cloud, make_workspace: Callable[..., Workspace]
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
 ) -> None:
     """The consumer account's provisioning role is deleted by hand, and its blueprint
     configurations point at an older ARN of it: `plan` says they wait for the role (not
     that they do not exist), `up` makes the role and moves them to its ARN."""
-    assert make_workspace().up().ok
+    # The example set up (ADR 32), its state where make_workspace() looks: tmp_path/state.json.
+    assert make_workspace().state_path == deployed_example.state
     iam = cloud.client("iam", CONSUMER_ACCOUNT)
     role = iam.get_role(RoleName="AmazonSageMakerProvisioning-demo")["Role"]
     for attached in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
