@@ -114,17 +114,40 @@ def requests_of(
 
 
 def grants_of(
-    ctx: Context, account: str, domain_id: str, subscription_id: str
+    ctx: Context,
+    account: str,
+    domain_id: str,
+    subscription_id: str,
+    listing_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    return list(
-        paginate(
-            ctx.client(account, "datazone"),
-            "list_subscription_grants",
-            "items",
-            domainIdentifier=domain_id,
-            subscriptionId=subscription_id,
+    """A subscription's grants.
+
+    With `listing_id`: the listing's grants, listed once for every step asking about
+    that listing at about the same time (`Context.fresh_list`: a thousand subscriptions
+    waiting for their grants need one call per table and poll, not one each), narrowed to
+    those whose summary names the subscription. Its `subscriptionId` is deprecated
+    ("multiple subscriptions can exist for a single grant"), so when no grant of the
+    listing names it, the subscription's own list is asked, as without `listing_id`.
+    """
+
+    def listed(**by: str) -> list[dict[str, Any]]:
+        return list(
+            paginate(
+                ctx.client(account, "datazone"),
+                "list_subscription_grants",
+                "items",
+                domainIdentifier=domain_id,
+                **by,
+            )
         )
-    )
+
+    if listing_id:
+        scope = (account, "list_subscription_grants", domain_id, listing_id)
+        shared = ctx.fresh_list(scope, lambda: listed(subscribedListingId=listing_id))
+        named = [g for g in shared if g.get("subscriptionId") == subscription_id]
+        if named:
+            return named
+    return listed(subscriptionId=subscription_id)
 
 
 def grant_state(grants: list[dict[str, Any]]) -> Observed:
@@ -417,7 +440,7 @@ def revoke_subscriptions(
                 ended = current["status"] in SUBSCRIPTION_ENDED
                 if not ended:
                     return Observed(Status.IN_PROGRESS, detail=str(current["status"]))
-            last = grants_of(ctx, resource.account, domain_id, subscription_id)
+            last = grants_of(ctx, resource.account, domain_id, subscription_id, listing_id)
             pending = [
                 a.get("status")
                 for g in last
@@ -650,7 +673,7 @@ class SubscriptionGrant(_SubscriptionBase):
         subscription_id = approved[0]["id"]
         # Later polls of this wait go straight to the grants (the id does not change).
         ctx.set_outputs(self.key, {**ctx.outputs(self.key), "subscription_id": subscription_id})
-        state = grant_state(grants_of(ctx, self.account, domain_id, subscription_id))
+        state = grant_state(grants_of(ctx, self.account, domain_id, subscription_id, listing_id))
         observed = Observed(
             state.status,
             {"subscription_id": subscription_id, "domain_id": domain_id},
