@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -123,6 +124,18 @@ class Runtime:
         self.member_count = DEFAULT_MEMBER_COUNT
         #: "enforce": authenticate and authorise every AWS request (`authoriser`); "off"
         self.iam = "off"
+        self._arrival = threading.local()
+
+    # the request being served ------------------------------------------------
+    def arrived(self, moment: float | None) -> None:
+        """The serving thread's request arrived at `moment` (`time.monotonic()`), before
+        it waited for any lock: when a quota counts it (`arrival`). None: served."""
+        self._arrival.moment = moment
+
+    def arrival(self) -> float:
+        """When the request this thread serves arrived (now, outside a request)."""
+        moment: float | None = getattr(self._arrival, "moment", None)
+        return time.monotonic() if moment is None else moment
 
     # calls log -------------------------------------------------------------
     def record(self, **fields: Any) -> None:

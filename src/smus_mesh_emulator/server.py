@@ -140,6 +140,7 @@ class EmulatorApp:
 
         mutating = is_mutating(operation)
         asked = time.perf_counter()
+        RUNTIME.arrived(time.monotonic())  # quotas count a request when it comes, as AWS's do
         if RUNTIME.scheduler.due():
             with RUNTIME.lock:
                 RUNTIME.scheduler.tick()
@@ -170,6 +171,7 @@ class EmulatorApp:
                     LOG.exception("%s %s failed inside the emulator", service, operation)
                     captured.clear()
             busy = time.perf_counter() - locked_at
+        RUNTIME.arrived(None)
         if made is None and (
             "line" not in captured or (captured["status"] >= 500 and _is_html(body))
         ):

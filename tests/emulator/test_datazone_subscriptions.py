@@ -18,6 +18,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from smus_mesh_emulator.runtime import RUNTIME
 from smus_mesh_emulator.server import EmulatorServer
 from tests.emulator.datazone_setup import (
     ROWS,
@@ -278,6 +279,34 @@ def test_accept_and_cancel_are_limited_to_three_per_second(mesh: Mesh) -> None:
             )
         }
         assert all(a[0] in ("ThrottlingException", "ResourceNotFoundException") for a in answers)
+
+
+def test_calls_paced_under_the_quota_are_not_throttled_for_waiting_in_a_queue(
+    mesh: Mesh,
+) -> None:
+    """AWS meters a quota when a call arrives. Six calls 0.4 s apart (2.5 per second,
+    under 3) that all wait behind one long request are then served in a burst; none of
+    them is throttled, because none arrived in one. (The first comes after a second, when
+    the bucket is full again whatever the test before did.)"""
+    strict = mesh.cloud.session().client(
+        "datazone", endpoint_url=mesh.cloud.url, config=Config(retries={"total_max_attempts": 1})
+    )
+
+    def paced(i: int) -> tuple[str, str]:
+        time.sleep(1.0 + 0.4 * i)
+        with pytest.raises(ClientError) as excinfo:
+            strict.accept_subscription_request(
+                domainIdentifier=mesh.domain_id, identifier=f"nothing{i}"
+            )
+        return error_of(excinfo)
+
+    pool = ThreadPoolExecutor(max_workers=6)
+    with RUNTIME.lock:  # what a long request holds: the six calls queue behind it
+        futures = [pool.submit(paced, i) for i in range(6)]
+        time.sleep(4.5)  # the last call was sent at 3 s
+    answers = [f.result() for f in futures]
+    pool.shutdown()
+    assert {a[0] for a in answers} == {"ResourceNotFoundException"}, answers
     # botocore retries the throttling with jittered backoff, so a client that allows a few
     # attempts (the tool uses standard retries) only sees the real answer.
     patient = mesh.cloud.session().client(

@@ -6,6 +6,8 @@ and `Executor` are the real engine.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +332,85 @@ def test_observe_all_passes_outputs_down_and_absent_parents_make_absent_children
         ("fake:thing/parent", Action.CREATE),
         ("fake:needs-parent/child", Action.CREATE),
     ]
+
+
+class WaitsForEvent(Fake):
+    """Observed only once `event` is set (or fails the observation after 30 s)."""
+
+    kind = "fake:slow"
+
+    def __init__(self, name: str, event: threading.Event) -> None:
+        super().__init__(name, observed=COMPLETE)
+        self.event = event
+
+    def observe(self, ctx: Context) -> Observed:
+        if not self.event.wait(30):
+            raise StepError(self.key, "observed before what it waits for")
+        return super().observe(ctx)
+
+
+class SetsEvent(NeedsParent):
+    kind = "fake:sets-event"
+
+    def __init__(self, name: str, depends_on: tuple[str, ...], event: threading.Event) -> None:
+        super().__init__(name, depends_on)
+        self.event = event
+
+    def observe(self, ctx: Context) -> Observed:
+        observed = super().observe(ctx)
+        self.event.set()
+        return observed
+
+
+def test_observe_all_reads_each_resource_once_its_own_dependencies_are_read() -> None:
+    """Not layer by layer: the child of a quick parent is read while an unrelated
+    resource of the parent's layer is still being read (it waits for the child)."""
+    read = threading.Event()
+    slow = WaitsForEvent("slow", read)
+    parent = Fake("parent", observed=Observed(Status.COMPLETE, {"id": "p-1"}, owned=True))
+    child = SetsEvent("child", ("fake:thing/parent",), read)
+    graph = Graph([slow, parent, child])
+    assert [r.key for r in graph.batches()[0]] == ["fake:slow/slow", "fake:thing/parent"]
+    ctx = context()
+    observed = observe_all(graph, ctx)
+    assert list(observed) == [r.key for r in graph.ordered()]
+    assert observed["fake:sets-event/child"].identity == {"parent": "p-1"}
+    assert observed["fake:slow/slow"].status == Status.COMPLETE
+
+
+def test_a_failed_read_fails_the_observation_and_starts_nothing_after_it() -> None:
+    failing = Fake("failing")
+    after = Fake("after", ("fake:thing/failing",))
+
+    def refuse(ctx: Context) -> Observed:
+        raise StepError(failing.key, "AccessDenied")
+
+    failing.observe = refuse  # type: ignore[method-assign]
+    graph = Graph([failing, after])
+    with pytest.raises(StepError, match="AccessDenied"):
+        observe_all(graph, context())
+    assert after.calls == []
+
+
+def test_list_newer_than_shares_one_call_between_reads_that_accept_it() -> None:
+    """Context.list_newer_than: an answer is shared with every read that asks for one
+    newer than a moment before its call began; a read asking for a newer one calls."""
+    ctx = context()
+    calls: list[int] = []
+
+    def fetch() -> list[dict[str, Any]]:
+        calls.append(len(calls) + 1)
+        return [{"call": len(calls)}]
+
+    before = time.monotonic()
+    items, began = ctx.list_newer_than(("scope",), fetch, before)
+    assert (items, calls) == ([{"call": 1}], [1])
+    assert began > before
+    assert ctx.list_newer_than(("scope",), fetch, before) == (items, began)  # shared
+    assert ctx.list_newer_than(("other",), fetch, before)[0] == [{"call": 2}]
+    newer, again = ctx.list_newer_than(("scope",), fetch, began)  # not newer than `began`
+    assert newer == [{"call": 3}] and again > began
+    assert ctx.fresh_list(("scope",), fetch) == [{"call": 4}]  # fresh: after the call
 
 
 def test_plan_to_dict_is_the_plan_object() -> None:

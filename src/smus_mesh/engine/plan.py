@@ -1,7 +1,7 @@
 """The plan is data: observe every resource, then choose an action per resource from a table.
 
-`observe_all` reads what exists, in dependency order (independent resources in
-parallel), so that a resource can use its dependencies' ids. `plan_up` and
+`observe_all` reads what exists, each resource once its dependencies are read
+(independent resources in parallel), so that a resource can use its dependencies' ids. `plan_up` and
 `plan_down` turn the observations into an immutable, ordered list of `Step`s;
 `plan` prints them, `up`/`down` execute them (apply.py), and `--output json`
 writes the same object.
@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import enum
 import json
-from concurrent.futures import ThreadPoolExecutor
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,17 +178,48 @@ def _observe_one(resource: Resource, ctx: Context) -> Observed:
 
 
 def observe_all(graph: Graph, ctx: Context, only: set[str] | None = None) -> dict[str, Observed]:
-    """Observe every resource (or those in `only`), each after its dependencies
-    (read-only calls only)."""
+    """Observe every resource (or those in `only`), each as soon as its dependencies are
+    observed (read-only calls only).
+
+    Not layer by layer: a layer waited for its slowest read (a listing paged through, a
+    call queued behind a busy service) before anything in the next one started, and the
+    graph is a dozen layers deep. Each resource still sees its dependencies' outputs."""
+    wanted = {r.key: r for r in graph.ordered() if only is None or r.key in only}
+    waiting_on = {
+        key: {d for d in resource.depends_on if d in wanted} for key, resource in wanted.items()
+    }
+    dependents: dict[str, list[str]] = {key: [] for key in wanted}
+    for key, prerequisites in waiting_on.items():
+        for prerequisite in prerequisites:
+            dependents[prerequisite].append(key)
     results: dict[str, Observed] = {}
+    finished: queue.SimpleQueue[Future[Observed]] = queue.SimpleQueue()
+    running: dict[Future[Observed], str] = {}
     with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
-        for whole in graph.batches():
-            batch = [r for r in whole if only is None or r.key in only]
-            for resource, observed in zip(
-                batch, pool.map(lambda r: _observe_one(r, ctx), batch), strict=True
-            ):
-                results[resource.key] = observed
-    return results
+
+        def start(key: str) -> None:
+            future = pool.submit(_observe_one, wanted[key], ctx)
+            running[future] = key
+            future.add_done_callback(finished.put)
+
+        for key in [k for k, prerequisites in waiting_on.items() if not prerequisites]:
+            start(key)
+        try:
+            while running:
+                future = finished.get()
+                key = running.pop(future)
+                results[key] = future.result()
+                for dependent in dependents[key]:
+                    waiting_on[dependent].discard(key)
+                    if not waiting_on[dependent]:
+                        start(dependent)
+        except BaseException:
+            # A failed read, or Ctrl-C: nothing new starts; what runs ends on its own
+            # (observing changes nothing).
+            for pending in running:
+                pending.cancel()
+            raise
+    return {key: results[key] for key in wanted}
 
 
 def owned(resource: Resource, observed: Observed, ctx: Context) -> bool | None:

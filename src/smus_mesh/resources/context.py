@@ -128,15 +128,27 @@ class Context:
         wait for it and then make or share the next one, so no answer predates a
         question: a step never acts on what was true before it asked.
         """
-        asked = time.monotonic()
+        return self.list_newer_than(scope, fetch, time.monotonic())[0]
+
+    def list_newer_than(
+        self, scope: tuple[str, ...], fetch: Callable[[], list[dict[str, Any]]], moment: float
+    ) -> tuple[list[dict[str, Any]], float]:
+        """(items, when their call began): the answer of a List call of `scope` that
+        began after `moment` (`time.monotonic()`), shared, or a new call.
+
+        A wait's polls pass when their previous answer's call began: any answer newer
+        than what the poll already knows tells it something, whoever asked for it, so
+        steps polling one scope at different moments share one call per round instead
+        of each making its own (`fresh_list` shares only between callers that overlap).
+        """
         with self._lock:
             shared = self._shared.setdefault(scope, _SharedList())
         with shared.lock:
-            if shared.began < asked:
+            if shared.began <= moment:
                 began = time.monotonic()
                 shared.items = fetch()
                 shared.began = began
-            return shared.items
+            return shared.items, shared.began
 
     # outputs ---------------------------------------------------------------------
     def resolve_with(self, resolve: Callable[[str], None]) -> None:

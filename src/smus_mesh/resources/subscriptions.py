@@ -16,6 +16,7 @@ producer's decision under its approval policy, and the grant DataZone fulfils.
 from __future__ import annotations
 
 import fnmatch
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -116,15 +117,68 @@ def requests_of(
 def grants_of(
     ctx: Context, account: str, domain_id: str, subscription_id: str
 ) -> list[dict[str, Any]]:
-    return list(
-        paginate(
-            ctx.client(account, "datazone"),
-            "list_subscription_grants",
-            "items",
-            domainIdentifier=domain_id,
-            subscriptionId=subscription_id,
+    """A subscription's grants (one read; a wait polls with `GrantPolls`)."""
+    return GrantPolls(ctx, account, domain_id, subscription_id).read()
+
+
+class GrantPolls:
+    """Successive reads of one subscription's grants, for a wait's polls.
+
+    With `listing_id`, each read is the listing's grants, listed once for every step
+    polling that listing (`Context.list_newer_than`: a thousand subscriptions waiting for
+    their grants need one call per table and round, not one each), narrowed to those
+    whose summary names the subscription. A read is always of a call that began after the
+    previous read's (and after `since`, the call the wait is about: a revocation is seen),
+    and in the second half of the time since the previous read, so that sharing delays
+    what a wait sees by half a poll interval at most.
+    The summary's `subscriptionId` is deprecated ("multiple subscriptions can exist for a
+    single grant"): when no grant of the listing names the subscription, the
+    subscription's own list is read instead, as without `listing_id`.
+    """
+
+    def __init__(
+        self,
+        ctx: Context,
+        account: str,
+        domain_id: str,
+        subscription_id: str,
+        listing_id: str | None = None,
+        since: float | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.account = account
+        self.domain_id = domain_id
+        self.subscription_id = subscription_id
+        self.listing_id = listing_id
+        #: when the previous read was asked, and when the call its answer came from began
+        self._asked = self._known = time.monotonic() if since is None else since
+
+    def _listed(self, **by: str) -> list[dict[str, Any]]:
+        return list(
+            paginate(
+                self.ctx.client(self.account, "datazone"),
+                "list_subscription_grants",
+                "items",
+                domainIdentifier=self.domain_id,
+                **by,
+            )
         )
-    )
+
+    def read(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        newer_than = max(self._known, (self._asked + now) / 2)
+        self._asked = now
+        if self.listing_id:
+            listing_id = self.listing_id
+            scope = (self.account, "list_subscription_grants", self.domain_id, listing_id)
+            shared, self._known = self.ctx.list_newer_than(
+                scope, lambda: self._listed(subscribedListingId=listing_id), newer_than
+            )
+            named = [g for g in shared if g.get("subscriptionId") == self.subscription_id]
+            if named:
+                return named
+        self._known = time.monotonic()
+        return self._listed(subscriptionId=self.subscription_id)
 
 
 def grant_state(grants: list[dict[str, Any]]) -> Observed:
@@ -388,6 +442,7 @@ def revoke_subscriptions(
     for subscription_id in approved:
         # The answer carries the subscription's status (REVOKED / CANCELLED: the enum has no
         # in-progress value); read it back only if it does not. The grants show the progress.
+        asked = time.monotonic()  # grants read from here on show the revocation
         try:
             if cancel:
                 answer = datazone.cancel_subscription(
@@ -407,8 +462,9 @@ def revoke_subscriptions(
                 raise
             ended = True
         last: list[dict[str, Any]] = []
+        polls = GrantPolls(ctx, resource.account, domain_id, subscription_id, listing_id, asked)
 
-        def revoked(subscription_id: str = subscription_id) -> Observed:
+        def revoked(subscription_id: str = subscription_id, polls: GrantPolls = polls) -> Observed:
             nonlocal ended, last
             if not ended:
                 current = datazone.get_subscription(
@@ -417,7 +473,7 @@ def revoke_subscriptions(
                 ended = current["status"] in SUBSCRIPTION_ENDED
                 if not ended:
                     return Observed(Status.IN_PROGRESS, detail=str(current["status"]))
-            last = grants_of(ctx, resource.account, domain_id, subscription_id)
+            last = polls.read()
             pending = [
                 a.get("status")
                 for g in last
@@ -622,8 +678,11 @@ class SubscriptionGrant(_SubscriptionBase):
         super().__init__(*args, **kwargs)
         self.approval_key = approval_key
 
-    def _observe(self, ctx: Context) -> tuple[Observed, bool]:
-        """What exists, and whether the request is still waiting for a decision."""
+    def _observe(
+        self, ctx: Context, polls: dict[str, GrantPolls] | None = None
+    ) -> tuple[Observed, bool]:
+        """What exists, and whether the request is still waiting for a decision. A wait
+        passes `polls`, so that each of its reads of the grants is newer than the last."""
         domain_id, listing_id, consumer_id = self.ids(ctx)
         known = ctx.outputs(self.key).get("subscription_id")
         approved = (
@@ -650,7 +709,10 @@ class SubscriptionGrant(_SubscriptionBase):
         subscription_id = approved[0]["id"]
         # Later polls of this wait go straight to the grants (the id does not change).
         ctx.set_outputs(self.key, {**ctx.outputs(self.key), "subscription_id": subscription_id})
-        state = grant_state(grants_of(ctx, self.account, domain_id, subscription_id))
+        reader = GrantPolls(ctx, self.account, domain_id, subscription_id, listing_id)
+        if polls is not None:
+            reader = polls.setdefault(subscription_id, reader)
+        state = grant_state(reader.read())
         observed = Observed(
             state.status,
             {"subscription_id": subscription_id, "domain_id": domain_id},
@@ -669,8 +731,10 @@ class SubscriptionGrant(_SubscriptionBase):
         return {}
 
     def wait_created(self, ctx: Context) -> Observed:
+        polls: dict[str, GrantPolls] = {}
+
         def settled() -> Observed:
-            observed, pending = self._observe(ctx)
+            observed, pending = self._observe(ctx, polls)
             if pending:
                 # The approval step has run and left the request pending (rules with no
                 # match and `default: leave`): there is no grant to wait for.

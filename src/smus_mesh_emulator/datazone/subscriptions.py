@@ -19,7 +19,6 @@ The consumer's half of the catalog (research/workflow.md phases K, L, M and §2.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -140,13 +139,18 @@ def _throttle(domain_id: str, operation: str) -> None:
     than 3 calls, or more than 3 per second sustained (botocore retries it with backoff,
     so a well-behaved client only slows down). Under the realistic profile the second is
     scaled like every other duration: the emulated cloud runs AWS compressed in time,
-    quotas included."""
-    moment = time.monotonic()
+    quotas included.
+
+    A call counts when it arrived (`Runtime.arrival`), not when the emulator got round to
+    it: AWS meters a quota at its front door, so calls a client paced do not become a
+    burst by queueing behind the domain's lock (ADR 36)."""
+    moment = RUNTIME.arrival()
     period = RUNTIME.profile.scaled(1.0)
     bucket = _buckets.setdefault((domain_id, operation), _TokenBucket(DECISIONS_PER_SECOND, moment))
-    refill = (moment - bucket.counted_at) * DECISIONS_PER_SECOND / period
+    # Requests are served in about the order they came (fair locks), not exactly.
+    refill = max(0.0, moment - bucket.counted_at) * DECISIONS_PER_SECOND / period
     bucket.tokens = min(float(DECISIONS_PER_SECOND), bucket.tokens + refill)
-    bucket.counted_at = moment
+    bucket.counted_at = max(bucket.counted_at, moment)
     if bucket.tokens < 1:
         raise ThrottlingException(
             f"Rate exceeded: {operation} is limited to {DECISIONS_PER_SECOND} requests per second"
