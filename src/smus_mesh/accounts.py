@@ -19,18 +19,24 @@ The endpoint is never chosen here: botocore honours `AWS_ENDPOINT_URL` (and
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
+import types
 import urllib.parse
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.hooks
 import botocore.session
 from botocore.client import ClientCreator
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.hooks import EventAliaser
 from botocore.model import ServiceModel
+from botocore.utils import EVENT_ALIASES
 
 from smus_mesh.config import AccountConfig, Config
 from smus_mesh.emulated import TEST_REGION, credential_exports, is_emulator
@@ -107,12 +113,54 @@ def _share_client_classes() -> None:
     ClientCreator._create_client_class = shared_class
 
 
+#: event name -> its name under botocore's default aliases (the same for every emitter)
+_ALIASED_NAMES: dict[str, str] = {}
+#: handler function -> whether it takes **kwargs (weak: handlers made per client go)
+_TAKES_KWARGS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+@functools.cache
+def _share_event_work() -> None:
+    """(ADR 34) Let botocore's event emitters share two pure computations process-wide.
+
+    Every botocore session registers its ~150 built-in handlers, and every client
+    copies its session's emitter and registers and emits dozens of event names: each
+    name goes through `EventAliaser._alias_event_name` (a loop over the aliases that
+    splits the name again per alias) with a cache that is new for every emitter, and
+    each handler through `inspect.getfullargspec` (does it take **kwargs?). The test
+    suite makes thousands of sessions and clients; this was a tenth of the tool's CPU.
+    The alias of a name depends on the name and the alias table only: emitters with
+    botocore's default table share one cache (entries are only ever added, each with
+    the one value any thread would compute). Whether a function takes **kwargs depends
+    on the function: it is remembered per function object, weakly (a bound method by
+    its function); other callables are inspected as before."""
+    aliaser_init = EventAliaser.__init__
+
+    def shared_alias_cache(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+        aliaser_init(self, event_emitter, event_aliases)
+        if event_aliases is None or event_aliases == EVENT_ALIASES:
+            self._alias_name_cache = _ALIASED_NAMES
+
+    def accepts_kwargs(func: Any) -> Any:
+        function = func.__func__ if type(func) is types.MethodType else func
+        if type(function) is not types.FunctionType:
+            return inspect.getfullargspec(func)[2]
+        known = _TAKES_KWARGS.get(function)
+        if known is None:
+            known = _TAKES_KWARGS[function] = bool(inspect.getfullargspec(func)[2])
+        return known
+
+    EventAliaser.__init__ = shared_alias_cache
+    botocore.hooks.accepts_kwargs = accepts_kwargs
+
+
 def new_session(**kwargs: Any) -> boto3.Session:
     """`boto3.Session(**kwargs)` reading botocore's data (service models, endpoints,
     partitions) through the process's one loader. The loader holds only that data, never
     credentials; a fresh loader would parse endpoints.json and each model again (the
     sessions that assume roles and those of project credentials did, ~20% of a run's CPU)."""
     _share_client_classes()
+    _share_event_work()
     session = boto3.Session(**kwargs)
     session._session.register_component("data_loader", _data_loader())
     return session
@@ -137,6 +185,7 @@ class SessionFactory:
         self._assume_clients: dict[tuple[str | None, str, str, str, str | None], Any] = {}
         self._assume_lock = threading.Lock()
         _share_client_classes()
+        _share_event_work()
 
     @property
     def region(self) -> str:

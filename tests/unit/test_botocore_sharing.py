@@ -1,0 +1,63 @@
+"""The process-wide sharing of botocore's event work (ADR 34) keeps botocore's behaviour:
+aliased event names still reach their handlers, handlers without **kwargs are still
+refused, and emitters with an alias table of their own keep their own names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.hooks import EventAliaser, HierarchicalEmitter
+
+from smus_mesh.accounts import new_session
+
+
+def test_an_aliased_event_name_reaches_its_handler_in_every_session() -> None:
+    seen: list[str] = []
+    for label in ("first", "second"):
+        # Each session's emitter is new; the alias cache they share must give both the
+        # aliased name ("autoscaling" is "auto-scaling" in botocore's table).
+        events = new_session(region_name="us-east-1")._session.get_component("event_emitter")
+        events.register(
+            "smus-mesh-test.autoscaling.DescribeTags",
+            lambda label=label, **_: seen.append(label),
+        )
+        events.emit("smus-mesh-test.auto-scaling.DescribeTags")
+        events.emit("smus-mesh-test.autoscaling.DescribeTags")
+    assert seen == ["first", "first", "second", "second"]
+
+
+def test_an_emitter_with_its_own_aliases_keeps_them() -> None:
+    default = EventAliaser(HierarchicalEmitter())
+    default.register("before-call.autoscaling", lambda **_: None)
+    own = EventAliaser(HierarchicalEmitter(), {"autoscaling": "my-scaling"})
+    seen: list[str] = []
+    own.register("before-call.autoscaling", lambda **_: seen.append("own"))
+    own.emit("before-call.my-scaling")
+    assert seen == ["own"]
+    assert default._alias_event_name("autoscaling") == "auto-scaling"
+    assert own._alias_event_name("autoscaling") == "my-scaling"
+
+
+class _Handlers:
+    def takes_kwargs(self, **kwargs: Any) -> None:
+        return None
+
+    def takes_none(self, event_name: str) -> None:
+        return None
+
+
+def test_handlers_without_kwargs_are_still_refused_and_others_accepted() -> None:
+    events = new_session(region_name="us-east-1")._session.get_component("event_emitter")
+    handlers = _Handlers()
+
+    def plain(event_name: str) -> None:
+        return None
+
+    for _ in range(2):  # the second time answers from the cache
+        events.register("before-call.s3", handlers.takes_kwargs)
+        events.register("before-call.s3", lambda **_: None)
+        with pytest.raises(ValueError, match="must accept keyword arguments"):
+            events.register("before-call.s3", handlers.takes_none)
+        with pytest.raises(ValueError, match="must accept keyword arguments"):
+            events.register("before-call.s3", plain)
