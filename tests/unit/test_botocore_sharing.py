@@ -4,6 +4,8 @@ refused, and emitters with an alias table of their own keep their own names."""
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 import pytest
@@ -54,10 +56,37 @@ def test_handlers_without_kwargs_are_still_refused_and_others_accepted() -> None
     def plain(event_name: str) -> None:
         return None
 
+    def with_kwargs(prefix: str, **kwargs: Any) -> None:
+        return None
+
     for _ in range(2):  # the second time answers from the cache
         events.register("before-call.s3", handlers.takes_kwargs)
         events.register("before-call.s3", lambda **_: None)
+        events.register("before-call.s3", functools.partial(with_kwargs, "x"))
+        with pytest.raises(ValueError, match="must accept keyword arguments"):
+            events.register("before-call.s3", functools.partial(plain))
         with pytest.raises(ValueError, match="must accept keyword arguments"):
             events.register("before-call.s3", handlers.takes_none)
         with pytest.raises(ValueError, match="must accept keyword arguments"):
             events.register("before-call.s3", plain)
+
+
+def test_a_copied_emitter_has_the_same_handlers_and_its_own_lists() -> None:
+    events = new_session(region_name="us-east-1")._session.get_component("event_emitter")
+    seen: list[str] = []
+    events.register("smus-mesh-test.s3.GetObject", lambda **_: seen.append("session"))
+    events.register_first("smus-mesh-test.s3", lambda **_: seen.append("first"))
+    copied = copy.copy(events)
+    copied.register("smus-mesh-test.s3.GetObject", lambda **_: seen.append("copy"))
+    events.register_last("smus-mesh-test.s3", lambda **_: seen.append("session only"))
+    copied.emit("smus-mesh-test.s3.GetObject")
+    assert seen == ["session", "copy", "first"]
+    seen.clear()
+    events.emit("smus-mesh-test.s3.GetObject")
+    assert seen == ["session", "first", "session only"]
+    # A client's emitter is such a copy: botocore's own handlers came along.
+    handlers = copied._emitter._handlers.prefix_search("before-call.s3.PutObject")
+    assert len(handlers) > 2
+    assert list(handlers) == list(
+        events._emitter._handlers.prefix_search("before-call.s3.PutObject")
+    )
