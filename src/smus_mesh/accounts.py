@@ -30,9 +30,11 @@ from typing import Any
 
 import boto3
 import botocore.hooks
+import botocore.regions
 import botocore.session
 from botocore.client import ClientCreator
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.endpoint_provider import EndpointProvider
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from botocore.hooks import EventAliaser, NodeList, _PrefixTrie
 from botocore.model import ServiceModel
@@ -113,6 +115,8 @@ def _share_client_classes() -> None:
     ClientCreator._create_client_class = shared_class
 
 
+#: (ids of the ruleset and partitions, excluded parameters) -> (provider, ruleset, partitions)
+_PROVIDERS: dict[tuple[int, int, Any], tuple[EndpointProvider, Any, Any]] = {}
 #: event name -> its name under botocore's default aliases (the same for every emitter)
 _ALIASED_NAMES: dict[str, str] = {}
 
@@ -133,6 +137,14 @@ def _share_event_work() -> None:
     method, or a partial of one) takes **kwargs is the `CO_VARKEYWORDS` flag of its
     code, which is what `getfullargspec` reads too; other callables, and functions
     that declare a `__signature__`, are inspected as before.
+
+    Each client also builds its service's endpoint rules into objects again
+    (`EndpointProvider`, a fifth of a client's creation): clients share the provider of
+    the same ruleset and partitions (the loader's parsed JSON, held with the provider so
+    their ids are never reused). A provider keeps no state of a client: it maps the
+    parameters a client passes (region, endpoint URL, FIPS...) to an endpoint, and
+    botocore already calls it from every thread of a client and caches its answers per
+    parameters.
 
     And each client copies its session's handler trie (~190 nodes): botocore's generic
     `_PrefixTrie._recursive_copy` type-checks every key of every node; the copy here
@@ -161,7 +173,22 @@ def _share_event_work() -> None:
         copied._root = _copy_node(self._root)
         return copied
 
+    def shared_provider(
+        ruleset_data: Any, partition_data: Any, excluded_params: Any = None
+    ) -> EndpointProvider:
+        key = (id(ruleset_data), id(partition_data), frozenset(excluded_params or ()))
+        with _SHARED_LOCK:
+            known = _PROVIDERS.get(key)
+        if known is not None:
+            return known[0]
+        provider = EndpointProvider(ruleset_data, partition_data, excluded_params)
+        with _SHARED_LOCK:
+            if len(_PROVIDERS) > 500:  # the data of loaders other than the shared one
+                _PROVIDERS.clear()
+            return _PROVIDERS.setdefault(key, (provider, ruleset_data, partition_data))[0]
+
     EventAliaser.__init__ = shared_alias_cache
+    botocore.regions.EndpointProvider = shared_provider
     if set(vars(_PrefixTrie())) == {"_root"}:  # the layout this copy knows
         _PrefixTrie.__copy__ = copy_trie
     botocore.hooks.accepts_kwargs = accepts_kwargs

@@ -9,6 +9,7 @@ import functools
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.hooks import EventAliaser, HierarchicalEmitter
 
 from smus_mesh.accounts import new_session
@@ -90,3 +91,42 @@ def test_a_copied_emitter_has_the_same_handlers_and_its_own_lists() -> None:
     assert list(handlers) == list(
         events._emitter._handlers.prefix_search("before-call.s3.PutObject")
     )
+
+
+def _sent_url(client: Any) -> str:
+    """The URL botocore sends `ListBuckets` to (answered here, before any network)."""
+    sent: list[str] = []
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        sent.append(request.url)
+        body = b"<ListAllMyBucketsResult><Buckets/></ListAllMyBucketsResult>"
+        return AWSResponse(request.url, 200, {}, _Raw(body))
+
+    client.meta.events.register("before-send.s3.ListBuckets", answer)
+    client.list_buckets()
+    return sent[0]
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self.body
+
+
+def test_clients_sharing_endpoint_rules_resolve_their_own_endpoints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    session = new_session(
+        aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret", region_name="us-east-1"
+    )
+    west = session.client("s3", region_name="eu-west-1")
+    local = session.client("s3", region_name="eu-west-1", endpoint_url="http://127.0.0.1:1")
+    east = session.client("s3", region_name="us-east-2")
+    assert west._ruleset_resolver._provider is east._ruleset_resolver._provider
+    assert _sent_url(west) == "https://s3.eu-west-1.amazonaws.com/"
+    assert _sent_url(local) == "http://127.0.0.1:1/"
+    assert _sent_url(east) == "https://s3.us-east-2.amazonaws.com/"
