@@ -18,19 +18,27 @@ The endpoint is never chosen here: botocore honours `AWS_ENDPOINT_URL` (and
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
 import threading
+import types
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.hooks
+import botocore.regions
 import botocore.session
 from botocore.client import ClientCreator
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.endpoint_provider import EndpointProvider
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
+from botocore.hooks import EventAliaser, NodeList, _PrefixTrie
 from botocore.model import ServiceModel
+from botocore.utils import EVENT_ALIASES
 
 from smus_mesh.config import AccountConfig, Config
 from smus_mesh.emulated import TEST_REGION, credential_exports, is_emulator
@@ -107,12 +115,107 @@ def _share_client_classes() -> None:
     ClientCreator._create_client_class = shared_class
 
 
+#: (ids of the ruleset and partitions, excluded parameters) -> (provider, ruleset, partitions)
+_PROVIDERS: dict[tuple[int, int, Any], tuple[EndpointProvider, Any, Any]] = {}
+#: event name -> its name under botocore's default aliases (the same for every emitter)
+_ALIASED_NAMES: dict[str, str] = {}
+
+
+@functools.cache
+def _share_event_work() -> None:
+    """(ADR 34) Let botocore's event emitters share two pure computations process-wide.
+
+    Every botocore session registers its ~150 built-in handlers, and every client
+    copies its session's emitter and registers and emits dozens of event names: each
+    name goes through `EventAliaser._alias_event_name` (a loop over the aliases that
+    splits the name again per alias) with a cache that is new for every emitter, and
+    each handler through `inspect.getfullargspec` (does it take **kwargs?). The test
+    suite makes thousands of sessions and clients; this was a tenth of the tool's CPU.
+    The alias of a name depends on the name and the alias table only: emitters with
+    botocore's default table share one cache (entries are only ever added, each with
+    the one value any thread would compute). Whether a plain function (or a bound
+    method, or a partial of one) takes **kwargs is the `CO_VARKEYWORDS` flag of its
+    code, which is what `getfullargspec` reads too; other callables, and functions
+    that declare a `__signature__`, are inspected as before.
+
+    Each client also builds its service's endpoint rules into objects again
+    (`EndpointProvider`, a fifth of a client's creation): clients share the provider of
+    the same ruleset and partitions (the loader's parsed JSON, held with the provider so
+    their ids are never reused). A provider keeps no state of a client: it maps the
+    parameters a client passes (region, endpoint URL, FIPS...) to an endpoint, and
+    botocore already calls it from every thread of a client and caches its answers per
+    parameters.
+
+    And each client copies its session's handler trie (~190 nodes): botocore's generic
+    `_PrefixTrie._recursive_copy` type-checks every key of every node; the copy here
+    knows a node's three keys and makes the same structure (new dicts and handler lists,
+    the same handlers) in under half the time."""
+    aliaser_init = EventAliaser.__init__
+    takes_kwargs = botocore.hooks.accepts_kwargs
+
+    def shared_alias_cache(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+        aliaser_init(self, event_emitter, event_aliases)
+        if event_aliases is None or event_aliases == EVENT_ALIASES:
+            self._alias_name_cache = _ALIASED_NAMES
+
+    def accepts_kwargs(func: Any) -> Any:
+        target = func
+        while type(target) is functools.partial and "__signature__" not in vars(target):
+            target = target.func  # a partial takes **kwargs if its function does
+        if type(target) is types.MethodType:
+            target = target.__func__
+        if type(target) is types.FunctionType and "__signature__" not in vars(target):
+            return bool(target.__code__.co_flags & inspect.CO_VARKEYWORDS)
+        return takes_kwargs(func)
+
+    def copy_trie(self: Any) -> Any:
+        copied = _PrefixTrie()
+        copied._root = _copy_node(self._root)
+        return copied
+
+    def shared_provider(
+        ruleset_data: Any, partition_data: Any, excluded_params: Any = None
+    ) -> EndpointProvider:
+        key = (id(ruleset_data), id(partition_data), frozenset(excluded_params or ()))
+        with _SHARED_LOCK:
+            known = _PROVIDERS.get(key)
+        if known is not None:
+            return known[0]
+        provider = EndpointProvider(ruleset_data, partition_data, excluded_params)
+        with _SHARED_LOCK:
+            if len(_PROVIDERS) > 500:  # the data of loaders other than the shared one
+                _PROVIDERS.clear()
+            return _PROVIDERS.setdefault(key, (provider, ruleset_data, partition_data))[0]
+
+    EventAliaser.__init__ = shared_alias_cache
+    botocore.regions.EndpointProvider = shared_provider
+    if set(vars(_PrefixTrie())) == {"_root"}:  # the layout this copy knows
+        _PrefixTrie.__copy__ = copy_trie
+    botocore.hooks.accepts_kwargs = accepts_kwargs
+
+
+def _copy_node(node: dict[str, Any]) -> dict[str, Any]:
+    """A copy of one node of botocore's `_PrefixTrie` and of its children, as
+    `_PrefixTrie._recursive_copy` makes it."""
+    values = node["values"]
+    if type(values) is NodeList:
+        values = NodeList(values.first.copy(), values.middle.copy(), values.last.copy())
+    elif values is not None:
+        values = copy.copy(values)
+    return {
+        "chunk": node["chunk"],
+        "values": values,
+        "children": {part: _copy_node(child) for part, child in node["children"].items()},
+    }
+
+
 def new_session(**kwargs: Any) -> boto3.Session:
     """`boto3.Session(**kwargs)` reading botocore's data (service models, endpoints,
     partitions) through the process's one loader. The loader holds only that data, never
     credentials; a fresh loader would parse endpoints.json and each model again (the
     sessions that assume roles and those of project credentials did, ~20% of a run's CPU)."""
     _share_client_classes()
+    _share_event_work()
     session = boto3.Session(**kwargs)
     session._session.register_component("data_loader", _data_loader())
     return session
@@ -137,6 +240,7 @@ class SessionFactory:
         self._assume_clients: dict[tuple[str | None, str, str, str, str | None], Any] = {}
         self._assume_lock = threading.Lock()
         _share_client_classes()
+        _share_event_work()
 
     @property
     def region(self) -> str:

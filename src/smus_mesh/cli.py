@@ -464,21 +464,16 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     table = Table(show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*[str(c) for c in row])
     # Not a terminal (a pipe, a file): as wide as the rows, so `status | grep` sees
-    # whole keys; on a terminal, long cells fold to its width.
-    console = Console() if sys.stdout.isatty() else Console(width=_natural_width(table, title))
+    # whole keys (a Table narrower than its console is drawn at its natural width, which
+    # it measures as it renders); on a terminal, long cells fold to its width.
+    console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
+    # Each cell's markup is parsed once, here, as printing the string would (the same
+    # Console defaults), rather than again for each measurement and the rendering.
+    for row in rows:
+        table.add_row(*[console.render_str(str(c)) for c in row])
     console.print(title, soft_wrap=True)
     console.print(table)
-
-
-def _natural_width(table: Any, title: str) -> int:
-    """The width `table` takes with no cell folded (at least the title's)."""
-    from rich.console import Console
-
-    measured = Console(width=1_000_000).measure(table)
-    return max(measured.maximum, len(title), 1)
 
 
 ACTION_STYLE = {

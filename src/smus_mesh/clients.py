@@ -108,6 +108,8 @@ class Clients:
         self._cache: dict[tuple[str, str], Any] = {}
         self._identities: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        #: the session `with_credentials` makes its clients from (it holds no credentials)
+        self._plain: Any = None
         self.max_attempts = max_attempts
         self._config = client_config(max_attempts, pool)
 
@@ -150,15 +152,23 @@ class Clients:
         """A client for `service` as temporary credentials (a project role's, from
         DataZone's GetEnvironmentCredentials), with the retries, timeouts and call
         accounting of every other client. Never cached: the credentials live only as
-        long as the caller keeps the client, and are never written anywhere."""
-        session = new_session(
-            aws_access_key_id=credentials["accessKeyId"],
-            aws_secret_access_key=credentials["secretAccessKey"],
-            aws_session_token=credentials["sessionToken"],
-            region_name=self.region,
-        )
+        long as the caller keeps the client, and are never written anywhere. The clients
+        of a run are made from one session without credentials of its own: making a
+        session (its handlers, its config chains) costs more CPU than the client, and
+        botocore gives a client the keys it is made with, never its session's."""
+        with self._lock:
+            if self._plain is None:
+                self._plain = new_session(region_name=self.region)
+            session = self._plain
         client = without_retry_quota(
-            session.client(service, region_name=self.region, config=self._config)
+            session.client(
+                service,
+                region_name=self.region,
+                config=self._config,
+                aws_access_key_id=credentials["accessKeyId"],
+                aws_secret_access_key=credentials["secretAccessKey"],
+                aws_session_token=credentials["sessionToken"],
+            )
         )
         client.meta.events.register("before-call", self._count)
         return client
