@@ -45,6 +45,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from smus_mesh_emulator.datazone import urls as datazone_urls
 from smus_mesh_emulator.redshiftserverless import urls as redshiftserverless_urls
+from smus_mesh_emulator.routes import ROUTE
 
 #: service name -> response class served on a catch-all route. Filled by
 #: `smus_mesh_emulator.services.register_all()` at server start.
@@ -208,7 +209,8 @@ def operation_from_environ(service: str, environ: dict[str, Any]) -> str:
     stream = environ["wsgi.input"]
     position = stream.tell()
     try:
-        operation, _ = _router(service).match(Request(environ))
+        operation, uri_params = _router(service).match(Request(environ))
+        environ[ROUTE] = (service, str(operation.name), uri_params)
         return str(operation.name)
     except (NotFound, NotImplementedError, KeyError, ValueError):
         return "Unknown"

@@ -66,10 +66,16 @@ def drop(backends: BackendDict[Any]) -> None:
 
 def reset_backends() -> None:
     """Every moto backend back to nothing, as moto's `BackendDict.reset()` leaves them."""
+    from moto.core.model_instances import reset_model_data
+
     with backend_lock:
         for backends in BackendDict._instances:  # type: ignore[misc]
             drop(backends)
         BackendDict._instances.clear()  # type: ignore[misc]
+        # moto lists every model object it ever made on its class (`instances_tracked`,
+        # for its dashboard and S3's clean-up, which has just run); its mock forgets them
+        # when it stops, its server never does. Forgotten here, the old cloud is freed.
+        reset_model_data()
 
 
 def take(settle: float = 10.0) -> Snapshot:

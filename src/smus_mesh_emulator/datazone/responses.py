@@ -30,6 +30,7 @@ from smus_mesh_emulator.datazone.common import Caller
 from smus_mesh_emulator.datazone.constraints import constraint_errors, message
 from smus_mesh_emulator.datazone.exceptions import ValidationException
 from smus_mesh_emulator.datazone.models import DataZoneBackend, datazone_backends
+from smus_mesh_emulator.routes import routed
 from smus_mesh_emulator.runtime import RUNTIME
 from smus_mesh_emulator.validation import SESSION, service_model
 
@@ -84,6 +85,15 @@ class DataZoneResponse(BaseResponse):
         if action is None:
             action = super()._get_action()
             self._action = action
+        return action
+
+    def _get_action_from_method_and_request_uri(self, request: Any) -> str:
+        # The emulator matched this request with moto's own router already, to name it.
+        route = routed(request, "datazone")
+        if route is None:
+            action: str = super()._get_action_from_method_and_request_uri(request)
+            return action
+        action, self.uri_match = route
         return action
 
     @property
