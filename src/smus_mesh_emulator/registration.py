@@ -13,10 +13,11 @@ pass our own `create_app`, which:
 DataZone's real host is `datazone.<region>.api.aws`, which moto's URL index does
 not know; in server mode the dispatcher builds `datazone.<region>.amazonaws.com`
 from the credential scope, so one extra URL pattern on *this dispatcher instance*
-is enough (and one for `redshift-serverless.<region>.amazonaws.com`). No module of
+is enough (and one for `redshift-serverless.<region>.amazonaws.com`). No behaviour of
 moto is patched and `sys.modules` is not touched (the
 `mock_aws` decorator route that needs that, see getmoto/moto#7126, is not used:
-tests run a real server on loopback).
+tests run a real server on loopback). One pure lookup moto repeats on every request is
+remembered (`remember_moto_lookups`, ADR 35): the same answer, computed once.
 
 These are moto internals, not public API: moto is pinned exactly and
 `tests/emulator/test_registration.py` fails loudly if they drift.
@@ -31,9 +32,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 from flask import Flask
 from moto import backend_index
+from moto.core import responses as moto_responses
 from moto.core.request import Request
 from moto.core.routing import get_service_router
-from moto.core.utils import convert_to_flask_response
+from moto.core.utils import convert_to_flask_response, method_names_from_class
 from moto.moto_server.werkzeug_app import (
     BackendRequest,
     DomainDispatcherApplication,
@@ -43,6 +45,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from smus_mesh_emulator.datazone import urls as datazone_urls
 from smus_mesh_emulator.redshiftserverless import urls as redshiftserverless_urls
+from smus_mesh_emulator.routes import ROUTE
 
 #: service name -> response class served on a catch-all route. Filled by
 #: `smus_mesh_emulator.services.register_all()` at server start.
@@ -150,8 +153,28 @@ class CachingDispatcher(DomainDispatcherApplication):
         return self._backend_for[host]
 
 
+@cache
+def _method_names(clazz: object) -> tuple[str, ...]:
+    return tuple(method_names_from_class(clazz))  # moto.core.utils' own, not the patched name
+
+
+def _remembered_method_names(clazz: object) -> list[str]:
+    """moto's `method_names_from_class`, computed once per class (a fresh list each
+    time, as moto's is)."""
+    return list(_method_names(clazz))
+
+
+def remember_moto_lookups() -> None:
+    """moto's `BaseResponse.call_action` lists every method of the response class with
+    `inspect.getmembers` on every request (5 % of the server's CPU, ADR 35), to ask
+    whether the action is one of them; a class's methods do not change while the server
+    runs, so the list is computed once per class. The same answer: nothing else changes."""
+    moto_responses.method_names_from_class = _remembered_method_names  # type: ignore[attr-defined]
+
+
 def make_dispatcher() -> DomainDispatcherApplication:
     """A moto dispatcher that knows DataZone and serves our overrides."""
+    remember_moto_lookups()
     dispatcher = CachingDispatcher(create_app)
     # A new list: the default attribute *is* moto's global index, never mutate it.
     dispatcher.backend_url_patterns = EXTRA_URL_PATTERNS + list(backend_index.backend_url_patterns)
@@ -186,7 +209,8 @@ def operation_from_environ(service: str, environ: dict[str, Any]) -> str:
     stream = environ["wsgi.input"]
     position = stream.tell()
     try:
-        operation, _ = _router(service).match(Request(environ))
+        operation, uri_params = _router(service).match(Request(environ))
+        environ[ROUTE] = (service, str(operation.name), uri_params)
         return str(operation.name)
     except (NotFound, NotImplementedError, KeyError, ValueError):
         return "Unknown"

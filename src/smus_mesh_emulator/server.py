@@ -234,11 +234,10 @@ def request_line(
 def reset_cloud(member_count: int | None = None) -> None:
     """Wipe every moto backend and the runtime, then seed the organization again: with
     `member_count` member accounts, or the server's number (`--accounts`)."""
-    from moto.core.base_backend import BackendDict
-
     from smus_mesh_emulator import services
+    from smus_mesh_emulator.snapshot import reset_backends
 
-    BackendDict.reset()
+    reset_backends()
     RUNTIME.reset()
     services.seed(
         RUNTIME.member_count if member_count is None else member_count,

@@ -12,7 +12,9 @@ request to one of `THREADS` long-lived workers.
 
 from __future__ import annotations
 
+import email.utils
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,19 @@ THREADS = 32
 #: Seconds a kept-alive connection may stay idle before the server closes it (botocore
 #: reopens a closed pooled connection on its own).
 IDLE_TIMEOUT = 60
+
+
+_DATE: tuple[int, bytes] = (0, b"")
+
+
+def _http_date() -> bytes:
+    """The Date header cheroot adds to a response without one, formatted once per second
+    (`email.utils.formatdate` per response was 2 % of the server's CPU, ADR 35)."""
+    global _DATE
+    now = int(time.time())
+    if _DATE[0] != now:
+        _DATE = (now, email.utils.formatdate(now, usegmt=True).encode("ISO-8859-1"))
+    return _DATE[1]
 
 
 class _SocketWriter:
@@ -74,6 +89,12 @@ class _Gateway(wsgi.Gateway_10):
             held, wfile.held = wfile.held, None
             if held:
                 wfile.write(b"".join(held))
+
+    def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        write = super().start_response(status, headers, exc_info)
+        if not any(name.lower() == b"date" for name, _ in self.req.outheaders):
+            self.req.outheaders.append((b"Date", _http_date()))
+        return write
 
     def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
         environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]

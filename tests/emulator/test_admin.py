@@ -314,6 +314,33 @@ def test_reset_clears_everything_and_reseeds_the_member_accounts(cloud: Cloud) -
         assert all(items == [] for items in classes.values()), account
 
 
+def test_a_reset_lets_go_of_the_old_cloud(cloud: Cloud) -> None:
+    # A reset drops moto's backends without building them again first (ADR 35): what
+    # a backend must clean up still is (S3's object files), and the next cloud is new.
+    from moto.s3.models import FakeKey
+
+    s3 = cloud.client("s3", CONSUMER_ACCOUNT)
+    s3.create_bucket(Bucket="held-across-reset")
+    s3.put_object(Bucket="held-across-reset", Key="k", Body=b"old")
+    ec2 = cloud.client("ec2", DOMAIN_ACCOUNT)
+    ec2.create_vpc(CidrBlock="10.9.0.0/16")
+    keys = [k for k in FakeKey.instances_tracked if k.bucket_name == "held-across-reset"]  # type: ignore[attr-defined]
+    assert keys and not any(k.disposed for k in keys)
+
+    cloud.admin("POST", "reset")
+
+    assert all(k.disposed for k in keys)
+    fresh = Cloud(cloud.url)
+    # the name is free again, for another account too
+    fresh.client("s3", DOMAIN_ACCOUNT).create_bucket(Bucket="held-across-reset")
+    assert (
+        fresh.client("s3", DOMAIN_ACCOUNT).list_objects_v2(Bucket="held-across-reset")["KeyCount"]
+        == 0
+    )
+    vpcs = fresh.client("ec2", DOMAIN_ACCOUNT).describe_vpcs()["Vpcs"]
+    assert [(v["IsDefault"], v["CidrBlock"]) for v in vpcs] == [(True, "172.31.0.0/16")]
+
+
 @pytest.mark.parametrize(
     ("method", "path"), [("GET", "nope"), ("GET", "reset"), ("DELETE", "calls")]
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 import time
@@ -107,6 +108,27 @@ def test_one_connection_carries_many_requests(cloud: Cloud) -> None:
             assert response.getheader("Connection", "").lower() != "close"
         sock = connection.sock
         assert sock is not None  # still the first connection: never closed by the server
+    finally:
+        connection.close()
+
+
+def test_every_response_carries_one_http_date(cloud: Cloud) -> None:
+    """AWS answers with a Date header (RFC 7231's IMF-fixdate); the server adds it, once."""
+    host, port = cloud.url.removeprefix("http://").split(":")
+    path, headers, body = _signed_sts_request(cloud)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        for method, target, payload in (("POST", path, body), ("GET", "/_emulator/health", b"")):
+            before = time.time()
+            connection.request(method, target, body=payload, headers=headers if payload else {})
+            response = connection.getresponse()
+            response.read()
+            after = time.time()
+            dates = [v for k, v in response.getheaders() if k.lower() == "date"]
+            assert len(dates) == 1, response.getheaders()
+            assert dates[0].endswith(" GMT") and dates[0][3:5] == ", "
+            when = email.utils.parsedate_to_datetime(dates[0]).timestamp()
+            assert int(before) <= when <= after
     finally:
         connection.close()
 

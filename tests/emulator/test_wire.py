@@ -97,3 +97,41 @@ def test_what_only_moto_serialises_is_left_to_it() -> None:
         wire.response(MODEL.operation_model("GetLineageEvent"), {"id": "e1"})
     with pytest.raises(wire.Unsupported):
         wire.response(MODEL.operation_model("GetDomain"), {"tags": {"k": None}})
+
+
+def signature(operation: str, result: dict[str, Any]) -> Any:
+    return wire.signature(MODEL.operation_model(operation).output_shape, result)
+
+
+def test_results_of_one_signature_differ_only_in_what_both_serialisers_copy() -> None:
+    # Strict mode compares with moto's serialiser once per signature (ADR 35): two pages
+    # with other ids, names and times, and items in another order, are one signature...
+    page = {"items": [subscription(n) for n in range(3)], "nextToken": "3"}
+    other = {"items": [subscription(n) for n in (9, 8)], "nextToken": "12"}
+    for item in other["items"]:
+        item["createdAt"] = WHEN.replace(year=2027)
+        item["subscribedListing"]["name"] = "orders"
+    assert signature("ListSubscriptions", page) == signature("ListSubscriptions", other)
+    assert fast_response("ListSubscriptions", other) == moto_response("ListSubscriptions", other)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda item: item.pop("updatedAt"),  # an optional member absent
+        lambda item: item.update(updatedAt=None),  # ... or None
+        lambda item: item.update(updatedAt="2026-11-28T13:40:42Z"),  # a string, not a time
+        lambda item: item.update(status=""),  # an empty string
+        lambda item: item.update(subscription_request_id="r1"),  # a name only moto would pick
+        lambda item: item["subscribedListing"]["item"]["assetListing"].update(glossaryTerms=["t"]),
+        lambda item: item["subscribedListing"]["item"].update(productListing={"x": 1}),
+    ],
+)
+def test_what_a_serialiser_can_tell_apart_is_another_signature(change: Any) -> None:
+    base = {"items": [subscription(0)]}
+    changed = {"items": [subscription(0)]}
+    change(changed["items"][0])
+    assert signature("ListSubscriptions", base) != signature("ListSubscriptions", changed)
+    # one item more of a new kind is a new signature too
+    mixed = {"items": [subscription(0), changed["items"][0]]}
+    assert signature("ListSubscriptions", mixed) != signature("ListSubscriptions", base)

@@ -5,9 +5,10 @@ served: the request is parsed from the model (`automated_parameter_parsing`),
 the backend returns an output dict, list operations are paginated from the
 botocore paginator model, and the dict is serialised through the output shape
 (status code, timestamp formats) by wire.py. In strict mode (tests) that is checked
-against moto's serialiser, and the serialised bytes are parsed back by botocore and
-validated against the model (`validation.py`); a response that differs or breaks the
-model fails the request with a 500 that names the problem.
+against moto's serialiser (once per operation and `wire.signature` of the result, ADR 35),
+and every response's bytes are parsed back by botocore and validated against the model
+(`validation.py`); a response that differs or breaks the model fails the request with a
+500 that names the problem.
 
 Any other operation fails closed at once: HTTP 501 `NotImplemented`, which
 botocore does not retry, naming the operation.
@@ -29,6 +30,7 @@ from smus_mesh_emulator.datazone.common import Caller
 from smus_mesh_emulator.datazone.constraints import constraint_errors, message
 from smus_mesh_emulator.datazone.exceptions import ValidationException
 from smus_mesh_emulator.datazone.models import DataZoneBackend, datazone_backends
+from smus_mesh_emulator.routes import routed
 from smus_mesh_emulator.runtime import RUNTIME
 from smus_mesh_emulator.validation import SESSION, service_model
 
@@ -64,6 +66,14 @@ def _not_implemented(operation: str) -> tuple[int, dict[str, str], str]:
     return 501, {"x-amzn-ErrorType": "NotImplemented", "Content-Type": "application/json"}, body
 
 
+#: (operation, `wire.signature` of a result) on which wire.py and moto's serialiser have
+#: agreed in this process: strict mode serialises a result of the same signature once
+#: more only through wire.py (ADR 35). Bounded, so an unusual stream of results cannot
+#: grow it without end (past the bound, every result is compared again).
+_AGREED: set[tuple[str, Any]] = set()
+_AGREED_MAX = 20_000
+
+
 class DataZoneResponse(BaseResponse):
     def __init__(self) -> None:
         super().__init__(service_name="datazone")
@@ -75,6 +85,15 @@ class DataZoneResponse(BaseResponse):
         if action is None:
             action = super()._get_action()
             self._action = action
+        return action
+
+    def _get_action_from_method_and_request_uri(self, request: Any) -> str:
+        # The emulator matched this request with moto's own router already, to name it.
+        route = routed(request, "datazone")
+        if route is None:
+            action: str = super()._get_action_from_method_and_request_uri(request)
+            return action
+        action, self.uri_match = route
         return action
 
     @property
@@ -120,6 +139,15 @@ class DataZoneResponse(BaseResponse):
         if fast is not None and not RUNTIME.strict:
             fast[1].update(self.response_headers)
             return fast
+        seen = None
+        if fast is not None:
+            seen = (
+                operation,
+                wire.signature(_service_model().operation_model(operation).output_shape, result),
+            )
+            if seen in _AGREED:
+                fast[1].update(self.response_headers)
+                return fast
         status, headers, body = self.serialized(ActionResult(result))
         if fast is not None and (
             fast[0] != status
@@ -136,6 +164,8 @@ class DataZoneResponse(BaseResponse):
                 {"x-amzn-ErrorType": "InternalServerException"},
                 json.dumps({"message": message}),
             )
+        if seen is not None and len(_AGREED) < _AGREED_MAX:
+            _AGREED.add(seen)
         return status, headers, body
 
     @staticmethod

@@ -10,8 +10,8 @@ code.
 
 It is not a second opinion on the wire format: anything outside that subset raises
 `Unsupported` and the caller uses moto's serialiser, and in strict mode (every test)
-each response is serialised both ways and a difference fails the request
-(responses.py), so the two cannot drift apart unnoticed.
+each kind of response (`signature`) is serialised both ways and a difference fails the
+request (responses.py), so the two cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
@@ -94,3 +94,40 @@ def _value(shape: Shape, value: Any) -> Any:
     if kind == "blob":
         raise Unsupported(f"{shape.name}: blob")
     return value
+
+
+def signature(shape: Shape | None, value: Any) -> Any:
+    """What `response` does with `value` depends on, as a hashable: which keys are there
+    (and which are None), the types of the values, which strings, numbers and containers
+    are empty, and each list's and map's distinct item signatures. Two results with the
+    same signature go through the same branches of `_value` (and of moto's serialiser: its
+    converters act on the type of a value, not on what it says), so once moto's serialiser
+    agreed on one of them, it agrees on the others (strict mode, ADR 35). A document
+    value is its own signature: both serialisers pass it through whole."""
+    if shape is None:
+        return None
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        assert isinstance(shape, StructureShape)
+        if shape.is_document_type:
+            return ("document", json.dumps(value, sort_keys=True, default=repr))
+        members = shape.members
+        return frozenset(
+            (key, signature(members[key], item))
+            if item is not None and key in members
+            else (key, item is None)
+            for key, item in value.items()
+        )
+    if kind == "list" and isinstance(value, list):
+        member = shape.member
+        return ("list", frozenset(None if i is None else signature(member, i) for i in value))
+    if kind == "map" and isinstance(value, dict):
+        values = shape.value
+        return (
+            "map",
+            frozenset(
+                (type(key), not key, None if item is None else signature(values, item))
+                for key, item in value.items()
+            ),
+        )
+    return (type(value), not value)
