@@ -392,6 +392,41 @@ def test_a_failed_read_fails_the_observation_and_starts_nothing_after_it() -> No
     assert after.calls == []
 
 
+class ListsShared(Fake):
+    """Reads one shared list (`Context.fresh_list`) when observed."""
+
+    kind = "fake:lists"
+
+    def __init__(self, name: str, depends_on: tuple[str, ...], fetch: Any) -> None:
+        super().__init__(name, depends_on, observed=COMPLETE)
+        self.fetch = fetch
+
+    def observe(self, ctx: Context) -> Observed:
+        ctx.fresh_list(("shared",), self.fetch)
+        return super().observe(ctx)
+
+
+def test_an_observation_shares_lists_between_reads_that_start_at_different_moments() -> None:
+    """Reads start as their dependencies are read, not together: one that starts after
+    another's list call still shares it, as the layers did; after the observation, a list
+    is fresh from the moment it is asked for again."""
+    calls: list[float] = []
+
+    def fetch() -> list[dict[str, Any]]:
+        calls.append(time.monotonic())
+        return []
+
+    first = ListsShared("first", (), fetch)
+    later = ListsShared("later", ("fake:lists/first",), fetch)
+    graph = Graph([first, later])
+    ctx = context()
+    observe_all(graph, ctx)
+    assert len(calls) == 1
+    assert ctx.observing_since is None
+    ctx.fresh_list(("shared",), fetch)
+    assert len(calls) == 2
+
+
 def test_list_newer_than_shares_one_call_between_reads_that_accept_it() -> None:
     """Context.list_newer_than: an answer is shared with every read that asks for one
     newer than a moment before its call began; a read asking for a newer one calls."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import json
 import queue
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,30 +196,35 @@ def observe_all(graph: Graph, ctx: Context, only: set[str] | None = None) -> dic
     results: dict[str, Observed] = {}
     finished: queue.SimpleQueue[Future[Observed]] = queue.SimpleQueue()
     running: dict[Future[Observed], str] = {}
-    with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
+    outer = ctx.observing_since  # a removal's observation inside another keeps its start
+    ctx.observing_since = time.monotonic() if outer is None else outer
+    try:
+        with ThreadPoolExecutor(max_workers=ctx.settings.max_workers) as pool:
 
-        def start(key: str) -> None:
-            future = pool.submit(_observe_one, wanted[key], ctx)
-            running[future] = key
-            future.add_done_callback(finished.put)
+            def start(key: str) -> None:
+                future = pool.submit(_observe_one, wanted[key], ctx)
+                running[future] = key
+                future.add_done_callback(finished.put)
 
-        for key in [k for k, prerequisites in waiting_on.items() if not prerequisites]:
-            start(key)
-        try:
-            while running:
-                future = finished.get()
-                key = running.pop(future)
-                results[key] = future.result()
-                for dependent in dependents[key]:
-                    waiting_on[dependent].discard(key)
-                    if not waiting_on[dependent]:
-                        start(dependent)
-        except BaseException:
-            # A failed read, or Ctrl-C: nothing new starts; what runs ends on its own
-            # (observing changes nothing).
-            for pending in running:
-                pending.cancel()
-            raise
+            for key in [k for k, prerequisites in waiting_on.items() if not prerequisites]:
+                start(key)
+            try:
+                while running:
+                    future = finished.get()
+                    key = running.pop(future)
+                    results[key] = future.result()
+                    for dependent in dependents[key]:
+                        waiting_on[dependent].discard(key)
+                        if not waiting_on[dependent]:
+                            start(dependent)
+            except BaseException:
+                # A failed read, or Ctrl-C: nothing new starts; what runs ends on its own
+                # (observing changes nothing).
+                for pending in running:
+                    pending.cancel()
+                raise
+    finally:
+        ctx.observing_since = outer
     return {key: results[key] for key in wanted}
 
 

@@ -79,6 +79,8 @@ class Context:
         self._resolve: Callable[[str], None] | None = None
         self._memo: dict[str, Any] = {}
         self._shared: dict[tuple[str, ...], _SharedList] = {}
+        #: set while `observe_all` runs: when its observation began (see `fresh_since`)
+        self.observing_since: float | None = None
         self._lock = threading.Lock()
 
     @property
@@ -119,8 +121,9 @@ class Context:
     def fresh_list(
         self, scope: tuple[str, ...], fetch: Callable[[], list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
-        """The items of a List call that began after this call did, shared by every
-        step asking about the same `scope` at about the same time.
+        """The items of a List call that began after this call did (or, during an
+        observation, after the observation began), shared by every step asking about the
+        same `scope` at about the same time.
 
         Why: a hundred subscription steps of one consumer project each asking "what are
         my subscriptions?" need one ListSubscriptions, not a hundred (DataZone's list
@@ -128,7 +131,16 @@ class Context:
         wait for it and then make or share the next one, so no answer predates a
         question: a step never acts on what was true before it asked.
         """
-        return self.list_newer_than(scope, fetch, time.monotonic())[0]
+        return self.list_newer_than(scope, fetch, self.fresh_since())[0]
+
+    def fresh_since(self) -> float:
+        """What a read must be newer than to be fresh: now, or during `observe_all` the
+        moment the observation began. An observation reads the world once, changing
+        nothing, and its reads start as their dependencies are read, at different
+        moments: any answer from after it began is as good as one from a step's own
+        moment (the observation layer by layer shared one call for all of them)."""
+        since = self.observing_since
+        return time.monotonic() if since is None else since
 
     def list_newer_than(
         self, scope: tuple[str, ...], fetch: Callable[[], list[dict[str, Any]]], moment: float

@@ -151,7 +151,7 @@ class GrantPolls:
         self.subscription_id = subscription_id
         self.listing_id = listing_id
         #: when the previous read was asked, and when the call its answer came from began
-        self._asked = self._known = time.monotonic() if since is None else since
+        self._asked = self._known = ctx.fresh_since() if since is None else since
 
     def _listed(self, **by: str) -> list[dict[str, Any]]:
         return list(
