@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import socket
@@ -124,13 +125,22 @@ def cloud(emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> C
     return handle
 
 
+@contextlib.contextmanager
+def _grace(server: EmulatorServer, seconds: float) -> Iterator[None]:
+    """The emulator's first-read grace set to `seconds`, then the suite's again."""
+    admin = Cloud(server.url)
+    admin.admin("POST", "latency", {"first_read_grace": seconds})
+    try:
+        yield
+    finally:
+        admin.admin("POST", "latency", {"first_read_grace": TEST_FIRST_READ_GRACE})
+
+
 @pytest.fixture
 def default_grace(emulator_server: EmulatorServer) -> Iterator[float]:
     """The emulator's default first-read grace for one test (`serve`'s), restored after."""
-    admin = Cloud(emulator_server.url)
-    admin.admin("POST", "latency", {"first_read_grace": FIRST_READ_GRACE})
-    yield FIRST_READ_GRACE
-    admin.admin("POST", "latency", {"first_read_grace": TEST_FIRST_READ_GRACE})
+    with _grace(emulator_server, FIRST_READ_GRACE):
+        yield FIRST_READ_GRACE
 
 
 @pytest.fixture(autouse=True)
@@ -143,12 +153,8 @@ def _first_read_grace(request: pytest.FixtureRequest) -> Iterator[None]:
     if marker is None:
         yield
         return
-    admin = Cloud(request.getfixturevalue("emulator_server").url)
-    admin.admin("POST", "latency", {"first_read_grace": float(marker.args[0])})
-    try:
+    with _grace(request.getfixturevalue("emulator_server"), float(marker.args[0])):
         yield
-    finally:
-        admin.admin("POST", "latency", {"first_read_grace": TEST_FIRST_READ_GRACE})
 
 
 @pytest.fixture

@@ -128,9 +128,10 @@ class GrantPolls:
     polling that listing (`Context.list_newer_than`: a thousand subscriptions waiting for
     their grants need one call per table and round, not one each), narrowed to those
     whose summary names the subscription. A read is always of a call that began after the
-    previous read's (and after `since`, the call the wait is about: a revocation is seen),
-    and in the second half of the time since the previous read, so that sharing delays
-    what a wait sees by half a poll interval at most.
+    previous read's (the first: after `since`, the call the wait is about, so a revocation
+    is seen; or fresh as `Context.fresh_since` says), and, from the second read on, in the
+    second half of the time since the previous read, so that sharing delays what a wait
+    sees by half a poll interval at most.
     The summary's `subscriptionId` is deprecated ("multiple subscriptions can exist for a
     single grant"): when no grant of the listing names the subscription, the
     subscription's own list is read instead, as without `listing_id`.
@@ -150,8 +151,10 @@ class GrantPolls:
         self.domain_id = domain_id
         self.subscription_id = subscription_id
         self.listing_id = listing_id
-        #: when the previous read was asked, and when the call its answer came from began
-        self._asked = self._known = ctx.fresh_since() if since is None else since
+        #: when the call of the last answer began (at first: what the reads must be newer than)
+        self._known = ctx.fresh_since() if since is None else since
+        #: when the previous read was asked (None before the first)
+        self._asked: float | None = None
 
     def _listed(self, **by: str) -> list[dict[str, Any]]:
         return list(
@@ -166,7 +169,9 @@ class GrantPolls:
 
     def read(self) -> list[dict[str, Any]]:
         now = time.monotonic()
-        newer_than = max(self._known, (self._asked + now) / 2)
+        newer_than = self._known
+        if self._asked is not None:
+            newer_than = max(newer_than, (self._asked + now) / 2)
         self._asked = now
         if self.listing_id:
             listing_id = self.listing_id
