@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from smus_mesh.accounts import new_session
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.engine.workspace import Workspace
 from tests.e2e.conftest import example_document
@@ -99,7 +100,7 @@ def _project_session(cloud: Cloud, environment_id: str) -> boto3.Session:
     credentials = cloud.client("datazone").get_environment_credentials(
         domainIdentifier=domain_id, environmentIdentifier=environment_id
     )
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=credentials["accessKeyId"],
         aws_secret_access_key=credentials["secretAccessKey"],
         aws_session_token=credentials["sessionToken"],
@@ -190,7 +191,7 @@ def test_roles_are_narrow_and_the_consumer_reads_only_through_lake_formation(
         assert action in message and access.role_arn.split("/")[-1] in message
 
     sql = f'SELECT count(*) FROM "{access.database}"."{access.tables["inventory"]}"'  # noqa: S608 (test names)
-    athena_session = boto3.Session(
+    athena_session = new_session(
         aws_access_key_id=session.get_credentials().access_key,
         aws_secret_access_key=session.get_credentials().secret_key,
         aws_session_token=session.get_credentials().token,

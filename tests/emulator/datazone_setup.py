@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from smus_mesh.accounts import new_session
 from tests.emulator.datazone_support import (
     DATAZONE_USER_POLICY,
     AccountSetup,
@@ -434,7 +435,7 @@ def outsider_session(
     credentials = cloud.client("sts", BASE_ACCOUNT).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="outsider"
     )["Credentials"]
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
@@ -447,7 +448,7 @@ def project_role_session(mesh: Mesh, environment_id: str) -> boto3.Session:
     credentials = mesh.datazone().get_environment_credentials(
         domainIdentifier=mesh.domain_id, environmentIdentifier=environment_id
     )
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=credentials["accessKeyId"],
         aws_secret_access_key=credentials["secretAccessKey"],
         aws_session_token=credentials["sessionToken"],

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from smus_mesh.accounts import new_session
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
 
 DATAZONE = "datazone.amazonaws.com"
@@ -321,7 +322,6 @@ DATAZONE_USER_POLICY = "arn:aws:iam::aws:policy/AmazonDataZoneFullUserAccess"
 def user_session(cloud: Cloud, name: str, account: str = DOMAIN_ACCOUNT) -> tuple[str, Any]:
     """A new IAM role `name` in `account` and a boto3 session acting as it: a second
     DataZone user, distinct from the admin principal that creates projects."""
-    import boto3
 
     trust = json.dumps(
         {
@@ -340,7 +340,7 @@ def user_session(cloud: Cloud, name: str, account: str = DOMAIN_ACCOUNT) -> tupl
     credentials = cloud.client("sts", account).assume_role(RoleArn=arn, RoleSessionName=name)[
         "Credentials"
     ]
-    session = boto3.Session(
+    session = new_session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from smus_mesh.accounts import new_session
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud, management_trust
 
 PRODUCER = DOMAIN_ACCOUNT
@@ -240,9 +241,8 @@ def role_client(cloud: Cloud, service: str, role: str) -> Any:
     creds = cloud.client("sts", BASE_ACCOUNT).assume_role(RoleArn=role, RoleSessionName="role")[
         "Credentials"
     ]
-    import boto3
 
-    session = boto3.Session(
+    session = new_session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],

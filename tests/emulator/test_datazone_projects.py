@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from smus_mesh.accounts import new_session
 from tests.emulator.datazone_support import (
     DATAZONE_USER_POLICY,
     AccountSetup,
@@ -575,7 +576,7 @@ def test_memberships_decide_who_gets_credentials(
     credentials = analyst.get_environment_credentials(
         domainIdentifier=domain["id"], environmentIdentifier=tooling["id"]
     )
-    role_session = boto3.Session(
+    role_session = new_session(
         aws_access_key_id=credentials["accessKeyId"],
         aws_secret_access_key=credentials["secretAccessKey"],
         aws_session_token=credentials["sessionToken"],
@@ -838,7 +839,7 @@ def _session_of(cloud: Cloud, role_arn: str) -> boto3.Session:
     credentials = cloud.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="analyst")[
         "Credentials"
     ]
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from smus_mesh.accounts import new_session
 from tests.emulator.datazone_support import associate_account, create_domain
 from tests.support import (
     BASE_ACCOUNT,
@@ -46,7 +47,7 @@ def _error(call: Any) -> dict[str, Any]:
 
 
 def _session(creds: dict[str, Any]) -> boto3.Session:
-    return boto3.Session(
+    return new_session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
