@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -58,6 +59,22 @@ def signed(
     return dict(request.headers.items())
 
 
+def credentials_session(credentials: Mapping[str, Any]) -> boto3.Session:
+    """A session acting as temporary credentials, as STS returns them (`AccessKeyId`, ...)
+    or DataZone's GetEnvironmentCredentials (`accessKeyId`, ...). It reads botocore's data
+    through the process's one loader (`new_session`): a fresh loader parses each model again."""
+
+    def value(name: str) -> str:
+        return str(credentials[name if name in credentials else name[0].lower() + name[1:]])
+
+    return new_session(
+        aws_access_key_id=value("AccessKeyId"),
+        aws_secret_access_key=value("SecretAccessKey"),
+        aws_session_token=value("SessionToken"),
+        region_name=REGION,
+    )
+
+
 class Cloud:
     """Test handle on the emulated cloud: sessions per account and the admin API."""
 
@@ -102,12 +119,7 @@ class Cloud:
                     RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
                     RoleSessionName="tests",
                 )["Credentials"]
-                self._sessions[account] = new_session(
-                    aws_access_key_id=creds["AccessKeyId"],
-                    aws_secret_access_key=creds["SecretAccessKey"],
-                    aws_session_token=creds["SessionToken"],
-                    region_name=REGION,
-                )
+                self._sessions[account] = credentials_session(creds)
         return self._sessions[account]
 
     def client(self, service: str, account: str = DOMAIN_ACCOUNT) -> Any:

@@ -19,7 +19,7 @@ from smus_mesh.accounts import new_session
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.engine.workspace import Workspace
 from tests.e2e.conftest import example_document
-from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud, credentials_session
 
 AWS_POLICY = "arn:aws:iam::aws:policy/"
 #: The managed policies research/workflow.md A1-A4 attaches, and nothing else.
@@ -100,12 +100,7 @@ def _project_session(cloud: Cloud, environment_id: str) -> boto3.Session:
     credentials = cloud.client("datazone").get_environment_credentials(
         domainIdentifier=domain_id, environmentIdentifier=environment_id
     )
-    return new_session(
-        aws_access_key_id=credentials["accessKeyId"],
-        aws_secret_access_key=credentials["secretAccessKey"],
-        aws_session_token=credentials["sessionToken"],
-        region_name=REGION,
-    )
+    return credentials_session(credentials)
 
 
 def _cannot_read_before_the_grant(cloud: Cloud, workspace: Workspace) -> None:

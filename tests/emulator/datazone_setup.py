@@ -24,7 +24,6 @@ from typing import Any
 
 import boto3
 
-from smus_mesh.accounts import new_session
 from tests.emulator.datazone_support import (
     DATAZONE_USER_POLICY,
     AccountSetup,
@@ -37,7 +36,13 @@ from tests.emulator.datazone_support import (
     poll,
     wait_project,
 )
-from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
+from tests.support import (
+    BASE_ACCOUNT,
+    CONSUMER_ACCOUNT,
+    DOMAIN_ACCOUNT,
+    Cloud,
+    credentials_session,
+)
 
 IAM_ALLOWED_PRINCIPALS = {"DataLakePrincipalIdentifier": "IAM_ALLOWED_PRINCIPALS"}
 COLUMNS = [("id", "int"), ("item", "string"), ("quantity", "int")]
@@ -435,12 +440,7 @@ def outsider_session(
     credentials = cloud.client("sts", BASE_ACCOUNT).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="outsider"
     )["Credentials"]
-    return new_session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
+    return credentials_session(credentials)
 
 
 def project_role_session(mesh: Mesh, environment_id: str) -> boto3.Session:
@@ -448,12 +448,7 @@ def project_role_session(mesh: Mesh, environment_id: str) -> boto3.Session:
     credentials = mesh.datazone().get_environment_credentials(
         domainIdentifier=mesh.domain_id, environmentIdentifier=environment_id
     )
-    return new_session(
-        aws_access_key_id=credentials["accessKeyId"],
-        aws_secret_access_key=credentials["secretAccessKey"],
-        aws_session_token=credentials["sessionToken"],
-        region_name=REGION,
-    )
+    return credentials_session(credentials)
 
 
 def athena_query(

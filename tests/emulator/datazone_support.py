@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smus_mesh.accounts import new_session
-from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud, credentials_session
 
 DATAZONE = "datazone.amazonaws.com"
 MAX_POLLS = 50
@@ -340,12 +339,7 @@ def user_session(cloud: Cloud, name: str, account: str = DOMAIN_ACCOUNT) -> tupl
     credentials = cloud.client("sts", account).assume_role(RoleArn=arn, RoleSessionName=name)[
         "Credentials"
     ]
-    session = new_session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
+    session = credentials_session(credentials)
     return arn, session
 
 

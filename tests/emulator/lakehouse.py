@@ -16,8 +16,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from smus_mesh.accounts import new_session
-from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud, management_trust
+from tests.support import (
+    BASE_ACCOUNT,
+    CONSUMER_ACCOUNT,
+    DOMAIN_ACCOUNT,
+    Cloud,
+    credentials_session,
+    management_trust,
+)
 
 PRODUCER = DOMAIN_ACCOUNT
 CONSUMER = CONSUMER_ACCOUNT
@@ -241,13 +247,7 @@ def role_client(cloud: Cloud, service: str, role: str) -> Any:
     creds = cloud.client("sts", BASE_ACCOUNT).assume_role(RoleArn=role, RoleSessionName="role")[
         "Credentials"
     ]
-
-    session = new_session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
-    )
+    session = credentials_session(creds)
     return session.client(service, endpoint_url=cloud.url)
 
 

@@ -10,7 +10,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.accounts import new_session
 from tests.emulator.datazone_support import (
     DATAZONE_USER_POLICY,
     AccountSetup,
@@ -26,7 +25,7 @@ from tests.emulator.datazone_support import (
     trust_policy,
     wait_project,
 )
-from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, REGION, Cloud, credentials_session
 
 
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
@@ -576,12 +575,7 @@ def test_memberships_decide_who_gets_credentials(
     credentials = analyst.get_environment_credentials(
         domainIdentifier=domain["id"], environmentIdentifier=tooling["id"]
     )
-    role_session = new_session(
-        aws_access_key_id=credentials["accessKeyId"],
-        aws_secret_access_key=credentials["secretAccessKey"],
-        aws_session_token=credentials["sessionToken"],
-        region_name=REGION,
-    )
+    role_session = credentials_session(credentials)
     identity = role_session.client("sts", endpoint_url=cloud.url).get_caller_identity()
     assert identity["Account"] == DOMAIN_ACCOUNT
     assert identity["Arn"] == (
@@ -839,9 +833,4 @@ def _session_of(cloud: Cloud, role_arn: str) -> boto3.Session:
     credentials = cloud.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="analyst")[
         "Credentials"
     ]
-    return new_session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
+    return credentials_session(credentials)

@@ -15,7 +15,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from smus_mesh.accounts import new_session
 from tests.emulator.datazone_support import associate_account, create_domain
 from tests.support import (
     BASE_ACCOUNT,
@@ -23,6 +22,7 @@ from tests.support import (
     DOMAIN_ACCOUNT,
     REGION,
     Cloud,
+    credentials_session,
     management_trust,
 )
 
@@ -46,15 +46,6 @@ def _error(call: Any) -> dict[str, Any]:
     return dict(raised.value.response["Error"])
 
 
-def _session(creds: dict[str, Any]) -> boto3.Session:
-    return new_session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=REGION,
-    )
-
-
 def _role_session(
     cloud: Cloud, account: str, name: str, policy: dict[str, Any] | None, **assume: Any
 ) -> boto3.Session:
@@ -69,7 +60,7 @@ def _role_session(
     creds = sts.assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="t-" + name, **assume
     )["Credentials"]
-    return _session(creds)
+    return credentials_session(creds)
 
 
 def _producer_object(cloud: Cloud) -> None:
@@ -111,9 +102,9 @@ def test_a_session_with_a_wrong_token_or_secret_is_refused(enforced: Cloud) -> N
         RoleArn=f"arn:aws:iam::{DOMAIN_ACCOUNT}:role/OrganizationAccountAccessRole",
         RoleSessionName="tokens",
     )["Credentials"]
-    good = _session(creds).client("glue", endpoint_url=enforced.url)
+    good = credentials_session(creds).client("glue", endpoint_url=enforced.url)
     assert good.get_databases()["DatabaseList"] == []
-    wrong_token = _session({**creds, "SessionToken": "forged"}).client(
+    wrong_token = credentials_session({**creds, "SessionToken": "forged"}).client(
         "glue", endpoint_url=enforced.url
     )
     error = _error(wrong_token.get_databases)
@@ -121,7 +112,7 @@ def test_a_session_with_a_wrong_token_or_secret_is_refused(enforced: Cloud) -> N
         "Code": "UnrecognizedClientException",
         "Message": "The security token included in the request is invalid.",
     }
-    wrong_secret = _session({**creds, "SecretAccessKey": "forged"}).client(
+    wrong_secret = credentials_session({**creds, "SecretAccessKey": "forged"}).client(
         "sts", endpoint_url=enforced.url
     )
     assert _error(wrong_secret.get_caller_identity)["Code"] == "SignatureDoesNotMatch"
