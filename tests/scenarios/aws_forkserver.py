@@ -10,7 +10,7 @@ still gets a process and a CLI driver of its own; only the imports are shared.
 `aws` on the script's PATH is a tiny shim (`write_shim`): stdlib-only Python started with
 `-I -S` that forwards its argv, environment and file descriptors here.
 
-    python tests/scenarios/aws_forkserver.py SOCKET   # serves until killed
+    python tests/scenarios/aws_forkserver.py SOCKET   # serves until SIGTERM (or killed)
 """
 
 from __future__ import annotations
@@ -126,9 +126,31 @@ def _warm() -> Any:
     return awscli.clidriver.create_clidriver()
 
 
+def _reap(signum: int, frame: Any) -> None:
+    """Wait for every child that has exited. Children the kernel reaps itself (SIGCHLD
+    ignored) leave no CPU time behind; waited for, theirs adds up in this process's
+    children's time, and so in the test's (`tests/cpu_times.py`) once it waits for this one."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:  # none left
+        pass
+
+
+def _finish(signum: int, frame: Any) -> None:
+    """SIGTERM: wait for the children still running (their time counts too), then exit."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        while True:
+            os.wait()
+    except ChildProcessError:  # none left
+        sys.exit(0)
+
+
 def serve(socket_path: str) -> None:
     driver = _warm()
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    signal.signal(signal.SIGCHLD, _reap)
+    signal.signal(signal.SIGTERM, _finish)
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(socket_path)
         listener.listen(16)
@@ -139,6 +161,7 @@ def serve(socket_path: str) -> None:
             if os.fork() == 0:
                 listener.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 code = _run_command(driver, request, fds)
                 connection.sendall(str(code).encode())
                 os._exit(code)
