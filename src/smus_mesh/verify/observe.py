@@ -372,7 +372,9 @@ class Reader:
         client = session.client(
             service,
             region_name=self.clients.region,
-            config=BotoConfig(retries={"max_attempts": 1, "mode": "standard"}),
+            # botocore's `max_attempts` counts retries (1 was one retry of each throttled
+            # call after a jittered backoff of up to 1 s); the total is the one to cap
+            config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
         method = getattr(client, operation)
         began = time.monotonic()
