@@ -46,7 +46,9 @@ TRANSIENT_STATUSES = frozenset(
 def client_config(max_attempts: int, pool: int = 10) -> BotoConfig:
     """The botocore `Config` of every client: the retry policy, timeouts, user agent."""
     return BotoConfig(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        # botocore's `max_attempts` counts retries (10 made 11 attempts); the setting is the
+        # attempts of a call, the first included, which is botocore's `total_max_attempts`
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=10,
         read_timeout=70,
         max_pool_connections=pool,

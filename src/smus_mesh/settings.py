@@ -41,7 +41,9 @@ class Settings(BaseModel):
         description="Steps run at once (a step waiting on AWS holds one, so many waits "
         "in parallel need many workers: 2,000 grants of ~45 s each).",
     )
-    max_attempts: int = Field(10, ge=1, le=30, description="botocore attempts per call.")
+    max_attempts: int = Field(
+        10, ge=1, le=30, description="Attempts per AWS call, the first included."
+    )
     accept_tps: float = Field(
         3.0,
         gt=0,

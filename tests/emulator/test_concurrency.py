@@ -27,7 +27,7 @@ ACCOUNTS = (DOMAIN_ACCOUNT, CONSUMER_ACCOUNT)
 ROUNDS = 12
 SWITCH_INTERVAL = 1e-5
 #: A failed call is a finding, not something to retry: botocore must not hide a 500.
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 def _iam(client: Any, tag: str, i: int, made: list[str]) -> None:

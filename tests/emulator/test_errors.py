@@ -26,7 +26,7 @@ from tests.support import DOMAIN_ACCOUNT, Cloud, signed
 
 UNKNOWN_REGION = "xx-nowhere-1"
 MALFORMED = "bad.id"
-NO_CHECKS = Config(parameter_validation=False, retries={"max_attempts": 1})
+NO_CHECKS = Config(parameter_validation=False, retries={"total_max_attempts": 1})
 MODEL = botocore.session.get_session().get_service_model("datazone")
 
 
