@@ -93,6 +93,11 @@ class Cloud:
         self.admin("POST", "reset", None if accounts is None else {"accounts": accounts})
         self._sessions.clear()
 
+    def forget_sessions(self) -> None:
+        """Drop the sessions made so far (after the cloud is restored from a snapshot, the
+        temporary credentials they hold may not exist)."""
+        self._sessions.clear()
+
     def accounts(self) -> list[str]:
         """The management account, then every member account (created ones included)."""
         accounts: list[str] = self.admin("GET", "health")["accounts"]

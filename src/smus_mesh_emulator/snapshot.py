@@ -17,12 +17,14 @@ log, faults and the scheduler (`RUNTIME.reset()`), DataZone's decision quotas.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
+from moto.core.common_models import BaseModel
 
 from smus_mesh_emulator.runtime import RUNTIME
 
@@ -78,6 +80,52 @@ def reset_backends() -> None:
         reset_model_data()
 
 
+def _tracked_lists() -> list[list[Any]]:
+    """Every model class's `instances_tracked` list (each class has its own)."""
+    lists: list[list[Any]] = []
+    classes: list[type] = [BaseModel]
+    seen: set[type] = set()
+    while classes:
+        cls = classes.pop()
+        sub: type
+        for sub in cls.__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                classes.append(sub)
+                tracked = vars(sub).get("instances_tracked")
+                if isinstance(tracked, list):
+                    lists.append(tracked)
+    return lists
+
+
+#: The snapshots' own model objects that hold a resource (S3 keys' buffers), disposed of
+#: when the process exits (moto's `__del__` would warn, and import, at interpreter shutdown).
+_HELD: list[Any] = []
+
+
+@atexit.register
+def _dispose_held() -> None:
+    for model in _HELD:
+        model.dispose()
+    _HELD.clear()
+
+
+def _untracked_copy(value: Any) -> Any:
+    """`deepcopy(value)`, with the model objects it makes left out of moto's lists of every
+    model object made (`instances_tracked`). S3's `reset` disposes of every FakeKey listed
+    there, closing its buffer: a snapshot's copies listed there would lose their contents
+    at the next test's reset (`__getstate__` reads a closed buffer as empty), and every
+    later restore would bring back empty objects. Live objects (a restore's) stay listed.
+    The copies that hold a buffer are disposed of when the process exits (`_HELD`)."""
+    lists = _tracked_lists()
+    sizes = [len(tracked) for tracked in lists]
+    copied = copy.deepcopy(value)
+    for tracked, size in zip(lists, sizes, strict=True):
+        _HELD.extend(model for model in tracked[size:] if hasattr(model, "dispose"))
+        del tracked[size:]
+    return copied
+
+
 def take(settle: float = 10.0) -> Snapshot:
     """A copy of every backend in use, once no transition is pending: waits up to
     `settle` seconds for the ones in flight (under the "none" profile an unread one ends
@@ -89,7 +137,7 @@ def take(settle: float = 10.0) -> Snapshot:
             pending = RUNTIME.scheduler.pending_count()
             if not pending:
                 instances = list(BackendDict._instances)  # type: ignore[misc]
-                copies = copy.deepcopy([(dict(b), _extra(b)) for b in instances])
+                copies = _untracked_copy([(dict(b), _extra(b)) for b in instances])
                 return Snapshot(tuple(zip(instances, copies, strict=True)))
         if time.monotonic() > deadline:
             raise SnapshotError(f"{pending} transition(s) still in progress after {settle} s")

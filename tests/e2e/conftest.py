@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import yaml
@@ -103,3 +104,63 @@ def deploy_example(
 def deployed_example(deploy_example: Callable[[Path], Deployed], tmp_path: Path) -> Deployed:
     """The example set up (`deploy_example`), its state file in the test's directory."""
     return deploy_example(tmp_path / "state.json")
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _SetUp:
+    cloud: snapshot.Snapshot
+    files: tuple[bytes, ...]
+    result: Any
+
+
+#: Per process and IAM mode, by name and config documents: a set-up shared by several
+#: tests, as its first run left the cloud, its files and what it returned.
+_SET_UPS: dict[tuple[str, str], _SetUp] = {}
+
+
+class SetUpOnce(Protocol):
+    def __call__(
+        self,
+        name: str,
+        documents: Sequence[dict[str, Any]],
+        build: Callable[[], T],
+        files: Sequence[Path] = (),
+    ) -> T: ...
+
+
+@pytest.fixture
+def set_up_once(cloud: Cloud) -> SetUpOnce:
+    """A set-up several tests share (neighbours made before the set-up a test is about),
+    run once per process: `build()` runs in the first test that asks for it under `name`
+    and `documents` (the configs it sets up); the cloud, the state `files` and what
+    `build` returned (values the tests only read) are kept, and the next tests restore
+    them (ADR 32, ADR 38). `build` may start from another shared set-up. Either way the
+    calls log starts empty after it (a restored cloud has none), so a test can only look
+    at calls it made itself."""
+
+    def once(
+        name: str,
+        documents: Sequence[dict[str, Any]],
+        build: Callable[[], T],
+        files: Sequence[Path] = (),
+    ) -> T:
+        key = (RUNTIME.iam, f"{name} {json.dumps(list(documents), sort_keys=True)}")
+        saved = _SET_UPS.get(key)
+        if saved is None:
+            result = build()
+            files_after = tuple(path.read_bytes() for path in files)
+            _SET_UPS[key] = _SetUp(snapshot.take(), files_after, result)
+            cloud.admin("POST", "calls/reset")
+            return result
+        snapshot.restore(saved.cloud)
+        # Temporary credentials issued before the restore are unknown to the restored STS.
+        cloud.forget_sessions()
+        for path, content in zip(files, saved.files, strict=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        return saved.result  # type: ignore[no-any-return]
+
+    return once

@@ -21,9 +21,9 @@ from smus_mesh.engine.plan import Action
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import UserError
 from smus_mesh.settings import Settings
-from tests.e2e.conftest import FAST, Deployed, example_document
+from tests.e2e.conftest import FAST, Deployed, SetUpOnce, example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq, mutating_calls
-from tests.e2e.test_neighbours import other_document
+from tests.e2e.test_neighbours import other_document, other_up
 from tests.support import CONSUMER_ACCOUNT, Cloud
 
 
@@ -354,14 +354,14 @@ CHAIN: list[tuple[str, Callable[[dict[str, Any]], None], dict[str, str]]] = [
 
 
 def test_every_change_converges_beside_a_neighbour(
-    cloud: Cloud, tmp_path: Path, fast_polling: None
+    cloud: Cloud, tmp_path: Path, fast_polling: None, set_up_once: SetUpOnce
 ) -> None:
     """One set-up walks a chain of config edits: each time `plan` shows exactly the steps
     that change, `up` applies them, the next plan has nothing to do and the checks return
     the new rows. Then `down`: the emulator is as it was before the first `up`, and the
     neighbour set-up was never touched."""
     other: Callable[[], Workspace] = lambda: _workspace(other_document(), tmp_path / "other.json")  # noqa: E731
-    assert other().up().ok
+    other_up(set_up_once, tmp_path / "other.json")  # shared with the tests beside it (ADR 38)
     other_audit = other().audit().to_dict()
     before = cloud.inventory()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ from smus_mesh.engine.plan import Action
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import ConfigError, UserError
 from smus_mesh.settings import Settings
-from tests.e2e.conftest import FAST, example_document
-from tests.e2e.helpers import inventory_diff
+from tests.e2e.conftest import FAST, SetUpOnce, example_document
+from tests.e2e.helpers import inventory_diff, last_seq
 from tests.emulator.datazone_setup import Mesh, build_mesh
 from tests.support import Cloud
 
@@ -128,19 +129,44 @@ def _ours_only(parts: dict[str, Any], setups: tuple[str, ...]) -> dict[str, Any]
     return kept
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The owner's domain (`build_mesh`), what the owner made (`foreign_parts`) and its
+    project profiles' ids by name, as they were before any set-up joined it."""
+
+    mesh: Mesh
+    parts: dict[str, Any]
+    profile_ids: dict[str, str]
+
+
+def owner_and_joined_neighbour(cloud: Cloud, set_up_once: SetUpOnce, state: Path) -> Owner:
+    """The owner's domain, then `other` joined to it and set up (its state at `state`):
+    the set-up of the tests of joined domains, run once per process (ADR 38)."""
+
+    def build() -> Owner:
+        mesh = build_mesh(cloud)
+        profiles = mesh.datazone().list_project_profiles(domainIdentifier=mesh.domain_id)
+        profile_ids = {p["name"]: p["id"] for p in profiles["items"]}
+        owner = Owner(mesh, foreign_parts(cloud, mesh), profile_ids)
+        report = workspace(joined_document(mesh.domain_id, "other"), state).up()
+        assert report.ok, [f.message for f in report.failures]
+        return owner
+
+    owner = set_up_once("owner's domain, then up", [joined_document("", "other")], build, [state])
+    # Its clients with this test's handle on the cloud (sessions of the restored STS).
+    return replace(owner, mesh=replace(owner.mesh, cloud=cloud))
+
+
 def test_two_set_ups_join_a_foreign_domain_and_leave_it_as_it_was(
-    cloud: Cloud, tmp_path: Path, fast_polling: None
+    cloud: Cloud, tmp_path: Path, fast_polling: None, set_up_once: SetUpOnce
 ) -> None:
-    mesh = build_mesh(cloud)
-    foreign_before = foreign_parts(cloud, mesh)
     other_state = tmp_path / "other.json"
     demo_state = tmp_path / "demo.json"
-
-    report = workspace(joined_document(mesh.domain_id, "other"), other_state).up()
-    assert report.ok, [f.message for f in report.failures]
+    owner = owner_and_joined_neighbour(cloud, set_up_once, other_state)
+    mesh, foreign_before = owner.mesh, owner.parts
 
     before = cloud.inventory()
-    seq = int(cloud.calls()[-1]["seq"])
+    seq = last_seq(cloud)
     demo = joined_document(mesh.domain_id)
 
     # The plan shows the owner's parts as joined and keeps them.

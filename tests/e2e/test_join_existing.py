@@ -30,8 +30,8 @@ from smus_mesh.config import parse_config
 from smus_mesh.diagram import observe_mesh, to_svg
 from smus_mesh.engine.plan import JOINED, Action
 from smus_mesh.errors import ConfigError, UserError
-from tests.e2e.conftest import example_document
-from tests.e2e.helpers import inventory_diff
+from tests.e2e.conftest import SetUpOnce, example_document
+from tests.e2e.helpers import inventory_diff, last_seq
 from tests.e2e.test_join_domain import (
     CLI_ENV,
     EXPECTED_ROWS,
@@ -39,6 +39,7 @@ from tests.e2e.test_join_domain import (
     _ours_only,
     foreign_parts,
     joined_document,
+    owner_and_joined_neighbour,
     workspace,
 )
 from tests.emulator.datazone_setup import build_mesh
@@ -66,22 +67,17 @@ def with_profiles(document: dict[str, Any], producer: Any, consumer: Any) -> dic
 
 
 def test_a_set_up_uses_the_owners_profiles_and_leaves_them_as_they_were(
-    cloud: Cloud, tmp_path: Path, fast_polling: None
+    cloud: Cloud, tmp_path: Path, fast_polling: None, set_up_once: SetUpOnce
 ) -> None:
-    mesh = build_mesh(cloud)
-    datazone = mesh.datazone()
-    profile_ids = {
-        p["name"]: p["id"]
-        for p in datazone.list_project_profiles(domainIdentifier=mesh.domain_id)["items"]
-    }
-    foreign_before = foreign_parts(cloud, mesh)
     other_state, demo_state = tmp_path / "other.json", tmp_path / "demo.json"
+    # The owner's domain and `other` joined to it: shared with test_join_domain (ADR 38).
+    owner = owner_and_joined_neighbour(cloud, set_up_once, other_state)
+    mesh, profile_ids, foreign_before = owner.mesh, owner.profile_ids, owner.parts
+    datazone = mesh.datazone()
     other = joined_document(mesh.domain_id, "other")
-    report = workspace(other, other_state).up()
-    assert report.ok, [f.message for f in report.failures]
 
     before = cloud.inventory()
-    seq = int(cloud.calls()[-1]["seq"])
+    seq = last_seq(cloud)
     demo = with_profiles(
         joined_document(mesh.domain_id),
         {"name": "producer"},
@@ -375,16 +371,16 @@ def test_members_of_an_existing_project_are_added_and_only_those_removed(
 
 
 def test_down_ignoring_the_state_in_a_joined_domain_refuses_and_says_how_to_finish(
-    cloud: Cloud, tmp_path: Path, fast_polling: None
+    cloud: Cloud, tmp_path: Path, fast_polling: None, set_up_once: SetUpOnce
 ) -> None:
     """Without its state file a joined set-up cannot tell its DataZone objects from the
     owner's or a namesake's (ADR 26): `down --ignore-state` changes nothing, lists what it
     found by the set-up's names (not the owner's parts, not the neighbour's), and says how
     to finish; with the state file restored, `down` removes exactly the set-up's part."""
-    mesh = build_mesh(cloud)
     other_state, demo_state = tmp_path / "other.json", tmp_path / "demo.json"
+    # The owner's domain and `other` joined to it: shared with test_join_domain (ADR 38).
+    mesh = owner_and_joined_neighbour(cloud, set_up_once, other_state).mesh
     other = joined_document(mesh.domain_id, "other")
-    assert workspace(other, other_state).up().ok
     before = cloud.inventory()
     demo = joined_document(mesh.domain_id)
     demo["projects"][0].update(name="producer", existing=True)  # the owner's
@@ -396,7 +392,7 @@ def test_down_ignoring_the_state_in_a_joined_domain_refuses_and_says_how_to_fini
 
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(demo))
-    seq = int(cloud.calls()[-1]["seq"])
+    seq = last_seq(cloud)
     args = ["-c", str(path), "--state", str(demo_state), "down", "--yes", "--ignore-state"]
     result = CliRunner().invoke(app, args, env=CLI_ENV)
     assert result.exit_code == 2, result.output

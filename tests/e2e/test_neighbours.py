@@ -8,6 +8,9 @@ Three tenants of the same two emulated accounts:
 * `other`: a second smus-mesh set-up (its own name, domain, table and state file);
 * `demo`: the example set-up, brought up after the other two and then taken down.
 
+(`other` is set up before the foreign domain is made, so that its `up` is shared with the
+tests beside it: tests/e2e/conftest.set_up_once, ADR 38.)
+
 The emulator's whole inventory (every account and class, the Lake Formation permission
 list included) after `demo`'s `down` must be equal to the one before its `up`; `other`'s
 own audit must count the same objects, its query must still return its rows and its plan
@@ -28,7 +31,7 @@ from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import parse_config
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.settings import Settings
-from tests.e2e.conftest import FAST, example_document
+from tests.e2e.conftest import FAST, SetUpOnce, example_document
 from tests.e2e.helpers import inventory_diff
 from tests.emulator.datazone_setup import build_mesh, create_table, grant_import_access
 from tests.support import DOMAIN_ACCOUNT, Cloud
@@ -45,6 +48,28 @@ def other_document() -> dict[str, Any]:
     table["database"] = "retail_other"
     table["location"] = "s3://smus-mesh-other-retail-111111111111/inventory/"
     return document
+
+
+def other_up(set_up_once: SetUpOnce, state: Path) -> None:
+    """`other` set up, its state file at `state`: the neighbour of several tests, set up
+    once per process and restored for the next (ADR 38)."""
+
+    def build() -> None:
+        report = _workspace(other_document(), state).up()
+        assert report.ok, [f.message for f in report.failures]
+
+    set_up_once("up", [other_document()], build, [state])
+
+
+def other_and_foreign(cloud: Cloud, set_up_once: SetUpOnce, state: Path) -> dict[str, str]:
+    """`other` set up (`other_up`), then a domain made by plain boto3 (`foreign_domain`):
+    once per process (ADR 38)."""
+
+    def build() -> dict[str, str]:
+        other_up(set_up_once, state)
+        return foreign_domain(cloud)
+
+    return set_up_once("up, then a foreign domain", [other_document()], build, [state])
 
 
 def foreign_domain(cloud: Cloud) -> dict[str, str]:
@@ -91,26 +116,32 @@ def _workspace(document: dict[str, Any], state: Path, ignore_state: bool = False
 
 @pytest.mark.parametrize("ignore_state", [False, True], ids=["with-state", "ignore-state"])
 def test_down_of_one_set_up_leaves_the_others_as_they_were(
-    cloud: Cloud, tmp_path: Path, fast_polling: None, ignore_state: bool
+    cloud: Cloud, tmp_path: Path, fast_polling: None, set_up_once: SetUpOnce, ignore_state: bool
 ) -> None:
-    foreign = foreign_domain(cloud)
     other_state = tmp_path / "other" / "state.json"
     demo_state = tmp_path / "demo" / "state.json"
     other: Callable[[], Workspace] = lambda: _workspace(other_document(), other_state)  # noqa: E731
 
-    report = other().up()
-    assert report.ok, [f.message for f in report.failures]
+    def neighbours_and_demo() -> tuple[dict[str, str], Any, Any, Any]:
+        foreign = other_and_foreign(cloud, set_up_once, other_state)
+        before = cloud.inventory()
+        permissions_before = {a: lake_formation_permissions(cloud, a) for a in before}
+        other_audit_before = other().audit().to_dict()
+        report = _workspace(example_document(), demo_state).up()
+        assert report.ok, [f.message for f in report.failures]
+        return foreign, before, permissions_before, other_audit_before
 
-    before = cloud.inventory()
-    permissions_before = {a: lake_formation_permissions(cloud, a) for a in before}
-    other_audit_before = other().audit().to_dict()
+    # The neighbours and `demo`'s `up`, shared by both ways of `down` (ADR 38).
+    foreign, before, permissions_before, other_audit_before = set_up_once(
+        "neighbours, then up",
+        [other_document(), example_document()],
+        neighbours_and_demo,
+        [other_state, demo_state],
+    )
     assert other_audit_before["leftovers"] > 0
     # The foreign domain's manage-access role holds grants, and so does the other set-up's.
     foreign_grants = [p for p in permissions_before[DOMAIN_ACCOUNT] if foreign["id"] in p]
     assert len(foreign_grants) >= 2, permissions_before[DOMAIN_ACCOUNT]
-
-    report = _workspace(example_document(), demo_state).up()
-    assert report.ok, [f.message for f in report.failures]
     assert cloud.inventory() != before
 
     down, leftovers = _workspace(example_document(), demo_state, ignore_state).down()

@@ -30,10 +30,14 @@ from smus_mesh.contract import schema
 from smus_mesh.verify import StopRelay, Verifier
 from smus_mesh.verify.report import ADR5_POINTS
 from tests.cli.test_up_confirm import _answer_when_asked
-from tests.e2e.conftest import example_document
+from tests.e2e.conftest import SetUpOnce, example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq
 from tests.e2e.test_least_privilege import operator_config, with_operator_roles
-from tests.e2e.test_neighbours import foreign_domain, lake_formation_permissions, other_document
+from tests.e2e.test_neighbours import (
+    lake_formation_permissions,
+    other_and_foreign,
+    other_document,
+)
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
@@ -56,10 +60,11 @@ def test_verify_aws_beside_neighbours(
     write_config: Callable[[dict[str, Any]], Path],
     make_workspace: Callable[..., Any],
     tmp_path: Path,
+    set_up_once: SetUpOnce,
 ) -> None:
-    foreign = foreign_domain(cloud)
+    # `other` set up, then a domain made by plain boto3: shared with test_neighbours (ADR 38).
+    foreign = other_and_foreign(cloud, set_up_once, tmp_path / "other.state.json")
     other = make_workspace(other_document(), tmp_path / "other.state.json")
-    assert other.up().ok
     config = write_config(example_document())
     before = cloud.inventory()
     lf_before = {
