@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import typer.testing
 
+from smus_mesh.engine.workspace import Workspace
 from smus_mesh_emulator.progress import FIRST_READ_GRACE
 from smus_mesh_emulator.server import EmulatorServer
 from tests.support import REGION, TEST_FIRST_READ_GRACE, TEST_IAM, Cloud
@@ -117,12 +118,27 @@ def emulator_server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def cloud(emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Cloud:
-    """A freshly reset emulated cloud, with AWS_ENDPOINT_URL pointing at it."""
+def cloud(emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    """A freshly reset emulated cloud, with AWS_ENDPOINT_URL pointing at it. At the end,
+    the connections of its clients and of every `Workspace` the test made are closed
+    (the CLI closes its own): not left to the garbage collector (see ADR 37)."""
     handle = Cloud(emulator_server.url)
     handle.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_server.url)
-    return handle
+    # Held to the end: a workspace a test dropped is freed at once, but its clients (a web
+    # of reference cycles) live on, their connections open, until a full collection.
+    workspaces: list[Workspace] = []
+    build = Workspace.__init__
+
+    def tracked(self: Workspace, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        workspaces.append(self)
+
+    monkeypatch.setattr(Workspace, "__init__", tracked)
+    yield handle
+    for workspace in workspaces:
+        workspace.close()
+    handle.close()
 
 
 @contextlib.contextmanager

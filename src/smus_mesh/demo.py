@@ -181,33 +181,32 @@ def run_demo(
     ):
         console.info(f"emulator on {emulator.url} (latency {latency}); accounts {accounts}")
         before = _admin(emulator.url, "inventory")["accounts"]
-        workspace = Workspace(
+        with Workspace(
             config,
             Path(tmp) / "demo.state.json",
             console,
             settings=demo_settings(config, latency, time_scale),
-        )
-
-        started = time.monotonic()
-        up = workspace.up()
-        report.phases["up"] = time.monotonic() - started
-        report.created = sum(1 for step in up.results if step.action == "create" and step.ok)
-        report.failures += [f"up: {f.key}: {f.message}" for f in up.failures]
-
-        if up.ok:
+        ) as workspace:
             started = time.monotonic()
-            results = Collaboration(workspace).run_checks()
-            report.phases["query"] = time.monotonic() - started
-            report.checks = [r.to_dict() for r in results]
-            report.failures += [f"check {r.name}: {r.message}" for r in results if not r.ok]
-            if diagram is not None:
-                report.diagram = _draw(workspace, diagram, report)
+            up = workspace.up()
+            report.phases["up"] = time.monotonic() - started
+            report.created = sum(1 for step in up.results if step.action == "create" and step.ok)
+            report.failures += [f"up: {f.key}: {f.message}" for f in up.failures]
 
-        started = time.monotonic()
-        down, leftovers = workspace.down()
-        report.phases["down"] = time.monotonic() - started
-        report.failures += [f"down: {f.key}: {f.message}" for f in down.failures]
-        report.leftovers_audit = leftovers.count()
+            if up.ok:
+                started = time.monotonic()
+                results = Collaboration(workspace).run_checks()
+                report.phases["query"] = time.monotonic() - started
+                report.checks = [r.to_dict() for r in results]
+                report.failures += [f"check {r.name}: {r.message}" for r in results if not r.ok]
+                if diagram is not None:
+                    report.diagram = _draw(workspace, diagram, report)
+
+            started = time.monotonic()
+            down, leftovers = workspace.down()
+            report.phases["down"] = time.monotonic() - started
+            report.failures += [f"down: {f.key}: {f.message}" for f in down.failures]
+            report.leftovers_audit = leftovers.count()
 
         after = _admin(emulator.url, "inventory")["accounts"]
         report.leftovers_emulator = _inventory_diff(before, after)
