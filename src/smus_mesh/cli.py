@@ -1188,8 +1188,9 @@ def demo(
         _fail(options, "UsageError", message, 2)
     _require_emulator()
     with _handled(options):
-        from smus_mesh.demo import run_demo
+        from smus_mesh.demo import collect_less, run_demo
 
+        collect_less()
         result = run_demo(_console(options), latency.value, time_scale, diagram, iam.value)
         _emit(options, "demo", result.to_dict(), lambda: _render_demo(result))
         if not result.ok:
