@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.request
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,11 +78,20 @@ def credentials_session(credentials: Mapping[str, Any]) -> boto3.Session:
 
 
 class Cloud:
-    """Test handle on the emulated cloud: sessions per account and the admin API."""
+    """Test handle on the emulated cloud: sessions and clients per account, the admin API.
+
+    Clients are made once per (service, account) and, like those a test makes from
+    `session()`, closed by `close()` (the `cloud` fixture's end) or a `reset`: a botocore
+    client is kept alive by reference cycles, so without it its connections (and the
+    emulator's side of them) stay open until a full garbage collection."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._sessions: dict[str, boto3.Session] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
+        #: every client made from one of `_sessions`, by `client` or by a test
+        self._made: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()
 
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -91,7 +102,18 @@ class Cloud:
     def reset(self, accounts: int | None = None) -> None:
         """A fresh organization: `accounts` member accounts, or the server's number."""
         self.admin("POST", "reset", None if accounts is None else {"accounts": accounts})
-        self._sessions.clear()
+        self.close()  # the assumed-role keys of the sessions died with the reset
+
+    def close(self) -> None:
+        """Close the connections of every client made from this handle's sessions, and
+        forget the sessions and clients (the next ones are made anew)."""
+        with self._lock:
+            clients = list(self._made)
+            self._made.clear()
+            self._clients.clear()
+            self._sessions.clear()
+        for client in clients:
+            client.close()
 
     def forget_sessions(self) -> None:
         """Drop the sessions made so far (after the cloud is restored from a snapshot, the
@@ -115,17 +137,41 @@ class Cloud:
 
     def session(self, account: str = DOMAIN_ACCOUNT) -> boto3.Session:
         """A session in `account`: base credentials, or OrganizationAccountAccessRole."""
-        if account not in self._sessions:
-            base = new_session(region_name=REGION)
-            if account == BASE_ACCOUNT:
-                self._sessions[account] = base
-            else:
-                creds = base.client("sts", endpoint_url=self.url).assume_role(
-                    RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-                    RoleSessionName="tests",
-                )["Credentials"]
-                self._sessions[account] = credentials_session(creds)
-        return self._sessions[account]
+        with self._lock:
+            session = self._sessions.get(account)
+        if session is not None:
+            return session
+        if account == BASE_ACCOUNT:
+            session = new_session(region_name=REGION)
+        else:
+            creds = self.client("sts", BASE_ACCOUNT).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                RoleSessionName="tests",
+            )["Credentials"]
+            session = credentials_session(creds)
+        self._track(session)
+        with self._lock:
+            return self._sessions.setdefault(account, session)
 
     def client(self, service: str, account: str = DOMAIN_ACCOUNT) -> Any:
-        return self.session(account).client(service, endpoint_url=self.url)
+        """The client of `service` in `account` (made once; closed with the handle)."""
+        key = (service, account)
+        with self._lock:
+            client = self._clients.get(key)
+        if client is None:
+            client = self.session(account).client(service, endpoint_url=self.url)
+            with self._lock:
+                client = self._clients.setdefault(key, client)
+        return client
+
+    def _track(self, session: boto3.Session) -> None:
+        """Every client `session` makes is closed with this handle."""
+        make = session.client
+
+        def client(*args: Any, **kwargs: Any) -> Any:
+            made = make(*args, **kwargs)
+            with self._lock:
+                self._made.add(made)
+            return made
+
+        session.client = client  # type: ignore[method-assign]

@@ -333,6 +333,14 @@ class SessionFactory:
                 )
             return client
 
+    def close(self) -> None:
+        """Close the connections of the STS clients roles were assumed with (see
+        `Clients.close`); a later refresh of a role's credentials opens a new one."""
+        with self._assume_lock:
+            clients = list(self._assume_clients.values())
+        for client in clients:
+            client.close()
+
     def _retrying(self, session: boto3.Session) -> boto3.Session:
         """`session`, whose clients (those of its credential providers too) retry by policy."""
         session._session.set_default_client_config(self._client_config)

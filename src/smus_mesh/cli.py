@@ -21,7 +21,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -212,6 +212,8 @@ class Options:
     output: Output
     verbose: int
     debug: bool
+    #: closed when the command ends, however it ends (click closes its context)
+    closing: ExitStack = field(default_factory=ExitStack)
 
     @property
     def json(self) -> bool:
@@ -253,6 +255,7 @@ def main_options(
     ] = False,
 ) -> None:
     ctx.obj = Options(config, state, output, verbose, debug)
+    ctx.call_on_close(ctx.obj.closing.close)
 
 
 # --- plumbing ---------------------------------------------------------------------------
@@ -428,6 +431,7 @@ def _aws_failure(exc: Exception) -> tuple[str, int] | None:
 def _workspace(
     options: Options, console: Any = None, ignore_state: bool = False, stop: Stop | None = None
 ) -> Any:
+    """The command's workspace, closed (its clients' connections) when the command ends."""
     from smus_mesh.engine.workspace import Workspace
 
     workspace = Workspace.open(
@@ -437,6 +441,7 @@ def _workspace(
         ignore_state=ignore_state,
         stop=stop,
     )
+    options.closing.callback(workspace.close)
     if workspace.moved_from is not None:
         _err(
             f"note: moved the state file from {workspace.moved_from} (where older versions "
@@ -1183,8 +1188,9 @@ def demo(
         _fail(options, "UsageError", message, 2)
     _require_emulator()
     with _handled(options):
-        from smus_mesh.demo import run_demo
+        from smus_mesh.demo import collect_less, run_demo
 
+        collect_less()
         result = run_demo(_console(options), latency.value, time_scale, diagram, iam.value)
         _emit(options, "demo", result.to_dict(), lambda: _render_demo(result))
         if not result.ok:

@@ -157,6 +157,23 @@ def demo_settings(config: Config, latency: str, time_scale: float) -> Settings:
     return Settings.load(overrides)
 
 
+def collect_less() -> None:
+    """Tune this process's garbage collector for a demo (ADR 37): the process holds the
+    emulator and botocore's models, millions of objects that live as long as it does, and
+    every full collection walked them all (10 a demo, 2 s of its 8.5 s of CPU). They are
+    imported and frozen out of the collector's sight (`gc.freeze`, after a collection), and
+    the youngest generation is collected every 50,000 allocations instead of 700: 0.35 s
+    of collection, 2 s less CPU, about 70 MB more at the peak. For the CLI's process, which
+    ends with the demo; a library caller keeps its own collector's settings."""
+    import gc
+
+    import smus_mesh_emulator.server  # noqa: F401  (its modules, frozen with the rest)
+
+    gc.set_threshold(50_000, 20, 100)
+    gc.collect()
+    gc.freeze()
+
+
 def run_demo(
     console: Console,
     latency: str = "none",
@@ -181,33 +198,32 @@ def run_demo(
     ):
         console.info(f"emulator on {emulator.url} (latency {latency}); accounts {accounts}")
         before = _admin(emulator.url, "inventory")["accounts"]
-        workspace = Workspace(
+        with Workspace(
             config,
             Path(tmp) / "demo.state.json",
             console,
             settings=demo_settings(config, latency, time_scale),
-        )
-
-        started = time.monotonic()
-        up = workspace.up()
-        report.phases["up"] = time.monotonic() - started
-        report.created = sum(1 for step in up.results if step.action == "create" and step.ok)
-        report.failures += [f"up: {f.key}: {f.message}" for f in up.failures]
-
-        if up.ok:
+        ) as workspace:
             started = time.monotonic()
-            results = Collaboration(workspace).run_checks()
-            report.phases["query"] = time.monotonic() - started
-            report.checks = [r.to_dict() for r in results]
-            report.failures += [f"check {r.name}: {r.message}" for r in results if not r.ok]
-            if diagram is not None:
-                report.diagram = _draw(workspace, diagram, report)
+            up = workspace.up()
+            report.phases["up"] = time.monotonic() - started
+            report.created = sum(1 for step in up.results if step.action == "create" and step.ok)
+            report.failures += [f"up: {f.key}: {f.message}" for f in up.failures]
 
-        started = time.monotonic()
-        down, leftovers = workspace.down()
-        report.phases["down"] = time.monotonic() - started
-        report.failures += [f"down: {f.key}: {f.message}" for f in down.failures]
-        report.leftovers_audit = leftovers.count()
+            if up.ok:
+                started = time.monotonic()
+                results = Collaboration(workspace).run_checks()
+                report.phases["query"] = time.monotonic() - started
+                report.checks = [r.to_dict() for r in results]
+                report.failures += [f"check {r.name}: {r.message}" for r in results if not r.ok]
+                if diagram is not None:
+                    report.diagram = _draw(workspace, diagram, report)
+
+            started = time.monotonic()
+            down, leftovers = workspace.down()
+            report.phases["down"] = time.monotonic() - started
+            report.failures += [f"down: {f.key}: {f.message}" for f in down.failures]
+            report.leftovers_audit = leftovers.count()
 
         after = _admin(emulator.url, "inventory")["accounts"]
         report.leftovers_emulator = _inventory_diff(before, after)

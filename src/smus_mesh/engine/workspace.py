@@ -6,6 +6,7 @@ prints, prompts or exits (that is the CLI's job).
     workspace = Workspace.open("two-accounts.yaml", console=NoopConsole())
     plan = workspace.plan()           # observe only
     report = workspace.up()           # converge; resumable, idempotent
+    workspace.close()                 # or: with Workspace.open(...) as workspace: ...
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class Workspace:
         self.ignore_state = ignore_state
         self.console: Console = console or NoopConsole()
         self.settings = settings or config.resolved_settings()
+        #: a session factory made here is closed with the workspace; a caller's is the caller's
+        self._own_sessions = sessions is None
         self.sessions = sessions or SessionFactory(config, self.settings.max_attempts)
         self.clients = Clients(
             self.sessions,
@@ -138,6 +141,19 @@ class Workspace:
         workspace = cls(config, state_path, console, ignore_state=ignore_state, stop=stop)
         workspace.moved_from = moved_from
         return workspace
+
+    def close(self) -> None:
+        """Close the connections of the clients this workspace made (`Clients.close`): at
+        the end of its operations (the CLI closes it when its command ends)."""
+        self.clients.close()
+        if self._own_sessions:
+            self.sessions.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -------------------------------------------------------------------------------
     def verify_accounts(self) -> dict[str, str]:

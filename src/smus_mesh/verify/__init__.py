@@ -151,46 +151,47 @@ class Verifier:
         import botocore
 
         started = time.monotonic()
-        workspace = self._workspace()
-        report = VerifyReport(
-            setup=self.config.name,
-            region=self.config.region,
-            accounts={a: self.config.account_id(a) for a in self.config.used_accounts()},
-            versions={
-                "smus_mesh": __version__,
-                "boto3": boto3.__version__,
-                "botocore": botocore.__version__,
-                "python": platform.python_version(),
-            },
-            endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
-            started_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-        # Preflight: read-only; a refusal here has changed nothing (exit 2).
-        arns = workspace.verify_accounts()
-        self.caller_arn = arns[self.config.domain.account]
-        existing = foreign_domains(workspace)
-        if existing and not self.allow_existing:
-            shown = ", ".join(
-                f"{d['name']} ({d['id']}) in {d['account']} ({d['account_id']})" for d in existing
+        with self._workspace() as workspace:
+            report = VerifyReport(
+                setup=self.config.name,
+                region=self.config.region,
+                accounts={a: self.config.account_id(a) for a in self.config.used_accounts()},
+                versions={
+                    "smus_mesh": __version__,
+                    "boto3": boto3.__version__,
+                    "botocore": botocore.__version__,
+                    "python": platform.python_version(),
+                },
+                endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
+                started_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
-            raise UserError(
-                f"refused, nothing was changed: the accounts hold {len(existing)} SageMaker "
-                f"Unified Studio domain(s) smus-mesh did not create: {shown}. verify-aws is "
-                "meant for sandbox accounts; it creates and deletes only its own set-up "
-                f"({self.config.name}) and never touches them, but a live check beside "
-                "another team's domain is your call: give --allow-existing to run anyway"
-            )
-        report.existing_domains = existing
-        self._write_config_file()
-        try:
-            self._phases(workspace, report)
-        except KeyboardInterrupt:
-            report.interrupted = True
-            self.halted = "interrupted (Ctrl-C)"
-        finally:
-            self._cleanup(report)
-            self._fill_unchecked(report)
-            report.seconds = time.monotonic() - started
+            # Preflight: read-only; a refusal here has changed nothing (exit 2).
+            arns = workspace.verify_accounts()
+            self.caller_arn = arns[self.config.domain.account]
+            existing = foreign_domains(workspace)
+            if existing and not self.allow_existing:
+                shown = ", ".join(
+                    f"{d['name']} ({d['id']}) in {d['account']} ({d['account_id']})"
+                    for d in existing
+                )
+                raise UserError(
+                    f"refused, nothing was changed: the accounts hold {len(existing)} SageMaker "
+                    f"Unified Studio domain(s) smus-mesh did not create: {shown}. verify-aws is "
+                    "meant for sandbox accounts; it creates and deletes only its own set-up "
+                    f"({self.config.name}) and never touches them, but a live check beside "
+                    "another team's domain is your call: give --allow-existing to run anyway"
+                )
+            report.existing_domains = existing
+            self._write_config_file()
+            try:
+                self._phases(workspace, report)
+            except KeyboardInterrupt:
+                report.interrupted = True
+                self.halted = "interrupted (Ctrl-C)"
+            finally:
+                self._cleanup(report)
+                self._fill_unchecked(report)
+                report.seconds = time.monotonic() - started
         return report
 
     def _write_config_file(self) -> None:
@@ -336,29 +337,34 @@ class Verifier:
     def _cleanup(self, report: VerifyReport) -> None:
         """down, then audit, each with a Stop of its own: they run after a failure, a
         declined phase or Ctrl-C in any phase."""
-        workspace = self._workspace()
-        down = Phase("down", True, "ran")
-        started = time.monotonic()
-        try:
-            result, leftovers = workspace.down()
-            if not result.ok or leftovers.count():
-                down.status = "failed"
-                down.message = "; ".join(
-                    [f"{f.key}: {f.message}" for f in result.failures[:5]]
-                    + ([f"{leftovers.count()} left after the sweep"] if leftovers.count() else [])
-                )
-        except (Interrupted, KeyboardInterrupt) as exc:
-            down.status, down.message = "interrupted", str(exc) or "Ctrl-C"
-            report.interrupted = True
-        except Exception as exc:
-            down.status, down.message = "failed", _message(exc)
+        with self._workspace() as workspace:
+            down = Phase("down", True, "ran")
+            started = time.monotonic()
+            try:
+                result, leftovers = workspace.down()
+                if not result.ok or leftovers.count():
+                    down.status = "failed"
+                    down.message = "; ".join(
+                        [f"{f.key}: {f.message}" for f in result.failures[:5]]
+                        + (
+                            [f"{leftovers.count()} left after the sweep"]
+                            if leftovers.count()
+                            else []
+                        )
+                    )
+            except (Interrupted, KeyboardInterrupt) as exc:
+                down.status, down.message = "interrupted", str(exc) or "Ctrl-C"
+                report.interrupted = True
+            except Exception as exc:
+                down.status, down.message = "failed", _message(exc)
         down.seconds = time.monotonic() - started
         report.phases.append(down)
 
         audit = Phase("audit", False, "ran")
         started = time.monotonic()
         try:
-            inventory = self._workspace().audit()
+            with self._workspace() as workspace:
+                inventory = workspace.audit()
             report.leftovers = inventory.count()
             if inventory.count():
                 audit.status = "failed"

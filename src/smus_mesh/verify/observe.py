@@ -392,8 +392,11 @@ class Reader:
                 "answer": code,
             }
 
-        with ThreadPoolExecutor(max_workers=calls) as pool:
-            answers = list(pool.map(one, range(calls)))
+        try:
+            with ThreadPoolExecutor(max_workers=calls) as pool:
+                answers = list(pool.map(one, range(calls)))
+        finally:
+            client.close()  # its connections (`Clients.close`): it serves this burst only
         return {"calls": answers, "seconds": round(time.monotonic() - began, 3)}
 
 
