@@ -115,11 +115,6 @@ class Cloud:
         for client in clients:
             client.close()
 
-    def forget_sessions(self) -> None:
-        """Drop the sessions made so far (after the cloud is restored from a snapshot, the
-        temporary credentials they hold may not exist)."""
-        self._sessions.clear()
-
     def accounts(self) -> list[str]:
         """The management account, then every member account (created ones included)."""
         accounts: list[str] = self.admin("GET", "health")["accounts"]

@@ -156,8 +156,9 @@ def set_up_once(cloud: Cloud) -> SetUpOnce:
             cloud.admin("POST", "calls/reset")
             return result
         snapshot.restore(saved.cloud)
-        # Temporary credentials issued before the restore are unknown to the restored STS.
-        cloud.forget_sessions()
+        # Temporary credentials issued before the restore are unknown to the restored STS:
+        # the handle's sessions and clients are made anew.
+        cloud.close()
         for path, content in zip(files, saved.files, strict=True):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
