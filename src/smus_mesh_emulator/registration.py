@@ -32,7 +32,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 from flask import Flask
 from moto import backend_index
+from moto.core import errors as moto_errors
 from moto.core import responses as moto_responses
+from moto.core import routing as moto_routing
+from moto.core.errors import ErrorLookupFactory
 from moto.core.request import Request
 from moto.core.routing import get_service_router
 from moto.core.utils import convert_to_flask_response, method_names_from_class
@@ -164,12 +167,47 @@ def _remembered_method_names(clazz: object) -> list[str]:
     return list(_method_names(clazz))
 
 
+#: One error lookup table per service for the process: moto's `get_error_model` makes a
+#: new `ErrorLookupFactory` (and so an empty cache) for every error it serialises, and
+#: builds the service's table of every error shape again (3 % of the suite's CPU).
+_ERROR_LOOKUPS = ErrorLookupFactory()
+
+
+def _shared_error_lookups() -> ErrorLookupFactory:
+    return _ERROR_LOOKUPS
+
+
+#: moto's rest router's match of a path and method against a service's rules, by the
+#: rules' map, path and method. The rules never change (a service's router is made once),
+#: so the match is the same each time; what else decides the operation (query arguments,
+#: headers) is still read from each request. Polls ask for the same paths again and again.
+_MATCHES: dict[tuple[int, str, str], tuple[Any, dict[str, Any]]] = {}
+_MATCHES_MAX = 20_000
+_moto_match_path = moto_routing._match_path
+
+
+def _remembered_match_path(matcher: Any, path_info: str, method: str) -> tuple[Any, Any]:
+    key = (id(matcher.map), path_info, method)
+    known = _MATCHES.get(key)
+    if known is None:
+        rule, arguments = _moto_match_path(matcher, path_info, method)  # raises NotFound
+        if len(_MATCHES) >= _MATCHES_MAX:
+            _MATCHES.clear()
+        known = _MATCHES[key] = (rule, dict(arguments))
+    return known[0], dict(known[1])
+
+
 def remember_moto_lookups() -> None:
-    """moto's `BaseResponse.call_action` lists every method of the response class with
-    `inspect.getmembers` on every request (5 % of the server's CPU, ADR 35), to ask
-    whether the action is one of them; a class's methods do not change while the server
-    runs, so the list is computed once per class. The same answer: nothing else changes."""
+    """Three lookups moto repeats on every request whose answers cannot change while the
+    server runs (ADR 35): moto's `BaseResponse.call_action` lists every method of the
+    response class with `inspect.getmembers` (5 % of the server's CPU), to ask whether
+    the action is one of them; an error's serialisation builds the service's table of
+    error shapes; a rest service's router matches the path against every rule of the
+    service. Each is computed once (per class, per service, per path and method) and
+    answered the same: nothing else changes."""
     moto_responses.method_names_from_class = _remembered_method_names  # type: ignore[attr-defined]
+    moto_errors.ErrorLookupFactory = _shared_error_lookups  # type: ignore[misc,assignment]
+    moto_routing._match_path = _remembered_match_path
 
 
 def make_dispatcher() -> DomainDispatcherApplication:
