@@ -1346,7 +1346,23 @@ def _log_line(line: str) -> None:
 
 
 def main() -> None:
-    app()
+    """The `smus-mesh` process: the command, then the end of the process."""
+    try:
+        app()
+    finally:
+        _end_without_a_last_collection()
+
+
+def _end_without_a_last_collection() -> None:
+    """Leave the heap to the operating system: at exit Python's last full collection
+    walked every object the command had made (botocore's models, a run's records: 300 MB
+    at 5 x 20), 0.6 s of wall and CPU after `down` had finished (ADR 39). Frozen
+    objects are not collected; nothing is lost by it, as nothing the tool writes waits
+    for a finaliser: the state journal is flushed line by line and closed with the
+    command, stdout and stderr are flushed by the interpreter, and `atexit` still runs."""
+    import gc
+
+    gc.freeze()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,6 +9,7 @@ fails the step with DataZone's message instead of leaving a silent gap.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,6 +29,9 @@ from smus_mesh.resources.datazone import (
 )
 
 _DZ = "datazone:"
+
+#: Catalog searches one import step makes at once (one per table of its database).
+LOOKUPS = 8
 
 DATA_SOURCE_STATUS = {
     "CREATING": Status.IN_PROGRESS,
@@ -250,16 +254,29 @@ class DataSourceImport(Resource):
         self.table_keys = table_keys
 
     def _assets(self, ctx: Context) -> tuple[dict[str, str], list[str]]:
+        """The project's assets of the data source's tables (name -> asset id), and the
+        tables without one. One catalog search per table, `LOOKUPS` at a time: a
+        database of a hundred tables is a hundred searches, which one after the other
+        put seconds on every wait and on `down`'s critical path (ADR 39)."""
         domain_id = ctx.output(self.source.domain_key, "id")
         project_id = ctx.output(self.source.project_key, "id")
+        made = [
+            t for t in self.source.tables if ctx.has_output(self.table_keys[t.name], "catalog_id")
+        ]
+
+        def lookup(table: TableConfig) -> dict[str, Any] | None:
+            catalog_id = ctx.output(self.table_keys[table.name], "catalog_id")
+            return find_asset(ctx, self.account, domain_id, project_id, table, catalog_id)
+
+        if len(made) > 1:
+            with ThreadPoolExecutor(max_workers=min(LOOKUPS, len(made))) as pool:
+                assets = dict(zip((t.name for t in made), pool.map(lookup, made), strict=True))
+        else:
+            assets = {t.name: lookup(t) for t in made}
         found: dict[str, str] = {}
         missing: list[str] = []
         for table in self.source.tables:
-            if not ctx.has_output(self.table_keys[table.name], "catalog_id"):
-                missing.append(table.name)  # a table still to be made: not imported yet
-                continue
-            catalog_id = ctx.output(self.table_keys[table.name], "catalog_id")
-            asset = find_asset(ctx, self.account, domain_id, project_id, table, catalog_id)
+            asset = assets.get(table.name)  # a table still to be made: not imported yet
             if asset is None:
                 missing.append(table.name)
             else:
@@ -379,8 +396,15 @@ class DataSourceImport(Resource):
             except ClientError as exc:
                 if not is_not_found(exc):
                     raise
+        # What `wait_deleted` waits for: nothing when no run was in progress and the
+        # search found no asset (each listing's step deleted its own), so it need not
+        # search every table again to see what it just saw (ADR 39).
+        ctx.set_outputs(self.key, {**ctx.outputs(self.key), "deleted_assets": sorted(found)})
 
     def wait_deleted(self, ctx: Context) -> Observed:
+        if ctx.outputs(self.key).get("deleted_assets") == []:
+            return Observed.absent("no assets")
+
         def remaining() -> Observed:
             found, _ = self._assets(ctx)
             if found:
