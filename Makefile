@@ -24,16 +24,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Lint first (2 s); mypy (20 s of CPU on a fresh clone, no cache) runs beside the tests and
-# fills the time their two workers wait, its output shown and its failure counted at the end.
-# Two workers on two cores: more fill more of the waiting, but on a loaded machine four
-# pushed reads past the emulator's first-read grace (two timing tests failed), and -n 2
-# against -n 3 could not be told apart on a machine already at load 8-10 (ADR 33). Chunks
-# of two tests, with the long flows collected first (tests/conftest.py), keep the workers
-# finishing together.
+# Lint first (2 s); mypy (8-20 s of CPU on a fresh clone, no cache) runs beside the tests
+# and fills the time their workers wait, its output shown and its failure counted at the end.
+# Three workers on two cores: a worker waiting (on a subprocess, a timer, the emulator's
+# latency) leaves its core to the others. Back to back on a quiet machine, -n 3 took
+# 178 s and 200 s where -n 2 took 226 s (four, on a loaded machine, pushed reads past the
+# emulator's first-read grace; ADR 33). Chunks of two tests, with the long flows collected
+# first (tests/conftest.py), keep the workers finishing together.
 test: lint
 	@out=$$(mktemp); $(BIN)/mypy > $$out 2>&1 & mypy=$$!; \
-	$(BIN)/pytest -n 2 --maxschedchunk 2 -q; tests=$$?; \
+	$(BIN)/pytest -n 3 --maxschedchunk 2 -q; tests=$$?; \
 	wait $$mypy; typed=$$?; echo "$(BIN)/mypy"; cat $$out; rm -f $$out; \
 	test $$tests = 0 && test $$typed = 0
 
