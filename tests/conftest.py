@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import typer.testing
 
+from smus_mesh.demo import GC_THRESHOLDS, freeze_heap
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh_emulator.progress import FIRST_READ_GRACE
 from smus_mesh_emulator.server import EmulatorServer
@@ -58,26 +59,16 @@ _LONG_FIRST = (
 )
 
 
-#: The collector of a test process (ADR 37). The process holds millions of objects that live
-#: as long as it does (botocore's models, moto's backends, the emulator), and every full
-#: collection walked them all: about a tenth of the suite's CPU. They are frozen out of its
-#: sight (`_freeze`), and the youngest generation is collected every 50,000 net allocations
-#: instead of 700, so full collections are rare. That is safe because nothing leaves its
-#: connections to the collector to close (`Workspace.close`, `Cloud.close`).
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def _freeze() -> None:
-    """What the process holds now (modules, the emulator) moves out of the collector's sight
-    (`gc.freeze`): a collection walks only what was made since. Collected first, so that no
-    garbage is frozen with it."""
-    gc.collect()
-    gc.freeze()
-
-
+# The collector of a test process (ADR 37): the process holds millions of objects that live
+# as long as it does (botocore's models, moto's backends, the emulator), and every full
+# collection walked them all: about a tenth of the suite's CPU. They are frozen out of its
+# sight (`freeze_heap`), and the youngest generation is collected every 50,000 net
+# allocations instead of 700 (`GC_THRESHOLDS`, as `smus-mesh demo`), so full collections
+# are rare. That is safe because nothing leaves its connections to the collector to close
+# (`Workspace.close`, `Cloud.close`).
 def pytest_collection_finish(session: pytest.Session) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
-    _freeze()
+    freeze_heap()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -144,7 +135,7 @@ def emulator_server() -> Iterator[EmulatorServer]:
     server = EmulatorServer(
         strict=True, first_read_grace=TEST_FIRST_READ_GRACE, iam=TEST_IAM
     ).start()
-    _freeze()  # the emulator's modules and prewarmed state
+    freeze_heap()  # the emulator's modules and prewarmed state
     yield server
     server.stop()
 
