@@ -235,7 +235,8 @@ def parse_timestamp(value: Any) -> datetime:
             return datetime.fromisoformat(value)
         except ValueError:
             pass
-    return botocore_parse_timestamp(value)
+    parsed: datetime = botocore_parse_timestamp(value)
+    return parsed
 
 
 #: A date and time in UTC as AWS writes one (fromisoformat reads more than dateutil would)
