@@ -149,12 +149,14 @@ class _SocketReader:
         self._buf, self._pos = b"", 0
 
 
+def _socket_file(sock: Any, mode: str, bufsize: int) -> _SocketReader | _SocketWriter:
+    """A connection's reader or writer, in place of cheroot's `MakeFile`."""
+    return _SocketReader(sock, bufsize) if "r" in mode else _SocketWriter(sock)
+
+
 class _Connection(cheroot_server.HTTPConnection):
     def __init__(self, server: Any, sock: Any, *makefile: Any) -> None:
-        super().__init__(server, sock, *makefile)
-        self.rfile.close()  # cheroot's, on `_pyio`: nothing read from it yet
-        self.rfile = _SocketReader(sock, self.rbufsize)
-        self.wfile = _SocketWriter(sock)
+        super().__init__(server, sock, _socket_file)
 
 
 class _Gateway(wsgi.Gateway_10):
