@@ -571,8 +571,15 @@ class Auditor:
             yield Finding("datazone", domain["id"], f"domain {domain['name']} ({domain['status']})")
 
     # deleting -------------------------------------------------------------------------------
-    def sweep(self, inventory: Inventory, report: Callable[[str], None]) -> list[str]:
-        """Delete every finding, dependents first; return the errors (never raises)."""
+    def sweep(
+        self, inventory: Inventory, report: Callable[[str], None], kept_for: str = ""
+    ) -> list[str]:
+        """Delete every finding, dependents first; return the errors (never raises).
+
+        The roles go last, and only when every deletion before them succeeded and the
+        run gives no reason to keep them (`kept_for`: what failed before the sweep):
+        DataZone may still need them for what is left (ADR 40). The next run deletes
+        them."""
         errors: list[str] = []
         order = (
             "datazone",
@@ -589,6 +596,15 @@ class Auditor:
             "iam_roles",
         )
         for cls in order:
+            if cls == "iam_roles" and (errors or kept_for):
+                roles = sum(len(classes.get(cls, [])) for classes in inventory.accounts.values())
+                if roles:
+                    errors.append(
+                        f"kept {roles} leftover role(s): roles are deleted last, once every "
+                        f"other deletion has succeeded, and {kept_for or 'a deletion above'} "
+                        "failed; run `smus-mesh down` again to finish"
+                    )
+                continue
             for alias, classes in inventory.accounts.items():
                 for finding in classes.get(cls, []):
                     try:
