@@ -63,6 +63,17 @@ CLASSES = (
 DZ_DOMAIN_TAG = "AmazonDataZoneDomain"
 DZ_PROJECT_TAG = "AmazonDataZoneProject"
 PROJECT_ROLE_PREFIX = "datazone_usr_role_"
+#: Error codes with which a deletion finds its object already gone (the sweep's goal).
+GONE = frozenset(
+    {
+        "EntityNotFoundException",  # Glue, Lake Formation
+        "ResourceNotFoundException",  # DataZone
+        "NoSuchEntity",  # IAM
+        "NoSuchBucket",  # S3
+        "RepositoryDoesNotExistException",  # CodeCommit
+        "UnknownResourceException",  # RAM
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -611,6 +622,11 @@ class Auditor:
                         self._delete(alias, finding)
                         report(f"deleted leftover {cls} {finding.id} in {alias}")
                     except ClientError as exc:
+                        if aws_code(exc) in GONE:
+                            # Deleted meanwhile (a Glue database with its stack, a table
+                            # with its database): what the sweep was for.
+                            report(f"leftover {cls} {finding.id} in {alias} already gone")
+                            continue
                         errors.append(f"{alias} {cls} {finding.id}: {exc}")
         return errors
 

@@ -565,7 +565,7 @@ class Workspace:
             if leftovers.count():
                 self.console.info(f"sweeping {leftovers.count()} leftover(s) DataZone left behind")
                 # The roles stay while a deletion of the run failed (ADR 40).
-                kept_for = named(report.causes())
+                kept_for = named(report.causes()) or ("" if report.ok else "a step of this run")
                 for error in auditor.sweep(leftovers, self.console.info, kept_for):
                     self.console.warn(error)
                 leftovers = self.auditor(domain_ids, project_ids).run()
