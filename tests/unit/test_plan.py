@@ -498,56 +498,6 @@ def test_a_failed_step_stops_only_its_dependents(tmp_path: Path) -> None:
     assert report.to_dict()["summary"] == {"create": 1}
 
 
-def test_a_step_whose_prerequisites_just_ended_goes_before_shallower_waiting_steps(
-    tmp_path: Path,
-) -> None:
-    """With one worker, `after-first` (its prerequisite done) starts before `second`,
-    which was ready earlier but is shallower: the deepest ready step goes first (first
-    come, first served made a paced step wait behind thousands that were not)."""
-    started: list[tuple[str, str]] = []
-
-    class Ordered(Fake):
-        def create(self, ctx: Context) -> dict[str, Any]:
-            started.append(("create", self.name))
-            return super().create(ctx)
-
-        def delete(self, ctx: Context, observed: Observed) -> None:
-            started.append(("delete", self.name))
-            super().delete(ctx, observed)
-
-    first = Ordered("first")
-    second = Ordered("second")
-    after_first = Ordered("after-first", ("fake:thing/first",))
-    graph = Graph([first, second, after_first])
-    ctx = Context(
-        CONFIG,
-        Clients(SessionFactory(CONFIG)),
-        Settings(poll_initial=0.0, poll_max=0.001, timeout=5, max_workers=1),
-        Names(CONFIG),
-        NoopConsole(),
-    )
-    plan = plan_up(graph, ctx, observe_all(graph, ctx))
-    assert [s.key for s in plan.steps] == [
-        "fake:thing/first",
-        "fake:thing/second",
-        "fake:thing/after-first",
-    ]
-    state = State.load(tmp_path / "state.json", "demo")
-    assert Executor(graph, ctx, state).apply(plan).ok
-    assert started == [("create", "first"), ("create", "after-first"), ("create", "second")]
-    # Backwards for `down` (plan order: after-first, second, first): `first`, whose
-    # dependent has just been deleted, goes before `second`, ready since the start.
-    started.clear()
-    down = plan_down(graph, ctx, observe_all(graph, ctx))
-    assert [s.key for s in down.steps] == [
-        "fake:thing/after-first",
-        "fake:thing/second",
-        "fake:thing/first",
-    ]
-    assert Executor(graph, ctx, state).destroy(down).ok
-    assert started == [("delete", "after-first"), ("delete", "first"), ("delete", "second")]
-
-
 def test_apply_then_plan_again_keeps_everything(tmp_path: Path) -> None:
     resources = [Fake("a"), Fake("b", ("fake:thing/a",))]
     graph = Graph(resources)

@@ -24,7 +24,6 @@ removal ran first (`destroy(stale=True)`) does each step observe again.
 
 from __future__ import annotations
 
-import heapq
 import queue
 import time
 import traceback
@@ -144,25 +143,6 @@ class RunReport:
         }
 
 
-def _depths(steps: dict[str, Step], dependents: dict[str, list[str]]) -> dict[str, int]:
-    """Each step's depth in the run: the most steps before it on one chain of
-    prerequisites (0 for a step that waits for none)."""
-    depth = dict.fromkeys(steps, 0)
-    required = dict.fromkeys(steps, 0)
-    for later in dependents.values():
-        for key in later:
-            required[key] += 1
-    ready = [key for key, count in required.items() if count == 0]
-    while ready:
-        key = ready.pop()
-        for after in dependents[key]:
-            depth[after] = max(depth[after], depth[key] + 1)
-            required[after] -= 1
-            if required[after] == 0:
-                ready.append(after)
-    return depth
-
-
 def named(keys: Sequence[str]) -> str:
     """The first of some steps' keys, and how many more ("" for none)."""
     if not keys:
@@ -217,10 +197,6 @@ class Executor:
             for dependency in required:
                 dependents[dependency].append(key)
         sorter.prepare()
-        depth = _depths(steps, dependents)
-        #: ready, not yet started: deepest first (see `start_ready`)
-        waiting: list[tuple[int, int, str]] = []
-        workers = self.ctx.settings.max_workers
         results: dict[str, StepResult] = {}
         running: dict[Future[StepResult], str] = {}
         # Each step's future reports itself here when it ends. `concurrent.futures.wait`
@@ -246,24 +222,16 @@ class Executor:
         )
 
         def start_ready() -> None:
-            """Start ready steps while a worker is free, the deepest first (then in plan
-            order): a step whose prerequisites have just ended goes before shallower
-            steps that were ready earlier. With first come, first served, at 20 x 100
-            the 2,000 acceptances, paced by DataZone's quota and so the run's critical
-            path, waited behind the 2,000 subscription requests queued before them: the
-            first began 8 s after the first request had ended (ADR 42)."""
-            while True:
-                for key in sorter.get_ready():
-                    heapq.heappush(waiting, (-depth[key], position[key], key))
-                if not waiting or len(running) >= workers:
-                    return
-                _, _, key = heapq.heappop(waiting)
-                if key in results:  # skipped: a prerequisite failed
-                    sorter.done(key)
-                elif not stop.stopping:
-                    future = pool.submit(self._visit, steps[key])
-                    running[future] = key
-                    future.add_done_callback(finished.put)
+            ready = sorter.get_ready()
+            while ready:
+                for key in sorted(ready, key=position.__getitem__):  # plan order: reproducible
+                    if key in results:  # skipped: a prerequisite failed
+                        sorter.done(key)
+                    elif not stop.stopping:
+                        future = pool.submit(self._visit, steps[key])
+                        running[future] = key
+                        future.add_done_callback(finished.put)
+                ready = sorter.get_ready()
 
         try:
             start_ready()
