@@ -124,7 +124,9 @@ def critical_path(config: dict[str, Any], scale: float, operation: str) -> tuple
 
     profile = LatencyProfile("realistic", scale)
     graph = Graph(SetupBuilder(parse_config(config)).build())
-    order = graph.ordered() if operation == "up" else graph.reversed()
+    order = graph.ordered() if operation == "up" else graph.teardown()
+    # A teardown deletes the roles after every other step, and only then (ADR 40).
+    first = [node.key for node in order if not node.deleted_last]
     waits = 0
     total = 0.0
     weights: dict[str, float] = {}
@@ -136,7 +138,12 @@ def critical_path(config: dict[str, Any], scale: float, operation: str) -> tuple
         weights[node.key] = seconds + profile.call_latency()
 
     def before(node: Any) -> list[str]:
-        return list(node.depends_on) if operation == "up" else graph.dependents(node.key)
+        if operation == "up":
+            return list(node.depends_on)
+        if node.deleted_last:
+            return first
+        # A role that names the domain depends on it, yet goes after it.
+        return [d for d in graph.dependents(node.key) if not graph.get(d).deleted_last]
 
     def finishes(starts: dict[str, float]) -> dict[str, float]:
         finish: dict[str, float] = {}

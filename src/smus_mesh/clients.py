@@ -135,9 +135,14 @@ class Clients:
                     session.client(service, region_name=self.region, config=self._config)
                 )
                 client.meta.events.register("before-call", self._count)
+                # Every attempt waits its turn, retries included, just before it is sent:
+                # the quota counts attempts, and a retry sent at botocore's backoff, out
+                # of the pace, arrived beside paced calls and was throttled again. 443 of
+                # 2,443 acceptances at 20 x 100 were throttled when only the first
+                # attempt was paced, before its signing and serialising (ADR 42).
                 for operation, limiter in self.limiters.items():
                     client.meta.events.register(
-                        f"before-call.{service}.{operation}",
+                        f"before-send.{service}.{operation}",
                         lambda limiter=limiter, **_: limiter.acquire(),
                     )
                 self._cache[key] = client

@@ -63,6 +63,17 @@ CLASSES = (
 DZ_DOMAIN_TAG = "AmazonDataZoneDomain"
 DZ_PROJECT_TAG = "AmazonDataZoneProject"
 PROJECT_ROLE_PREFIX = "datazone_usr_role_"
+#: Error codes with which a deletion finds its object already gone (the sweep's goal).
+GONE = frozenset(
+    {
+        "EntityNotFoundException",  # Glue, Lake Formation
+        "ResourceNotFoundException",  # DataZone
+        "NoSuchEntity",  # IAM
+        "NoSuchBucket",  # S3
+        "RepositoryDoesNotExistException",  # CodeCommit
+        "UnknownResourceException",  # RAM
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -571,8 +582,15 @@ class Auditor:
             yield Finding("datazone", domain["id"], f"domain {domain['name']} ({domain['status']})")
 
     # deleting -------------------------------------------------------------------------------
-    def sweep(self, inventory: Inventory, report: Callable[[str], None]) -> list[str]:
-        """Delete every finding, dependents first; return the errors (never raises)."""
+    def sweep(
+        self, inventory: Inventory, report: Callable[[str], None], kept_for: str = ""
+    ) -> list[str]:
+        """Delete every finding, dependents first; return the errors (never raises).
+
+        The roles go last, and only when every deletion before them succeeded and the
+        run gives no reason to keep them (`kept_for`: what failed before the sweep):
+        DataZone may still need them for what is left (ADR 40). The next run deletes
+        them."""
         errors: list[str] = []
         order = (
             "datazone",
@@ -589,12 +607,26 @@ class Auditor:
             "iam_roles",
         )
         for cls in order:
+            if cls == "iam_roles" and (errors or kept_for):
+                roles = sum(len(classes.get(cls, [])) for classes in inventory.accounts.values())
+                if roles:
+                    errors.append(
+                        f"kept {roles} leftover role(s): roles are deleted last, once every "
+                        f"other deletion has succeeded, and {kept_for or 'a deletion above'} "
+                        "failed; run `smus-mesh down` again to finish"
+                    )
+                continue
             for alias, classes in inventory.accounts.items():
                 for finding in classes.get(cls, []):
                     try:
                         self._delete(alias, finding)
                         report(f"deleted leftover {cls} {finding.id} in {alias}")
                     except ClientError as exc:
+                        if aws_code(exc) in GONE:
+                            # Deleted meanwhile (a Glue database with its stack, a table
+                            # with its database): what the sweep was for.
+                            report(f"leftover {cls} {finding.id} in {alias} already gone")
+                            continue
                         errors.append(f"{alias} {cls} {finding.id}: {exc}")
         return errors
 

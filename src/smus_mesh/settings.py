@@ -48,7 +48,8 @@ class Settings(BaseModel):
         3.0,
         gt=0,
         description="Calls per second to AcceptSubscriptionRequest and CancelSubscription "
-        "(DataZone's quota is 3 TPS).",
+        "(DataZone's quota is 3 TPS); the tool sends at 80 % of it, every attempt "
+        "(retries included) taking its turn.",
     )
 
     @classmethod

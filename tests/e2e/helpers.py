@@ -319,3 +319,47 @@ def mutating_calls(cloud: Cloud, since: int) -> list[str]:
         for c in calls_since(cloud, since)
         if c["mutating"]
     ]
+
+
+#: The IAM calls that delete a role (`resources.iam.delete_role`), from the first.
+ROLE_DELETION = frozenset(
+    {"DetachRolePolicy", "DeleteRolePolicy", "RemoveRoleFromInstanceProfile", "DeleteRole"}
+)
+#: Asynchronous DataZone deletions, and the read that answers 404 once one is over.
+SEEN_GONE = {
+    "DeleteDomain": "GetDomain",
+    "DeleteProject": "GetProject",
+    "DeleteDataSource": "GetDataSource",
+}
+
+
+def assert_roles_deleted_last(calls: list[dict[str, Any]]) -> int:
+    """A teardown's calls (the emulator's log): IAM roles are deleted last (ADR 40). The
+    first call that deletes a role comes after every other change the run made (every
+    mutating call of another service) and after each asynchronous deletion was seen over
+    (its read answered 404: the domain, the projects and the data sources gone). Returns
+    the number of roles deleted."""
+    roles = [c for c in calls if c["service"] == "iam" and c["operation"] in ROLE_DELETION]
+    deleted = sum(1 for c in roles if c["operation"] == "DeleteRole" and c["status"] < 400)
+    assert deleted > 0, "no role was deleted"
+    first = min(c["seq"] for c in roles)
+    late = [
+        f"{c['seq']} {c['service']}:{c['operation']} ({c['account']})"
+        for c in calls
+        if c["mutating"] and c["service"] != "iam" and c["seq"] > first
+    ]
+    assert late == [], f"changed after the first role deletion (seq {first}): {late}"
+    for deletion, read in SEEN_GONE.items():
+        started = [c["seq"] for c in calls if c["operation"] == deletion and c["status"] < 400]
+        gone = [
+            c["seq"]
+            for c in calls
+            if c["operation"] == read and c["error_code"] == "ResourceNotFoundException"
+        ]
+        for seq in started:
+            seen = [g for g in gone if g > seq]
+            assert seen and seen[0] < first, (
+                f"{deletion} (seq {seq}) not seen over ({read} 404) before the first role "
+                f"deletion (seq {first}): {read} 404 at {gone}"
+            )
+    return deleted

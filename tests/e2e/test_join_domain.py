@@ -30,7 +30,7 @@ from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import ConfigError, UserError
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, SetUpOnce, example_document
-from tests.e2e.helpers import inventory_diff, last_seq
+from tests.e2e.helpers import assert_roles_deleted_last, calls_since, inventory_diff, last_seq
 from tests.emulator.datazone_setup import Mesh, build_mesh
 from tests.support import Cloud
 
@@ -191,10 +191,14 @@ def test_two_set_ups_join_a_foreign_domain_and_leave_it_as_it_was(
     assert {s.key for s in down_plan.steps if s.action == Action.DELETE} & set(joined) == set()
     assert all(down_plan.step(k).reason.startswith("joined") for k in joined)
 
+    down_seq = last_seq(cloud)
     down, leftovers = workspace(demo, demo_state).down()
     assert down.ok, [f.message for f in down.failures]
     assert leftovers.count() == 0, leftovers.to_dict()
     assert workspace(demo, demo_state).audit().count() == 0
+    # The domain stays; demo's roles still go after its projects and everything else
+    # (ADR 40): provisioning, manage-access and Lake Formation.
+    assert assert_roles_deleted_last(calls_since(cloud, down_seq)) == 5
 
     after = cloud.inventory()
     assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)

@@ -32,7 +32,7 @@ from smus_mesh.config import parse_config
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, SetUpOnce, example_document
-from tests.e2e.helpers import inventory_diff
+from tests.e2e.helpers import assert_roles_deleted_last, calls_since, inventory_diff, last_seq
 from tests.emulator.datazone_setup import build_mesh, create_table, grant_import_access
 from tests.support import DOMAIN_ACCOUNT, Cloud
 
@@ -144,9 +144,13 @@ def test_down_of_one_set_up_leaves_the_others_as_they_were(
     assert len(foreign_grants) >= 2, permissions_before[DOMAIN_ACCOUNT]
     assert cloud.inventory() != before
 
+    since = last_seq(cloud)
     down, leftovers = _workspace(example_document(), demo_state, ignore_state).down()
     assert down.ok, [f.message for f in down.failures]
     assert leftovers.count() == 0, leftovers.to_dict()
+    # demo's roles went last, after its domain was gone (ADR 40); the neighbours' stayed.
+    calls = calls_since(cloud, since)
+    assert assert_roles_deleted_last(calls) == 7
 
     after = cloud.inventory()
     permissions_after = {a: lake_formation_permissions(cloud, a) for a in after}

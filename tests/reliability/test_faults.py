@@ -10,6 +10,7 @@ test-full` runs `up`, `query` and `down` under `{"throttle_rate": 0.3, "error_ra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,39 @@ def test_a_long_run_keeps_its_retries_where_botocore_would_run_out(
         retried_by[name] = retried
     assert retried_by["plain boto3"] < 60
     assert retried_by["smus-mesh"] == 60
+
+
+def test_every_attempt_of_a_paced_call_waits_its_turn(
+    cloud: Cloud,
+    make_workspace: Callable[..., Workspace],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """DataZone's quota of 3 AcceptSubscriptionRequest per second counts attempts: a retry
+    of a throttled call is paced like a first attempt (it was sent at botocore's backoff,
+    beside the paced calls, and was throttled again). At 1 call per second (80 % of
+    `accept_tps`), the retry goes a second after the throttled attempt even with
+    botocore's backoff skipped; before, it went at once."""
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda seconds: None)
+    document = {**example_document(), "settings": {"accept_tps": 1.25}}
+    datazone = make_workspace(document, tmp_path / "state.json").clients.get("producer", "datazone")
+    # Seed 1 draws 0.13 then 0.85: the first attempt is throttled, the second is not.
+    _faults(cloud, throttle_rate=0.5, seed=1, operations=["AcceptSubscriptionRequest"])
+    since = last_seq(cloud)
+    started = time.monotonic()
+    with pytest.raises(ClientError) as raised:
+        datazone.accept_subscription_request(domainIdentifier="dzd_nothing", identifier="x")
+    elapsed = time.monotonic() - started
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    attempts = [
+        c for c in calls_since(cloud, since) if c["operation"] == "AcceptSubscriptionRequest"
+    ]
+    assert [(c["error_code"], c["injected"]) for c in attempts] == [
+        ("ThrottlingException", "throttle"),
+        ("ResourceNotFoundException", None),
+    ]
+    assert elapsed >= 1.0
 
 
 @pytest.mark.slow

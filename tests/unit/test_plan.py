@@ -602,3 +602,130 @@ def test_what_left_the_config_is_deleted_only_when_ours() -> None:
         "fake:thing/gone": (Action.SKIP, "does not exist"),
         "fake:child/child": (Action.SKIP, "removed with its parent"),
     }
+
+
+# --- roles last (ADR 40) ------------------------------------------------------------------
+
+
+class Logged(Fake):
+    """Appends "<key> deleted" to a shared log when its deletion has finished; `slow`
+    seconds after it began, like an asynchronous delete that is waited for."""
+
+    def __init__(
+        self, name: str, log: list[str], depends_on: tuple[str, ...] = (), slow: float = 0.0
+    ) -> None:
+        super().__init__(name, depends_on, COMPLETE)
+        self.log = log
+        self.slow = slow
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        time.sleep(self.slow)
+        super().delete(ctx, observed)
+        self.log.append(f"{self.key} deleted")
+
+
+class LoggedLast(Logged):
+    kind = "fake:last"
+    deleted_last = True
+
+
+class RefusesDelete(Fake):
+    kind = "fake:refuses"
+
+    def delete(self, ctx: Context, observed: Observed) -> None:
+        self.calls.append("delete")
+        raise StepError(self.key, "still in use", operation="DeleteThing", code="ConflictException")
+
+
+def _roles_and_a_domain(log: list[str]) -> list[Resource]:
+    """A role the domain names, a role that names the domain (as the manage-access role
+    does), a project of the domain, and an unrelated slow deletion."""
+    return [
+        LoggedLast("execution", log),
+        Logged("domain", log, ("fake:last/execution",), slow=0.05),
+        LoggedLast("manage-access", log, ("fake:thing/domain",)),
+        Logged("configuration", log, ("fake:thing/domain", "fake:last/manage-access")),
+        Logged("project", log, ("fake:thing/configuration",)),
+        Logged("bucket", log, slow=0.1),
+    ]
+
+
+def test_a_teardown_deletes_what_is_deleted_last_after_every_other_deletion(
+    tmp_path: Path,
+) -> None:
+    log: list[str] = []
+    graph = Graph(_roles_and_a_domain(log))
+    ctx = context()
+    plan = plan_down(graph, ctx, observe_all(graph, ctx))
+    # The plan shows the order it runs in: the roles at the end, though the reversed
+    # graph has the manage-access role before the domain.
+    assert [s.key for s in plan.steps][-2:] == ["fake:last/manage-access", "fake:last/execution"]
+    assert [r.key for r in graph.reversed()].index("fake:last/manage-access") < [
+        r.key for r in graph.reversed()
+    ].index("fake:thing/domain")
+    report = Executor(graph, ctx, State.load(tmp_path / "state.json", "demo")).destroy(plan)
+    assert report.ok, [f.message for f in report.failures]
+    assert sorted(log[-2:]) == ["fake:last/execution deleted", "fake:last/manage-access deleted"]
+    assert len(log) == 6
+    assert [r.key for r in report.results][-2:] == [
+        "fake:last/manage-access",
+        "fake:last/execution",
+    ]
+
+
+def test_a_failed_deletion_keeps_the_roles_and_the_next_run_deletes_them(
+    tmp_path: Path,
+) -> None:
+    log: list[str] = []
+    resources = [*_roles_and_a_domain(log), RefusesDelete("stack", observed=COMPLETE)]
+    graph = Graph(resources)
+    ctx = context()
+    state = State.load(tmp_path / "state.json", "demo")
+    for resource in resources:
+        state.record(resource.key, resource.kind, resource.account, "111111111111")
+    report = Executor(graph, ctx, state).destroy(plan_down(graph, ctx, observe_all(graph, ctx)))
+    assert not report.ok
+    results = {r.key: r for r in report.results}
+    assert results["fake:refuses/stack"].message == (
+        "fake:refuses/stack: still in use [DeleteThing: ConflictException]"
+    )
+    kept = (
+        "kept: roles are deleted last, once every other deletion has succeeded, and "
+        "fake:refuses/stack failed; run the same command again to finish"
+    )
+    for role in ("fake:last/execution", "fake:last/manage-access"):
+        assert not results[role].ok
+        assert results[role].message == kept
+        assert role in state.records  # remembered for the next run
+    assert all("fake:last" not in line for line in log)
+    # Everything else went.
+    assert len(log) == 4
+    assert report.causes() == ["fake:refuses/stack"]
+    assert not report.transient
+
+    # The next run: the stack is gone now; the roles go.
+    resources[-1].observed = Observed.absent()
+    report = Executor(graph, ctx, state).destroy(plan_down(graph, ctx, observe_all(graph, ctx)))
+    assert report.ok, [f.message for f in report.failures]
+    assert sorted(log[-2:]) == ["fake:last/execution deleted", "fake:last/manage-access deleted"]
+
+
+def test_the_last_phase_alone_keeps_the_roles_when_another_plan_failed(tmp_path: Path) -> None:
+    """`down` after a removal runs the removal's roles after its own plan (workspace.py):
+    a failure given from before keeps them; nothing of the first phase runs again."""
+    log: list[str] = []
+    graph = Graph(_roles_and_a_domain(log))
+    ctx = context()
+    state = State.load(tmp_path / "state.json", "demo")
+    plan = plan_down(graph, ctx, observe_all(graph, ctx))
+    held = Executor(graph, ctx, state).destroy(plan, first=False, failed=["a", "b"])
+    assert [r.key for r in held.results] == ["fake:last/manage-access", "fake:last/execution"]
+    assert {r.message for r in held.results} == {
+        "kept: roles are deleted last, once every other deletion has succeeded, and a (and 1 "
+        "more) failed; run the same command again to finish"
+    }
+    assert log == []
+    first = Executor(graph, ctx, state).destroy(plan, last=False)
+    assert first.ok and len(first.results) == 4 and len(log) == 4
+    last = Executor(graph, ctx, state).destroy(plan, first=False)
+    assert last.ok and len(log) == 6

@@ -1,8 +1,9 @@
 """Apply and destroy: visitors over the same plan, scheduled on the dependency graph.
 
 A step starts as soon as the steps it waits for have succeeded: for `up` its
-dependencies, for `down` its dependents (so a role outlives every environment
-that DataZone deletes with it). Independent steps run in parallel on a thread
+dependencies, for `down` its dependents, and the IAM roles (`deleted_last`) only once
+every other deletion of the run has succeeded: DataZone assumes them until its
+asynchronous deletes are over (ADR 40). Independent steps run in parallel on a thread
 pool; ordering comes only from the graph. A failed step stops only the steps
 that depend on it; everything independent still runs, and the run ends with
 every failure listed. Each step is recorded in the state file when it starts
@@ -26,7 +27,7 @@ from __future__ import annotations
 import queue
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -98,6 +99,25 @@ class RunReport:
     def failures(self) -> list[StepResult]:
         return [r for r in self.results if not r.ok]
 
+    def causes(self) -> list[str]:
+        """The keys of the steps that failed (not those left for another's failure, nor
+        those Ctrl-C stopped)."""
+        return [
+            r.key for r in self.results if not r.ok and r.error is not None and not r.interrupted
+        ]
+
+    @classmethod
+    def joined(cls, operation: str, reports: Sequence[RunReport]) -> RunReport:
+        """One report of runs made one after the other in the same process."""
+        return cls(
+            operation,
+            [result for report in reports for result in report.results],
+            sum(report.wall_s for report in reports),
+            reports[-1].calls if reports else {},
+            [item for report in reports for item in report.awaiting_approval],
+            any(report.interrupted for report in reports),
+        )
+
     @property
     def transient(self) -> bool:
         """Every step that failed (rather than being skipped for another's failure) failed
@@ -121,6 +141,13 @@ class RunReport:
             "calls": self.calls,
             "awaiting_approval": self.awaiting_approval,
         }
+
+
+def named(keys: Sequence[str]) -> str:
+    """The first of some steps' keys, and how many more ("" for none)."""
+    if not keys:
+        return ""
+    return keys[0] + (f" (and {len(keys) - 1} more)" if len(keys) > 1 else "")
 
 
 def describe_client_error(key: str, exc: ClientError) -> StepError:
@@ -250,12 +277,56 @@ class Executor:
         self._plan_observed = plan.observed
         return self._run(plan, lambda key: list(self.graph.get(key).depends_on))
 
-    def destroy(self, plan: Plan, stale: bool = False) -> RunReport:
-        """Run a `down` plan: each step after the steps that depend on it. `stale`: other
-        deletions ran since the plan was observed, so every step observes again."""
+    def destroy(
+        self,
+        plan: Plan,
+        stale: bool = False,
+        *,
+        first: bool = True,
+        last: bool = True,
+        failed: Sequence[str] = (),
+    ) -> RunReport:
+        """Run a `down` plan: each step after the steps that depend on it, and the steps of
+        resources deleted last (`Resource.deleted_last`: the IAM roles) after every other
+        step, only when each of those succeeded (ADR 40). `stale`: other deletions ran
+        since the plan was observed, so every step observes again.
+
+        A teardown made of two plans (`down` after a removal) runs them in phases: `first`
+        runs the steps that are not deleted last, `last` the ones that are, which are kept
+        when a step of this plan's first phase failed or one of `failed` (keys of failed
+        steps of the same run) did."""
         self._plan_observed = plan.observed
         self._stale = stale
-        return self._run(plan, self.graph.dependents)
+        early = [s for s in plan.steps if not self.graph.get(s.key).deleted_last]
+        late = [s for s in plan.steps if self.graph.get(s.key).deleted_last]
+        reports = []
+        if first:
+            reports.append(self._run(Plan(plan.operation, tuple(early)), self.graph.dependents))
+        if last:
+            causes = [*failed, *(key for report in reports for key in report.causes())]
+            reports.append(self._run_last(plan.operation, late, causes))
+        return RunReport.joined(plan.operation, reports)
+
+    def _run_last(self, operation: str, steps: list[Step], failed: list[str]) -> RunReport:
+        """The steps deleted last; when a deletion before them failed, those that delete
+        are kept (reported as not run) and the next run deletes them."""
+        if not failed or self.ctx.stop.stopping:
+            return self._run(Plan(operation, tuple(steps)), self.graph.dependents)
+        why = (
+            f"kept: roles are deleted last, once every other deletion has succeeded, and "
+            f"{named(failed)} failed; run the same command again to finish"
+        )
+        kept = [s for s in steps if s.action == Action.DELETE]
+        for step in kept:
+            self.console.step(step.key, "skipped", why)
+        report = self._run(
+            Plan(operation, tuple(s for s in steps if s.action != Action.DELETE)),
+            self.graph.dependents,
+        )
+        results = {r.key: r for r in report.results}
+        results.update({s.key: StepResult(s.key, s.action.value, False, 0.0, why) for s in kept})
+        report.results = [results[s.key] for s in steps]
+        return report
 
     # visiting ------------------------------------------------------------------------
     def _visit(self, step: Step) -> StepResult:

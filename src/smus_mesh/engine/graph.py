@@ -1,8 +1,8 @@
 """The dependency graph of a set-up: resources as nodes, `depends_on` as edges.
 
 Batches (the standard library's `graphlib.TopologicalSorter`) give the order;
-destroy walks it reversed. A cycle or a dependency on an unknown key is a
-`PlanError` that names the keys.
+destroy walks it reversed, the IAM roles last (ADR 40). A cycle or a dependency on
+an unknown key is a `PlanError` that names the keys.
 """
 
 from __future__ import annotations
@@ -85,6 +85,12 @@ class Graph:
 
     def reversed(self) -> list[Resource]:
         return list(reversed(self.ordered()))
+
+    def teardown(self) -> list[Resource]:
+        """The order a teardown runs in: reversed, then what is deleted last (the IAM
+        roles, `Resource.deleted_last`) after everything else (ADR 40)."""
+        order = self.reversed()
+        return [r for r in order if not r.deleted_last] + [r for r in order if r.deleted_last]
 
     def ancestors(self, key: str) -> set[str]:
         seen: set[str] = set()

@@ -16,7 +16,7 @@ import hashlib
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +28,14 @@ from smus_mesh.accounts import SessionFactory
 from smus_mesh.clients import Clients
 from smus_mesh.config import Config, ProjectConfig, load_config, parse_config
 from smus_mesh.console import Console, NoopConsole
-from smus_mesh.engine.apply import Executor, RunReport, StepResult
+from smus_mesh.engine.apply import Executor, RunReport, StepResult, named
 from smus_mesh.engine.graph import Graph
 from smus_mesh.engine.joined import refuse_blind_down
 from smus_mesh.engine.plan import (
     PLAN_FILE_FORMAT,
     PLAN_FILE_VERSION,
     Plan,
+    deleted_last,
     observe_all,
     plan_differences,
     plan_down,
@@ -421,13 +422,26 @@ class Workspace:
             raise Interrupted(report.interruption())
         return report
 
-    def _remove(self, removal: Removal | None, state: State) -> RunReport | None:
-        """Delete what left the config (reverse dependency order); then the state forgets
-        it. None when nothing left."""
+    def _remove(
+        self,
+        removal: Removal | None,
+        state: State,
+        *,
+        first: bool = True,
+        last: bool = True,
+        failed: Sequence[str] = (),
+        before: RunReport | None = None,
+    ) -> RunReport | None:
+        """Delete what left the config (reverse dependency order, the roles last); then
+        the state forgets it. None when nothing left. `first`, `last` and `failed` as in
+        `Executor.destroy`; `before`: the report of this removal's first phase, when this
+        call runs its last."""
         if removal is None:
             return None
-        report = Executor(removal.graph, removal.ctx, state).destroy(removal.plan)
-        if report.ok:
+        report = Executor(removal.graph, removal.ctx, state).destroy(
+            removal.plan, first=first, last=last, failed=failed
+        )
+        if report.ok and last and (before is None or before.ok):
             for step in removal.plan.steps:
                 if step.key in state.records:
                     state.forget(step.key)
@@ -531,10 +545,18 @@ class Workspace:
                     self._done_with(state)
                     raise
             domain_ids, project_ids = self._remember_ownership(state, plan.observed)
-            removed = self._remove(removal, state)
-            report = Executor(self.graph, ctx, state).destroy(plan, stale=removed is not None)
-            if removed is not None:
-                report.results[:0] = removed.results
+            # The roles of what left the config go last too, after this plan's deletions
+            # (ADR 40): the removal runs in two phases around the plan.
+            removed = self._remove(removal, state, last=False)
+            failed = removed.causes() if removed is not None else []
+            report = Executor(self.graph, ctx, state).destroy(
+                plan, stale=removed is not None, failed=failed
+            )
+            removed_last = self._remove(
+                removal, state, first=False, failed=[*failed, *report.causes()], before=removed
+            )
+            if removed is not None and removed_last is not None:
+                report = RunReport.joined(report.operation, [removed, report, removed_last])
             if report.interrupted:
                 self._done_with(state)
                 raise Interrupted(report.interruption())
@@ -542,7 +564,9 @@ class Workspace:
             leftovers = auditor.run()
             if leftovers.count():
                 self.console.info(f"sweeping {leftovers.count()} leftover(s) DataZone left behind")
-                for error in auditor.sweep(leftovers, self.console.info):
+                # The roles stay while a deletion of the run failed (ADR 40).
+                kept_for = named(report.causes()) or ("" if report.ok else "a step of this run")
+                for error in auditor.sweep(leftovers, self.console.info, kept_for):
                     self.console.warn(error)
                 leftovers = self.auditor(domain_ids, project_ids).run()
             self._done_with(state)
@@ -718,14 +742,15 @@ class Removal:
 
 
 def with_removal(plan: Plan, removal: Removal | None) -> Plan:
-    """The plan as shown and saved: what is removed first, then the plan itself."""
+    """The plan as shown and saved: what is removed first, then the plan itself; for
+    `down`, in the order it runs: the removal's roles after every other step (ADR 40)."""
     if removal is None:
         return plan
-    return Plan(
-        plan.operation,
-        removal.plan.steps + plan.steps,
-        {**removal.plan.observed, **plan.observed},
-    )
+    steps = removal.plan.steps + plan.steps
+    if plan.operation == "down":
+        late = tuple(s for s in removal.plan.steps if deleted_last(s))
+        steps = tuple(s for s in removal.plan.steps if not deleted_last(s)) + plan.steps + late
+    return Plan(plan.operation, steps, {**removal.plan.observed, **plan.observed})
 
 
 def _not_run(removed: RunReport, plan: Plan, why: str) -> RunReport:

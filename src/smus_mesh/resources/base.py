@@ -46,6 +46,11 @@ class Resource(ABC):
     #: Whether `down` deletes it when this set-up owns it. Some resources are
     #: removed by their parent's deletion (e.g. environments with their project).
     deletable: ClassVar[bool] = True
+    #: Whether a teardown deletes it last: only once every deletion of the run of a
+    #: resource without this mark has succeeded, and not at all when one failed (the next
+    #: run finishes). IAM roles: DataZone uses them until its asynchronous deletes are over
+    #: (workflow.md 2.2, step 16; ADR 40).
+    deleted_last: ClassVar[bool] = False
     #: Whether `update` can converge drift in place (else drift is only reported).
     updatable: ClassVar[bool] = False
     #: Whether two keys can stand for one AWS object: the identity *is* the object (a Lake

@@ -118,6 +118,21 @@ class Context:
         with self._lock:
             return self._memo.setdefault(key, value)
 
+    def memo_found(self, key: str, find: Callable[[], str | None]) -> str | None:
+        """`find()` until it finds something, then that answer for the rest of the run:
+        for a question whose answer, once there, stays (a listing found by the catalog
+        search, which is eventually consistent: the steps asking after the first need
+        not poll for it again)."""
+        with self._lock:
+            known = self._memo.get(key)
+        if known is not None:
+            return str(known)
+        found = find()
+        if found is not None:
+            with self._lock:
+                self._memo.setdefault(key, found)
+        return found
+
     def fresh_list(
         self, scope: tuple[str, ...], fetch: Callable[[], list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:

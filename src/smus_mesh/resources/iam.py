@@ -108,6 +108,9 @@ class IamRole(Resource):
         "iam:ListInstanceProfilesForRole",
     )
     updatable = True
+    #: DataZone assumes the roles while it deletes the domain, projects, environments and
+    #: grants (GetDomain answers 403 once they are gone; workflow.md 2.2 and 4.2).
+    deleted_last = True
 
     def __init__(
         self,

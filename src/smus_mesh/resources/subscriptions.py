@@ -39,16 +39,35 @@ SUBSCRIPTION_ENDED = ("REVOKED", "CANCELLED")
 def find_listing(
     ctx: Context, account: str, domain_id: str, producer_id: str, asset_id: str, text: str
 ) -> str | None:
-    """The listing of an asset as a consumer finds it: through the catalog search."""
-    datazone = ctx.client(account, "datazone")
-    for item in paginate(
-        datazone,
-        "search_listings",
-        "items",
-        domainIdentifier=domain_id,
-        searchText=text,
-        filters={"filter": {"attribute": "owningProjectId", "value": producer_id}},
-    ):
+    """The listing of an asset as a consumer finds it: through the catalog search.
+
+    Once found, the answer holds for the run in that account: the consumer projects of
+    a table need not each search, nor wait for the search index, again (ADR 42)."""
+    key = f"listing:{account}:{domain_id}:{producer_id}:{asset_id}"
+    return ctx.memo_found(
+        key, lambda: _search_listing(ctx, account, domain_id, producer_id, asset_id, text)
+    )
+
+
+def _search_listing(
+    ctx: Context, account: str, domain_id: str, producer_id: str, asset_id: str, text: str
+) -> str | None:
+    """One search, shared with the steps that ask it at the same time: a table's consumer
+    projects ask as soon as it is published, all at once."""
+
+    def fetch() -> list[dict[str, Any]]:
+        return list(
+            paginate(
+                ctx.client(account, "datazone"),
+                "search_listings",
+                "items",
+                domainIdentifier=domain_id,
+                searchText=text,
+                filters={"filter": {"attribute": "owningProjectId", "value": producer_id}},
+            )
+        )
+
+    for item in ctx.fresh_list(("search_listings", account, domain_id, producer_id, text), fetch):
         listing = item.get("assetListing")
         if listing and listing.get("entityId") == asset_id:
             return str(listing["listingId"])
@@ -66,17 +85,25 @@ def _of_consumer(
 ) -> list[dict[str, Any]]:
     """A consumer project's subscriptions or requests for one listing, oldest first.
 
-    Listed per project (workflow.md K: `owningProjectId`) and shared between the steps
-    of that project (`Context.fresh_list`), then narrowed to the listing here.
+    During an observation, which reads every step at once, listed per project (workflow.md
+    K: `owningProjectId`) and shared between the steps of that project: one call for a
+    hundred tables. A step acting at its own moment asks DataZone for its listing only
+    (`subscribedListingId`): the project's whole list, read again by each of its steps as
+    their moments come, was a third of the tool's CPU at 20 x 100 (ADR 42). Either answer
+    is shared with the callers that overlap (`Context.fresh_list`) and narrowed to the
+    listing here.
     """
     kwargs: dict[str, Any] = {"domainIdentifier": domain_id, "owningProjectId": consumer_id}
     if status:
         kwargs["status"] = status
+    scope: tuple[str, ...] = (account, operation, domain_id, consumer_id, status or "")
+    if ctx.observing_since is None:
+        kwargs["subscribedListingId"] = listing_id
+        scope = (*scope, listing_id)
 
     def fetch() -> list[dict[str, Any]]:
         return list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
 
-    scope = (account, operation, domain_id, consumer_id, status or "")
     items = [item for item in ctx.fresh_list(scope, fetch) if listing_id in _listing_ids(item)]
     return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
 
