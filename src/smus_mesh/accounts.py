@@ -21,11 +21,13 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import re
 import threading
 import types
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -39,6 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from botocore.hooks import EventAliaser, NodeList, _PrefixTrie
 from botocore.model import ServiceModel
 from botocore.utils import EVENT_ALIASES
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from smus_mesh.config import AccountConfig, Config
 from smus_mesh.emulated import TEST_REGION, credential_exports, is_emulator
@@ -209,6 +212,43 @@ def _copy_node(node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def parse_timestamp(value: Any) -> datetime:
+    """(ADR 41) The timestamp parser of every session made here: the same instant as
+    botocore's `parse_timestamp`, read without dateutil. botocore reads an epoch number
+    (every JSON service: DataZone, Glue, Lake Formation...) as a datetime in the machine's
+    zone through dateutil's pure-Python `tzlocal` (a new one per value, and its `fromutc`),
+    and an ISO 8601 string (IAM, STS, S3) through dateutil's generic parser. Here an epoch
+    number is a datetime in UTC, and a date and time in UTC (`2026-12-04T10:36:07.123Z`,
+    the form of every query and rest-xml service) is read by `datetime.fromisoformat`, in
+    UTC as dateutil reads it. Anything else (an HTTP date, another offset, an epoch in a
+    string, a value out of range) goes to botocore's parser, which reads or refuses it as
+    before. The tool compares, sorts and subtracts these datetimes and prints them with
+    their offset: an epoch's is `+00:00` now, where it was the machine's own."""
+    kind = type(value)
+    if kind is float or kind is int:
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    elif kind is str and _ISO_UTC.match(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    parsed: datetime = botocore_parse_timestamp(value)
+    return parsed
+
+
+#: A date and time in UTC as AWS writes one (fromisoformat reads more than dateutil would)
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z\Z")
+
+
+def _read_timestamps_fast(session: botocore.session.Session) -> None:
+    """Every parser of `session`'s clients reads timestamps with `parse_timestamp`."""
+    factory = session.get_component("response_parser_factory")
+    factory.set_parser_defaults(timestamp_parser=parse_timestamp)
+
+
 def new_session(**kwargs: Any) -> boto3.Session:
     """`boto3.Session(**kwargs)` reading botocore's data (service models, endpoints,
     partitions) through the process's one loader. The loader holds only that data, never
@@ -218,6 +258,7 @@ def new_session(**kwargs: Any) -> boto3.Session:
     _share_event_work()
     session = boto3.Session(**kwargs)
     session._session.register_component("data_loader", _data_loader())
+    _read_timestamps_fast(session._session)
     return session
 
 
@@ -257,6 +298,7 @@ class SessionFactory:
             if alias not in self._sessions:
                 session = self._build(alias, self._config.accounts[alias])
                 session._session.register_component("data_loader", _data_loader())
+                _read_timestamps_fast(session._session)
                 self._sessions[alias] = session
             return self._sessions[alias]
 

@@ -25,6 +25,7 @@ These are moto internals, not public API: moto is pinned exactly and
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import cache
 from typing import Any
@@ -198,16 +199,45 @@ def _remembered_match_path(matcher: Any, path_info: str, method: str) -> tuple[A
 
 
 def remember_moto_lookups() -> None:
-    """Three lookups moto repeats on every request whose answers cannot change while the
-    server runs (ADR 35): moto's `BaseResponse.call_action` lists every method of the
-    response class with `inspect.getmembers` (5 % of the server's CPU), to ask whether
-    the action is one of them; an error's serialisation builds the service's table of
-    error shapes; a rest service's router matches the path against every rule of the
-    service. Each is computed once (per class, per service, per path and method) and
+    """Lookups moto repeats whose answers cannot change while the server runs (ADR 35):
+    moto's `BaseResponse.call_action` lists every method of the response class with
+    `inspect.getmembers` (5 % of the server's CPU), to ask whether the action is one of
+    them; an error's serialisation builds the service's table of error shapes; a rest
+    service's router matches the path against every rule of the service; and (ADR 41)
+    CloudFormation parses a template's text again with PyYAML's pure-Python loader. Each
+    is computed once (per class, per service, per path and method, per template) and
     answered the same: nothing else changes."""
     moto_responses.method_names_from_class = _remembered_method_names  # type: ignore[attr-defined]
     moto_errors.ErrorLookupFactory = _shared_error_lookups  # type: ignore[misc,assignment]
     moto_routing._match_path = _remembered_match_path
+    from moto.cloudformation.models import Stack  # loaded with the emulator's services
+
+    global _moto_parse_template
+    if _moto_parse_template is None:
+        _moto_parse_template = Stack.parse_template
+    Stack.parse_template = staticmethod(_remembered_template)  # type: ignore[method-assign]
+
+
+#: CloudFormation template text -> what moto's `Stack.parse_template` made of it. moto parses
+#: every template with PyYAML's pure-Python loader (JSON ones too), twice per CreateStack and
+#: again per update and delete: 1.5 % of a test process's CPU (ADR 41). The same text always
+#: parses to the same plain data (dicts, lists, scalars; tags made into `{"Fn::...": ...}`);
+#: each caller gets its own deep copy, as it got a new parse.
+_TEMPLATES: dict[str, Any] = {}
+_TEMPLATES_MAX = 256
+_moto_parse_template: Any = None
+
+
+def _remembered_template(template: str) -> Any:
+    known = _TEMPLATES.get(template) if isinstance(template, str) else None
+    if known is None:
+        known = _moto_parse_template(template)  # raises for a template it cannot read
+        if isinstance(template, str):
+            if len(_TEMPLATES) >= _TEMPLATES_MAX:
+                _TEMPLATES.clear()
+            _TEMPLATES[template] = copy.deepcopy(known)
+        return known
+    return copy.deepcopy(known)
 
 
 def make_dispatcher() -> DomainDispatcherApplication:

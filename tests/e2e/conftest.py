@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,9 +26,17 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "two-accounts.yaml"
 FAST = {"poll_initial": 0.005, "poll_max": 0.05, "timeout": 120}
 
 
-def example_document() -> dict[str, Any]:
+@functools.cache
+def _example() -> dict[str, Any]:
+    """examples/two-accounts.yaml, parsed once per process (PyYAML's pure-Python loader took
+    ~5 ms a parse, and tests ask for it hundreds of times; ADR 41)."""
     document: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
-    return copy.deepcopy(document)
+    return document
+
+
+def example_document() -> dict[str, Any]:
+    """The example's config document: the test's own copy, to change as it likes."""
+    return copy.deepcopy(_example())
 
 
 @pytest.fixture

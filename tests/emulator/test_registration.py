@@ -1,10 +1,12 @@
-"""The moto internals registration.py relies on (ADR 2, ADR 35)."""
+"""The moto internals registration.py relies on (ADR 2, ADR 35, ADR 41)."""
 
 from __future__ import annotations
 
 import inspect
 import io
 
+import pytest
+from moto.cloudformation import models as moto_cfn_models
 from moto.core import errors as moto_errors
 from moto.core import responses as moto_responses
 from moto.core import routing as moto_routing
@@ -15,6 +17,7 @@ from moto.core.utils import get_service_model, method_names_from_class
 from werkzeug.test import EnvironBuilder
 
 from smus_mesh_emulator import registration
+from smus_mesh_emulator.cloudformation import stacks as cfn_stacks
 from smus_mesh_emulator.datazone.responses import DataZoneResponse
 from smus_mesh_emulator.iam.responses import ManagedPolicyIamResponse
 from smus_mesh_emulator.registration import make_dispatcher, operation_from_environ
@@ -117,3 +120,31 @@ def test_a_remembered_path_match_is_moto_s_answer_and_the_caller_s_own_copy() ->
             assert "mutated by a caller" not in params_again
     assert operation_from_environ("datazone", _environ("GET", "/v2/nowhere")) == "Unknown"
     assert operation_from_environ("datazone", _environ("GET", "/v2/nowhere")) == "Unknown"
+
+
+def test_moto_still_parses_templates_where_the_parse_is_remembered() -> None:
+    source = inspect.getsource(moto_cfn_models.Stack._parse_template)
+    assert "self.parse_template(self.template)" in source
+    assert "parse_template(body)" in inspect.getsource(cfn_stacks)
+
+
+def test_a_remembered_template_is_moto_s_parse_and_the_caller_s_own_copy() -> None:
+    make_dispatcher()
+    assert moto_cfn_models.Stack.parse_template is not registration._moto_parse_template
+    yaml_template = (
+        "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"
+        "    Properties:\n      BucketName: !Sub '${AWS::StackName}-b'\n"
+        "Outputs:\n  Arn:\n    Value: !GetAtt Bucket.Arn\n"
+    )
+    json_template = '{"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {}}}}'
+    for template in (yaml_template, json_template):
+        expected = registration._moto_parse_template(template)
+        first = moto_cfn_models.Stack.parse_template(template)
+        first["Resources"]["mutated by a caller"] = True
+        second = moto_cfn_models.Stack.parse_template(template)
+        assert second == expected
+        assert "mutated by a caller" not in second["Resources"]
+    with pytest.raises(Exception) as moto_s:
+        registration._moto_parse_template("{not: [valid")
+    with pytest.raises(moto_s.type):
+        moto_cfn_models.Stack.parse_template("{not: [valid")
