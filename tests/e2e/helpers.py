@@ -2,10 +2,11 @@
 counts of what exists (to prove there is no duplicate), and inventory differences.
 
 The kill is real: `python -m smus_mesh up` runs as a subprocess against the emulator,
-and the test watches the emulator's calls log (`GET /_emulator/calls?since=<seq>`) a few
-milliseconds apart, sending SIGKILL as soon as the target operation has been answered.
-Nothing of the tool is patched; the subprocess gets the same environment as the test
-(AWS_ENDPOINT_URL, dummy credentials, region, SMUS_MESH_POLL_*).
+which this test process serves in a thread. The test watches the emulator's own calls log
+from inside (no polling): the moment the target operation's answer is made, the test's
+thread sends SIGKILL, and no mutating call that reaches the emulator after that answer is
+done (see `_KillAfter`). Nothing of the tool is patched; the subprocess gets the same
+environment as the test (AWS_ENDPOINT_URL, dummy credentials, region, SMUS_MESH_POLL_*).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smus_mesh_emulator.registration import is_mutating
+from smus_mesh_emulator.runtime import RUNTIME
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 #: Where the issue asks for a kill (issue 3.4, issue 5.2), in the order `up` reaches them.
@@ -86,6 +90,65 @@ def run_up_killed_at(
     return run_killed_at(cloud, config, state, ("up",), operation, occurrence)
 
 
+class _KillAfter:
+    """Hooks into the emulator this process serves: `record` (called once a call's answer
+    is made, before it is sent) and `draw_fault` (called as each call arrives).
+
+    When the `occurrence`-th successful `operation` is recorded, `answered` is set and the
+    test's thread kills the run at once. A mutating call arriving after that answer, before
+    the kill or sent just before it, is not done: it gets an injected server error, as if
+    the network had lost it, and the kill is sent then if it has not been yet. So the kill
+    point is exact however loaded the machine is (a watcher polling the log from outside
+    could see the answer only after the run's next calls, e.g. AcceptSubscriptionRequest
+    right after CreateSubscriptionRequest). Reads are served: they change nothing, and AWS
+    serves what was sent before a client died. Calls already inside the emulator when the
+    answer was made (other steps run in parallel) are done, as AWS would do them."""
+
+    def __init__(self, operation: str, occurrence: int) -> None:
+        self.operation = operation
+        self.occurrence = occurrence
+        self.found = 0
+        self.answered = threading.Event()
+        self.answered_at = 0.0
+        self.dead_at = 0.0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._record = RUNTIME.record
+        self._draw_fault = RUNTIME.draw_fault
+
+    def __enter__(self) -> _KillAfter:
+        RUNTIME.record = self._recorded  # type: ignore[method-assign]
+        RUNTIME.draw_fault = self._arrived  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        RUNTIME.record = self._record  # type: ignore[method-assign]
+        RUNTIME.draw_fault = self._draw_fault  # type: ignore[method-assign]
+
+    def _recorded(self, **fields: Any) -> None:
+        self._record(**fields)
+        if fields["operation"] != self.operation or fields["status"] >= 400:
+            return
+        with self._lock:
+            self.found += 1
+            if self.found == self.occurrence:
+                self.answered_at = time.monotonic()
+                self.answered.set()
+
+    def _arrived(self, operation: str) -> str | None:
+        if self.answered.is_set() and is_mutating(operation):
+            self.kill()
+            return "error"
+        return self._draw_fault(operation)
+
+    def kill(self) -> None:
+        with self._lock:
+            if self.process is not None and not self.dead_at:
+                self.process.send_signal(signal.SIGKILL)
+                self.process.wait(timeout=30)
+                self.dead_at = time.monotonic()
+
+
 def run_killed_at(
     cloud: Cloud,
     config: Path,
@@ -97,51 +160,45 @@ def run_killed_at(
     """Run `smus-mesh <command>` in a subprocess; SIGKILL it once `operation` is answered."""
     start = last_seq(cloud)
     log = state.parent / f"killed-{command[0]}-{operation}.log"
-    with open(log, "w", encoding="utf-8") as stderr:
+    with open(log, "w", encoding="utf-8") as stderr, _KillAfter(operation, occurrence) as killer:
         process = subprocess.Popen(
             cli_command(config, state, *command),
             env=dict(os.environ),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
+        with killer._lock:
+            killer.process = process
         try:
-            seen = start
-            found = 0
             deadline = time.monotonic() + RUN_DEADLINE
-            while True:
-                exited = process.poll() is not None
-                for call in calls_since(cloud, seen):
-                    seen = int(call["seq"])
-                    if call["operation"] == operation and call["status"] < 400:
-                        found += 1
-                        if found == occurrence:
-                            noticed = time.monotonic()
-                            process.send_signal(signal.SIGKILL)
-                            process.wait(timeout=30)
-                            kill_ms = (time.monotonic() - noticed) * 1000
-                            # Requests already on the wire may still be answered; give
-                            # them a moment so the log shows everything the run did.
-                            time.sleep(0.2)
-                            return Kill(
-                                operation,
-                                occurrence,
-                                seen,
-                                kill_ms,
-                                calls_since(cloud, seen),
-                                log.read_text(encoding="utf-8"),
-                            )
-                if exited:
+            while not killer.answered.wait(0.05):
+                if process.poll() is not None:
                     raise AssertionError(
-                        f"`{' '.join(command)}` exited ({process.returncode}) before {operation} "
-                        f"#{occurrence} (saw {found}):\n{log.read_text(encoding='utf-8')[-4000:]}"
+                        f"`{' '.join(command)}` exited ({process.returncode}) before "
+                        f"{operation} #{occurrence} (saw {killer.found}):\n"
+                        f"{log.read_text(encoding='utf-8')[-4000:]}"
                     )
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{command} did not reach {operation} in {RUN_DEADLINE}s")
-                time.sleep(0.002)
+            killer.kill()
+            # Requests already on the wire may still be answered; give them a moment so
+            # the log shows everything the run did.
+            time.sleep(0.2)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=30)
+    calls = calls_since(cloud, start)
+    target = [c for c in calls if c["operation"] == operation and c["status"] < 400][occurrence - 1]
+    seq = int(target["seq"])
+    return Kill(
+        operation,
+        occurrence,
+        seq,
+        (killer.dead_at - killer.answered_at) * 1000,
+        [c for c in calls if int(c["seq"]) > seq],
+        log.read_text(encoding="utf-8"),
+    )
 
 
 # --- counting what exists (boto3, in the emulator) ------------------------------------------
