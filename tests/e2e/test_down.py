@@ -76,6 +76,36 @@ def test_down_after_a_complete_up_then_again_changes_nothing(
     assert mutating_calls(cloud, since) == []
 
 
+def test_down_revokes_each_subscription_without_listing_its_requests_again(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+) -> None:
+    """Three subscriptions of one consumer project: `down` revokes each and deletes its
+    grant; the pending requests beside them (none here) are read once for the project by
+    the plan's observation, not once more per subscription as it deletes (ADR 43)."""
+    document = example_document()
+    (table,) = document["tables"]
+    names = ["inventory", "stock_b", "stock_c"]
+    document["tables"] = [
+        {**table, "name": n, "table": n, "location": table["location"].replace("inventory", n)}
+        for n in names
+    ]
+    (producer,) = [p for p in document["projects"] if p["name"] == "producer"]
+    producer["imports"] = names
+    document["subscriptions"][0]["tables"] = names
+    state = tmp_path / "state.json"
+    before = cloud.inventory()
+    report = make_workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+
+    since = last_seq(cloud)
+    _down_leaves_nothing(cloud, make_workspace(document, state), before, "three subscriptions")
+    calls = Counter(c["operation"] for c in calls_since(cloud, since))
+    assert calls["RevokeSubscription"] == 3
+    assert calls["DeleteSubscriptionGrant"] == 3
+    assert calls["ListSubscriptionRequests"] == 1, calls
+    assert not state.exists()
+
+
 #: `down` straight after a killed `up` (no resume): what exists is half made, with
 #: asynchronous work in flight: the domain, the share's invitation, the environments, the
 #: data source run, the grant.

@@ -355,6 +355,11 @@ class SubscriptionRequest(_SubscriptionBase):
             # Every approved one (normally one): what `delete` revokes, without listing again.
             identity["approved"] = [s["id"] for s in approved]
             identity["request_status"] = "APPROVED"
+            if ctx.observing_since is not None:  # for `delete`, from the shared list (ADR 43)
+                pending = requests_of(
+                    ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"
+                )
+                identity["pending"] = [r["id"] for r in pending]
             return Observed(Status.COMPLETE, identity, detail="subscribed", owned=True)
         requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
         pending = [r for r in requests if r["status"] == "PENDING"]
@@ -428,18 +433,22 @@ class SubscriptionRequest(_SubscriptionBase):
         domain_id, listing_id, consumer_id = self.ids(ctx)
         approved = observed.identity.get("approved")
         revoke_subscriptions(ctx, self, domain_id, listing_id, consumer_id, approved=approved)
-        self._delete_pending(ctx, domain_id, listing_id, consumer_id)
+        self._delete_pending(
+            ctx, domain_id, listing_id, consumer_id, observed.identity.get("pending")
+        )
 
     def _delete_pending(
-        self, ctx: Context, domain_id: str, listing_id: str, consumer_id: str
+        self, ctx: Context, domain_id: str, listing_id: str, consumer_id: str, pending: Any = None
     ) -> None:
+        """Delete the pending requests: those the plan's observation found, or listed now."""
         datazone = ctx.client(self.account, "datazone")
-        for request in requests_of(
-            ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"
-        ):
+        if pending is None:
+            found = requests_of(ctx, self.account, domain_id, listing_id, consumer_id, "PENDING")
+            pending = [r["id"] for r in found]
+        for request_id in pending:
             try:
                 datazone.delete_subscription_request(
-                    domainIdentifier=domain_id, identifier=request["id"]
+                    domainIdentifier=domain_id, identifier=request_id
                 )
             except ClientError as exc:
                 if not is_not_found(exc):
