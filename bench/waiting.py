@@ -64,6 +64,10 @@ def clean_environment(workdir: Path, endpoint: str | None = None) -> dict[str, s
     }
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
+    if os.environ.get("PYTHONPATH"):
+        # So that an A/B run of another checkout's sources (PYTHONPATH=<worktree>/src)
+        # runs that checkout's tool too, not the venv's editable install.
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     return env
 
 
