@@ -5,7 +5,7 @@ The kill is real: `python -m smus_mesh up` runs as a subprocess against the emul
 which this test process serves in a thread. The test watches the emulator's own calls log
 from inside (no polling): the moment the target operation's answer is made, the test's
 thread sends SIGKILL, and no mutating call that reaches the emulator after that answer is
-done (see `_KillAfter`). Nothing of the tool is patched; the subprocess gets the same
+done (`_KillAfter`, ADR 43). Nothing of the tool is patched; the subprocess gets the same
 environment as the test (AWS_ENDPOINT_URL, dummy credentials, region, SMUS_MESH_POLL_*).
 """
 
