@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.engine.workspace import Workspace
+from smus_mesh.resources.subscriptions import GrantPolls, SubscriptionRequest, subscriptions_of
 from tests.e2e.conftest import Deployed, example_document
 from tests.e2e.helpers import (
     KILL_POINTS,
@@ -81,7 +82,8 @@ def test_down_revokes_each_subscription_without_listing_its_requests_again(
 ) -> None:
     """Three subscriptions of one consumer project: `down` revokes each and deletes its
     grant; the pending requests beside them (none here) are read once for the project by
-    the plan's observation, not once more per subscription as it deletes (ADR 43)."""
+    the plan's observation, not once more per subscription as it deletes, and the grants'
+    polls can share one list of the project (ADR 43)."""
     document = example_document()
     (table,) = document["tables"]
     names = ["inventory", "stock_b", "stock_c"]
@@ -96,6 +98,34 @@ def test_down_revokes_each_subscription_without_listing_its_requests_again(
     before = cloud.inventory()
     report = make_workspace(document, state).up()
     assert report.ok, [f.message for f in report.failures]
+
+    # The grants' polls: by consumer project (a revocation's, ADR 43) one call answers the
+    # three subscriptions' reads; by listing (a grant wait's) each listing needs its own.
+    collaboration = Collaboration(make_workspace(document, state))
+    keys = [collaboration._key(f"request:consumer:{n}") for n in names]
+    ctx = collaboration._require(*keys)
+    reads: dict[str, list[list[dict[str, Any]]]] = {}
+    for by in ("owningProjectId", "subscribedListingId"):
+        asked, polls = time.monotonic(), []
+        for key in keys:
+            resource = collaboration.workspace.graph.get(key)
+            assert isinstance(resource, SubscriptionRequest)
+            domain_id, listing_id, consumer_id = resource.ids(ctx)
+            [subscription] = subscriptions_of(
+                ctx, resource.account, domain_id, listing_id, consumer_id, "APPROVED"
+            )
+            value = consumer_id if by == "owningProjectId" else listing_id
+            polls.append(
+                GrantPolls(ctx, resource.account, domain_id, subscription["id"], (by, value), asked)
+            )
+        seq = last_seq(cloud)
+        reads[by] = [poll.read() for poll in polls]
+        listed = [c for c in calls_since(cloud, seq) if c["operation"] == "ListSubscriptionGrants"]
+        assert len(listed) == (1 if by == "owningProjectId" else 3), by
+        assert [[g["subscriptionId"] for g in read] for read in reads[by]] == [
+            [poll.subscription_id] for poll in polls
+        ]
+    assert reads["owningProjectId"] == reads["subscribedListingId"]
 
     since = last_seq(cloud)
     _down_leaves_nothing(cloud, make_workspace(document, state), before, "three subscriptions")

@@ -151,17 +151,22 @@ def grants_of(
 class GrantPolls:
     """Successive reads of one subscription's grants, for a wait's polls.
 
-    With `listing_id`, each read is the listing's grants, listed once for every step
-    polling that listing (`Context.list_newer_than`: a thousand subscriptions waiting for
-    their grants need one call per table and round, not one each), narrowed to those
-    whose summary names the subscription. A read is always of a call that began after the
-    previous read's (the first: after `since`, the call the wait is about, so a revocation
-    is seen; or fresh as `Context.fresh_since` says), and, from the second read on, in the
-    second half of the time since the previous read, so that sharing delays what a wait
-    sees by half a poll interval at most.
+    With `by` (a List filter: `subscribedListingId` or `owningProjectId` and its value),
+    each read is the grants of that listing or consumer project, listed once for every
+    step polling the same (`Context.list_newer_than`: a thousand waits need one call per
+    listing or project and round, not one each), narrowed to those whose summary names
+    the subscription. A grant wait polls by listing. A revocation polls by consumer
+    project: `down` revokes a project's subscriptions together, so their waits overlap,
+    while a listing's subscriptions, one per consumer, are revoked far apart (ADR 43).
+    A read is always of a call that began after the previous read's (the first: after
+    `since`, the call the wait is about, so a revocation is seen; or fresh as
+    `Context.fresh_since` says), and, from the second read on, in the second half of the
+    time since the previous read, so that sharing delays what a wait sees by half a poll
+    interval at most.
     The summary's `subscriptionId` is deprecated ("multiple subscriptions can exist for a
-    single grant"): when no grant of the listing names the subscription, the
-    subscription's own list is read instead, as without `listing_id`.
+    single grant"): when no shared grant names the subscription, the subscription's own
+    list is read instead, as without `by` (so a filter DataZone read otherwise would cost
+    calls, not correctness).
     """
 
     def __init__(
@@ -170,14 +175,14 @@ class GrantPolls:
         account: str,
         domain_id: str,
         subscription_id: str,
-        listing_id: str | None = None,
+        by: tuple[str, str] | None = None,
         since: float | None = None,
     ) -> None:
         self.ctx = ctx
         self.account = account
         self.domain_id = domain_id
         self.subscription_id = subscription_id
-        self.listing_id = listing_id
+        self.by = by
         #: when the call of the last answer began (at first: what the reads must be newer than)
         self._known = ctx.fresh_since() if since is None else since
         #: when the previous read was asked (None before the first)
@@ -200,11 +205,11 @@ class GrantPolls:
         if self._asked is not None:
             newer_than = max(newer_than, (self._asked + now) / 2)
         self._asked = now
-        if self.listing_id:
-            listing_id = self.listing_id
-            scope = (self.account, "list_subscription_grants", self.domain_id, listing_id)
+        if self.by:
+            name, value = self.by
+            scope = (self.account, "list_subscription_grants", self.domain_id, name, value)
             shared, self._known = self.ctx.list_newer_than(
-                scope, lambda: self._listed(subscribedListingId=listing_id), newer_than
+                scope, lambda: self._listed(**{name: value}), newer_than
             )
             named = [g for g in shared if g.get("subscriptionId") == self.subscription_id]
             if named:
@@ -503,7 +508,8 @@ def revoke_subscriptions(
                 raise
             ended = True
         last: list[dict[str, Any]] = []
-        polls = GrantPolls(ctx, resource.account, domain_id, subscription_id, listing_id, asked)
+        by = ("owningProjectId", consumer_id)
+        polls = GrantPolls(ctx, resource.account, domain_id, subscription_id, by, asked)
 
         def revoked(subscription_id: str = subscription_id, polls: GrantPolls = polls) -> Observed:
             nonlocal ended, last
@@ -750,7 +756,8 @@ class SubscriptionGrant(_SubscriptionBase):
         subscription_id = approved[0]["id"]
         # Later polls of this wait go straight to the grants (the id does not change).
         ctx.set_outputs(self.key, {**ctx.outputs(self.key), "subscription_id": subscription_id})
-        reader = GrantPolls(ctx, self.account, domain_id, subscription_id, listing_id)
+        by = ("subscribedListingId", listing_id)
+        reader = GrantPolls(ctx, self.account, domain_id, subscription_id, by)
         if polls is not None:
             reader = polls.setdefault(subscription_id, reader)
         state = grant_state(reader.read())
