@@ -141,6 +141,10 @@ class _KillAfter:
             return "error"
         return self._draw_fault(operation)
 
+    def watch(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self.process = process
+
     def kill(self) -> None:
         with self._lock:
             if self.process is not None and not self.dead_at:
@@ -167,8 +171,7 @@ def run_killed_at(
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-        with killer._lock:
-            killer.process = process
+        killer.watch(process)
         try:
             deadline = time.monotonic() + RUN_DEADLINE
             while not killer.answered.wait(0.05):

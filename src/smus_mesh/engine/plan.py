@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.engine.graph import Graph
 from smus_mesh.errors import aws_code
-from smus_mesh.resources.base import REGISTRY, Observed, Resource, Status
+from smus_mesh.resources.base import Observed, Resource, Status
 from smus_mesh.resources.context import Context, MissingOutput
 
 
@@ -112,13 +112,6 @@ class Plan:
             "summary": self.counts(),
             "steps": [s.to_dict() for s in self.steps],
         }
-
-
-def deleted_last(step: Step) -> bool:
-    """Whether a teardown runs the step after every other: its kind is deleted last
-    (`Resource.deleted_last`, the IAM roles; ADR 40)."""
-    cls = REGISTRY.get(step.kind)
-    return cls is not None and cls.deleted_last
 
 
 def _essence(step: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:

@@ -35,7 +35,6 @@ from smus_mesh.engine.plan import (
     PLAN_FILE_FORMAT,
     PLAN_FILE_VERSION,
     Plan,
-    deleted_last,
     observe_all,
     plan_differences,
     plan_down,
@@ -748,8 +747,9 @@ def with_removal(plan: Plan, removal: Removal | None) -> Plan:
         return plan
     steps = removal.plan.steps + plan.steps
     if plan.operation == "down":
-        late = tuple(s for s in removal.plan.steps if deleted_last(s))
-        steps = tuple(s for s in removal.plan.steps if not deleted_last(s)) + plan.steps + late
+        late = tuple(s for s in removal.plan.steps if removal.graph.get(s.key).deleted_last)
+        early = tuple(s for s in removal.plan.steps if s not in late)
+        steps = early + plan.steps + late
     return Plan(plan.operation, steps, {**removal.plan.observed, **plan.observed})
 
 

@@ -34,6 +34,8 @@ AWAITING_APPROVAL = "no grant: the request awaits approval"
 UNSUBSCRIBED = "unsubscribed (the config or `smus-mesh unsubscribe`)"
 GRANT_FAILED = ("GRANT_FAILED", "REVOKE_FAILED", "GRANT_AND_REVOKE_FAILED", "INACCESSIBLE")
 SUBSCRIPTION_ENDED = ("REVOKED", "CANCELLED")
+#: Ids an observation found (None: not looked at, list them).
+Ids = list[str] | None
 
 
 def find_listing(
@@ -443,7 +445,7 @@ class SubscriptionRequest(_SubscriptionBase):
         )
 
     def _delete_pending(
-        self, ctx: Context, domain_id: str, listing_id: str, consumer_id: str, pending: Any = None
+        self, ctx: Context, domain_id: str, listing_id: str, consumer_id: str, pending: Ids = None
     ) -> None:
         """Delete the pending requests: those the plan's observation found, or listed now."""
         datazone = ctx.client(self.account, "datazone")
