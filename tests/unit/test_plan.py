@@ -729,3 +729,42 @@ def test_the_last_phase_alone_keeps_the_roles_when_another_plan_failed(tmp_path:
     assert first.ok and len(first.results) == 4 and len(log) == 4
     last = Executor(graph, ctx, state).destroy(plan, first=False)
     assert last.ok and len(log) == 6
+
+
+class Paced(Fake):
+    """A kind whose creation takes a turn in a low quota (like an acceptance)."""
+
+    kind = "fake:paced"
+    paced = True
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_paced_step_starts_before_other_ready_steps(tmp_path: Path, workers: int) -> None:
+    """Each request makes its acceptance ready; the acceptance starts on the next free
+    worker, before the requests that were ready first (ADR 45). In the pool's
+    first-come order every request went first and the quota idled meanwhile."""
+    created: list[str] = []
+    lock = threading.Lock()
+
+    class Recorded(Fake):
+        def create(self, ctx: Context) -> dict[str, Any]:
+            with lock:
+                created.append(self.name)
+            time.sleep(0.01)  # two workers: both busy when a step ends
+            return super().create(ctx)
+
+    class RecordedPaced(Recorded, Paced):
+        pass
+
+    requests = [Recorded(f"r{i}") for i in range(1, 7)]
+    approvals = [RecordedPaced(f"a{i}", (f"fake:thing/r{i}",)) for i in range(1, 7)]
+    graph = Graph([*requests, *approvals])
+    ctx = context()
+    ctx.settings = Settings(poll_initial=0.0, poll_max=0.001, timeout=5, max_workers=workers)
+    state = State.load(tmp_path / "state.json", "demo")
+    report = Executor(graph, ctx, state).apply(plan_up(graph, ctx, observe_all(graph, ctx)))
+    assert report.ok
+    # Every acceptance starts before the requests still queued when its request ended.
+    for i in range(1, 7):
+        later = [f"r{j}" for j in range(i + workers, 7)]
+        assert all(created.index(f"a{i}") < created.index(r) for r in later), created

@@ -61,6 +61,11 @@ class Resource(ABC):
     #: for outcomes that are not failures but that the user must see: a subscription
     #: request rejected by the approval rules, or left pending for `smus-mesh approve`.
     reports_outcome: ClassVar[bool] = False
+    #: Whether the executor starts it before the other ready steps: its call takes a turn
+    #: in a quota far below the rest (`clients.RATE_LIMITED`: AcceptSubscriptionRequest,
+    #: 3 per second), so the quota, the slowest stage of a run, never idles while workers
+    #: are busy with steps that could as well run later (ADR 45).
+    paced: ClassVar[bool] = False
 
     def __init__(self, name: str, account: str, depends_on: tuple[str, ...] = ()) -> None:
         self.name = name

@@ -92,8 +92,7 @@ def _of_consumer(
     hundred tables. A step acting at its own moment asks DataZone for its listing only
     (`subscribedListingId`): the project's whole list, read again by each of its steps as
     their moments come, was a third of the tool's CPU at 20 x 100 (ADR 42). Either answer
-    is shared with the callers that overlap (`Context.fresh_list`) and narrowed to the
-    listing here.
+    is shared with the callers that overlap, grouped by listing once (`fresh_groups`).
     """
     kwargs: dict[str, Any] = {"domainIdentifier": domain_id, "owningProjectId": consumer_id}
     if status:
@@ -106,15 +105,15 @@ def _of_consumer(
     def fetch() -> list[dict[str, Any]]:
         return list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
 
-    items = [item for item in ctx.fresh_list(scope, fetch) if listing_id in _listing_ids(item)]
+    items = ctx.fresh_groups(scope, fetch, _listing_ids).get(listing_id, [])
     return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
 
 
-def _listing_ids(item: dict[str, Any]) -> set[str]:
+def _listing_ids(item: dict[str, Any]) -> list[str]:
     """The listings a subscription (`subscribedListing`) or request (`subscribedListings`)
     is about."""
     listings = item.get("subscribedListings") or [item.get("subscribedListing") or {}]
-    return {str(listing.get("id")) for listing in listings if listing.get("id")}
+    return [str(listing["id"]) for listing in listings if listing.get("id")]
 
 
 def subscriptions_of(
@@ -587,6 +586,7 @@ class SubscriptionApproval(_SubscriptionBase):
     """
 
     kind = "datazone:approval"
+    paced = True  # AcceptSubscriptionRequest: 3 per second per account (workflow.md §4.8)
     iam_actions = (
         _DZ + "GetSubscriptionRequestDetails",
         _DZ + "AcceptSubscriptionRequest",
