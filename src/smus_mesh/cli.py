@@ -462,23 +462,17 @@ def _emit(options: Options, kind: str, payload: Any, render: Callable[[], None])
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.console import Console
-    from rich.table import Table
+
+    from smus_mesh.plain_table import print_table
 
     # The title is a line of its own: as a Rich table title it would wrap to the width
     # of a narrow table ("row count (consumer): FAILED" above a one-column result).
-    table = Table(show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
     # Not a terminal (a pipe, a file): as wide as the rows, so `status | grep` sees
     # whole keys (a Table narrower than its console is drawn at its natural width, which
     # it measures as it renders); on a terminal, long cells fold to its width.
     console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
-    # Each cell's markup is parsed once, here, as printing the string would (the same
-    # Console defaults), rather than again for each measurement and the rendering.
-    for row in rows:
-        table.add_row(*[console.render_str(str(c)) for c in row])
     console.print(title, soft_wrap=True)
-    console.print(table)
+    print_table(console, columns, rows)
 
 
 ACTION_STYLE = {
