@@ -135,14 +135,18 @@ class Clients:
                     session.client(service, region_name=self.region, config=self._config)
                 )
                 client.meta.events.register("before-call", self._count)
-                # Every attempt waits its turn, retries included, just before it is sent:
-                # the quota counts attempts, and a retry sent at botocore's backoff, out
-                # of the pace, arrived beside paced calls and was throttled again. 443 of
-                # 2,443 acceptances at 20 x 100 were throttled when only the first
-                # attempt was paced, before its signing and serialising (ADR 42).
+                # Every attempt waits its turn, retries included: the quota counts
+                # attempts, and a retry sent at botocore's backoff, out of the pace,
+                # arrived beside paced calls and was throttled again (443 of 2,443
+                # acceptances at 20 x 100, ADR 42). botocore makes and signs a new request
+                # for each attempt on `request-created.<service>.<operation>`; this
+                # handler is more specific than the signer's (`request-created.<service>`),
+                # so it runs first: the attempt is signed after its turn, not before. A
+                # turn can be minutes away (256 waiting workers at 2.4 per second: 107 s)
+                # and AWS refuses a signature more than 5 minutes old (ADR 46).
                 for operation, limiter in self.limiters.items():
                     client.meta.events.register(
-                        f"before-send.{service}.{operation}",
+                        f"request-created.{service}.{operation}",
                         lambda limiter=limiter, **_: limiter.acquire(),
                     )
                 self._cache[key] = client

@@ -10,8 +10,10 @@ test-full` runs `up`, `query` and `down` under `{"throttle_rate": 0.3, "error_ra
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +171,43 @@ def test_every_attempt_of_a_paced_call_waits_its_turn(
         ("ResourceNotFoundException", None),
     ]
     assert elapsed >= 1.0
+
+
+def test_a_paced_call_is_signed_after_its_turn_not_before(
+    make_workspace: Callable[..., Workspace], tmp_path: Path
+) -> None:
+    """AWS refuses a SigV4 signature more than 5 minutes old, and a paced call's turn can
+    be minutes away (hundreds of workers waiting at 2.4 per second): the turn comes before
+    the signing. Four acceptances at once at 1 per second wait 0 to 3 s; each is sent
+    within a second of its X-Amz-Date (whole seconds). Signed before its turn, the last
+    was sent 3 s after it (ADR 46)."""
+    document = {**example_document(), "settings": {"accept_tps": 1.25}}
+    datazone = make_workspace(document, tmp_path / "state.json").clients.get("producer", "datazone")
+    lags: list[float] = []
+
+    def sent(request: Any, **_: Any) -> None:
+        signed = datetime.strptime(request.headers["X-Amz-Date"].decode(), "%Y%m%dT%H%M%SZ")
+        lags.append(time.time() - signed.replace(tzinfo=UTC).timestamp())
+
+    datazone.meta.events.register("before-send.datazone.AcceptSubscriptionRequest", sent)
+    codes: list[str] = []
+
+    def accept() -> None:
+        try:
+            datazone.accept_subscription_request(domainIdentifier="dzd_nothing", identifier="x")
+        except ClientError as exc:
+            codes.append(exc.response["Error"]["Code"])
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=accept) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == ["ResourceNotFoundException"] * 4
+    assert time.monotonic() - started >= 3.0  # paced: 0, 1, 2 and 3 s
+    assert len(lags) == 4
+    assert max(lags) < 1.5, lags
 
 
 @pytest.mark.slow
