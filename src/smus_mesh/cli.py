@@ -460,10 +460,23 @@ def _emit(options: Options, kind: str, payload: Any, render: Callable[[], None])
         render()
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def _table(
+    title: str, columns: list[str], rows: list[list[Any]], styled: tuple[int, ...] = ()
+) -> None:
+    """Print a table. Its cells are text: ids, AWS's details, query results, comments
+    people wrote, printed as they are, never read as Rich markup (a `[/]` in a decision
+    comment or a query value made Rich raise MarkupError, `[red]` vanished and `:ok:`
+    became an emoji). Only the columns in `styled` hold markup, the CLI's own."""
     from rich.console import Console
+    from rich.text import Text
 
     from smus_mesh.plain_table import print_table
+
+    headers = [Text(column) for column in columns]
+    cells = [
+        [cell if index in styled else Text(str(cell)) for index, cell in enumerate(row)]
+        for row in rows
+    ]
 
     # The title is a line of its own: as a Rich table title it would wrap to the width
     # of a narrow table ("row count (consumer): FAILED" above a one-column result).
@@ -472,7 +485,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     # it measures as it renders); on a terminal, long cells fold to its width.
     console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
     console.print(title, soft_wrap=True)
-    print_table(console, columns, rows)
+    print_table(console, headers, cells)
 
 
 ACTION_STYLE = {
@@ -496,7 +509,8 @@ def _render_plan(plan: Any, verbose: int) -> None:
         )
     summary = ", ".join(f"{n} to {a}" for a, n in sorted(plan.counts().items()))
     if rows:
-        _table(f"{plan.operation} plan: {summary}", ["action", "step", "account", "why"], rows)
+        columns = ["action", "step", "account", "why"]
+        _table(f"{plan.operation} plan: {summary}", columns, rows, styled=(0,))
     else:
         typer.echo(f"{plan.operation}: nothing to do ({summary})")
 

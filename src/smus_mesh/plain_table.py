@@ -31,7 +31,9 @@ from rich.table import Table
 from rich.text import Text
 
 
-def print_table(console: Console, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_table(
+    console: Console, columns: Sequence[str | Text], rows: Sequence[Sequence[Any]]
+) -> None:
     """Print the table on `console`: as `table_text` when it applies, else as Rich's."""
     text = table_text(console, columns, rows)
     if text is None:
@@ -41,28 +43,34 @@ def print_table(console: Console, columns: Sequence[str], rows: Sequence[Sequenc
         console.print(Segments([Segment(text)]), crop=False)
 
 
-def rich_table(console: Console, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """The Rich table: each column folds its long cells, each cell is markup."""
+def rich_table(
+    console: Console, columns: Sequence[str | Text], rows: Sequence[Sequence[Any]]
+) -> Table:
+    """The Rich table: each column folds its long cells; a cell or header is a `Text` (as it
+    is) or markup (anything else, as a string)."""
     table = Table(show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
     # Each cell's markup is parsed once, here, as printing the string would (the same
     # Console defaults), rather than again for each measurement and the rendering.
     for row in rows:
-        table.add_row(*[console.render_str(str(c)) for c in row])
+        table.add_row(*[c if isinstance(c, Text) else console.render_str(str(c)) for c in row])
     return table
 
 
 class _Cell:
-    """A cell's markup, its plain text's width as Rich measures it, and its lines with their
-    widths (None: Rich renders it from its Text)."""
+    """A cell's markup (or Text), its plain text's width as Rich measures it, and its lines
+    with their widths (None: Rich renders it from its Text)."""
 
-    __slots__ = ("highlight", "lines", "longest", "markup", "width")
+    __slots__ = ("highlight", "lines", "longest", "source", "width")
 
-    def __init__(self, console: Console, markup: str, highlight: bool) -> None:
+    def __init__(self, console: Console, source: str | Text, highlight: bool) -> None:
         # Highlighting adds styles only: the same plain text.
-        plain = console.render_str(markup, highlight=False).plain
-        self.markup = markup
+        if isinstance(source, Text):
+            plain = source.plain
+        else:
+            plain = console.render_str(source, highlight=False).plain
+        self.source = source
         self.highlight = highlight
         # Text.__rich_measure__: its widest line, split as str.splitlines splits.
         self.width = max(map(cell_len, plain.splitlines()), default=0)
@@ -80,11 +88,13 @@ class _Cell:
     def text(self, console: Console) -> Text:
         """The Text Rich renders, styles and all: where its styles start and end decides the
         width of a zero-width joiner or variation selector next to them."""
-        return console.render_str(self.markup, highlight=None if self.highlight else False)
+        if isinstance(self.source, Text):
+            return self.source.copy()  # the Table renders a Text as it is, unhighlighted
+        return console.render_str(self.source, highlight=None if self.highlight else False)
 
 
 def table_text(
-    console: Console, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    console: Console, columns: Sequence[str | Text], rows: Sequence[Sequence[Any]]
 ) -> str | None:
     """What printing `rich_table(console, columns, rows)` on `console` writes, or None where
     Rich's output would differ in more than text (styles, a terminal) or Rich would wrap."""
@@ -92,13 +102,19 @@ def table_text(
         return None
     if any(len(row) != len(columns) for row in rows):
         return None  # Rich adds columns or empty cells; left to Rich
-    parsed: dict[str, _Cell] = {}
+    parsed: dict[tuple[bool, str], _Cell] = {}
 
     def parse(value: Any) -> _Cell:
-        markup = str(value)
-        cell = parsed.get(markup)
+        if isinstance(value, Text):
+            if value.spans or value.style:  # styles can change widths (see `_Cell.text`)
+                return _Cell(console, value, highlight=False)
+            key = (True, value.plain)
+        else:
+            value = str(value)
+            key = (False, value)
+        cell = parsed.get(key)
         if cell is None:
-            cell = parsed[markup] = _Cell(console, markup, highlight=True)
+            cell = parsed[key] = _Cell(console, value, highlight=True)
         return cell
 
     try:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from smus_mesh.plain_table import print_table, table_text
 
@@ -257,3 +258,60 @@ def test_rows_of_another_length_are_rich_s() -> None:
     console = pipe()
     print_table(console, ["x", "y"], rows)
     assert written(console) == rich_output(["x", "y"], rows, pipe())
+
+
+def test_the_cli_prints_cells_and_headers_as_text_not_markup(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Ids, AWS's details, query results and comments may hold brackets: `cli._table`
+    prints them as they are. Read as markup, `[/]` made Rich raise MarkupError, `[red]`
+    vanished and `:ok:` became an emoji. A styled column (the plan's action) is markup."""
+    from smus_mesh import cli
+
+    values = [
+        "[/]",
+        "[red]x[/red]",
+        "a\\",
+        "x [/b] y",
+        "C:\\temp\\",
+        "[[x]]",
+        "\\[y]",
+        "[b",
+        ":ok:",
+    ]
+    cli._table("t", ["[col]", "[/]"], [[v, v] for v in values])
+    cli._table("plan", ["action", "step"], [["[green]create[/green]", "[k]"]], styled=(0,))
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "┃ [col]" in lines[2] and "┃ [/]" in lines[2], lines[2]
+    for value, line in zip(values, lines[4:], strict=False):
+        assert line.split("│")[1].strip() == value, (value, line)
+        assert line.split("│")[2].strip() == value, (value, line)
+    assert "│ create │ [k]  │" in out, out
+
+
+def test_random_tables_of_text_are_what_rich_prints() -> None:
+    """Cells and headers given as `Text` (the CLI's data) are laid out as Rich lays out those
+    Text objects: as they are, markup and emoji codes included, and a styled column beside
+    them still parsed as markup."""
+    rng = random.Random(46)
+    for index in range(300):
+        columns, rows = random_table(rng)
+        headers = [Text(column) for column in columns]
+        styled = index % 3 == 0  # the first column markup, as the plan's action
+        cells: Rows = [
+            [c if styled and i == 0 else Text(c) for i, c in enumerate(row)] for row in rows
+        ]
+        if styled and not parses(columns[:1], [row[:1] for row in rows]):
+            continue
+        expected = pipe()
+        table = Table(show_lines=False)
+        for header in headers:
+            table.add_column(header, overflow="fold")
+        for row in cells:
+            table.add_row(*[c if isinstance(c, Text) else expected.render_str(c) for c in row])
+        expected.print(table)
+        assert table_text(pipe(), headers, cells) == written(expected), (headers, cells)
+        console = pipe()
+        print_table(console, headers, cells)
+        assert written(console) == written(expected)
