@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -32,6 +32,9 @@ from typer.core import TyperGroup
 from smus_mesh import __version__
 from smus_mesh.errors import EXIT_INTERRUPTED, Interrupted, SmusMeshError
 from smus_mesh.waiting import Stop
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 AWS refused, a check failed or something was left; "
@@ -461,12 +464,13 @@ def _emit(options: Options, kind: str, payload: Any, render: Callable[[], None])
 
 
 def _table(
-    title: str, columns: list[str], rows: list[list[Any]], styled: tuple[int, ...] = ()
+    title: str | Text, columns: list[str], rows: list[list[Any]], styled: tuple[int, ...] = ()
 ) -> None:
     """Print a table. Its cells are text: ids, AWS's details, query results, comments
     people wrote, printed as they are, never read as Rich markup (a `[/]` in a decision
     comment or a query value made Rich raise MarkupError, `[red]` vanished and `:ok:`
-    became an emoji). Only the columns in `styled` hold markup, the CLI's own."""
+    became an emoji). Only the columns in `styled` hold markup, the CLI's own. The title is
+    text too, unless it is a `Text` already (styled by the caller)."""
     from rich.console import Console
     from rich.text import Text
 
@@ -484,7 +488,7 @@ def _table(
     # whole keys (a Table narrower than its console is drawn at its natural width, which
     # it measures as it renders); on a terminal, long cells fold to its width.
     console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
-    console.print(title, soft_wrap=True)
+    console.print(title if isinstance(title, Text) else Text(title), soft_wrap=True)
     print_table(console, headers, cells)
 
 
@@ -885,15 +889,19 @@ def query(
 
 
 def _render_checks(results: list[Any]) -> None:
+    from rich.text import Text
+
     for result in results:
-        mark = "[green]ok[/green]" if result.ok else "[bold red]FAILED[/bold red]"
+        # The check's name is the user's text (or its SQL): never markup.
+        mark = ("ok", "green") if result.ok else ("FAILED", "bold red")
+        title = Text.assemble(f"{result.name} ({result.project}): ", mark)
         if result.columns:
             rows = [["" if cell is None else cell for cell in row] for row in result.rows]
-            _table(f"{result.name} ({result.project}): {mark}", result.columns, rows)
+            _table(title, result.columns, rows)
         else:
             from rich.console import Console
 
-            Console().print(f"{result.name} ({result.project}): {mark}")
+            Console().print(title)
         if result.message:
             _err(f"  {result.message}")
 

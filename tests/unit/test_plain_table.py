@@ -315,3 +315,19 @@ def test_random_tables_of_text_are_what_rich_prints() -> None:
         console = pipe()
         print_table(console, headers, cells)
         assert written(console) == written(expected)
+
+
+def test_a_checks_name_and_results_are_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """A check's name is the user's text (or its SQL, `arr[i]`): its title prints it as it
+    is, with the CLI's own mark styled after it."""
+    from smus_mesh import cli
+    from smus_mesh.collaboration import CheckResult
+
+    named = CheckResult("x[/b] arr[i]", "consumer", "SELECT 1", True, ["[n]"], [["[/]"], [None]])
+    failed = CheckResult("[red]count[/red]", "consumer", "SELECT 1", False, message="no rows")
+    cli._render_checks([named, failed])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "x[/b] arr[i] (consumer): ok"
+    assert out[2].split("┃")[1].strip() == "[n]"
+    assert out[4].split("│")[1].strip() == "[/]"
+    assert out[-1] == "[red]count[/red] (consumer): FAILED"
