@@ -105,6 +105,11 @@ class RichConsole(PlainConsole):
 
         self._write(f"{styled} {escape(key)}" + (f"  {escape(detail)}" if detail else ""))
 
+    def info(self, message: str) -> None:
+        from rich.markup import escape
+
+        self._write(escape(message))  # names and AWS's words: text, not markup
+
     def warn(self, message: str) -> None:
         from rich.markup import escape
 
