@@ -13,9 +13,9 @@ and peak memory are its own), and reports:
   asynchronous waits through the dependency graph, weighted with the emulator's
   scaled durations (plus one call's latency per step), where acceptances also
   queue behind DataZone's 3 TPS quota — no schedule can beat it;
-* the same `up` run one step at a time (`max_workers=1`), measured for the sizes
-  given to `--sequential` and otherwise estimated by its lower bound, the sum of
-  every asynchronous wait (marked `*`);
+* a run one step at a time, estimated by its lower bound: the sum of every
+  asynchronous wait (marked `*`). No setting runs one: since ADR 47 a step that waits
+  lends its worker, so even `max_workers=1` overlaps the waits;
 * AWS calls by kind (mutating / poll / read) from the tool, the emulator's count,
   mutating calls per created resource, and the poll budget
   (2 x sum over waits of duration / 2 s, the first poll interval before waits adapted);
@@ -198,7 +198,7 @@ def _cpu(who: int) -> float:
 
 
 def run_tool(
-    emulator: Emulator, workdir: Path, scale: float, command: list[str], workers: int | None = None
+    emulator: Emulator, workdir: Path, scale: float, command: list[str]
 ) -> tuple[float, dict[str, Any], float, dict[str, float]]:
     """Run smus-mesh as its own process; (wall seconds, JSON report, peak RSS MiB, CPU
     seconds of the tool and of the emulator, which serves from this process's threads)."""
@@ -209,8 +209,6 @@ def run_tool(
         "SMUS_MESH_ACCEPT_TPS": str(AWS_ACCEPT_TPS / scale),
         "SMUS_MESH_TIMEOUT": "3600",
     }
-    if workers:
-        env["SMUS_MESH_MAX_WORKERS"] = str(workers)
     argv = [
         sys.executable,
         "-m",
@@ -249,7 +247,7 @@ def by_kind(report: dict[str, Any]) -> dict[str, int]:
     return kinds
 
 
-def bench_size(consumers: int, tables: int, scale: float, sequential: bool) -> dict[str, Any]:
+def bench_size(consumers: int, tables: int, scale: float) -> dict[str, Any]:
     config = config_for(consumers, tables)
     emulator = Emulator(scale)
     result: dict[str, Any] = {"consumers": consumers, "tables": tables}
@@ -308,19 +306,11 @@ def bench_size(consumers: int, tables: int, scale: float, sequential: bool) -> d
             # up, the second up and down: what the gap to the bounds cost on each side
             result["cpu_s"] = {side: round(cpu[side] + cpu2[side] + cpu3[side], 2) for side in cpu}
 
-            if sequential:
-                emulator.admin("POST", "reset")
-                (workdir / "state.json").unlink(missing_ok=True)
-                seq_wall, _, _, _ = run_tool(emulator, workdir, scale, ["up"], workers=1)
-                run_tool(emulator, workdir, scale, ["down", "--yes"])
-                result["up"]["sequential_s"] = round(seq_wall, 2)
-                result["up"]["sequential_measured"] = True
-            else:
-                # A run one step at a time waits for every asynchronous wait in turn: their
-                # sum is a lower bound of it (the sum of the parallel run's step times is
-                # not: there, every step's time includes queueing behind the others).
-                result["up"]["sequential_s"] = round(wait_total, 2)
-                result["up"]["sequential_measured"] = False
+            # A run one step at a time waits for every asynchronous wait in turn: their sum
+            # is a lower bound of it (the sum of the parallel run's step times is not:
+            # there, every step's time includes queueing behind the others).
+            result["up"]["sequential_s"] = round(wait_total, 2)
+            result["up"]["sequential_measured"] = False
             result["up"]["ratio_to_sequential"] = round(
                 result["up"]["wall_s"] / result["up"]["sequential_s"], 3
             )
@@ -351,8 +341,8 @@ def table(results: dict[str, Any]) -> str:
             f"{r['cpu_s']['tool']:>8.1f} {r['cpu_s']['emulator']:>8.1f}"
         )
     lines.append(
-        "* sequential not run: the sum of every asynchronous wait, a lower bound of a run "
-        "one step at a time; cpu: seconds of up + second up + down"
+        "* seq: the sum of every asynchronous wait, a lower bound of a run one step at a "
+        "time; cpu: seconds of up + second up + down"
     )
     return "\n".join(lines)
 
@@ -363,8 +353,8 @@ def main() -> None:
         "--sizes", default="1x1,5x20,20x100", help="consumers x tables, comma-separated"
     )
     parser.add_argument("--time-scale", type=float, default=0.05, help="emulator time scale")
-    parser.add_argument(
-        "--sequential", default="1x1", help="sizes whose one-step-at-a-time run is measured"
+    parser.add_argument(  # older commands in the ADRs pass it
+        "--sequential", default="", help="ignored: no setting runs one step at a time (ADR 47)"
     )
     parser.add_argument(
         "--concurrency",
@@ -374,12 +364,11 @@ def main() -> None:
     parser.add_argument("--concurrency-seconds", type=float, default=5.0)
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
-    measured = {s.strip() for s in args.sequential.split(",") if s.strip()}
     results: dict[str, Any] = {}
     for size in sizes:
         consumers, tables = (int(x) for x in size.split("x"))
         print(f"running {size} ...", file=sys.stderr, flush=True)
-        results[size] = bench_size(consumers, tables, args.time_scale, size in measured)
+        results[size] = bench_size(consumers, tables, args.time_scale)
     counts = sorted({1, *(int(n) for n in args.concurrency.split(",") if n.strip())})
     concurrency = run_concurrency(counts, args.concurrency_seconds) if args.concurrency else {}
     first = results[sizes[0]]

@@ -38,8 +38,10 @@ class Settings(BaseModel):
         256,
         ge=1,
         le=1024,
-        description="Steps run at once (a step waiting on AWS holds one, so many waits "
-        "in parallel need many workers: 2,000 grants of ~45 s each).",
+        description="Steps working at once: calling AWS, running the tool's code, or "
+        "waiting for a turn at a paced call. A step that sleeps between the polls of a "
+        "wait lends its worker to another, so up to 4 times as many steps are in flight "
+        "(ADR 47).",
     )
     max_attempts: int = Field(
         10, ge=1, le=30, description="Attempts per AWS call, the first included."

@@ -25,6 +25,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _purpose = threading.local()
+#: The `Workers` whose place the current thread's step holds (`Workers.step`), if any.
+_place = threading.local()
 
 
 @contextmanager
@@ -115,12 +118,18 @@ class Stop:
             raise Interrupted("interrupted by Ctrl-C before it began")
 
     def sleep(self, seconds: float) -> None:
-        """Sleep, unless the run is aborted meanwhile (then `Interrupted` at once)."""
-        if self._aborted.wait(max(seconds, 0.0)):
+        """Sleep, unless the run is aborted meanwhile (then `Interrupted` at once). A step
+        gives its worker's place to another while it sleeps (`Workers`)."""
+        with giving_way(self):
+            aborted = self._aborted.wait(max(seconds, 0.0))
+        if aborted:
             self.check()
 
     def sleep_unless_stopping(self, seconds: float) -> None:
-        """Sleep before work that has not begun; `Interrupted` as soon as the run stops."""
+        """Sleep before work that has not begun; `Interrupted` as soon as the run stops.
+        The step keeps its worker's place: this is a paced call waiting for its turn, and
+        a place taken back after the turn would send it late, in a bunch with others,
+        into the quota's burst (ADR 47)."""
         if self._stopping.wait(max(seconds, 0.0)):
             self.check_not_stopping()
 
@@ -138,6 +147,94 @@ class Stop:
             os.write(sys.stderr.fileno(), message.encode())
         except (OSError, ValueError, AttributeError):  # no descriptor (a test's capture)
             sys.stderr.write(message)
+
+
+class Workers:
+    """How many steps may work at once (`max_workers`): call AWS, or run the tool's own
+    code. A step that sleeps between the polls of a wait (`Stop.sleep`) lends its place
+    to another step, and gets one back before it goes on, ahead of any step not yet
+    begun (ADR 47).
+
+    The executor takes a place for a new step with `try_start`; the step's thread holds
+    it inside `step()`, and `giving_way` lends it while the thread sleeps. `freed` is
+    called when a sleeping step leaves a place no sleeper is waiting for, so that the
+    executor can start another step. A place a step leaves while sleepers wait is handed
+    to the one that has waited longest, never counted free: a new step cannot take it
+    in between (gates handed over in a queue, as the emulator's `FairRWLock` does).
+    Nothing may sleep this way while holding a lock another step may need:
+    the steps holding every place could wait for it while it waits for a place.
+    """
+
+    def __init__(self, limit: int, freed: Callable[[], object] = lambda: None) -> None:
+        self.limit = limit
+        self._freed = freed
+        self._lock = threading.Lock()
+        self._working = 0
+        #: sleepers waiting for a place, first come first: each waits on its gate, which
+        #: `_give` opens to hand it a place. Only when every place is taken, so a free
+        #: place always means nobody waits.
+        self._waiting: deque[threading.Lock] = deque()
+
+    @property
+    def working(self) -> int:
+        with self._lock:
+            return self._working
+
+    def try_start(self) -> bool:
+        """Take a place for a step about to start, if one is free."""
+        with self._lock:
+            if self._working >= self.limit:
+                return False
+            self._working += 1
+            return True
+
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """Run a step in this thread, in the place `try_start` took for it."""
+        _place.workers, _place.holding = self, True
+        try:
+            yield
+        finally:
+            if _place.holding:
+                self._give(from_sleep=False)
+            _place.workers, _place.holding = None, False
+
+    def _take(self) -> None:
+        with self._lock:
+            if self._working < self.limit:
+                self._working += 1
+                return
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiting.append(gate)
+        gate.acquire()  # opened by `_give`: the place is this thread's
+
+    def _give(self, from_sleep: bool) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()  # the place passes on, still taken
+                return
+            self._working -= 1
+        if from_sleep:  # a step that ends is reported by the executor's own loop
+            self._freed()
+
+
+@contextmanager
+def giving_way(stop: Stop) -> Iterator[None]:
+    """Inside this block the current step does not hold its worker's place (see
+    `Workers`); outside a step, or once the run is aborted, it changes nothing."""
+    workers: Workers | None = getattr(_place, "workers", None)
+    if workers is None or not _place.holding:
+        yield
+        return
+    _place.holding = False
+    workers._give(from_sleep=True)
+    try:
+        yield
+    finally:
+        if not stop.aborted:  # an aborted step only records what it did and ends
+            workers._take()
+            _place.holding = True
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,20 @@ def test_down_after_a_complete_up_then_again_changes_nothing(
 
 
 def test_down_revokes_each_subscription_without_listing_its_requests_again(
-    cloud: Cloud, make_workspace: Callable[..., Workspace], tmp_path: Path
+    cloud: Cloud,
+    make_workspace: Callable[..., Workspace],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Three subscriptions of one consumer project: `down` revokes each and deletes its
     grant; the pending requests beside them (none here) are read once for the project by
     the plan's observation, not once more per subscription as it deletes, and the grants'
-    polls can share one list of the project (ADR 43)."""
+    polls can share one list of the project (ADR 43).
+
+    `down` runs with one worker: a step that waits lends it (ADR 47), so the second
+    subscription is revoked while the first one's revocation is awaited, before any grant
+    is deleted. A wait that held its worker revoked, awaited and deleted one after the
+    other. (Polls 0.1 s apart: time enough for the executor to start the next step.)"""
     document = example_document()
     (table,) = document["tables"]
     names = ["inventory", "stock_b", "stock_c"]
@@ -128,10 +136,16 @@ def test_down_revokes_each_subscription_without_listing_its_requests_again(
     assert reads["owningProjectId"] == reads["subscribedListingId"]
 
     since = last_seq(cloud)
+    monkeypatch.setenv("SMUS_MESH_MAX_WORKERS", "1")
+    monkeypatch.setenv("SMUS_MESH_POLL_INITIAL", "0.1")
+    monkeypatch.setenv("SMUS_MESH_POLL_MAX", "0.1")
     _down_leaves_nothing(cloud, make_workspace(document, state), before, "three subscriptions")
-    calls = Counter(c["operation"] for c in calls_since(cloud, since))
+    order = [c["operation"] for c in calls_since(cloud, since)]
+    calls = Counter(order)
     assert calls["RevokeSubscription"] == 3
     assert calls["DeleteSubscriptionGrant"] == 3
+    revoked = [i for i, operation in enumerate(order) if operation == "RevokeSubscription"]
+    assert revoked[1] < order.index("DeleteSubscriptionGrant"), order
     assert calls["ListSubscriptionRequests"] == 1, calls
     assert not state.exists()
 

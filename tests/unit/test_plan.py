@@ -768,3 +768,45 @@ def test_a_paced_step_starts_before_other_ready_steps(tmp_path: Path, workers: i
     for i in range(1, 7):
         later = [f"r{j}" for j in range(i + workers, 7)]
         assert all(created.index(f"a{i}") < created.index(r) for r in later), created
+
+
+def test_steps_waiting_on_aws_do_not_hold_the_workers(tmp_path: Path) -> None:
+    """With one worker, three steps wait at once: each one's job is done only when all
+    three have begun, so a step that held its worker through its wait would time out.
+    Between its waits each works alone: one worker (ADR 47)."""
+    names = {"w1", "w2", "w3"}
+    begun: set[str] = set()
+    working: list[int] = [0, 0]  # now, most at once
+    lock = threading.Lock()
+
+    class Waiting(Fake):
+        kind = "fake:waiting"
+
+        def work(self) -> None:
+            with lock:
+                working[0] += 1
+                working[1] = max(working)
+            time.sleep(0.02)  # an AWS call: the step holds its worker through it
+            with lock:
+                working[0] -= 1
+
+        def create(self, ctx: Context) -> dict[str, Any]:
+            self.work()
+            begun.add(self.name)
+
+            def job() -> Observed:
+                self.work()
+                done = begun >= names
+                return Observed(Status.COMPLETE if done else Status.IN_PROGRESS, detail="job")
+
+            ctx.wait(self, job, until=Status.COMPLETE)
+            return super().create(ctx)
+
+    graph = Graph([Waiting(name) for name in sorted(names)])
+    ctx = context()
+    ctx.settings = Settings(poll_initial=0.01, poll_max=0.05, timeout=5, max_workers=1)
+    state = State.load(tmp_path / "state.json", "demo")
+    report = Executor(graph, ctx, state).apply(plan_up(graph, ctx, observe_all(graph, ctx)))
+    assert report.ok, [r.message for r in report.results if not r.ok]
+    assert begun == names
+    assert working[1] == 1

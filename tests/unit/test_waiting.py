@@ -7,13 +7,14 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from smus_mesh.clients import RateLimiter
 from smus_mesh.errors import EXIT_INTERRUPTED, Interrupted
 from smus_mesh.settings import Settings
-from smus_mesh.waiting import Backoff, DeadlinePassed, Stop, poll, retry
+from smus_mesh.waiting import Backoff, DeadlinePassed, Stop, Workers, poll, retry
 
 
 def test_the_default_schedule_starts_sub_second_and_doubles_to_aws_interval() -> None:
@@ -135,3 +136,79 @@ def test_a_paced_call_not_yet_made_is_not_made_once_the_run_stops() -> None:
     assert not thread.is_alive()
     assert isinstance(outcome[0], Interrupted)
     assert str(outcome[0]) == "interrupted by Ctrl-C before it began"
+
+
+# --- a step's place among the workers (ADR 47) -----------------------------------------
+
+
+def _step(workers: Workers, body: Callable[[], None]) -> threading.Thread:
+    """A step's thread: `body` runs in the place `try_start` took for it."""
+
+    def run() -> None:
+        with workers.step():
+            body()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_a_sleeping_step_lends_its_place_and_gets_it_back_before_any_new_step() -> None:
+    stop = Stop()
+    freed = threading.Event()
+    workers = Workers(1, freed.set)
+    assert workers.try_start()
+    assert not workers.try_start()  # one place, taken
+    awake, hold = threading.Event(), threading.Event()
+
+    def sleeper() -> None:
+        stop.sleep(0.2)
+        awake.set()  # the place is this step's again
+        hold.wait(5)
+
+    first = _step(workers, sleeper)
+    assert freed.wait(5)  # while it sleeps its place is free: the executor is told
+    assert workers.try_start()  # and a new step, here in this thread, takes it
+    with workers.step():
+        time.sleep(0.4)  # the sleeper's sleep ends meanwhile: it waits for this place
+        assert not awake.is_set() and workers.working == 1
+    # This step has ended. Its place went to the sleeper, not to a step not yet begun.
+    assert not workers.try_start()
+    assert awake.wait(5) and workers.working == 1
+    hold.set()
+    first.join(5)
+    assert workers.working == 0
+    assert workers.try_start()
+
+
+def test_a_sleep_outside_a_step_lends_nothing() -> None:
+    freed = threading.Event()
+    workers = Workers(1, freed.set)
+    Stop().sleep(0.01)  # the CLI's own waits (a query, a check) are not steps
+    assert not freed.is_set() and workers.working == 0
+
+
+def test_an_aborted_step_does_not_wait_for_a_place_again() -> None:
+    """After a second Ctrl-C a sleeper ends at once, even while every place is taken."""
+    stop = Stop()
+    workers = Workers(1)
+    assert workers.try_start()
+    outcome: list[BaseException | None] = []
+
+    def sleeper() -> None:
+        try:
+            stop.sleep(30)
+            outcome.append(None)
+        except Interrupted as exc:
+            outcome.append(exc)
+
+    first = _step(workers, sleeper)
+    deadline = time.monotonic() + 5
+    while workers.working and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the sleeper has lent its place
+    assert workers.try_start()  # a step that never ends takes it
+    stop.abort()
+    first.join(5)
+    assert not first.is_alive()
+    assert isinstance(outcome[0], Interrupted)
+    assert workers.working == 1  # the aborted sleeper took no place back

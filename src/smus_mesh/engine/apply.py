@@ -43,9 +43,12 @@ from smus_mesh.errors import Interrupted, SmusMeshError, StepError
 from smus_mesh.resources.base import Observed, Resource, Status
 from smus_mesh.resources.context import Context
 from smus_mesh.retry_policy import is_transient
+from smus_mesh.waiting import Workers
 
 #: Seconds an aborted run waits for its steps to leave their AWS calls before returning.
 ABORT_GRACE = 0.5
+#: Steps in flight per worker: working, or sleeping in a wait (threads: ~20 KiB each).
+IN_FLIGHT_PER_WORKER = 4
 
 
 @dataclass
@@ -203,7 +206,7 @@ class Executor:
         # Each step's future reports itself here when it ends. `concurrent.futures.wait`
         # over every running future instead costs O(running) per completion, locks
         # included: with 256 workers on a 20 x 100 set-up that was 6-9 % of `up`'s samples.
-        finished: queue.SimpleQueue[Future[StepResult]] = queue.SimpleQueue()
+        finished: queue.SimpleQueue[Future[StepResult] | None] = queue.SimpleQueue()
 
         def skip(key: str, cause: str) -> None:
             stack = [key]
@@ -218,13 +221,21 @@ class Executor:
                 stack.extend(dependents[current])
 
         stop = self.ctx.stop
-        workers = self.ctx.settings.max_workers
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smus-step")
+        # `max_workers` steps work at once; a step that sleeps in a wait gives its place to
+        # another, so up to IN_FLIGHT_PER_WORKER times as many are in flight (ADR 47).
+        in_flight = IN_FLIGHT_PER_WORKER * self.ctx.settings.max_workers
+        pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="smus-step")
         # Ready steps wait here, not in the pool's first-come queue, and a step starts when
         # a worker is free: paced steps first, then plan order (reproducible). At 20 x 100
         # the 2,000 subscription requests were all queued before the first acceptance was
         # ready, so the acceptance quota, the run's slowest stage, idled for 8 s (ADR 45).
         queued: list[tuple[bool, int, str]] = []
+
+        def wake() -> None:  # a sleeping step left its place: start one if any waits
+            if queued:
+                finished.put(None)
+
+        workers = Workers(self.ctx.settings.max_workers, wake)
 
         def start_ready() -> None:
             ready = sorter.get_ready()
@@ -236,9 +247,9 @@ class Executor:
                         paced = self.graph.get(key).paced
                         heapq.heappush(queued, (not paced, position[key], key))
                 ready = sorter.get_ready()
-            while queued and len(running) < workers and not stop.stopping:
+            while queued and len(running) < in_flight and not stop.stopping and workers.try_start():
                 key = heapq.heappop(queued)[2]
-                future = pool.submit(self._visit, steps[key])
+                future = pool.submit(self._visit_in, workers, steps[key])
                 running[future] = key
                 future.add_done_callback(finished.put)
 
@@ -246,6 +257,9 @@ class Executor:
             start_ready()
             while running:
                 future = finished.get()  # a signal's handler runs (and may raise) here too
+                if future is None:  # a sleeping step left its place
+                    start_ready()
+                    continue
                 key = running.pop(future)
                 result = future.result()
                 results[key] = result
@@ -338,6 +352,10 @@ class Executor:
         return report
 
     # visiting ------------------------------------------------------------------------
+    def _visit_in(self, workers: Workers, step: Step) -> StepResult:
+        with workers.step():
+            return self._visit(step)
+
     def _visit(self, step: Step) -> StepResult:
         stop = self.ctx.stop
         if stop.stopping:  # queued before Ctrl-C, not begun: leave it for the next run
