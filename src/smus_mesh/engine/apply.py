@@ -231,8 +231,8 @@ class Executor:
         # ready, so the acceptance quota, the run's slowest stage, idled for 8 s (ADR 45).
         queued: list[tuple[bool, int, str]] = []
 
-        def wake() -> None:  # a sleeping step left its place: start one if any waits
-            if queued:
+        def wake() -> None:  # a sleeping step left its place: start one if one can start
+            if queued and len(running) < in_flight:
                 finished.put(None)
 
         workers = Workers(self.ctx.settings.max_workers, wake)

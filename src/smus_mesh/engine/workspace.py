@@ -747,8 +747,9 @@ def with_removal(plan: Plan, removal: Removal | None) -> Plan:
         return plan
     steps = removal.plan.steps + plan.steps
     if plan.operation == "down":
-        late = tuple(s for s in removal.plan.steps if removal.graph.get(s.key).deleted_last)
-        early = tuple(s for s in removal.plan.steps if s not in late)
+        removed = removal.plan.steps
+        early = tuple(s for s in removed if not removal.graph.get(s.key).deleted_last)
+        late = tuple(s for s in removed if removal.graph.get(s.key).deleted_last)
         steps = early + plan.steps + late
     return Plan(plan.operation, steps, {**removal.plan.observed, **plan.observed})
 
