@@ -18,7 +18,11 @@ What counts as the set-up's (and nothing else: ADR 13):
   manage-access role named after it and the grants to it, the domain share named after
   it; and grants to project roles named after one of its projects' ids (kept in the
   state so that they are found after the domain is gone);
-* the projects' Glue databases, named after the set-up.
+* the projects' Glue databases, named after the set-up *and* attributed to one of this
+  set-up's project ids: a live environment of one of its projects reports the database
+  (`provisionedResources` `glueDBName`), or one of its project roles holds ALL on it (the
+  grant DataZone gives a project on its own database). The name alone is never enough:
+  two set-ups' names can give one database name, and a team may have one of that name.
 
 A name prefix shared by every domain (`AmazonSageMakerManageAccess-<region>-dzd`,
 `datazone_usr_role_`) is never enough: another set-up's or another tool's domain in
@@ -142,6 +146,11 @@ class Auditor:
         self.known_project_ids = set(known_project_ids or ())
         self._role_owned: dict[str, bool] = {}
         self._databases_of: dict[str, dict[str, dict[str, Any]]] = {}
+        #: Why each project-named database of an account is this set-up's (unattributed
+        #: ones are absent), read once per audit.
+        self._project_dbs_of: dict[str, dict[str, str]] = {}
+        #: (domain id, project id, name) of the projects of this set-up's live domains.
+        self._live_projects: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
 
     # domains ----------------------------------------------------------------------------
@@ -167,7 +176,7 @@ class Auditor:
                 ):
                     found.append(dict(domain))
         projects = {
-            project["id"]
+            (domain["id"], project["id"], project.get("name", ""))
             for domain in found
             if domain.get("status") not in ("DELETING", "DELETED")
             for page in datazone.get_paginator("list_projects").paginate(
@@ -177,7 +186,8 @@ class Auditor:
         }
         with self._lock:
             self.known_domain_ids |= {d["id"] for d in found}
-            self.known_project_ids |= projects
+            self.known_project_ids |= {project_id for _, project_id, _ in projects}
+            self._live_projects |= projects
         return found
 
     def domain_is_ours(self, domain_id: str) -> bool:
@@ -202,6 +212,7 @@ class Auditor:
         with self._lock:
             for alias in aliases:
                 self._databases_of.pop(alias, None)  # each listing reads them afresh
+                self._project_dbs_of.pop(alias, None)
         listers = self._listers()
 
         def listed(alias: str, cls: str) -> list[Finding]:
@@ -326,17 +337,89 @@ class Auditor:
                     raise
         return found
 
-    def _databases(self, alias: str) -> Iterator[Finding]:
+    def _project_databases(self, alias: str) -> dict[str, str]:
+        """The existing databases named like one of the projects' that are attributed to
+        one of this set-up's project ids, with why (read once per audit)."""
+        with self._lock:
+            known = self._project_dbs_of.get(alias)
+        if known is not None:
+            return known
         _, project_dbs = self._database_names(alias)
+        candidates = {
+            name
+            for name, database in self._existing_databases(alias).items()
+            if name in project_dbs and not self.names.owns_parameters(database.get("Parameters"))
+        }
+        found: dict[str, str] = {}
+        for name in sorted(candidates):
+            project = self._owning_project(alias, name) or self._environment_project(alias, name)
+            if project:
+                found[name] = f"the database of project {project}"
+        with self._lock:
+            return self._project_dbs_of.setdefault(alias, found)
+
+    def _environment_project(self, alias: str, database: str) -> str | None:
+        """The id of this set-up's project (in one of its live domains) one of whose
+        environments reports `database` as its Glue database in `alias`'s account
+        (`GetEnvironment.provisionedResources` `glueDBName`, workflow.md §2.1). Only the
+        projects whose name gives that database name are read."""
+        datazone = self._datazone()
+        account_id = self.config.account_id(alias)
+        with self._lock:
+            projects = sorted(self._live_projects)
+        for domain_id, project_id, project_name in projects:
+            if self.names.project_database(project_name) != database:
+                continue
+            try:
+                for page in datazone.get_paginator("list_environments").paginate(
+                    domainIdentifier=domain_id, projectIdentifier=project_id
+                ):
+                    for summary in page.get("items", []):
+                        env = datazone.get_environment(
+                            domainIdentifier=domain_id, identifier=summary["id"]
+                        )
+                        if env.get("awsAccountId") != account_id:
+                            continue
+                        for resource in env.get("provisionedResources", []):
+                            name = str(resource.get("name", "")).lower()
+                            if name == "gluedbname" and resource.get("value") == database:
+                                return project_id
+            except ClientError as exc:
+                if aws_code(exc) != "ResourceNotFoundException":  # deleted meanwhile
+                    raise
+        return None
+
+    def _owning_project(self, alias: str, database: str) -> str | None:
+        """The id of this set-up's project whose role holds ALL on `database` (DataZone
+        gives a project's role its own database), if any. The project ids are remembered in
+        the state, so this holds after the domain is gone."""
+        lakeformation = self._client(alias, "lakeformation")
+        resource = {"Database": {"CatalogId": self.config.account_id(alias), "Name": database}}
+        token = None
+        while True:
+            page = lakeformation.list_permissions(
+                Resource=resource, **({"NextToken": token} if token else {})
+            )
+            for entry in page.get("PrincipalResourcePermissions", []):
+                principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+                name = principal.rsplit("/", 1)[-1] if ":role/" in principal else ""
+                if "ALL" in entry.get("Permissions", []) and self._project_role_is_ours(name):
+                    return name.removeprefix(PROJECT_ROLE_PREFIX).split("_", 1)[0]
+            token = page.get("NextToken")
+            if not token:
+                return None
+
+    def _databases(self, alias: str) -> Iterator[Finding]:
+        project_dbs = self._project_databases(alias)
         for name, database in self._existing_databases(alias).items():
             if self.names.owns_parameters(database.get("Parameters")):
                 yield Finding("glue_databases", name, "created by smus-mesh")
             elif name in project_dbs:
-                yield Finding("glue_databases", name, "a project database DataZone created")
+                yield Finding("glue_databases", name, project_dbs[name])
 
     def _tables(self, alias: str) -> Iterator[Finding]:
         glue = self._client(alias, "glue")
-        _, project_dbs = self._database_names(alias)
+        project_dbs = self._project_databases(alias)
         for name in self._existing_databases(alias):
             for page in glue.get_paginator("get_tables").paginate(DatabaseName=name):
                 for table in page["TableList"]:
@@ -480,8 +563,7 @@ class Auditor:
 
     def _permissions(self, alias: str) -> Iterator[Finding]:
         lakeformation = self._client(alias, "lakeformation")
-        _, project_dbs = self._database_names(alias)
-        our_dbs = project_dbs | {
+        our_dbs = set(self._project_databases(alias)) | {
             name
             for name, db in self._existing_databases(alias).items()
             if self.names.owns_parameters(db.get("Parameters"))
@@ -524,7 +606,10 @@ class Auditor:
         while True:
             page = lakeformation.list_resources(**({"NextToken": token} if token else {}))
             for info in page.get("ResourceInfoList", []):
-                if info.get("RoleArn", "").endswith("/" + our_role):
+                role_arn = info.get("RoleArn", "")
+                # The role's name alone is another same-named set-up's too: its set-up id
+                # decides (a role already deleted is taken as ours, as for grants).
+                if role_arn.endswith("/" + our_role) and self._tagged_role_is_ours(role_arn):
                     yield Finding(
                         "lakeformation_resources", info["ResourceArn"], "registered by smus-mesh"
                     )
@@ -540,6 +625,8 @@ class Auditor:
             if aws_code(exc) == "NoSuchEntity":
                 return set()
             raise
+        if not self.names.is_ours(tags["Tags"]):
+            return set()  # another same-named set-up's role: its marks are its admins
         value = next((t["Value"] for t in tags["Tags"] if t["Key"] == ADMINS_TAG), "")
         return set(value.split())
 

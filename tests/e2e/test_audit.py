@@ -27,6 +27,7 @@ from tests.e2e.helpers import (
     mutating_calls,
     run_up_killed_at,
 )
+from tests.emulator.datazone_setup import make_lake_formation_admin, org_role
 from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 ALIASES = {DOMAIN_ACCOUNT: "producer", CONSUMER_ACCOUNT: "consumer"}
@@ -137,6 +138,15 @@ def test_audit_lists_the_setup_then_the_orphans_of_a_deleted_domain_and_down_rem
             assert {f.why.split(" (")[0] for f in found} == {
                 f"DataZone {'role' if cls == 'iam_roles' else 'resource'} of domain {domain_id}"
             }
+        # Its projects' databases: attributed through our project ids (the project
+        # role's grant on the database), the domain being gone (never by name alone).
+        [database] = [f for f in classes["glue_databases"] if f.id == f"demo_{alias}"]
+        assert database.why.startswith("the database of project "), database
+        assert database.why.removeprefix("the database of project ") in {
+            f.id.removeprefix("datazone_usr_role_").split("_", 1)[0]
+            for f in classes["iam_roles"]
+            if f.id.startswith("datazone_usr_role_")
+        }
     assert len(orphans.accounts["producer"]["cloudformation_stacks"]) == 2
     assert len(orphans.accounts["consumer"]["cloudformation_stacks"]) == 2
 
@@ -204,3 +214,40 @@ def test_cli_audit_and_down_exit_codes_confirmation_and_plan(
     assert clean.exit_code == 0, clean.output
     assert "audit: nothing of the set-up is left in" in clean.stdout
     assert_inventory_unchanged(before, cloud.inventory(), "CLI down --yes")
+
+
+def test_audit_attributes_a_project_database_through_its_environment(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
+) -> None:
+    """With the project role's grant on its database revoked (plain boto3), the live
+    domain's environment of the consumer project still reports the database as its own
+    (`provisionedResources` `glueDBName`): `audit` lists it, with the project's id."""
+    make_lake_formation_admin(cloud, CONSUMER_ACCOUNT, org_role(CONSUMER_ACCOUNT))
+    lakeformation = cloud.client("lakeformation", CONSUMER_ACCOUNT)
+    resource = {"Database": {"CatalogId": CONSUMER_ACCOUNT, "Name": "demo_consumer"}}
+    grants = lakeformation.list_permissions(Resource=resource)["PrincipalResourcePermissions"]
+    revoked = [
+        g
+        for g in grants
+        if g["Principal"]["DataLakePrincipalIdentifier"]
+        .split("/")[-1]
+        .startswith("datazone_usr_role_")
+    ]
+    assert revoked, grants
+    for grant in revoked:
+        lakeformation.revoke_permissions(
+            Principal=grant["Principal"],
+            Resource=resource,
+            Permissions=grant["Permissions"],
+            PermissionsWithGrantOption=grant.get("PermissionsWithGrantOption", []),
+        )
+    project_id = (
+        revoked[0]["Principal"]["DataLakePrincipalIdentifier"]
+        .split("/")[-1]
+        .removeprefix("datazone_usr_role_")
+        .split("_", 1)[0]
+    )
+
+    audit = make_workspace(state=deployed_example.state).audit()
+    [database] = [f for f in audit.accounts["consumer"]["glue_databases"]]
+    assert (database.id, database.why) == ("demo_consumer", f"the database of project {project_id}")

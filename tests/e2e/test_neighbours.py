@@ -31,10 +31,15 @@ from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import parse_config
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.settings import Settings
-from tests.e2e.conftest import FAST, SetUpOnce, example_document
+from tests.e2e.conftest import FAST, Deployed, SetUpOnce, example_document
 from tests.e2e.helpers import assert_roles_deleted_last, calls_since, inventory_diff, last_seq
-from tests.emulator.datazone_setup import build_mesh, create_table, grant_import_access
-from tests.support import DOMAIN_ACCOUNT, Cloud
+from tests.emulator.datazone_setup import (
+    build_mesh,
+    create_table,
+    grant_import_access,
+    make_lake_formation_admin,
+)
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
 
@@ -176,3 +181,187 @@ def test_down_of_one_set_up_leaves_the_others_as_they_were(
 
 def _count(inventory: dict[str, Any]) -> int:
     return sum(len(items) for classes in inventory.values() for items in classes.values())
+
+
+# --- named like ours, not ours (the name alone attributes nothing) -----------------------------
+
+TEAM_ROLE = "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+
+
+def team_database(cloud: Cloud, account: str, name: str) -> dict[str, Any]:
+    """A team's own Glue database made with plain boto3, with a table and a Lake Formation
+    grant on it; returns what must still be there afterwards."""
+    glue = cloud.client("glue", account)
+    glue.create_database(DatabaseInput={"Name": name, "Description": "finance team"})
+    glue.create_table(
+        DatabaseName=name,
+        TableInput={
+            "Name": "ledger",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "a", "Type": "string"}],
+                "Location": "s3://finance-ledger/x/",
+            },
+        },
+    )
+    role = TEAM_ROLE.format(account=account)
+    make_lake_formation_admin(cloud, account, role)
+    cloud.client("lakeformation", account).grant_permissions(
+        Principal={"DataLakePrincipalIdentifier": role},
+        Resource={"Database": {"Name": name}},
+        Permissions=["DESCRIBE"],
+    )
+    return team_database_state(cloud, account, name)
+
+
+def team_database_state(cloud: Cloud, account: str, name: str) -> dict[str, Any]:
+    glue = cloud.client("glue", account)
+    names = [d["Name"] for d in glue.get_databases()["DatabaseList"]]
+    if name not in names:
+        return {"database": None}
+    grants = cloud.client("lakeformation", account).list_permissions(
+        Resource={"Database": {"Name": name}}
+    )["PrincipalResourcePermissions"]
+    return {
+        "database": name,
+        "tables": sorted(t["Name"] for t in glue.get_tables(DatabaseName=name)["TableList"]),
+        "grants": sorted(
+            (g["Principal"]["DataLakePrincipalIdentifier"], *g["Permissions"]) for g in grants
+        ),
+    }
+
+
+def _listed_ids(inventory: Any) -> dict[str, dict[str, list[str]]]:
+    return {
+        alias: {cls: [f.id for f in items] for cls, items in classes.items() if items}
+        for alias, classes in inventory.accounts.items()
+    }
+
+
+def collision_documents() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Set-up `demo-eu` (project `consumer`) and set-up `demo` (project `eu-consumer`): both
+    projects' databases are named `demo_eu_consumer`."""
+    demo_eu = example_document()
+    demo_eu["name"] = "demo-eu"
+    demo_eu["domain"]["name"] = "smus-mesh-demo-eu"
+    demo = example_document()
+    demo["projects"][1]["name"] = "eu-consumer"
+    demo["subscriptions"][0]["project"] = "eu-consumer"
+    demo["checks"][0]["project"] = "eu-consumer"
+    return demo_eu, demo
+
+
+def test_a_teams_database_named_like_a_project_database_is_left_alone(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """The example's consumer project database would be `demo_consumer`; a team's own
+    database of that name (with a table and a grant) is neither listed by `audit` nor
+    deleted by `down` of the example, never brought up."""
+    team = team_database(cloud, CONSUMER_ACCOUNT, "demo_consumer")
+    assert team["tables"] == ["ledger"]
+    before = cloud.inventory()
+    state = tmp_path / "demo" / "state.json"
+
+    audit = _workspace(example_document(), state).audit()
+    assert audit.count() == 0, _listed_ids(audit)
+
+    down, leftovers = _workspace(example_document(), state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert team_database_state(cloud, CONSUMER_ACCOUNT, "demo_consumer") == team
+    assert inventory_diff(before, cloud.inventory()) == {}
+
+
+def test_a_teams_database_named_like_a_project_database_outlives_up_and_down(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """`up` of the example on top of a team's `demo_consumer` (its consumer project's
+    environment cannot make the database), then `down`: the team's database, table and
+    grant stay."""
+    team = team_database(cloud, CONSUMER_ACCOUNT, "demo_consumer")
+    state = tmp_path / "demo" / "state.json"
+    report = _workspace(example_document(), state).up()
+    assert not report.ok
+    assert any("datazone:project/consumer" in f.message for f in report.failures), [
+        f.message for f in report.failures
+    ]
+    assert team_database_state(cloud, CONSUMER_ACCOUNT, "demo_consumer") == team
+
+    down, leftovers = _workspace(example_document(), state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert team_database_state(cloud, CONSUMER_ACCOUNT, "demo_consumer") == team
+
+
+def test_two_set_ups_whose_project_databases_share_a_name(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """Set-up `demo` is up with project `eu-consumer`, whose database is `demo_eu_consumer`:
+    its own audit lists that database. Set-up `demo-eu` (project `consumer`, never brought
+    up) gives its consumer project the same database name: its `audit` lists nothing and
+    its `down` leaves `demo`'s database, tables and grants, and `demo` still works."""
+    demo_eu, demo = collision_documents()
+    demo_state, demo_eu_state = tmp_path / "demo" / "state.json", tmp_path / "eu" / "state.json"
+    report = _workspace(demo, demo_state).up()
+    assert report.ok, [f.message for f in report.failures]
+    ours = _listed_ids(_workspace(demo, demo_state).audit())
+    assert "demo_eu_consumer" in ours["consumer"]["glue_databases"]
+    kept = team_database_state(cloud, CONSUMER_ACCOUNT, "demo_eu_consumer")
+    assert kept["database"] == "demo_eu_consumer" and kept["grants"], kept
+    before = cloud.inventory()
+
+    audit = _workspace(demo_eu, demo_eu_state).audit()
+    assert audit.count() == 0, _listed_ids(audit)
+    down, leftovers = _workspace(demo_eu, demo_eu_state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+
+    assert inventory_diff(before, cloud.inventory()) == {}
+    assert team_database_state(cloud, CONSUMER_ACCOUNT, "demo_eu_consumer") == kept
+    assert _listed_ids(_workspace(demo, demo_state).audit()) == ours
+    results = Collaboration(_workspace(demo, demo_state)).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]
+
+
+# --- a second set-up of the same name (another set-up id) ---------------------------------------
+
+
+def same_name_document() -> dict[str, Any]:
+    """The example's name `demo` with another domain, database and bucket: another set-up
+    (its own state file, so its own set-up id) of the same name."""
+    document = example_document()
+    document["domain"]["name"] = "smus-mesh-demo-second"
+    table = document["tables"][0]
+    table["database"] = "retail_second"
+    table["location"] = "s3://smus-mesh-second-retail-111111111111/inventory/"
+    return document
+
+
+def test_a_set_up_of_the_same_name_leaves_the_first_ones_lake_formation_parts(
+    cloud: Cloud, tmp_path: Path, deployed_example: Deployed
+) -> None:
+    """The example is up; a second `demo` (another config and state, so another set-up id)
+    that never came up finds none of the first one's parts: not its location registration
+    (made with `SmusMeshLakeFormationAccess-demo`, a role of the same name but the other
+    id), not the Lake Formation admin it marked on that role, not its project databases.
+    Its `down` plans no deletion and changes nothing; the first set-up still works."""
+    lakeformation = cloud.client("lakeformation", DOMAIN_ACCOUNT)
+    registrations = [r["ResourceArn"] for r in lakeformation.list_resources()["ResourceInfoList"]]
+    assert registrations == ["arn:aws:s3:::smus-mesh-demo-retail-111111111111/inventory"]
+    admins = lakeformation.get_data_lake_settings()["DataLakeSettings"]["DataLakeAdmins"]
+    assert admins, "the example made its principal a data lake admin"
+    before = cloud.inventory()
+    second_state = tmp_path / "second" / "state.json"
+
+    audit = _workspace(same_name_document(), second_state).audit()
+    assert audit.count() == 0, _listed_ids(audit)
+    plan, _, _ = _workspace(same_name_document(), second_state).down_plan()
+    assert [s.key for s in plan.steps if s.action.value == "delete"] == []
+    down, leftovers = _workspace(same_name_document(), second_state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+
+    assert inventory_diff(before, cloud.inventory()) == {}
+    first = deployed_example.state
+    assert [s.key for s in _workspace(example_document(), first).plan().changes()] == []
+    results = Collaboration(_workspace(example_document(), first)).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]

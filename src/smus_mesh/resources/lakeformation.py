@@ -78,6 +78,10 @@ class LakeFormationAdmin(Resource):
     def _marked(self, ctx: Context) -> set[str]:
         name = ctx.output(self.role_key, "name")
         tags = ctx.client(self.account, "iam").list_role_tags(RoleName=name).get("Tags", [])
+        if not ctx.names.is_ours(tags):
+            # Another set-up's role of the same name (another set-up id): its marks are
+            # its own admins, never this set-up's.
+            return set()
         value = next((t["Value"] for t in tags if t["Key"] == ADMINS_TAG), "")
         return set(value.split()) if value else set()
 
