@@ -1,3 +1,5 @@
+# Over 800 lines: each class's listing, its attribution to this set-up's ids and its
+# deletion, which share the ids, the caches of one audit and the sweep's order.
 """What exists in each configured account that belongs to the set-up, or that DataZone
 left behind for it, found with AWS APIs only (so it works on real AWS).
 
