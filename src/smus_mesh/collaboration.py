@@ -35,6 +35,7 @@ from smus_mesh.resources.base import Observed, Status
 from smus_mesh.resources.context import Context
 from smus_mesh.resources.datazone import paginate
 from smus_mesh.resources.subscriptions import (
+    REQUEST_STATUSES,
     grant_state,
     grants_of,
     requests_of,
@@ -502,6 +503,7 @@ class Collaboration:
                         ctx.output(self._key("domain"), "id"),
                         outputs["listing_id"],
                         ctx.output(self._key(f"project:{subscription.project}"), "id"),
+                        *REQUEST_STATUSES,
                     )
                 if not found:
                     rows.append({**base, "request_id": "", "status": "NOT_REQUESTED"})

@@ -273,21 +273,33 @@ def count_setup(cloud: Cloud, domain_name: str) -> dict[str, Any]:
         )
         counts["assets"] = len([a for a in assets if "assetItem" in a])
     if consumer:
-        subscriptions = _all(
-            datazone,
-            "list_subscriptions",
-            "items",
-            domainIdentifier=domain_id,
-            owningProjectId=consumer,
-        )
+        # One call per status: without one, the lists answer only APPROVED subscriptions
+        # and PENDING requests (API reference).
+        subscriptions = [
+            s
+            for status in ("APPROVED", "REVOKED", "CANCELLED")
+            for s in _all(
+                datazone,
+                "list_subscriptions",
+                "items",
+                domainIdentifier=domain_id,
+                owningProjectId=consumer,
+                status=status,
+            )
+        ]
         counts["subscriptions"] = Counter(s["status"] for s in subscriptions)
-        requests = _all(
-            datazone,
-            "list_subscription_requests",
-            "items",
-            domainIdentifier=domain_id,
-            owningProjectId=consumer,
-        )
+        requests = [
+            r
+            for status in ("PENDING", "ACCEPTED", "REJECTED")
+            for r in _all(
+                datazone,
+                "list_subscription_requests",
+                "items",
+                domainIdentifier=domain_id,
+                owningProjectId=consumer,
+                status=status,
+            )
+        ]
         counts["subscription_requests"] = Counter(r["status"] for r in requests)
     counts["environment_stacks"] = {
         account: len(

@@ -111,17 +111,25 @@ class DataZone:
         projects = self.client.list_projects(domainIdentifier=self.domain)["items"]
         self.projects = {p["name"]: p["id"] for p in projects}
 
+    # Every status, one call each: without `status` the lists answer only PENDING
+    # requests and APPROVED subscriptions (API reference).
     def requests(self, project: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.client.list_subscription_requests(
-            domainIdentifier=self.domain, owningProjectId=self.projects[project]
-        )["items"]
-        return items
+        return [
+            item
+            for status in ("PENDING", "ACCEPTED", "REJECTED")
+            for item in self.client.list_subscription_requests(
+                domainIdentifier=self.domain, owningProjectId=self.projects[project], status=status
+            )["items"]
+        ]
 
     def subscriptions(self, project: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = self.client.list_subscriptions(
-            domainIdentifier=self.domain, owningProjectId=self.projects[project]
-        )["items"]
-        return items
+        return [
+            item
+            for status in ("APPROVED", "REVOKED", "CANCELLED")
+            for item in self.client.list_subscriptions(
+                domainIdentifier=self.domain, owningProjectId=self.projects[project], status=status
+            )["items"]
+        ]
 
     def grants(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.client.list_subscription_grants(

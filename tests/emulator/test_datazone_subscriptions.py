@@ -252,6 +252,55 @@ def test_reject_and_delete_a_request(mesh: Mesh, dz: Any) -> None:
     )
 
 
+def test_lists_without_a_status_answer_pending_requests_and_approved_subscriptions(
+    mesh: Mesh, dz: Any
+) -> None:
+    """The API reference: without `status`, ListSubscriptionRequests "returns only
+    PENDING subscription requests" and ListSubscriptions "only APPROVED subscriptions";
+    a given status filters as asked."""
+    _, pending_listing = published_listing(mesh, "status_db", "waiting")
+    _, rejected_listing = published_listing(mesh, "status_db", "refused")
+    _, accepted_listing = published_listing(mesh, "status_db", "granted")
+    pending = subscribe(mesh, pending_listing)
+    rejected = subscribe(mesh, rejected_listing)
+    dz.reject_subscription_request(
+        domainIdentifier=mesh.domain_id, identifier=rejected["id"], decisionComment="no"
+    )
+    cancelled, _ = accepted_subscription(mesh, accepted_listing)
+    dz.cancel_subscription(domainIdentifier=mesh.domain_id, identifier=cancelled["id"])
+    approved, _ = accepted_subscription(mesh, accepted_listing)
+    ours = {pending_listing, rejected_listing, accepted_listing}
+
+    def requests(**status: str) -> list[str]:
+        items = dz.list_subscription_requests(
+            domainIdentifier=mesh.domain_id, owningProjectId=mesh.consumer.id, **status
+        )["items"]
+        return sorted(r["id"] for r in items if r["subscribedListings"][0]["id"] in ours)
+
+    def subscriptions(**filters: str) -> list[str]:
+        items = dz.list_subscriptions(
+            domainIdentifier=mesh.domain_id, owningProjectId=mesh.consumer.id, **filters
+        )["items"]
+        return sorted(s["id"] for s in items if s["subscribedListing"]["id"] in ours)
+
+    assert requests() == [pending["id"]]
+    assert requests(status="PENDING") == [pending["id"]]
+    assert requests(status="REJECTED") == [rejected["id"]]
+    assert requests(status="ACCEPTED") == sorted(
+        [cancelled["subscriptionRequestId"], approved["subscriptionRequestId"]]
+    )
+    assert subscriptions() == [approved["id"]]
+    assert subscriptions(status="APPROVED") == [approved["id"]]
+    assert subscriptions(status="CANCELLED") == [cancelled["id"]]
+    assert subscriptions(status="REVOKED") == []
+    # Also with a request named: its subscription, cancelled, is not APPROVED.
+    request_id = cancelled["subscriptionRequestId"]
+    assert subscriptions(subscriptionRequestIdentifier=request_id) == []
+    assert subscriptions(subscriptionRequestIdentifier=request_id, status="CANCELLED") == [
+        cancelled["id"]
+    ]
+
+
 def test_accept_and_cancel_are_limited_to_three_per_second(mesh: Mesh) -> None:
     strict = mesh.cloud.session().client(
         "datazone", endpoint_url=mesh.cloud.url, config=Config(retries={"total_max_attempts": 1})

@@ -1,3 +1,5 @@
+# Over 800 lines: workflow phases K, L and M, whose steps share the reads of a consumer's
+# requests, subscriptions and grants (`_of_consumer`, `GrantPolls`) and the revocation.
 """The consumer side (workflow.md phases K, L, M): the subscription request, the
 producer's decision under its approval policy, and the grant DataZone fulfils.
 
@@ -34,6 +36,8 @@ AWAITING_APPROVAL = "no grant: the request awaits approval"
 UNSUBSCRIBED = "unsubscribed (the config or `smus-mesh unsubscribe`)"
 GRANT_FAILED = ("GRANT_FAILED", "REVOKE_FAILED", "GRANT_AND_REVOKE_FAILED", "INACCESSIBLE")
 SUBSCRIPTION_ENDED = ("REVOKED", "CANCELLED")
+#: Every status of a request (ListSubscriptionRequests lists one per call).
+REQUEST_STATUSES = ("PENDING", "ACCEPTED", "REJECTED")
 #: Ids an observation found (None: not looked at, list them).
 Ids = list[str] | None
 
@@ -83,9 +87,14 @@ def _of_consumer(
     domain_id: str,
     listing_id: str,
     consumer_id: str,
-    status: str | None,
+    statuses: tuple[str, ...],
 ) -> list[dict[str, Any]]:
-    """A consumer project's subscriptions or requests for one listing, oldest first.
+    """A consumer project's subscriptions or requests in `statuses` for one listing, oldest
+    first.
+
+    One List call per status: the API filters by one status, and without one answers
+    only PENDING requests / APPROVED subscriptions (botocore model, `status`), so a
+    decision asks for each status it needs, and no more.
 
     During an observation, which reads every step at once, listed per project (workflow.md
     K: `owningProjectId`) and shared between the steps of that project: one call for a
@@ -94,18 +103,22 @@ def _of_consumer(
     their moments come, was a third of the tool's CPU at 20 x 100 (ADR 42). Either answer
     is shared with the callers that overlap, grouped by listing once (`fresh_groups`).
     """
-    kwargs: dict[str, Any] = {"domainIdentifier": domain_id, "owningProjectId": consumer_id}
-    if status:
-        kwargs["status"] = status
-    scope: tuple[str, ...] = (account, operation, domain_id, consumer_id, status or "")
-    if ctx.observing_since is None:
-        kwargs["subscribedListingId"] = listing_id
-        scope = (*scope, listing_id)
+    items: list[dict[str, Any]] = []
+    for status in statuses:
+        kwargs: dict[str, Any] = {
+            "domainIdentifier": domain_id,
+            "owningProjectId": consumer_id,
+            "status": status,
+        }
+        scope: tuple[str, ...] = (account, operation, domain_id, consumer_id, status)
+        if ctx.observing_since is None:
+            kwargs["subscribedListingId"] = listing_id
+            scope = (*scope, listing_id)
 
-    def fetch() -> list[dict[str, Any]]:
-        return list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
+        def fetch(kwargs: dict[str, Any] = kwargs) -> list[dict[str, Any]]:
+            return list(paginate(ctx.client(account, "datazone"), operation, "items", **kwargs))
 
-    items = ctx.fresh_groups(scope, fetch, _listing_ids).get(listing_id, [])
+        items += ctx.fresh_groups(scope, fetch, _listing_ids).get(listing_id, [])
     return sorted(items, key=lambda r: str(r.get("updatedAt") or r.get("createdAt") or ""))
 
 
@@ -122,10 +135,13 @@ def subscriptions_of(
     domain_id: str,
     listing_id: str,
     consumer_id: str,
-    status: str | None = None,
+    status: str,
+    *statuses: str,
 ) -> list[dict[str, Any]]:
+    """The consumer's subscriptions to the listing in any of the statuses named (APPROVED,
+    REVOKED, CANCELLED), oldest first: one ListSubscriptions per status."""
     return _of_consumer(
-        ctx, account, "list_subscriptions", domain_id, listing_id, consumer_id, status
+        ctx, account, "list_subscriptions", domain_id, listing_id, consumer_id, (status, *statuses)
     )
 
 
@@ -135,10 +151,19 @@ def requests_of(
     domain_id: str,
     listing_id: str,
     consumer_id: str,
-    status: str | None = None,
+    status: str,
+    *statuses: str,
 ) -> list[dict[str, Any]]:
+    """The consumer's requests for the listing in any of the statuses named (PENDING,
+    ACCEPTED, REJECTED), oldest first: one ListSubscriptionRequests per status."""
     return _of_consumer(
-        ctx, account, "list_subscription_requests", domain_id, listing_id, consumer_id, status
+        ctx,
+        account,
+        "list_subscription_requests",
+        domain_id,
+        listing_id,
+        consumer_id,
+        (status, *statuses),
     )
 
 
@@ -367,13 +392,15 @@ class SubscriptionRequest(_SubscriptionBase):
                 )
                 identity["pending"] = [r["id"] for r in pending]
             return Observed(Status.COMPLETE, identity, detail="subscribed", owned=True)
-        requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
-        pending = [r for r in requests if r["status"] == "PENDING"]
+        pending = requests_of(ctx, self.account, domain_id, listing_id, consumer_id, "PENDING")
         if pending:
             identity["request_id"] = pending[-1]["id"]
             identity["request_status"] = "PENDING"
             return Observed(Status.COMPLETE, identity, detail="request PENDING", owned=True)
-        latest = requests[-1] if requests else None
+        decided = requests_of(
+            ctx, self.account, domain_id, listing_id, consumer_id, "ACCEPTED", "REJECTED"
+        )
+        latest = decided[-1] if decided else None
         if latest is not None and latest["status"] == "REJECTED":
             identity["request_id"] = latest["id"]
             identity["request_status"] = "REJECTED"
@@ -382,8 +409,13 @@ class SubscriptionRequest(_SubscriptionBase):
         if latest is not None and latest["status"] == "ACCEPTED":
             # Accepted, but no APPROVED subscription: not created yet, or revoked or
             # cancelled since. The config still wants it, so a revoked one is asked again.
-            live = subscriptions_of(ctx, self.account, domain_id, listing_id, consumer_id)
-            if live and all(s["status"] in SUBSCRIPTION_ENDED for s in live):
+            ended = subscriptions_of(
+                ctx, self.account, domain_id, listing_id, consumer_id, *SUBSCRIPTION_ENDED
+            )
+            # ... and none approved since the first read (during an observation: that read).
+            if ended and not subscriptions_of(
+                ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED"
+            ):
                 return Observed(Status.ABSENT, identity, detail="subscription revoked or cancelled")
             identity["request_id"] = latest["id"]
             identity["request_status"] = "ACCEPTED"
@@ -740,8 +772,15 @@ class SubscriptionGrant(_SubscriptionBase):
             else subscriptions_of(ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED")
         )
         if not approved:
-            requests = requests_of(ctx, self.account, domain_id, listing_id, consumer_id)
-            latest = requests[-1]["status"] if requests else "none"
+            # A pending request first, as the request step reads them (it asks only when
+            # none is pending), else the latest decided one: the calls a decision needs.
+            if requests_of(ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"):
+                latest = "PENDING"
+            else:
+                decided = requests_of(
+                    ctx, self.account, domain_id, listing_id, consumer_id, "ACCEPTED", "REJECTED"
+                )
+                latest = decided[-1]["status"] if decided else "none"
             if latest == "REJECTED":
                 return Observed(Status.COMPLETE, detail="no grant: the request was rejected"), False
             if latest == "PENDING":

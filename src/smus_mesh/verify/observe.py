@@ -161,6 +161,8 @@ class Reader:
         return targets
 
     def subscriptions(self, domain_id: str, project_id: str) -> list[dict[str, Any]]:
+        """The project's APPROVED subscriptions (named: without a status ListSubscriptions
+        answers only those, and the checks read nothing else)."""
         return [
             {"id": s["id"], "status": s.get("status"), "request": s.get("subscriptionRequestId")}
             for s in paginate(
@@ -169,6 +171,7 @@ class Reader:
                 "items",
                 domainIdentifier=domain_id,
                 owningProjectId=project_id,
+                status="APPROVED",
             )
         ]
 

@@ -310,7 +310,9 @@ class SubscriptionsBackend(CatalogBackend):
     def list_subscription_requests(self, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         filters = {
-            "status": params.get("status"),
+            # "if not specified, by default, Amazon DataZone returns only PENDING
+            # subscription requests" (API reference, ListSubscriptionRequests `status`)
+            "status": params.get("status") or "PENDING",
             "listing_id": params.get("subscribedListingId"),
             "project_id": params.get("owningProjectId"),
             "owner_project_id": params.get("approverProjectId"),
@@ -408,7 +410,9 @@ class SubscriptionsBackend(CatalogBackend):
         domain = self.domain_for(caller, require(params, "domainIdentifier"))
         filters = {
             "request_id": params.get("subscriptionRequestIdentifier"),
-            "status": params.get("status"),
+            # "if not provided, by default, Amazon DataZone returns only APPROVED
+            # subscriptions" (API reference, ListSubscriptions `status`)
+            "status": params.get("status") or "APPROVED",
             "listing_id": params.get("subscribedListingId"),
             "project_id": params.get("owningProjectId"),
             "owner_project_id": params.get("approverProjectId"),
