@@ -40,7 +40,12 @@ from tests.e2e.helpers import (
     run_up_killed_at,
 )
 from tests.e2e.test_neighbours import lake_formation_permissions
-from tests.emulator.datazone_setup import Mesh, build_mesh, published_listing
+from tests.emulator.datazone_setup import (
+    Mesh,
+    accepted_subscription,
+    build_mesh,
+    published_listing,
+)
 from tests.support import DOMAIN_ACCOUNT, Cloud
 
 CLI_ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
@@ -528,3 +533,38 @@ def test_a_crash_right_after_completing_the_owners_grant_still_leaves_the_owners
     assert down.ok, [f.message for f in down.failures]
     assert leftovers.count() == 0, leftovers.to_dict()
     _assert_the_owners_parts_are_as_they_were(mesh, asset_id, listing_id, permissions_before)
+
+
+def test_the_owners_subscription_of_an_existing_consumer_project_is_never_adopted(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """The owner's `consumer` project (`existing: true`) is subscribed to the owner's table
+    already, by the owner: `up` finds the subscription and uses it, and `down` leaves it
+    APPROVED with its grant (ADR 48)."""
+    mesh, _, listing_id, document = _owner_imported_and_published(cloud)
+    subscription, grants = accepted_subscription(mesh, listing_id)
+    document["projects"][1] = {"name": "consumer", "account": "consumer", "existing": True}
+    document["subscriptions"] = [{"project": "consumer", "tables": ["orders"]}]
+    state = tmp_path / "state.json"
+    request = "datazone:subscription-request/consumer/orders"
+
+    plan = workspace(document, state).plan()
+    assert (plan.step(request).action, plan.step(request).reason) == (Action.KEEP, JOINED)
+    report = workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    assert json.loads(state.read_text())["resources"][request]["owned"] is False
+    down_plan, _, _ = workspace(document, state).down_plan()
+    assert down_plan.step(request).action == Action.KEEP
+    down, leftovers = workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+
+    datazone = mesh.datazone()
+    found = datazone.get_subscription(
+        domainIdentifier=mesh.domain_id, identifier=subscription["id"]
+    )
+    assert found["status"] == "APPROVED"
+    kept = datazone.list_subscription_grants(
+        domainIdentifier=mesh.domain_id, subscriptionId=subscription["id"]
+    )["items"]
+    assert [(g["id"], g["status"]) for g in kept] == [(g["id"], g["status"]) for g in grants]
