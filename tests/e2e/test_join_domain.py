@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,14 +26,27 @@ from typer.testing import CliRunner
 from smus_mesh.cli import app
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import parse_config
-from smus_mesh.engine.plan import Action
+from smus_mesh.engine.plan import JOINED, Action
+from smus_mesh.engine.state import State
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import ConfigError, UserError
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, SetUpOnce, example_document
-from tests.e2e.helpers import assert_roles_deleted_last, calls_since, inventory_diff, last_seq
-from tests.emulator.datazone_setup import Mesh, build_mesh
-from tests.support import Cloud
+from tests.e2e.helpers import (
+    assert_roles_deleted_last,
+    calls_since,
+    inventory_diff,
+    last_seq,
+    run_up_killed_at,
+)
+from tests.e2e.test_neighbours import lake_formation_permissions
+from tests.emulator.datazone_setup import (
+    Mesh,
+    accepted_subscription,
+    build_mesh,
+    published_listing,
+)
+from tests.support import DOMAIN_ACCOUNT, Cloud
 
 CLI_ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
 EXPECTED_ROWS = [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]]
@@ -382,3 +396,175 @@ def test_a_namesake_project_in_a_joined_domain_is_refused(
         "existing"
     )
     assert [c for c in cloud.calls() if int(c["seq"]) > seq and c["mutating"]] == []
+
+
+def _owner_imported_and_published(cloud: Cloud) -> tuple[Mesh, str, str, dict[str, Any]]:
+    """The owner's domain, where the owner's `producer` project has imported and published
+    the owner's table `corp_sales.orders` (with the Lake Formation grants that took), and a
+    config that names that project `existing` and imports the same table: (the owner's
+    mesh, asset id, listing id, config document)."""
+    mesh = build_mesh(cloud)
+    asset_id, listing_id = published_listing(mesh, "corp_sales", "orders")
+    document: dict[str, Any] = {
+        "version": 1,
+        "name": "demo",
+        "region": "us-east-1",
+        "accounts": example_document()["accounts"],
+        "domain": {"id": mesh.domain_id, "account": "producer"},
+        "tables": [
+            {
+                "name": "orders",
+                "account": "producer",
+                "database": "corp_sales",
+                "table": "orders",
+                "location": f"s3://data-corp-sales-{DOMAIN_ACCOUNT}/orders/",
+                "create": False,
+            }
+        ],
+        "projects": [
+            {
+                "name": "producer",
+                "account": "producer",
+                "existing": True,
+                "imports": ["orders"],
+                "approval": {"mode": "auto"},
+            },
+            {"name": "demo-consumer", "account": "consumer"},
+        ],
+        "subscriptions": [{"project": "demo-consumer", "tables": ["orders"]}],
+    }
+    return mesh, asset_id, listing_id, document
+
+
+#: The grants `up` finds complete, made by the owner (and the one it completes).
+OWNERS_GRANTS = (
+    "lakeformation:grant/producer/orders/project/table",
+    "lakeformation:grant/producer/orders/manage-access/table",
+    "lakeformation:grant/producer/corp_sales/manage-access/database",
+)
+PARTIAL_GRANT = "lakeformation:grant/producer/corp_sales/project/database"
+
+
+def _assert_the_owners_parts_are_as_they_were(
+    mesh: Mesh, asset_id: str, listing_id: str, permissions_before: list[str]
+) -> None:
+    # Every permission as it was: the owner's, and the owner's part of the partial one.
+    assert lake_formation_permissions(mesh.cloud, DOMAIN_ACCOUNT) == permissions_before
+    datazone = mesh.datazone()
+    asset = datazone.get_asset(domainIdentifier=mesh.domain_id, identifier=asset_id)
+    assert asset["listing"] == {"listingId": listing_id, "listingStatus": "ACTIVE"}
+    listing = datazone.get_listing(domainIdentifier=mesh.domain_id, identifier=listing_id)
+    assert listing["status"] == "ACTIVE"
+
+
+def test_what_the_owner_imported_published_and_granted_is_never_adopted(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """The owner's `producer` project (`existing: true`) has imported and published the
+    owner's table already, and Lake Formation holds the owner's grants for it (ADR 48).
+    `up` finds them: they are the owner's, not the set-up's, and `down` leaves them. A grant
+    the principal held in part (the project role's DESCRIBE on the database, without its
+    grant option) is completed by `up`, and `down` revokes only what `up` added."""
+    mesh, asset_id, listing_id, document = _owner_imported_and_published(cloud)
+    state = tmp_path / "state.json"
+    permissions_before = lake_formation_permissions(cloud, DOMAIN_ACCOUNT)
+    database = {"Database": {"CatalogId": DOMAIN_ACCOUNT, "Name": "corp_sales"}}
+    held = [
+        (entry["Permissions"], entry["PermissionsWithGrantOption"])
+        for entry in map(json.loads, permissions_before)
+        if entry["Principal"]["DataLakePrincipalIdentifier"] == mesh.producer.role_arn
+        and entry["Resource"] == database
+    ]
+    assert held == [(["DESCRIBE"], [])]
+
+    plan = workspace(document, state).plan()
+    found = (*OWNERS_GRANTS, "datazone:listing/orders")
+    for key in found:
+        assert (plan.step(key).action, plan.step(key).reason) == (Action.KEEP, JOINED), key
+    assert plan.step(PARTIAL_GRANT).action == Action.CREATE
+
+    report = workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    records = json.loads(state.read_text())["resources"]
+    assert {key: records[key]["owned"] for key in found} == dict.fromkeys(found, False)
+    assert records["datazone:import/producer/corp_sales"]["owned"] is not True
+    assert records["datazone:import/producer/corp_sales"]["identity"]["theirs"] == [asset_id]
+    assert records[PARTIAL_GRANT]["owned"] is True
+    assert records[PARTIAL_GRANT]["identity"]["before"] == {
+        "permissions": ["DESCRIBE"],
+        "grantable": [],
+    }
+
+    down_plan, _, _ = workspace(document, state).down_plan()
+    for key in found:
+        assert down_plan.step(key).action == Action.KEEP, key
+    down, leftovers = workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    _assert_the_owners_parts_are_as_they_were(mesh, asset_id, listing_id, permissions_before)
+
+
+def test_a_crash_right_after_completing_the_owners_grant_still_leaves_the_owners_part(
+    cloud: Cloud,
+    tmp_path: Path,
+    fast_polling: None,
+    write_config: Callable[[dict[str, Any]], Path],
+) -> None:
+    """`up` killed the moment Lake Formation has answered its one GrantPermissions (the
+    grant completing the owner's DESCRIBE): what the principal held before was written to
+    the state before the call, so the rerun finishes and `down` revokes only what `up`
+    added (ADR 48)."""
+    mesh, asset_id, listing_id, document = _owner_imported_and_published(cloud)
+    state = tmp_path / "state.json"
+    permissions_before = lake_formation_permissions(cloud, DOMAIN_ACCOUNT)
+
+    kill = run_up_killed_at(cloud, write_config(document), state, "GrantPermissions")
+    assert kill.operation == "GrantPermissions"
+    record = State.load(state, "demo").records[PARTIAL_GRANT]
+    assert record.owned is True
+    assert record.identity["before"] == {"permissions": ["DESCRIBE"], "grantable": []}
+
+    report = workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    # Found granted: the state remembers this set-up made it, so it is kept as its own.
+    assert [r.action for r in report.results if r.key == PARTIAL_GRANT] == ["keep"]
+    assert json.loads(state.read_text())["resources"][PARTIAL_GRANT]["owned"] is True
+    down, leftovers = workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    _assert_the_owners_parts_are_as_they_were(mesh, asset_id, listing_id, permissions_before)
+
+
+def test_the_owners_subscription_of_an_existing_consumer_project_is_never_adopted(
+    cloud: Cloud, tmp_path: Path, fast_polling: None
+) -> None:
+    """The owner's `consumer` project (`existing: true`) is subscribed to the owner's table
+    already, by the owner: `up` finds the subscription and uses it, and `down` leaves it
+    APPROVED with its grant (ADR 48)."""
+    mesh, _, listing_id, document = _owner_imported_and_published(cloud)
+    subscription, grants = accepted_subscription(mesh, listing_id)
+    document["projects"][1] = {"name": "consumer", "account": "consumer", "existing": True}
+    document["subscriptions"] = [{"project": "consumer", "tables": ["orders"]}]
+    state = tmp_path / "state.json"
+    request = "datazone:subscription-request/consumer/orders"
+
+    plan = workspace(document, state).plan()
+    assert (plan.step(request).action, plan.step(request).reason) == (Action.KEEP, JOINED)
+    report = workspace(document, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    assert json.loads(state.read_text())["resources"][request]["owned"] is False
+    down_plan, _, _ = workspace(document, state).down_plan()
+    assert down_plan.step(request).action == Action.KEEP
+    down, leftovers = workspace(document, state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+
+    datazone = mesh.datazone()
+    found = datazone.get_subscription(
+        domainIdentifier=mesh.domain_id, identifier=subscription["id"]
+    )
+    assert found["status"] == "APPROVED"
+    kept = datazone.list_subscription_grants(
+        domainIdentifier=mesh.domain_id, subscriptionId=subscription["id"]
+    )["items"]
+    assert [(g["id"], g["status"]) for g in kept] == [(g["id"], g["status"]) for g in grants]

@@ -489,7 +489,11 @@ class Executor:
         # Remember that it is ours before the call: it was absent a moment ago, so whatever
         # exists under this key after a crash from here on was made by this run, even if
         # the run died before marking it (an S3 bucket is tagged after CreateBucket).
-        self.state.update(resource.key, owned=True)
+        if resource.identity_before_create:
+            found = {**self.state.records[resource.key].identity, **observed.identity}
+            self.state.update(resource.key, owned=True, identity=found)
+        else:
+            self.state.update(resource.key, owned=True)
         self.ctx.mark_ours(resource.key)
         try:
             identity = resource.create(self.ctx)

@@ -61,6 +61,11 @@ class Resource(ABC):
     #: for outcomes that are not failures but that the user must see: a subscription
     #: request rejected by the approval rules, or left pending for `smus-mesh approve`.
     reports_outcome: ClassVar[bool] = False
+    #: Whether `up` writes the observation made just before `create` (its identity) to the
+    #: state file with the mark that this set-up makes it, before the create call: what
+    #: it found there, which `delete` must leave, is then known even after a crash right
+    #: after the call (a Lake Formation grant completing one held in part; ADR 48).
+    identity_before_create: ClassVar[bool] = False
     #: Whether the executor starts it before the other ready steps: its call takes a turn
     #: in a quota far below the rest (`clients.RATE_LIMITED`: AcceptSubscriptionRequest,
     #: 3 per second), so the quota, the slowest stage of a run, never idles while workers

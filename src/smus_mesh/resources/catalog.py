@@ -24,6 +24,7 @@ from smus_mesh.resources.datazone import (
     Deletion,
     failure_text,
     is_not_found,
+    made_here,
     paginate,
     remembered_as_ours,
 )
@@ -295,13 +296,35 @@ class DataSourceImport(Resource):
         )
         return dict(runs[0]) if runs else None
 
+    def _theirs(self, ctx: Context, found: dict[str, str]) -> list[str]:
+        """The project's assets of these tables that this set-up did not import, as the run
+        first saw them: in a joined domain, those found before the state remembered this step
+        as this set-up's (an `existing` project's owner imported them). Never deleted
+        (ADR 48). Empty for a domain smus-mesh creates: every asset of its projects is its."""
+        if not ctx.config.domain.joined:
+            return []
+
+        def first_seen() -> list[str]:
+            if made_here(ctx, self.key):
+                return sorted(ctx.remembered_identity(self.key).get("theirs", []))
+            return sorted(found.values())
+
+        return list(ctx.memo(f"theirs:{self.key}", first_seen))
+
     def observe(self, ctx: Context) -> Observed:
         found, missing = self._assets(ctx)
-        identity = {"domain_id": ctx.output(self.source.domain_key, "id")}
+        identity: dict[str, Any] = {"domain_id": ctx.output(self.source.domain_key, "id")}
+        theirs = self._theirs(ctx, found)
+        if theirs:
+            identity["theirs"] = theirs
         outputs = {f"asset:{name}": asset_id for name, asset_id in found.items()}
         if not missing:
+            # Every asset someone else's: not known as this set-up's (None, not False: a
+            # table added to the imports later is still imported by a new run; `delete`
+            # leaves `theirs` whatever the step's ownership).
+            mine = None if set(found.values()) <= set(theirs) else True
             return Observed(
-                Status.COMPLETE, identity, outputs, detail="all tables imported", owned=True
+                Status.COMPLETE, identity, outputs, detail="all tables imported", owned=mine
             )
         run = self._latest_run(ctx)
         if run is not None and run["status"] in ("REQUESTED", "RUNNING"):
@@ -373,7 +396,17 @@ class DataSourceImport(Resource):
         outputs = {f"asset:{name}": asset_id for name, asset_id in found.items()}
         if missing:
             return Observed(Status.IN_PROGRESS, detail="waiting for assets: " + ", ".join(missing))
-        return Observed(Status.COMPLETE, {}, outputs, detail="all tables imported", owned=True)
+        theirs = self._theirs(ctx, found)
+        identity = {"theirs": theirs} if theirs else {}
+        return Observed(
+            Status.COMPLETE, identity, outputs, detail="all tables imported", owned=True
+        )
+
+    def _ours(self, ctx: Context) -> dict[str, str]:
+        """The assets found now that this set-up imported (table name -> asset id)."""
+        found, _ = self._assets(ctx)
+        theirs = set(self._theirs(ctx, found))
+        return {name: asset for name, asset in found.items() if asset not in theirs}
 
     def delete(self, ctx: Context, observed: Observed) -> None:
         """Delete the imported assets (their listings are gone by now). A run still in
@@ -389,7 +422,7 @@ class DataSourceImport(Resource):
             return Observed(Status.COMPLETE, detail="no run in progress")
 
         ctx.wait(self, run_settled, until=Status.COMPLETE)
-        found, _ = self._assets(ctx)
+        found = self._ours(ctx)
         for asset_id in found.values():
             try:
                 datazone.delete_asset(domainIdentifier=domain_id, identifier=asset_id)
@@ -406,7 +439,7 @@ class DataSourceImport(Resource):
             return Observed.absent("no assets")
 
         def remaining() -> Observed:
-            found, _ = self._assets(ctx)
+            found = self._ours(ctx)
             if found:
                 return Observed(Status.IN_PROGRESS, detail="assets: " + ", ".join(found))
             return Observed.absent("no assets")
@@ -465,7 +498,12 @@ class Listing(Resource):
             return Observed(Status.ABSENT, identity, detail="not published")
         identity["listing_id"] = listing["listingId"]
         status = LISTING_STATUS.get(listing.get("listingStatus", ""), Status.IN_PROGRESS)
-        return Observed(status, identity, detail=listing.get("listingStatus", ""), owned=True)
+        # In a joined domain the asset may be the owner's, published by the owner: ours
+        # only when the state remembers this set-up published it (ADR 26, 48).
+        owned = not ctx.config.domain.joined or made_here(ctx, self.key)
+        return Observed(
+            status, identity, detail=listing.get("listingStatus", ""), owned=owned, joined=not owned
+        )
 
     def create(self, ctx: Context) -> dict[str, Any]:
         domain_id = ctx.output(self.domain_key, "id")
@@ -496,6 +534,8 @@ class Listing(Resource):
         this is the one step that knows the asset (ADR 19)."""
         unpublished = super().wait_deleted(ctx)
         identity = ctx.outputs(self.key)
+        if identity["asset_id"] in ctx.outputs(self.import_key).get("theirs", []):
+            return unpublished  # an asset this set-up did not import (ADR 48)
         try:
             ctx.client(self.account, "datazone").delete_asset(
                 domainIdentifier=identity["domain_id"], identifier=identity["asset_id"]

@@ -166,6 +166,15 @@ def made_here(ctx: Context, key: str) -> bool:
     return ctx.ownership.get(key) is True
 
 
+def joined_unless_made(ctx: Context, key: str, observed: Observed) -> Observed:
+    """In a joined domain, what is found there and the state does not remember as made by
+    this set-up is someone else's (an `existing` project's owner's): used, never changed or
+    deleted (ADR 26, 48)."""
+    if observed.status != Status.COMPLETE or not ctx.config.domain.joined or made_here(ctx, key):
+        return observed
+    return dataclasses.replace(observed, owned=False, joined=True)
+
+
 def made_here_as(ctx: Context, key: str, found_id: str) -> bool:
     """`made_here`, and the object found is the very one made (not a namesake found after
     the one made was deleted)."""

@@ -332,6 +332,7 @@ class LakeFormationGrant(Resource):
 
     kind = "lakeformation:grant"
     shared_by_identity = True  # two projects importing from one database share a grant
+    identity_before_create = True  # what the principal held before: see `_added`
     iam_actions = (
         "lakeformation:ListPermissions",
         "lakeformation:GrantPermissions",
@@ -364,7 +365,19 @@ class LakeFormationGrant(Resource):
         covered = "ALL" in held or set(self.permissions) <= held
         covered_grant = "ALL" in grantable or set(self.grantable) <= grantable
         if covered and covered_grant:
-            return Observed(Status.COMPLETE, identity, detail="granted", owned=True)
+            # In a joined domain the principal may be the owner's (its manage-access role,
+            # the role of an `existing` project), and the permissions found may be the
+            # owner's grant: ours only when the state remembers this set-up made it (the
+            # mark written before the grant call; ADR 26, 48).
+            owned = not ctx.config.domain.joined or ctx.ownership.get(self.key) is True
+            return Observed(
+                Status.COMPLETE, identity, detail="granted", owned=owned, joined=not owned
+            )
+        if ctx.config.domain.joined:
+            # What the principal holds already (the owner's part, in a joined domain): kept
+            # in the state before the grant call (`identity_before_create`), and left by
+            # `delete` (ADR 48).
+            identity["before"] = {"permissions": sorted(held), "grantable": sorted(grantable)}
         return Observed(Status.ABSENT, identity, detail="not granted")
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -383,14 +396,35 @@ class LakeFormationGrant(Resource):
         )
         return {"principal": principal, "resource": resource}
 
+    def _added(self, ctx: Context) -> tuple[list[str], list[str]]:
+        """The permissions and grant options this set-up's grant added: all of them, unless
+        the state remembers what the principal held before (a joined domain, ADR 48)."""
+        before = ctx.remembered_identity(self.key).get("before")
+        if not isinstance(before, dict):
+            return list(self.permissions), list(self.grantable)
+        held, grantable = set(before.get("permissions", [])), set(before.get("grantable", []))
+        return (
+            [] if "ALL" in held else [p for p in self.permissions if p not in held],
+            [] if "ALL" in grantable else [p for p in self.grantable if p not in grantable],
+        )
+
     def delete(self, ctx: Context, observed: Observed) -> None:
+        permissions, grantable = self._added(ctx)
+        if not permissions and not grantable:
+            return
         try:
             ctx.client(self.account, "lakeformation").revoke_permissions(
                 Principal={"DataLakePrincipalIdentifier": observed.identity["principal"]},
                 Resource=observed.identity["resource"],
-                Permissions=list(self.permissions),
-                PermissionsWithGrantOption=list(self.grantable),
+                Permissions=permissions,
+                PermissionsWithGrantOption=grantable,
             )
         except ClientError as exc:
             if aws_code(exc) not in ("EntityNotFoundException", "InvalidInputException"):
                 raise
+
+    def wait_deleted(self, ctx: Context) -> Observed:
+        permissions, grantable = self._added(ctx)
+        if not permissions and not grantable:
+            return Observed.absent("nothing of this set-up's to revoke")
+        return super().wait_deleted(ctx)

@@ -27,7 +27,7 @@ from smus_mesh.config import ApprovalConfig
 from smus_mesh.errors import FailedStatus, StepError
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
-from smus_mesh.resources.datazone import is_conflict, is_not_found, paginate
+from smus_mesh.resources.datazone import is_conflict, is_not_found, joined_unless_made, paginate
 
 _DZ = "datazone:"
 
@@ -348,7 +348,7 @@ class SubscriptionRequest(_SubscriptionBase):
         self.reason = reason
 
     def observe(self, ctx: Context) -> Observed:
-        observed = self._observe(ctx)
+        observed = joined_unless_made(ctx, self.key, self._observe(ctx))  # ADR 48
         if ctx.subscription_wanted(self.consumer, self.table):
             return observed
         status = observed.identity.get("request_status")
@@ -357,7 +357,7 @@ class SubscriptionRequest(_SubscriptionBase):
                 Status.COMPLETE,
                 observed.identity,
                 detail=f"{observed.detail}; to be cancelled",
-                owned=True,
+                owned=observed.owned,
                 drift=(f"{status.lower()}, but {UNSUBSCRIBED}",),
             )
         identity = {**observed.identity, "request_status": "UNSUBSCRIBED"}
