@@ -83,7 +83,11 @@ class StepResult(_Model):
     action: str
     ok: bool
     seconds: float
-    message: str
+    message: str = Field(
+        description="What the step ended as, or why it failed. A `delete` that left the "
+        "object says why, starting `kept:` (a Glue database that holds tables that are not "
+        "the set-up's, ADR 50)."
+    )
 
 
 class Awaiting(_Model):

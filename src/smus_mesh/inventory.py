@@ -153,6 +153,7 @@ class Auditor:
         self._project_dbs_of: dict[str, dict[str, str]] = {}
         #: (domain id, project id, name) of the projects of this set-up's live domains.
         self._live_projects: set[tuple[str, str, str]] = set()
+        self._kept_of: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     # domains ----------------------------------------------------------------------------
@@ -215,6 +216,7 @@ class Auditor:
             for alias in aliases:
                 self._databases_of.pop(alias, None)  # each listing reads them afresh
                 self._project_dbs_of.pop(alias, None)
+                self._kept_of.pop(alias, None)
         listers = self._listers()
 
         def listed(alias: str, cls: str) -> list[Finding]:
@@ -236,12 +238,12 @@ class Auditor:
         return {
             "iam_roles": self._roles,
             "s3_buckets": self._buckets,
-            "glue_databases": self._databases,
+            "glue_databases": self._databases_not_kept,
             "glue_tables": self._tables,
             "athena_workgroups": self._workgroups,
             "cloudformation_stacks": self._stacks,
             "codecommit_repositories": self._repositories,
-            "lakeformation_permissions": self._permissions,
+            "lakeformation_permissions": self._permissions_not_kept,
             "lakeformation_resources": self._registrations,
             "lakeformation_admins": self._admins,
             "ram_shares": self._shares,
@@ -670,6 +672,57 @@ class Auditor:
         for domain in self.our_domains():
             yield Finding("datazone", domain["id"], f"domain {domain['name']} ({domain['status']})")
 
+    # kept for others (ADR 50) -----------------------------------------------------------------
+    def _kept_databases(self, alias: str) -> set[str]:
+        """The set-up's databases (by their parameters) that hold tables that are not its
+        own: `down` keeps them, as DeleteDatabase would delete those tables (ADR 50). A
+        project's database (DataZone's) is not looked in: every table in it counts as the
+        set-up's (`_tables`). Read once per listing."""
+        from smus_mesh.resources.storage import database_tables
+
+        with self._lock:
+            known = self._kept_of.get(alias)
+        if known is not None:
+            return known
+        _, project_dbs = self._database_names(alias)
+        glue = self._client(alias, "glue")
+        kept = set()
+        for name, database in self._existing_databases(alias).items():
+            if name in project_dbs or not self.names.owns_parameters(database.get("Parameters")):
+                continue
+            try:
+                _, others = database_tables(glue, name, self.names)
+            except ClientError as exc:
+                if aws_code(exc) in GONE:
+                    continue
+                raise
+            if others:
+                kept.add(name)
+        with self._lock:
+            return self._kept_of.setdefault(alias, kept)
+
+    def _databases_not_kept(self, alias: str) -> Iterator[Finding]:
+        """The set-up's databases, but those it keeps for others' tables."""
+        kept = self._kept_databases(alias)
+        yield from (f for f in self._databases(alias) if f.id not in kept)
+
+    def _permissions_not_kept(self, alias: str) -> Iterator[Finding]:
+        """The set-up's Lake Formation grants, but those on a database it keeps for others'
+        tables (or on its tables) to principals that are not the set-up's: theirs."""
+        kept = self._kept_databases(alias)
+        for finding in self._permissions(alias):
+            entry = finding.data.get("entry", {})
+            resource = entry.get("Resource", {})
+            database = (
+                resource.get("Database", {}).get("Name")
+                or resource.get("Table", {}).get("DatabaseName")
+                or resource.get("TableWithColumns", {}).get("DatabaseName")
+            )
+            principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+            if database in kept and not self._principal_is_ours(principal):
+                continue
+            yield finding
+
     # deleting -------------------------------------------------------------------------------
     def sweep(
         self, inventory: Inventory, report: Callable[[str], None], kept_for: str = ""
@@ -708,7 +761,10 @@ class Auditor:
             for alias, classes in inventory.accounts.items():
                 for finding in classes.get(cls, []):
                     try:
-                        self._delete(alias, finding)
+                        kept = self._delete(alias, finding)
+                        if kept:
+                            report(f"leftover {cls} {finding.id} in {alias} {kept}")
+                            continue
                         report(f"deleted leftover {cls} {finding.id} in {alias}")
                     except ClientError as exc:
                         if aws_code(exc) in GONE:
@@ -770,9 +826,10 @@ class Auditor:
                 stop=self.clients.stop,
             )
 
-    def _delete(self, alias: str, finding: Finding) -> None:
+    def _delete(self, alias: str, finding: Finding) -> str:
+        """Delete one finding; "" when done, else why it was kept instead."""
         from smus_mesh.resources.iam import delete_role
-        from smus_mesh.resources.storage import empty_and_delete_bucket
+        from smus_mesh.resources.storage import delete_database, empty_and_delete_bucket
 
         client = self._client
         match finding.cls:
@@ -804,8 +861,12 @@ class Auditor:
             case "glue_tables":
                 database, table = finding.id.split(".", 1)
                 client(alias, "glue").delete_table(DatabaseName=database, Name=table)
-            case "glue_databases":
+            case "glue_databases" if finding.id in self._database_names(alias)[1]:
+                # A project's database (DataZone's): each table in it is the set-up's.
                 client(alias, "glue").delete_database(Name=finding.id)
+            case "glue_databases":
+                # Ours by its parameters: kept if it holds tables that are not (ADR 50).
+                return delete_database(client(alias, "glue"), finding.id, self.names)
             case "lakeformation_resources":
                 client(alias, "lakeformation").deregister_resource(ResourceArn=finding.id)
             case "lakeformation_admins":
@@ -821,3 +882,4 @@ class Auditor:
                 empty_and_delete_bucket(client(alias, "s3"), finding.id)
             case "iam_roles":
                 delete_role(client(alias, "iam"), finding.id)
+        return ""

@@ -23,6 +23,7 @@ from smus_mesh.errors import UserError
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, Deployed, SetUpOnce, example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq, mutating_calls
+from tests.e2e.test_down import KEPT, assert_kept_for_the_neighbour, neighbour_table
 from tests.e2e.test_neighbours import other_document, other_up
 from tests.support import CONSUMER_ACCOUNT, Cloud
 
@@ -421,3 +422,33 @@ def test_every_change_converges_beside_a_neighbour(
     assert inventory_diff(before, cloud.inventory()) == {}
     assert other().audit().to_dict() == other_audit
     assert other().plan().changes() == []
+
+
+def test_a_database_that_left_the_config_is_kept_when_it_holds_a_table_not_ours(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
+) -> None:
+    """`up` deletes the database of a table that left the config (ADR 19) only when no table
+    in it is another's (ADR 50): a team's table added to it keeps it."""
+    state, before = deployed_example.state, deployed_example.before
+    ledger = {
+        **copy.deepcopy(ORDERS),
+        "name": "ledger",
+        "database": "ledger_db",
+        "table": "ledger",
+        "location": "s3://smus-mesh-demo-retail-111111111111/ledger/",
+    }
+    with_ledger = _edit(example_document(), lambda d: d["tables"].append(ledger))
+    report = make_workspace(with_ledger, state).up()
+    assert report.ok, [f.message for f in report.failures]
+    table = neighbour_table(cloud, "ledger_db")
+
+    report = make_workspace(state=state).up()
+    assert report.ok, [f.message for f in report.failures]
+    (result,) = [r for r in report.results if r.key == "glue:database/producer/ledger_db"]
+    assert (result.action, result.ok, result.message) == ("delete", True, KEPT)
+    assert make_workspace(state=state).plan().changes() == []
+
+    report, leftovers = make_workspace(state=state).down()
+    assert report.ok, [f.message for f in report.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert_kept_for_the_neighbour(cloud, "ledger_db", table, before)

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.engine.workspace import Workspace
+from smus_mesh.inventory import Inventory
 from smus_mesh.resources.subscriptions import GrantPolls, SubscriptionRequest, subscriptions_of
 from tests.e2e.conftest import Deployed, example_document
 from tests.e2e.helpers import (
@@ -420,3 +421,118 @@ def test_pre_existing_bucket_table_role_and_admin_survive_up_and_down(
     _down_leaves_nothing(cloud, make_workspace(document, state), before, "pre-existing kept")
     # ... and `down` gave it back; everything else is exactly as it was.
     assert _describe_existing(cloud) == existing
+
+
+# --- a database of ours that holds tables that are not (ADR 50) -----------------------------
+
+NEIGHBOUR_TABLE = {
+    "Name": "finance_ledger",
+    "TableType": "EXTERNAL_TABLE",
+    "Parameters": {"classification": "csv", "owner": "finance"},
+    "StorageDescriptor": {
+        "Columns": [{"Name": "entry", "Type": "string"}, {"Name": "amount", "Type": "int"}],
+        "Location": "s3://finance-ledger-111111111111/ledger/",
+    },
+}
+#: What of a Glue table its owner reads back (the rest is bookkeeping: times, versions).
+TABLE_FIELDS = ("Name", "DatabaseName", "TableType", "Parameters", "StorageDescriptor")
+
+
+def neighbour_table(cloud: Cloud, database: str) -> dict[str, Any]:
+    """A team's own table in `database`, made with plain boto3 (Glue CreateTable)."""
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    glue.create_table(DatabaseName=database, TableInput=NEIGHBOUR_TABLE)
+    return _table_as_read(cloud, database)
+
+
+def _table_as_read(cloud: Cloud, database: str) -> dict[str, Any]:
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    table = glue.get_table(DatabaseName=database, Name=NEIGHBOUR_TABLE["Name"])["Table"]
+    return {k: table.get(k) for k in TABLE_FIELDS}
+
+
+KEPT = (
+    "kept: it holds 1 table(s) that are not this set-up's (finance_ledger), which "
+    "DeleteDatabase would delete with it"
+)
+
+
+def assert_kept_for_the_neighbour(
+    cloud: Cloud, database: str, table: dict[str, Any], before: dict[str, Any]
+) -> None:
+    """`database` is there, with the neighbour's table as it was and none of the set-up's;
+    once the neighbour deletes its table and a person the database, every account is as
+    it was before `up`."""
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    assert _table_as_read(cloud, database) == table
+    tables = glue.get_tables(DatabaseName=database)["TableList"]
+    assert [t["Name"] for t in tables] == ["finance_ledger"]
+    glue.delete_table(DatabaseName=database, Name="finance_ledger")
+    glue.delete_database(Name=database)
+    assert_inventory_unchanged(before, cloud.inventory(), f"{database} kept for a neighbour")
+
+
+def test_down_keeps_a_database_that_holds_a_table_not_ours(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
+) -> None:
+    """Glue's DeleteDatabase deletes every table in the database: a team's table added to
+    the database `up` made keeps it. `down` deletes only its own table and says why the
+    database is kept, naming the table; the run succeeds and the audit counts neither the
+    database nor the grants on it that are not the set-up's as leftovers (as for what
+    `down` leaves because it is not the set-up's), so the state file goes. Run again,
+    `down` changes nothing."""
+    state, before = deployed_example.state, deployed_example.before
+    table = neighbour_table(cloud, "retail")
+
+    report, leftovers = make_workspace(state=state).down()
+    assert report.ok, [f.message for f in report.failures]
+    (result,) = [r for r in report.results if r.key == "glue:database/producer/retail"]
+    assert result.to_dict()["message"] == KEPT
+    assert (result.action, result.ok) == ("delete", True)
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert not state.exists()
+    assert make_workspace(state=state).audit().count() == 0
+
+    since = last_seq(cloud)
+    report, leftovers = make_workspace(state=state).down()
+    assert report.ok and leftovers.count() == 0
+    assert mutating_calls(cloud, since) == []
+    assert_kept_for_the_neighbour(cloud, "retail", table, before)
+
+
+def test_the_sweep_keeps_a_database_that_holds_a_table_not_ours(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
+) -> None:
+    """The sweep after `down`'s steps deletes what the audit found; a table not the set-up's
+    that appears in one of its databases after the audit keeps the database the same way:
+    the set-up's own table is deleted, the team's left. (The sweep of the database's
+    findings alone, while the set-up is up, so that its grants on it can still be revoked.)"""
+    state, before = deployed_example.state, deployed_example.before
+    workspace = make_workspace(state=state)
+    found = workspace.audit()  # reads the set-up id from the state, as `down` does
+    retail = {
+        cls: [f for f in found.accounts["producer"][cls] if "retail" in f.id]
+        for cls in ("glue_tables", "glue_databases", "lakeformation_permissions")
+    }
+    assert [(f.id, f.why) for f in retail["glue_tables"]] == [
+        ("retail.inventory", "created by smus-mesh")
+    ]
+    assert [(f.id, f.why) for f in retail["glue_databases"]] == [("retail", "created by smus-mesh")]
+    table = neighbour_table(cloud, "retail")  # after the audit
+    said: list[str] = []
+    auditor = workspace.auditor()
+    errors = auditor.sweep(Inventory({"producer": retail}, found.account_ids), said.append)
+    assert errors == []
+    assert said[-2:] == [
+        "deleted leftover glue_tables retail.inventory in producer",
+        f"leftover glue_databases retail in producer {KEPT}",
+    ]
+    # Listed again, it is not a leftover: the set-up keeps it for the team's table.
+    assert "retail" not in [
+        f.id for f in workspace.auditor().run().accounts["producer"]["glue_databases"]
+    ]
+
+    report, leftovers = make_workspace(state=state).down()
+    assert report.ok, [f.message for f in report.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert_kept_for_the_neighbour(cloud, "retail", table, before)

@@ -365,3 +365,57 @@ def test_a_set_up_of_the_same_name_leaves_the_first_ones_lake_formation_parts(
     assert [s.key for s in _workspace(example_document(), first).plan().changes()] == []
     results = Collaboration(_workspace(example_document(), first)).run_checks()
     assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]
+
+
+def test_a_neighbour_set_ups_table_in_our_database_survives_our_down(
+    cloud: Cloud, tmp_path: Path, fast_polling: None, deployed_example: Deployed
+) -> None:
+    """`other` puts its table in the database `demo` made (`retail`): it uses the database
+    as one that is not its own and creates its table inside. `demo`'s `down` keeps the
+    database for it (DeleteDatabase would delete `other`'s table, ADR 50), and `other`
+    still works; `other`'s `down` deletes only its table and leaves the database, which is
+    not its own."""
+    document = other_document()
+    table = document["tables"][0]
+    table["database"], table["table"] = "retail", "inventory_other"
+    other_state = tmp_path / "other.json"
+    report = _workspace(document, other_state).up()
+    assert report.ok, [f.message for f in report.failures]
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    assert sorted(t["Name"] for t in glue.get_tables(DatabaseName="retail")["TableList"]) == [
+        "inventory",
+        "inventory_other",
+    ]
+    demo = lambda: _workspace(example_document(), deployed_example.state)  # noqa: E731
+
+    down, leftovers = demo().down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    (result,) = [r for r in down.results if r.key == "glue:database/producer/retail"]
+    assert result.message == (
+        "kept: it holds 1 table(s) that are not this set-up's (inventory_other), which "
+        "DeleteDatabase would delete with it"
+    )
+    results = Collaboration(_workspace(document, other_state)).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [(True, EXPECTED_ROWS)]
+    changes = {s.key for s in _workspace(document, other_state).plan().changes()}
+    assert "glue:database/producer/retail" not in changes
+    # Not the database's doing: `demo`'s `down` removed the operator's Lake Formation
+    # administrator entry, which both set-ups use (`demo` added it), and gave the database
+    # back the IAM_ALLOWED_PRINCIPALS grant its `up` had revoked. `other`'s `up` converges.
+    assert changes <= {"lakeformation:admin/producer", "lakeformation:lf-only/inventory"}
+    report = _workspace(document, other_state).up()
+    assert report.ok, [f.message for f in report.failures]
+    assert [s.key for s in _workspace(document, other_state).plan().changes()] == []
+
+    down, leftovers = _workspace(document, other_state).down()
+    assert down.ok, [f.message for f in down.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert glue.get_tables(DatabaseName="retail")["TableList"] == []
+    # Empty now, and no set-up's: a person deletes it (`demo`'s state file, with the id its
+    # parameters name, went with its `down`); then every account is as it was.
+    assert demo().audit().count() == 0
+    glue.delete_database(Name="retail")
+    after = cloud.inventory()
+    before = deployed_example.before
+    assert inventory_diff(before, after) == {}, json.dumps(inventory_diff(before, after), indent=1)

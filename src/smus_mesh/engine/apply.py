@@ -568,11 +568,13 @@ class Executor:
         observed = self._plan_observed.get(step.key)
         if observed is None or self._stale:
             observed = observe_safely(resource, self.ctx)
+        kept = ""
         if observed.status != Status.ABSENT:
-            resource.delete(self.ctx, observed)
-            resource.wait_deleted(self.ctx)
+            kept = resource.delete(self.ctx, observed) or ""
+            if not kept:
+                resource.wait_deleted(self.ctx)
         self.state.forget(resource.key)
-        return ""
+        return kept
 
     def _observed(self, step: Step) -> Observed:
         return self._plan_observed.get(step.key, Observed.absent())

@@ -101,8 +101,11 @@ class Resource(ABC):
         raise NotImplementedError(f"{self.kind} cannot be updated in place")
 
     @abstractmethod
-    def delete(self, ctx: Context, observed: Observed) -> None:
-        """Start deleting it (it exists and this set-up owns it)."""
+    def delete(self, ctx: Context, observed: Observed) -> str | None:
+        """Start deleting it (it exists and this set-up owns it). A resource that finds it
+        must not be deleted after all (a Glue database holding tables that are not this
+        set-up's, ADR 50) keeps it and returns why: it is then neither waited for nor
+        remembered as this set-up's."""
 
     def wait_deleted(self, ctx: Context) -> Observed:
         """Wait until ABSENT."""

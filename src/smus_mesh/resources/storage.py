@@ -23,6 +23,7 @@ from smus_mesh.config_rules import ColumnType
 from smus_mesh.errors import UserError, aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
+from smus_mesh.resources.naming import Names
 
 OWNER_METADATA = "smus-mesh-setup"
 OWNER_ID_METADATA = "smus-mesh-setup-id"
@@ -309,7 +310,13 @@ class GlueDatabase(Resource):
     """
 
     kind = "glue:database"
-    iam_actions = ("glue:GetDatabase", "glue:CreateDatabase", "glue:DeleteDatabase")
+    iam_actions = (
+        "glue:GetDatabase",
+        "glue:CreateDatabase",
+        "glue:GetTables",
+        "glue:DeleteTable",
+        "glue:DeleteDatabase",
+    )
 
     def __init__(
         self, account: str, database: str, existing: bool, depends_on: tuple[str, ...] = ()
@@ -350,12 +357,53 @@ class GlueDatabase(Resource):
         )
         return {"name": self.database, "catalog_id": ctx.account_id(self.account)}
 
-    def delete(self, ctx: Context, observed: Observed) -> None:
+    def delete(self, ctx: Context, observed: Observed) -> str:
+        return delete_database(ctx.client(self.account, "glue"), self.database, ctx.names)
+
+
+#: How many of the tables that keep a database `down` names (the rest are counted).
+NAMED_TABLES = 3
+
+
+def database_tables(glue: Any, database: str, names: Names) -> tuple[list[str], list[str]]:
+    """The tables (and resource links) of `database`: (this set-up's, the others), each
+    sorted; this set-up's carry its parameters."""
+    ours: list[str] = []
+    others: list[str] = []
+    for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
+        for table in page["TableList"]:
+            mine = names.owns_parameters(table.get("Parameters"))
+            (ours if mine else others).append(table["Name"])
+    return sorted(ours), sorted(others)
+
+
+def delete_database(glue: Any, database: str, names: Names) -> str:
+    """Delete a database of this set-up, unless it holds tables that are not this
+    set-up's: DeleteDatabase deletes every table in it (ADR 50). Such a database is kept,
+    with only this set-up's tables deleted from it. Returns why it was kept, "" when it
+    was deleted (or was already gone)."""
+    try:
+        ours, others = database_tables(glue, database, names)
+        if not others:
+            glue.delete_database(Name=database)
+            return ""
+    except ClientError as exc:
+        if aws_code(exc) != "EntityNotFoundException":
+            raise
+        return ""
+    for table in ours:
         try:
-            ctx.client(self.account, "glue").delete_database(Name=self.database)
+            glue.delete_table(DatabaseName=database, Name=table)
         except ClientError as exc:
             if aws_code(exc) != "EntityNotFoundException":
                 raise
+    named = ", ".join(others[:NAMED_TABLES])
+    if len(others) > NAMED_TABLES:
+        named += f" and {len(others) - NAMED_TABLES} more"
+    return (
+        f"kept: it holds {len(others)} table(s) that are not this set-up's ({named}), which "
+        "DeleteDatabase would delete with it"
+    )
 
 
 @register
