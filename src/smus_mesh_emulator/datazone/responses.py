@@ -8,7 +8,9 @@ botocore paginator model, and the dict is serialised through the output shape
 against moto's serialiser (once per operation and `wire.signature` of the result, ADR 35),
 and every response's bytes are parsed back by botocore and validated against the model
 (`validation.py`); a response that differs or breaks the model fails the request with a
-500 that names the problem.
+500 that names the problem. An operation whose input has an idempotency token
+(`clientToken`) answers a repeat of a successful request with the remembered response
+(idempotency.py, ADR 53).
 
 Any other operation fails closed at once: HTTP 501 `NotImplemented`, which
 botocore does not retry, naming the operation.
@@ -28,7 +30,8 @@ from smus_mesh_emulator.accounts import caller_arn, principal_of
 from smus_mesh_emulator.datazone import wire
 from smus_mesh_emulator.datazone.common import Caller
 from smus_mesh_emulator.datazone.constraints import constraint_errors, message
-from smus_mesh_emulator.datazone.exceptions import ValidationException
+from smus_mesh_emulator.datazone.exceptions import ConflictException, ValidationException
+from smus_mesh_emulator.datazone.idempotency import TokenReused, client_tokens, fingerprint
 from smus_mesh_emulator.datazone.models import DataZoneBackend, datazone_backends
 from smus_mesh_emulator.routes import routed
 from smus_mesh_emulator.runtime import RUNTIME
@@ -55,6 +58,36 @@ def implemented_operations() -> frozenset[str]:
         for op in _service_model().operation_names
         if callable(getattr(DataZoneBackend, camelcase_to_underscores(op), None))
     )
+
+
+@cache
+def idempotency_token(operation: str) -> str | None:
+    """The input member of `operation` that is its idempotency token (`clientToken`), or
+    None: the operation takes none."""
+    shape = _service_model().operation_model(operation).input_shape
+    if shape is None:
+        return None
+    tokens = [
+        name for name, member in shape.members.items() if member.metadata.get("idempotencyToken")
+    ]
+    return tokens[0] if tokens else None
+
+
+def _token_reused(operation: str, token: str) -> Exception:
+    """The error for a client token sent again with other parameters. Unverified: DataZone
+    documents no answer for it, and its model has no IdempotentParameterMismatch error.
+    The AWS services that document one answer ConflictException (409) for it (Verified
+    Permissions, Directory Service Data, ...), so that, where the operation's model lists
+    it; ValidationException (400) where it does not (CreateUserProfile, RemovePolicyGrant,
+    ...), so that a client written from the model recognises the answer (ADR 53)."""
+    message = (
+        f"Client token {token} was already used by a {operation} request with different "
+        "parameters: send that request again unchanged, or use a new client token"
+    )
+    errors = {shape.name for shape in _service_model().operation_model(operation).error_shapes}
+    if "ConflictException" in errors:
+        return ConflictException(message)
+    return ValidationException(message)
 
 
 def _not_implemented(operation: str) -> tuple[int, dict[str, str], str]:
@@ -115,6 +148,28 @@ class DataZoneResponse(BaseResponse):
         broken = constraint_errors(_service_model().operation_model(operation).input_shape, params)
         if broken:
             return self.serialized(ActionResult(ValidationException(message(broken))))
+        token_member = idempotency_token(operation)
+        token = params.get(token_member) if token_member else None
+        if not token:
+            return self._run(operation, method, params)
+        # A client token (idempotency.py, ADR 53): a retry answers what the first attempt did.
+        tokens = client_tokens[self.current_account][self.region]
+        request = fingerprint(params, str(token_member))
+        try:
+            remembered = tokens.recall(operation, str(token), request)
+        except TokenReused:
+            return self.serialized(ActionResult(_token_reused(operation, str(token))))
+        if remembered is not None:
+            headers = dict(remembered.headers)
+            headers.update(self.response_headers)
+            return remembered.status, headers, remembered.body
+        response = self._run(operation, method, params)
+        if 200 <= int(response[0]) < 300:
+            tokens.remember(operation, str(token), request, response)
+        return response
+
+    def _run(self, operation: str, method: Any, params: dict[str, Any]) -> Any:
+        """(status, headers, body) of the backend's answer to the request."""
         try:
             result = method(self.caller, params)
         except Exception as exc:
