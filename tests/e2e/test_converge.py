@@ -17,15 +17,20 @@ import pytest
 
 from smus_mesh.collaboration import Collaboration
 from smus_mesh.config import parse_config
-from smus_mesh.engine.plan import Action
+from smus_mesh.engine.plan import LEFT_THE_CONFIG, REPLACED, Action
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import UserError
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, Deployed, SetUpOnce, example_document
 from tests.e2e.helpers import calls_since, inventory_diff, last_seq, mutating_calls
-from tests.e2e.test_down import KEPT, assert_kept_for_the_neighbour, neighbour_table
+from tests.e2e.test_down import (
+    KEPT,
+    _table_as_read,
+    assert_kept_for_the_neighbour,
+    neighbour_table,
+)
 from tests.e2e.test_neighbours import other_document, other_up
-from tests.support import CONSUMER_ACCOUNT, Cloud
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 
 def _workspace(document: dict[str, Any], state: Path) -> Workspace:
@@ -452,3 +457,142 @@ def test_a_database_that_left_the_config_is_kept_when_it_holds_a_table_not_ours(
     assert report.ok, [f.message for f in report.failures]
     assert leftovers.count() == 0, leftovers.to_dict()
     assert_kept_for_the_neighbour(cloud, "ledger_db", table, before)
+
+
+def test_a_table_moved_to_another_database_converges_beside_a_neighbour(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
+) -> None:
+    """The config moves the example's table to another Glue database: `up` tears down what
+    hung on the old table in AWS's order (the subscription revoked, the listing unpublished,
+    then the asset deleted: DeleteAsset refuses a published asset), makes the table anew
+    where the config says, and the consumer reads it there. Then nothing is left to do, and
+    `down` leaves the accounts as they were; a team's own database, made beside it with
+    plain boto3, is never touched."""
+    state, before = deployed_example.state, deployed_example.before
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    glue.create_database(DatabaseInput={"Name": "ledger_team", "Description": "finance"})
+    table = neighbour_table(cloud, "ledger_team")
+    neighbour_database = glue.get_database(Name="ledger_team")["Database"]
+
+    def moved(d: dict[str, Any]) -> None:
+        d["tables"][0]["database"] = "retail_v2"
+
+    document = _edit(example_document(), moved)
+    plan = make_workspace(document, state).plan()
+    deleted = [(s.key, s.reason) for s in plan.changes() if s.action == Action.DELETE]
+    # The keys that stay, for objects of the new place now: their old objects go first.
+    assert deleted == [
+        ("datazone:subscription-request/consumer/inventory", REPLACED),
+        ("datazone:listing/inventory", REPLACED),
+        ("datazone:import/producer/retail", LEFT_THE_CONFIG),
+        ("datazone:data-source/producer/retail", LEFT_THE_CONFIG),
+        ("lakeformation:grant/producer/inventory/project/table", REPLACED),
+        ("lakeformation:grant/producer/inventory/manage-access/table", REPLACED),
+        ("lakeformation:grant/producer/retail/project/database", LEFT_THE_CONFIG),
+        ("lakeformation:grant/producer/retail/manage-access/database", LEFT_THE_CONFIG),
+        ("lakeformation:lf-only/inventory", REPLACED),
+        ("glue:table/inventory", REPLACED),
+        ("glue:database/producer/retail", LEFT_THE_CONFIG),
+    ]
+    created = {s.key for s in plan.changes() if s.action == Action.CREATE}
+    assert {key for key, _ in deleted} - created == {
+        "datazone:import/producer/retail",
+        "datazone:data-source/producer/retail",
+        "lakeformation:grant/producer/retail/project/database",
+        "lakeformation:grant/producer/retail/manage-access/database",
+        "glue:database/producer/retail",
+    }
+    seq = last_seq(cloud)
+    report = make_workspace(document, state).up()
+    assert report.ok, [(f.key, f.message) for f in report.failures]
+    # AWS's teardown order (workflow.md 2.2): revoked, unpublished, then the asset deleted.
+    writes = [
+        c["operation"]
+        for c in calls_since(cloud, seq)
+        if c["service"] == "datazone" and c["mutating"]
+    ]
+    assert writes == [
+        "RevokeSubscription",
+        "DeleteSubscriptionGrant",
+        "CreateListingChangeSet",  # UNPUBLISH
+        "DeleteAsset",
+        "DeleteDataSource",
+        "CreateDataSource",
+        "StartDataSourceRun",
+        "CreateListingChangeSet",  # PUBLISH
+        "CreateSubscriptionRequest",
+        "AcceptSubscriptionRequest",
+    ]
+    assert [t["Name"] for t in glue.get_tables(DatabaseName="retail_v2")["TableList"]] == [
+        "inventory"
+    ]
+    databases = {d["Name"] for d in glue.get_databases()["DatabaseList"]}
+    assert "retail" not in databases, databases
+    results = Collaboration(make_workspace(document, state)).run_checks()
+    assert [(r.ok, r.rows) for r in results] == [
+        (True, [["faro", "120"], ["lisbon", "450"], ["porto", "4295"]])
+    ], [(r.name, r.rows, r.message) for r in results]
+    assert make_workspace(document, state).plan().changes() == []
+
+    report, leftovers = make_workspace(document, state).down()
+    assert report.ok, [(f.key, f.message) for f in report.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert glue.get_database(Name="ledger_team")["Database"] == neighbour_database
+    assert _table_as_read(cloud, "ledger_team") == table
+    glue.delete_table(DatabaseName="ledger_team", Name="finance_ledger")
+    glue.delete_database(Name="ledger_team")
+    assert inventory_diff(before, cloud.inventory()) == {}
+
+
+def test_a_table_moved_out_of_a_database_leaves_the_other_tables_subscriptions(
+    cloud: Cloud, make_workspace: Callable[..., Workspace], deployed_example: Deployed
+) -> None:
+    """Of two tables of one database, one moves: only its objects are made anew. The data
+    source of the database it left stays (its filter follows), and the other table keeps
+    its asset, its listing and the consumer's subscription: the same ids as before. A
+    team's own table in that database, made with plain boto3, outlives it all."""
+    state, before = deployed_example.state, deployed_example.before
+    table = neighbour_table(cloud, "retail")
+    with_orders = _edit(_edit(example_document(), _add_orders), _subscribe_orders)
+    report = make_workspace(with_orders, state).up()
+    assert report.ok, [(f.key, f.message) for f in report.failures]
+
+    def ids_of(document: dict[str, Any]) -> dict[str, Any]:
+        rows = make_workspace(document, state).status()
+        wanted = (
+            "datazone:data-source/producer/retail",
+            "datazone:listing/inventory",
+            "datazone:subscription-request/consumer/inventory",
+        )
+        return {r["key"]: r["identity"] for r in rows if r["key"] in wanted}
+
+    staying = ids_of(with_orders)
+    moved = _edit(with_orders, lambda d: d["tables"][1].update(database="archive"))
+    plan = make_workspace(moved, state).plan()
+    assert {s.key: s.action.value for s in plan.changes() if s.action == Action.UPDATE} == {
+        "datazone:data-source/producer/retail": "update"
+    }
+    report = make_workspace(moved, state).up()
+    assert report.ok, [(f.key, f.message) for f in report.failures]
+    assert ids_of(moved) == staying
+    # Nothing of the old place is left: its table, asset and listing (so its subscription).
+    glue = cloud.client("glue", DOMAIN_ACCOUNT)
+    assert sorted(t["Name"] for t in glue.get_tables(DatabaseName="retail")["TableList"]) == [
+        "finance_ledger",
+        "inventory",
+    ]
+    datazone = cloud.client("datazone", DOMAIN_ACCOUNT)
+    domain_id = make_workspace(moved, state).outputs()["domain"]["id"]
+    assets = datazone.search(domainIdentifier=domain_id, searchScope="ASSET", searchText="orders")
+    listings = datazone.search_listings(domainIdentifier=domain_id, searchText="orders")
+    assert len(assets["items"]) == len(listings["items"]) == 1, (assets, listings)
+    assert staying["datazone:subscription-request/consumer/inventory"]["subscription_id"]
+    assert staying["datazone:listing/inventory"]["listing_id"]
+    results = Collaboration(make_workspace(moved, state)).run_checks()
+    assert [r.ok for r in results] == [True, True], [(r.name, r.rows, r.message) for r in results]
+    assert make_workspace(moved, state).plan().changes() == []
+
+    report, leftovers = make_workspace(moved, state).down()
+    assert report.ok, [(f.key, f.message) for f in report.failures]
+    assert leftovers.count() == 0, leftovers.to_dict()
+    assert_kept_for_the_neighbour(cloud, "retail", table, before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,62 @@ def test_dependencies_outside_the_graph_order_nothing() -> None:
     assert removed.ancestors("fake:thing/grant") == {"fake:thing/listing"}
     with pytest.raises(PlanError, match="unknown step"):
         Graph([Fake("listing", ("fake:thing/import",))])
+
+
+def _graph(document: dict[str, Any]) -> tuple[Graph, dict[str, str]]:
+    builder = SetupBuilder(parse_config(document, "example"))
+    return Graph(builder.build()), builder.keys
+
+
+def test_a_table_moved_to_another_database_replaces_what_hangs_on_it() -> None:
+    """ADR 52: the keys that stay but stand for objects of the new database now (the table,
+    its grants, its listing and the subscriptions to it); the import, the data source and
+    the database grants have keys of their own, which left the config."""
+    before, k = _graph(example())
+    moved = example()
+    moved["tables"][0]["database"] = "retail_v2"
+    after, _ = _graph(moved)
+    assert before.replaced_in(after) == {
+        k["table:inventory"],
+        k["lf-only:inventory"],
+        k["lf-grant:producer:inventory:project:table"],
+        k["lf-grant:producer:inventory:manage-access:table"],
+        k["listing:inventory"],
+        k["request:consumer:inventory"],
+        k["approval:consumer:inventory"],
+        k["grant:consumer:inventory"],
+    }
+    assert k["import:producer:retail"] not in after
+    assert before.replaced_in(_graph(example())[0]) == frozenset()
+
+
+def test_what_a_moved_table_leaves_behind_in_its_database_is_not_replaced() -> None:
+    """Only the moved table's keys: the data source and import of the database it left stay
+    the same objects (their filter follows), and so do the other table's listing and
+    subscription."""
+    orders = {
+        **example()["tables"][0],
+        "name": "orders",
+        "table": "orders",
+        "location": "s3://smus-mesh-demo-retail-111111111111/orders/",
+    }
+    document = example()
+    document["tables"].append(orders)
+    document["projects"][0]["imports"].append("orders")
+    document["subscriptions"][0]["tables"].append("orders")
+    before, k = _graph(document)
+    document["tables"][1]["database"] = "archive"
+    after, _ = _graph(document)
+    replaced = before.replaced_in(after)
+    assert replaced == {
+        k["table:orders"],
+        k["lf-only:orders"],
+        k["lf-grant:producer:orders:project:table"],
+        k["lf-grant:producer:orders:manage-access:table"],
+        k["listing:orders"],
+        k["request:consumer:orders"],
+        k["approval:consumer:orders"],
+        k["grant:consumer:orders"],
+    }
+    for alias in ("data-source:producer:retail", "import:producer:retail", "listing:inventory"):
+        assert k[alias] in after and k[alias] not in replaced

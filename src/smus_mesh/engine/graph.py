@@ -92,6 +92,22 @@ class Graph:
         order = self.reversed()
         return [r for r in order if not r.deleted_last] + [r for r in order if r.deleted_last]
 
+    def replaced_in(self, after: Graph) -> frozenset[str]:
+        """The keys of this graph (the last applied config's) that `after` (the current
+        config's) still has, but for another AWS object (ADR 52): what the key stands for
+        changed (a table moved to another database), or what its object is part of did (the
+        table's grants, its listing's subscriptions). `up` removes the old objects, in
+        teardown order, before it makes the new ones."""
+        replaced: set[str] = set()
+        for resource in self.ordered():  # what it belongs to comes first: decided already
+            if resource.key not in after:
+                continue
+            if resource.stands_for() != after.get(resource.key).stands_for() or any(
+                key in replaced for key in resource.belongs_to()
+            ):
+                replaced.add(resource.key)
+        return frozenset(replaced)
+
     def ancestors(self, key: str) -> set[str]:
         seen: set[str] = set()
         stack = [d for d in self.get(key).depends_on if d in self._nodes]

@@ -350,6 +350,9 @@ def plan_down(graph: Graph, ctx: Context, observed: dict[str, Observed]) -> Plan
 
 #: Why `up` deletes what the state knows and the config no longer has.
 LEFT_THE_CONFIG = "left the config; created by this set-up"
+#: Why `up` deletes what a key of the config stood for before it names another object
+#: (ADR 52): the key's step then makes the new one.
+REPLACED = "the config names another object for it now; the old one, created by this set-up"
 
 
 def plan_removal(
@@ -357,6 +360,7 @@ def plan_removal(
     ctx: Context,
     observed: dict[str, Observed],
     staying: dict[str, Observed] | None = None,
+    replaced: frozenset[str] = frozenset(),
 ) -> Plan:
     """What `up` deletes because it left the config (ADR 19): `down`'s decision table over
     the resources of the last applied config that the current one no longer has, in
@@ -364,7 +368,10 @@ def plan_removal(
 
     One AWS object can stand for two keys (the Lake Formation grant to an account's
     manage-access role on a database that two projects import): what a key that stays in
-    the config (`staying`, observed the same way) still stands for is left."""
+    the config (`staying`, observed the same way) still stands for is left.
+
+    `replaced`: keys the config still has, for another object now (ADR 52): their old
+    object is deleted the same way, and their step in `up`'s plan makes the new one."""
     still_used = {
         _identity_text(seen): key
         for key, seen in (staying or {}).items()
@@ -393,5 +400,6 @@ def plan_removal(
                 )
             )
             continue
-        steps.append(_down_step(resource, seen, ctx, dependents, LEFT_THE_CONFIG))
+        why = REPLACED if resource.key in replaced else LEFT_THE_CONFIG
+        steps.append(_down_step(resource, seen, ctx, dependents, why))
     return Plan("remove", tuple(steps), observed)

@@ -328,7 +328,8 @@ class Workspace:
         if applied == self.config:
             return None
         before = Graph(SetupBuilder(applied).build())
-        gone = [r for r in before.ordered() if r.key not in self.graph]
+        replaced = before.replaced_in(self.graph)
+        gone = [r for r in before.ordered() if r.key not in self.graph or r.key in replaced]
         if not gone:
             return None
         needed = {r.key for r in gone}
@@ -337,16 +338,17 @@ class Workspace:
         # What stays and is of a kind that goes: it may be the very object a removed key
         # stands for too (plan_removal leaves that), so it is observed as well.
         gone_kinds = {r.kind for r in gone if r.shared_by_identity}
-        alike = {r.key for r in before.ordered() if r.key in self.graph and r.kind in gone_kinds}
+        staying_keys = {r.key for r in before.ordered() if r.key in self.graph} - replaced
+        alike = {key for key in staying_keys if before.get(key).kind in gone_kinds}
         observing = needed | alike
         for key in alike:
             observing |= before.ancestors(key)
         ctx = self.context(state, config=applied)
         observed = observe_all(before, ctx, only=observing)
-        kept = [r.key for r in before.ordered() if r.key not in needed or r.key in self.graph]
+        kept = [r.key for r in before.ordered() if r.key not in needed or r.key in staying_keys]
         graph = Graph(gone, outside=kept)
         staying = {key: observed[key] for key in alike}
-        return Removal(graph, ctx, plan_removal(graph, ctx, observed, staying))
+        return Removal(graph, ctx, plan_removal(graph, ctx, observed, staying, replaced))
 
     # operations ------------------------------------------------------------------------
     def plan(self, operation: str = "up") -> Plan:

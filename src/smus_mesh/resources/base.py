@@ -115,6 +115,19 @@ class Resource(ABC):
         """Decision table: FAILED -> delete and create again (True) or stop (False)."""
         return False
 
+    def stands_for(self) -> tuple[Any, ...]:
+        """What names its AWS object besides its key (a table's database and name): when an
+        edited config gives the same key another value, the key stands for another object,
+        and `up` removes the old one before making the new (ADR 52). () for kinds whose
+        key says it all."""
+        return ()
+
+    def belongs_to(self) -> tuple[str, ...]:
+        """Keys of the resources whose object this one's is part of (a listing's asset, a
+        grant's table): when one of them stands for another object, so does this one
+        (ADR 52)."""
+        return ()
+
 
 #: kind -> resource class, filled by `register`.
 REGISTRY: dict[str, type[Resource]] = {}

@@ -479,6 +479,11 @@ class Listing(Resource):
         self.domain_key = domain_key
         self.import_key = import_key
 
+    def stands_for(self) -> tuple[Any, ...]:
+        """The listing of the asset that this import made: a table imported through another
+        data source (moved to another database) is another asset, with another listing."""
+        return (self.import_key,)
+
     def _asset_id(self, ctx: Context) -> str:
         return str(ctx.output(self.import_key, f"asset:{self.table}"))
 

@@ -189,6 +189,9 @@ class LakeFormationOnly(Resource):
         super().__init__(name, account, depends_on)
         self.table_key = table_key
 
+    def belongs_to(self) -> tuple[str, ...]:
+        return (self.table_key,)
+
     def _resources(self, ctx: Context) -> list[dict[str, Any]]:
         catalog = ctx.output(self.table_key, "catalog_id")
         database = ctx.output(self.table_key, "database")
@@ -348,12 +351,18 @@ class LakeFormationGrant(Resource):
         permissions: tuple[str, ...],
         grantable: tuple[str, ...],
         depends_on: tuple[str, ...],
+        on: tuple[str, ...] = (),
     ) -> None:
         super().__init__(name, account, depends_on)
         self.principal = principal
         self.resource = resource
         self.permissions = permissions
         self.grantable = grantable
+        #: The keys of what the grant is on (its table): see `belongs_to`.
+        self.on = on
+
+    def belongs_to(self) -> tuple[str, ...]:
+        return self.on
 
     def observe(self, ctx: Context) -> Observed:
         principal = self.principal(ctx)

@@ -351,6 +351,7 @@ class SetupBuilder:
                                 ("SELECT", "DESCRIBE"),
                                 ("SELECT", "DESCRIBE"),
                                 depends_on=(principal_key, *common),
+                                on=(table_key,),
                             ),
                         ).key
                     )

@@ -435,6 +435,9 @@ class GlueTable(Resource):
         super().__init__(table.name, table.account, depends_on)
         self.table = table
 
+    def stands_for(self) -> tuple[Any, ...]:
+        return (self.table.account, self.table.database, self.table.table)
+
     def _input(self, ctx: Context) -> dict[str, Any]:
         table = self.table
         if table.format == "csv":

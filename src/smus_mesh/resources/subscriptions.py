@@ -309,6 +309,9 @@ class _SubscriptionBase(Resource):
         self.producer_key = producer_key
         self.listing_key = listing_key
 
+    def belongs_to(self) -> tuple[str, ...]:
+        return (self.listing_key,)
+
     def ids(self, ctx: Context) -> tuple[str, str, str]:
         return (
             ctx.output(self.domain_key, "id"),
