@@ -163,6 +163,11 @@ class Workers:
     in between (gates handed over in a queue, as the emulator's `FairRWLock` does).
     Nothing may sleep this way while holding a lock another step may need:
     the steps holding every place could wait for it while it waits for a place.
+
+    A step run as `step(key)` that ends while no sleeper waits keeps its place taken until
+    the executor has taken note of its end (`release(key)`): the steps its end makes ready
+    (an acceptance after its request, ADR 45) are queued by then and start first. Freed
+    at once, the place went to whichever step the executor started in between.
     """
 
     def __init__(self, limit: int, freed: Callable[[], object] = lambda: None) -> None:
@@ -174,6 +179,8 @@ class Workers:
         #: `_give` opens to hand it a place. Only when every place is taken, so a free
         #: place always means nobody waits.
         self._waiting: deque[threading.Lock] = deque()
+        #: steps ended whose places stay taken until `release`
+        self._ended: set[str] = set()
 
     @property
     def working(self) -> int:
@@ -189,15 +196,27 @@ class Workers:
             return True
 
     @contextmanager
-    def step(self) -> Iterator[None]:
-        """Run a step in this thread, in the place `try_start` took for it."""
+    def step(self, key: str | None = None) -> Iterator[None]:
+        """Run a step in this thread, in the place `try_start` took for it; with `key`,
+        a place no sleeper waits for stays taken after the step until `release(key)`."""
         _place.workers, _place.holding = self, True
         try:
             yield
         finally:
             if _place.holding:
-                self._give(from_sleep=False)
+                self._give(from_sleep=False, ended=key)
             _place.workers, _place.holding = None, False
+
+    def release(self, key: str) -> None:
+        """Free the place step `key` kept at its end (nothing if it was handed over)."""
+        with self._lock:
+            if key not in self._ended:
+                return
+            self._ended.discard(key)
+            if self._waiting:
+                self._waiting.popleft().release()  # the place passes on, still taken
+                return
+            self._working -= 1
 
     def _take(self) -> None:
         with self._lock:
@@ -209,10 +228,13 @@ class Workers:
             self._waiting.append(gate)
         gate.acquire()  # opened by `_give`: the place is this thread's
 
-    def _give(self, from_sleep: bool) -> None:
+    def _give(self, from_sleep: bool, ended: str | None = None) -> None:
         with self._lock:
             if self._waiting:
                 self._waiting.popleft().release()  # the place passes on, still taken
+                return
+            if ended is not None:
+                self._ended.add(ended)  # still taken: `release` frees it
                 return
             self._working -= 1
         if from_sleep:  # a step that ends is reported by the executor's own loop

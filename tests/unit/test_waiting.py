@@ -212,3 +212,56 @@ def test_an_aborted_step_does_not_wait_for_a_place_again() -> None:
     assert not first.is_alive()
     assert isinstance(outcome[0], Interrupted)
     assert workers.working == 1  # the aborted sleeper took no place back
+
+
+def test_an_ended_step_keeps_its_place_until_the_executor_releases_it() -> None:
+    """A step ended while no sleeper waits: its place is not free until the executor has
+    queued what its end made ready (`release`), so no step started in between takes it
+    (ADR 45, 47). Released twice, or for a step that handed its place over, nothing."""
+    workers = Workers(1)
+    assert workers.try_start()
+    _step_keyed(workers, "r1").join(5)
+    assert workers.working == 1 and not workers.try_start()
+    workers.release("r1")
+    assert workers.working == 0
+    workers.release("r1")
+    assert workers.working == 0
+    assert workers.try_start()
+
+
+def test_an_ended_step_hands_its_place_to_a_waiting_sleeper_at_once() -> None:
+    stop = Stop()
+    workers = Workers(1)
+    assert workers.try_start()
+    awake, hold = threading.Event(), threading.Event()
+
+    def sleeper() -> None:
+        stop.sleep(0.05)
+        awake.set()
+        hold.wait(5)
+
+    first = _step(workers, sleeper)
+    deadline = time.monotonic() + 5
+    while workers.working and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the sleeper has lent its place
+    assert workers.try_start()
+    ended = _step_keyed(workers, "r2", lambda: time.sleep(0.2))  # the sleeper wakes meanwhile
+    ended.join(5)
+    assert awake.wait(5)  # handed over at the end, not kept for `release`
+    workers.release("r2")  # handed over: nothing to free
+    assert workers.working == 1 and not workers.try_start()
+    hold.set()
+    first.join(5)
+    assert workers.working == 0
+
+
+def _step_keyed(
+    workers: Workers, key: str, body: Callable[[], None] = lambda: None
+) -> threading.Thread:
+    def run() -> None:
+        with workers.step(key):
+            body()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread

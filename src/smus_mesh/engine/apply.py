@@ -267,6 +267,8 @@ class Executor:
                     for dependent in dependents[key]:
                         skip(dependent, key)
                 sorter.done(key)
+                # Its place is freed only now, with what its end made ready queued (ADR 45)
+                workers.release(key)
                 start_ready()
         except BaseException:
             # A second Ctrl-C (KeyboardInterrupt in this thread): every wait ends now;
@@ -353,7 +355,7 @@ class Executor:
 
     # visiting ------------------------------------------------------------------------
     def _visit_in(self, workers: Workers, step: Step) -> StepResult:
-        with workers.step():
+        with workers.step(step.key):
             return self._visit(step)
 
     def _visit(self, step: Step) -> StepResult:
