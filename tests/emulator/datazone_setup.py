@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.emulator.datazone_support import (
     DATAZONE_USER_POLICY,
@@ -471,3 +474,17 @@ def athena_query(
         return status["State"], status.get("StateChangeReason"), []
     rows = athena.get_query_results(QueryExecutionId=query_id)["ResultSet"]["Rows"]
     return "SUCCEEDED", None, [[d.get("VarCharValue", "") for d in row["Data"]] for row in rows]
+
+
+@contextmanager
+def mesh_on(url: str) -> Iterator[Mesh]:
+    """A fresh cloud on the emulator at `url` with the mesh built in it, for a module's
+    tests (plain boto3 clients, which read `AWS_ENDPOINT_URL`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", url)
+        cloud = Cloud(url)
+        cloud.reset()
+        try:
+            yield build_mesh(cloud)
+        finally:
+            cloud.close()

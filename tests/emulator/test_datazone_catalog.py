@@ -19,11 +19,11 @@ from smus_mesh_emulator.server import EmulatorServer
 from tests.emulator.datazone_setup import (
     Mesh,
     activities,
-    build_mesh,
     create_data_source,
     create_table,
     grant_import_access,
     import_table,
+    mesh_on,
     outsider_session,
     publish,
     run_data_source,
@@ -35,16 +35,13 @@ from tests.emulator.datazone_support import (
     grant_profiles,
     wait_project,
 )
-from tests.support import DOMAIN_ACCOUNT, Cloud
+from tests.support import DOMAIN_ACCOUNT
 
 
 @pytest.fixture(scope="module")
 def mesh(emulator_server: EmulatorServer) -> Iterator[Mesh]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", emulator_server.url)
-        cloud = Cloud(emulator_server.url)
-        cloud.reset()
-        yield build_mesh(cloud)
+    with mesh_on(emulator_server.url) as mesh:
+        yield mesh
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from smus_mesh_emulator.registration import is_mutating
 from smus_mesh_emulator.server import EmulatorServer
-from tests.emulator.datazone_setup import Mesh, build_mesh, create_data_source, published_listing
+from tests.emulator.datazone_setup import Mesh, create_data_source, mesh_on, published_listing
 from tests.emulator.datazone_support import create_role
 from tests.support import DOMAIN_ACCOUNT, Cloud
 
@@ -186,12 +186,8 @@ def test_a_reset_forgets_the_tokens(cloud: Cloud) -> None:
 
 @pytest.fixture(scope="module")
 def mesh(emulator_server: EmulatorServer) -> Iterator[Mesh]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", emulator_server.url)
-        cloud = Cloud(emulator_server.url)
-        cloud.reset()
-        yield build_mesh(cloud)
-        cloud.close()
+    with mesh_on(emulator_server.url) as mesh:
+        yield mesh
 
 
 def test_a_subscription_request_sent_again_is_the_same_request(mesh: Mesh) -> None:

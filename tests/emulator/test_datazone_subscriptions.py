@@ -25,10 +25,10 @@ from tests.emulator.datazone_setup import (
     Mesh,
     accepted_subscription,
     athena_query,
-    build_mesh,
     create_table,
     deploy_project,
     grant_import_access,
+    mesh_on,
     outsider_session,
     publish,
     published_listing,
@@ -36,18 +36,15 @@ from tests.emulator.datazone_setup import (
     subscription_of_request,
     wait_grants,
 )
-from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
+from tests.support import CONSUMER_ACCOUNT, DOMAIN_ACCOUNT
 
 HEADER = ["id", "item", "quantity"]
 
 
 @pytest.fixture(scope="module")
 def mesh(emulator_server: EmulatorServer) -> Iterator[Mesh]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL", emulator_server.url)
-        cloud = Cloud(emulator_server.url)
-        cloud.reset()
-        yield build_mesh(cloud)
+    with mesh_on(emulator_server.url) as mesh:
+        yield mesh
 
 
 @pytest.fixture
