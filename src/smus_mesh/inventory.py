@@ -47,7 +47,12 @@ from botocore.exceptions import ClientError
 from smus_mesh.clients import Clients
 from smus_mesh.config import Config
 from smus_mesh.errors import aws_code
-from smus_mesh.resources.lakeformation import ADMINS_TAG, principal_hash
+from smus_mesh.resources.lakeformation import (
+    ADMINS_TAG,
+    database_of,
+    permission_entries,
+    principal_hash,
+)
 from smus_mesh.resources.naming import Names
 from smus_mesh.settings import Settings
 from smus_mesh.waiting import Backoff, DeadlinePassed, poll
@@ -399,19 +404,12 @@ class Auditor:
         the state, so this holds after the domain is gone."""
         lakeformation = self._client(alias, "lakeformation")
         resource = {"Database": {"CatalogId": self.config.account_id(alias), "Name": database}}
-        token = None
-        while True:
-            page = lakeformation.list_permissions(
-                Resource=resource, **({"NextToken": token} if token else {})
-            )
-            for entry in page.get("PrincipalResourcePermissions", []):
-                principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
-                name = principal.rsplit("/", 1)[-1] if ":role/" in principal else ""
-                if "ALL" in entry.get("Permissions", []) and self._project_role_is_ours(name):
-                    return name.removeprefix(PROJECT_ROLE_PREFIX).split("_", 1)[0]
-            token = page.get("NextToken")
-            if not token:
-                return None
+        for entry in permission_entries(lakeformation, Resource=resource):
+            principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+            name = principal.rsplit("/", 1)[-1] if ":role/" in principal else ""
+            if "ALL" in entry.get("Permissions", []) and self._project_role_is_ours(name):
+                return name.removeprefix(PROJECT_ROLE_PREFIX).split("_", 1)[0]
+        return None
 
     def _databases(self, alias: str) -> Iterator[Finding]:
         project_dbs = self._project_databases(alias)
@@ -575,33 +573,23 @@ class Auditor:
         other_accounts = {
             self.config.account_id(a) for a in self.config.used_accounts() if a != alias
         }
-        token = None
-        while True:
-            page = lakeformation.list_permissions(**({"NextToken": token} if token else {}))
-            for entry in page.get("PrincipalResourcePermissions", []):
-                principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
-                resource = entry.get("Resource", {})
-                database = (
-                    resource.get("Database", {}).get("Name")
-                    or resource.get("Table", {}).get("DatabaseName")
-                    or resource.get("TableWithColumns", {}).get("DatabaseName")
+        for entry in permission_entries(lakeformation):
+            principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+            resource = entry.get("Resource", {})
+            database = database_of(resource)
+            in_scope = (
+                self._principal_is_ours(principal)
+                or (database in our_dbs and principal != "IAM_ALLOWED_PRINCIPALS")
+                or (principal in other_accounts and database in our_dbs)
+            )
+            if in_scope:
+                ident = f"{principal} {json.dumps(resource, sort_keys=True)}"
+                yield Finding(
+                    "lakeformation_permissions",
+                    ident,
+                    ",".join(entry.get("Permissions", [])),
+                    {"entry": entry},
                 )
-                in_scope = (
-                    self._principal_is_ours(principal)
-                    or (database in our_dbs and principal != "IAM_ALLOWED_PRINCIPALS")
-                    or (principal in other_accounts and database in our_dbs)
-                )
-                if in_scope:
-                    ident = f"{principal} {json.dumps(resource, sort_keys=True)}"
-                    yield Finding(
-                        "lakeformation_permissions",
-                        ident,
-                        ",".join(entry.get("Permissions", [])),
-                        {"entry": entry},
-                    )
-            token = page.get("NextToken")
-            if not token:
-                return
 
     def _registrations(self, alias: str) -> Iterator[Finding]:
         lakeformation = self._client(alias, "lakeformation")
@@ -712,12 +700,7 @@ class Auditor:
         kept = self._kept_databases(alias)
         for finding in self._permissions(alias):
             entry = finding.data.get("entry", {})
-            resource = entry.get("Resource", {})
-            database = (
-                resource.get("Database", {}).get("Name")
-                or resource.get("Table", {}).get("DatabaseName")
-                or resource.get("TableWithColumns", {}).get("DatabaseName")
-            )
+            database = database_of(entry.get("Resource", {}))
             principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
             if database in kept and not self._principal_is_ours(principal):
                 continue

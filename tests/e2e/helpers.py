@@ -214,6 +214,24 @@ def _all(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str,
     return items
 
 
+#: Every status of a subscription request, and of a subscription.
+REQUEST_STATUSES = ("PENDING", "ACCEPTED", "REJECTED")
+SUBSCRIPTION_STATUSES = ("APPROVED", "REVOKED", "CANCELLED")
+
+
+def every_status(
+    datazone: Any, operation: str, statuses: tuple[str, ...], **kwargs: Any
+) -> list[dict[str, Any]]:
+    """The items of a DataZone subscription list in every status named: one call per
+    status, as without one the lists answer only PENDING requests and APPROVED
+    subscriptions (API reference)."""
+    return [
+        item
+        for status in statuses
+        for item in _all(datazone, operation, "items", status=status, **kwargs)
+    ]
+
+
 def count_setup(cloud: Cloud, domain_name: str) -> dict[str, Any]:
     """What the example set-up made, counted with plain boto3 calls (not the tool's code).
 
@@ -273,33 +291,21 @@ def count_setup(cloud: Cloud, domain_name: str) -> dict[str, Any]:
         )
         counts["assets"] = len([a for a in assets if "assetItem" in a])
     if consumer:
-        # One call per status: without one, the lists answer only APPROVED subscriptions
-        # and PENDING requests (API reference).
-        subscriptions = [
-            s
-            for status in ("APPROVED", "REVOKED", "CANCELLED")
-            for s in _all(
-                datazone,
-                "list_subscriptions",
-                "items",
-                domainIdentifier=domain_id,
-                owningProjectId=consumer,
-                status=status,
-            )
-        ]
+        subscriptions = every_status(
+            datazone,
+            "list_subscriptions",
+            SUBSCRIPTION_STATUSES,
+            domainIdentifier=domain_id,
+            owningProjectId=consumer,
+        )
         counts["subscriptions"] = Counter(s["status"] for s in subscriptions)
-        requests = [
-            r
-            for status in ("PENDING", "ACCEPTED", "REJECTED")
-            for r in _all(
-                datazone,
-                "list_subscription_requests",
-                "items",
-                domainIdentifier=domain_id,
-                owningProjectId=consumer,
-                status=status,
-            )
-        ]
+        requests = every_status(
+            datazone,
+            "list_subscription_requests",
+            REQUEST_STATUSES,
+            domainIdentifier=domain_id,
+            owningProjectId=consumer,
+        )
         counts["subscription_requests"] = Counter(r["status"] for r in requests)
     counts["environment_stacks"] = {
         account: len(

@@ -25,7 +25,13 @@ from smus_mesh.engine.workspace import Workspace
 from smus_mesh.resources.subscriptions import SubscriptionRequest, revoke_subscriptions
 from smus_mesh.settings import Settings
 from tests.e2e.conftest import FAST, example_document
-from tests.e2e.helpers import calls_since, last_seq
+from tests.e2e.helpers import (
+    REQUEST_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    calls_since,
+    every_status,
+    last_seq,
+)
 from tests.support import BASE_ACCOUNT, CONSUMER_ACCOUNT, DOMAIN_ACCOUNT, Cloud
 
 ENV = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
@@ -111,25 +117,23 @@ class DataZone:
         projects = self.client.list_projects(domainIdentifier=self.domain)["items"]
         self.projects = {p["name"]: p["id"] for p in projects}
 
-    # Every status, one call each: without `status` the lists answer only PENDING
-    # requests and APPROVED subscriptions (API reference).
     def requests(self, project: str) -> list[dict[str, Any]]:
-        return [
-            item
-            for status in ("PENDING", "ACCEPTED", "REJECTED")
-            for item in self.client.list_subscription_requests(
-                domainIdentifier=self.domain, owningProjectId=self.projects[project], status=status
-            )["items"]
-        ]
+        return every_status(
+            self.client,
+            "list_subscription_requests",
+            REQUEST_STATUSES,
+            domainIdentifier=self.domain,
+            owningProjectId=self.projects[project],
+        )
 
     def subscriptions(self, project: str) -> list[dict[str, Any]]:
-        return [
-            item
-            for status in ("APPROVED", "REVOKED", "CANCELLED")
-            for item in self.client.list_subscriptions(
-                domainIdentifier=self.domain, owningProjectId=self.projects[project], status=status
-            )["items"]
-        ]
+        return every_status(
+            self.client,
+            "list_subscriptions",
+            SUBSCRIPTION_STATUSES,
+            domainIdentifier=self.domain,
+            owningProjectId=self.projects[project],
+        )
 
     def grants(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.client.list_subscription_grants(

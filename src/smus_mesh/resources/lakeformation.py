@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from smus_mesh.errors import aws_code
 from smus_mesh.resources.base import Observed, Resource, Status, register
 from smus_mesh.resources.context import Context
+from smus_mesh.resources.datazone import joined_unless_made
 
 IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS"
 ADMINS_TAG = "smus-mesh:lf-admins"
@@ -143,24 +144,42 @@ def database_resource(catalog_id: str, database: str) -> dict[str, Any]:
     return {"Database": {"CatalogId": catalog_id, "Name": database}}
 
 
+def permission_entries(lakeformation: Any, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every `PrincipalResourcePermissions` entry of ListPermissions with `kwargs`, page by
+    page (botocore has no paginator for it)."""
+    token = None
+    while True:
+        page = lakeformation.list_permissions(**kwargs, **({"NextToken": token} if token else {}))
+        yield from page.get("PrincipalResourcePermissions", [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def database_of(resource: dict[str, Any]) -> str | None:
+    """The database a Lake Formation resource (database, table, columns) is in."""
+    name = (
+        resource.get("Database", {}).get("Name")
+        or resource.get("Table", {}).get("DatabaseName")
+        or resource.get("TableWithColumns", {}).get("DatabaseName")
+    )
+    return str(name) if name else None
+
+
 def _permissions(
     lakeformation: Any, principal: str, resource: dict[str, Any]
 ) -> tuple[set[str], set[str]]:
     """(permissions, grantable permissions) of `principal` on exactly `resource`."""
     held: set[str] = set()
     grantable: set[str] = set()
-    kwargs = {"Principal": {"DataLakePrincipalIdentifier": principal}, "Resource": resource}
-    token = None
-    while True:
-        page = lakeformation.list_permissions(**kwargs, **({"NextToken": token} if token else {}))
-        for entry in page.get("PrincipalResourcePermissions", []):
-            if entry.get("Principal", {}).get("DataLakePrincipalIdentifier") != principal:
-                continue
-            held.update(entry.get("Permissions", []))
-            grantable.update(entry.get("PermissionsWithGrantOption", []))
-        token = page.get("NextToken")
-        if not token:
-            return held, grantable
+    for entry in permission_entries(
+        lakeformation, Principal={"DataLakePrincipalIdentifier": principal}, Resource=resource
+    ):
+        if entry.get("Principal", {}).get("DataLakePrincipalIdentifier") != principal:
+            continue
+        held.update(entry.get("Permissions", []))
+        grantable.update(entry.get("PermissionsWithGrantOption", []))
+    return held, grantable
 
 
 @register
@@ -378,10 +397,8 @@ class LakeFormationGrant(Resource):
             # the role of an `existing` project), and the permissions found may be the
             # owner's grant: ours only when the state remembers this set-up made it (the
             # mark written before the grant call; ADR 26, 48).
-            owned = not ctx.config.domain.joined or ctx.ownership.get(self.key) is True
-            return Observed(
-                Status.COMPLETE, identity, detail="granted", owned=owned, joined=not owned
-            )
+            granted = Observed(Status.COMPLETE, identity, detail="granted", owned=True)
+            return joined_unless_made(ctx, self.key, granted)
         if ctx.config.domain.joined:
             # What the principal holds already (the owner's part, in a joined domain): kept
             # in the state before the grant call (`identity_before_create`), and left by

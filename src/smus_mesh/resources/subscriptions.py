@@ -167,6 +167,19 @@ def requests_of(
     )
 
 
+def current_request(
+    ctx: Context, account: str, domain_id: str, listing_id: str, consumer_id: str
+) -> dict[str, Any] | None:
+    """The request that decides for the consumer and listing: the latest PENDING one, else
+    the latest decided one (ACCEPTED or REJECTED), else None. The decided ones are read
+    only when none is pending: the calls a decision needs."""
+    pending = requests_of(ctx, account, domain_id, listing_id, consumer_id, "PENDING")
+    if pending:
+        return pending[-1]
+    decided = requests_of(ctx, account, domain_id, listing_id, consumer_id, "ACCEPTED", "REJECTED")
+    return decided[-1] if decided else None
+
+
 def grants_of(
     ctx: Context, account: str, domain_id: str, subscription_id: str
 ) -> list[dict[str, Any]]:
@@ -395,15 +408,11 @@ class SubscriptionRequest(_SubscriptionBase):
                 )
                 identity["pending"] = [r["id"] for r in pending]
             return Observed(Status.COMPLETE, identity, detail="subscribed", owned=True)
-        pending = requests_of(ctx, self.account, domain_id, listing_id, consumer_id, "PENDING")
-        if pending:
-            identity["request_id"] = pending[-1]["id"]
+        latest = current_request(ctx, self.account, domain_id, listing_id, consumer_id)
+        if latest is not None and latest["status"] == "PENDING":
+            identity["request_id"] = latest["id"]
             identity["request_status"] = "PENDING"
             return Observed(Status.COMPLETE, identity, detail="request PENDING", owned=True)
-        decided = requests_of(
-            ctx, self.account, domain_id, listing_id, consumer_id, "ACCEPTED", "REJECTED"
-        )
-        latest = decided[-1] if decided else None
         if latest is not None and latest["status"] == "REJECTED":
             identity["request_id"] = latest["id"]
             identity["request_status"] = "REJECTED"
@@ -775,15 +784,9 @@ class SubscriptionGrant(_SubscriptionBase):
             else subscriptions_of(ctx, self.account, domain_id, listing_id, consumer_id, "APPROVED")
         )
         if not approved:
-            # A pending request first, as the request step reads them (it asks only when
-            # none is pending), else the latest decided one: the calls a decision needs.
-            if requests_of(ctx, self.account, domain_id, listing_id, consumer_id, "PENDING"):
-                latest = "PENDING"
-            else:
-                decided = requests_of(
-                    ctx, self.account, domain_id, listing_id, consumer_id, "ACCEPTED", "REJECTED"
-                )
-                latest = decided[-1]["status"] if decided else "none"
+            # The request that decides, as the request step reads it.
+            request = current_request(ctx, self.account, domain_id, listing_id, consumer_id)
+            latest = request["status"] if request else "none"
             if latest == "REJECTED":
                 return Observed(Status.COMPLETE, detail="no grant: the request was rejected"), False
             if latest == "PENDING":

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smus_mesh.engine.workspace import Workspace
 from smus_mesh.errors import aws_code
 from smus_mesh.resources.datazone import paginate
+from smus_mesh.resources.lakeformation import permission_entries
 from smus_mesh.waiting import Backoff, DeadlinePassed, poll
 
 
@@ -202,24 +203,15 @@ class Reader:
     # Lake Formation, Glue, CloudFormation, RAM -------------------------------------------------
     def lf_permissions(self, alias: str, **kwargs: Any) -> list[dict[str, Any]]:
         lakeformation = self.client(alias, "lakeformation")
-        entries: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page = lakeformation.list_permissions(
-                **kwargs, **({"NextToken": token} if token else {})
-            )
-            for entry in page.get("PrincipalResourcePermissions", []):
-                entries.append(
-                    {
-                        "principal": entry.get("Principal", {}).get("DataLakePrincipalIdentifier"),
-                        "resource": entry.get("Resource", {}),
-                        "permissions": sorted(entry.get("Permissions", [])),
-                        "grantable": sorted(entry.get("PermissionsWithGrantOption", [])),
-                    }
-                )
-            token = page.get("NextToken")
-            if not token:
-                return entries
+        return [
+            {
+                "principal": entry.get("Principal", {}).get("DataLakePrincipalIdentifier"),
+                "resource": entry.get("Resource", {}),
+                "permissions": sorted(entry.get("Permissions", [])),
+                "grantable": sorted(entry.get("PermissionsWithGrantOption", [])),
+            }
+            for entry in permission_entries(lakeformation, **kwargs)
+        ]
 
     def data_lake_settings(self, alias: str) -> dict[str, Any]:
         settings = self.client(alias, "lakeformation").get_data_lake_settings()["DataLakeSettings"]
